@@ -1,0 +1,36 @@
+# Everything runs from a virtual environment inside the checkout, created on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SIMARGS ?=
+
+.PHONY: all sim test regs clean distclean
+
+all: sim
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "error: Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## sim: run the main scenario (bring-up of the simulated e1000), writing build/sim.vcd and build/sim.gtkw
+sim: $(STAMP)
+	$(PY) -m sim $(SIMARGS)
+
+## test: run the test suite
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+## regs: regenerate docs/registers.md from the register map
+regs: $(STAMP)
+	$(PY) -m hw.regmap > docs/registers.md
+
+clean:
+	rm -rf build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
