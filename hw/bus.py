@@ -1,0 +1,121 @@
+"""The core's ports and its internal register bus.
+
+Each signature is declared from the initiator's point of view: the core takes ``In(MMIOSignature)``
+(it is the target of MMIO) and ``Out(DMASignature)`` (it is the initiator of DMA).
+
+- MMIO: one 32-bit access at a time, as a PCI target sees it (BAR0 memory space or the BAR1 I/O
+  window). Writes are posted: only reads produce a response.
+- DMA: AXI-like channels with bursts of 64-bit beats (SDM 3.2 and 3.3 describe the descriptor
+  traffic that rides on it). Addresses are byte addresses aligned to 8; ``len`` is beats - 1.
+- GMII: IEEE 802.3 clause 35, 8 bits per 125 MHz cycle.
+- MDIO: IEEE 802.3 clause 22 management pins, with a separate output enable so that a board
+  top can build the tristate buffer.
+"""
+
+
+
+from amaranth.hdl import unsigned
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+
+__all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMAReadBeat",
+           "DMAWriteBeat", "DMASignature", "GMIISignature", "MDIOSignature", "masked", "read_mux"]
+
+
+class Space(enum.IntEnum, shape=unsigned(1)):
+    MEM = 0   # BAR0
+    IO = 1    # BAR1: IOADDR at +0, IODATA at +4
+
+
+class MMIORequest(data.Struct):
+    addr: 17        # byte address within the space
+    space: Space
+    write: 1
+    data: 32
+    be: 4           # byte enables, bit n for data[8n+7:8n]
+
+
+MMIOSignature = wiring.Signature({
+    "req":  Out(stream.Signature(MMIORequest)),
+    "resp": In(stream.Signature(32)),           # read data, one per read request
+})
+
+
+# The register bus inside the core: every block that owns registers listens to it. A block
+# decodes ``addr`` (a BAR0 word index), takes the side effects of a read or write in the cycle
+# the strobe is high, and presents its read data, registered, one cycle later (zero when the
+# address is not its own), so the core only ORs the blocks' read data together.
+RegBusSignature = wiring.Signature({
+    "addr":   Out(15),
+    "r_stb":  Out(1),
+    "w_stb":  Out(1),
+    "w_data": Out(32),
+    "w_mask": Out(32),    # byte enables expanded to bits
+    "r_data": In(32),
+})
+
+
+def masked(old, bus):
+    """The value of a read/write register after a write with byte enables."""
+    return (old & ~bus.w_mask) | (bus.w_data & bus.w_mask)
+
+
+def read_mux(m, bus, values, *, into=None):
+    """Register the read data of a block: ``values`` maps BAR0 word indices to expressions.
+
+    The result goes to ``bus.r_data``, or to ``into`` when the block has other read data to add.
+    """
+    r_data = bus.r_data if into is None else into
+    with m.If(bus.r_stb):
+        with m.Switch(bus.addr):
+            for index, value in values.items():
+                with m.Case(index):
+                    m.d.sync += r_data.eq(value)
+            with m.Default():
+                m.d.sync += r_data.eq(0)
+    with m.Else():
+        m.d.sync += r_data.eq(0)
+
+
+class DMACommand(data.Struct):
+    addr: 64        # byte address, 8-byte aligned
+    len: 8          # burst length in beats, minus one
+
+
+class DMAReadBeat(data.Struct):
+    data: 64
+    last: 1
+
+
+class DMAWriteBeat(data.Struct):
+    data: 64
+    strb: 8         # byte strobes
+    last: 1
+
+
+DMASignature = wiring.Signature({
+    "rd_cmd":  Out(stream.Signature(DMACommand)),
+    "rd_data": In(stream.Signature(DMAReadBeat)),
+    "wr_cmd":  Out(stream.Signature(DMACommand)),
+    "wr_data": Out(stream.Signature(DMAWriteBeat)),
+    "wr_done": In(stream.Signature(0)),        # one per write command, once it is in memory
+})
+
+
+GMIISignature = wiring.Signature({
+    "txd":   Out(8),
+    "tx_en": Out(1),
+    "tx_er": Out(1),
+    "rxd":   In(8),
+    "rx_dv": In(1),
+    "rx_er": In(1),
+})
+
+
+MDIOSignature = wiring.Signature({
+    "mdc":     Out(1),
+    "mdio_o":  Out(1),
+    "mdio_oe": Out(1),
+    "mdio_i":  In(1),
+})

@@ -1,0 +1,85 @@
+"""Device control and status: CTRL, STATUS, the software reset and link-change detection.
+
+Reference: SDM 13.4.1 (CTRL), 13.4.2 (STATUS), 14.9 (software reset).
+
+CTRL.RST starts a device reset: ``device_reset`` is held for ``reset_cycles`` cycles, during which
+CTRL reads with RST set; then CTRL returns to its reset value and RST reads 0, which is what a
+driver polls for. This block itself is outside the device reset so that it can sequence it.
+
+STATUS.LU is the PHY's link (from the ``phy_link`` pin, synchronised) qualified by CTRL.SLU; this
+MAC speaks GMII only, so a link is always 1000 Mb/s full duplex. Every change of LU raises the LSC
+interrupt cause.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.cdc import FFSynchronizer
+from amaranth.lib.wiring import In, Out
+
+from .bus import RegBusSignature, masked, read_mux
+from .regmap import reg
+
+
+__all__ = ["Control"]
+
+
+class Control(wiring.Component):
+    """Members
+    -------
+    bus : In(RegBusSignature)
+    ctrl : Out(32)
+        The CTRL register.
+    device_reset : Out(1)
+        High while the device resets (from CTRL.RST).
+    phy_link : In(1)
+        Link status from the PHY, asynchronous.
+    link_up : Out(1)
+        STATUS.LU.
+    lsc : Out(1)
+        One-cycle pulse: link status changed.
+    """
+    bus: In(RegBusSignature)
+    ctrl: Out(32, init=reg.CTRL.reset)
+    device_reset: Out(1)
+    phy_link: In(1)
+    link_up: Out(1)
+    lsc: Out(1)
+
+    def __init__(self, *, reset_cycles=16):
+        assert reset_cycles >= 1
+        self._reset_cycles = reset_cycles
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+
+        # Software reset.
+        countdown = Signal(range(self._reset_cycles + 1))
+        m.d.comb += self.device_reset.eq(countdown != 0)
+        with m.If(countdown != 0):
+            m.d.sync += countdown.eq(countdown - 1)
+            with m.If(countdown == 1):
+                m.d.sync += self.ctrl.eq(reg.CTRL.reset)
+        with m.Elif(bus.w_stb & (bus.addr == reg.CTRL.index)):
+            value = masked(self.ctrl, bus)
+            m.d.sync += self.ctrl.eq(value)
+            with m.If(value & reg.CTRL.RST.mask):
+                m.d.sync += countdown.eq(self._reset_cycles)
+
+        # Link status.
+        phy_link = Signal()
+        m.submodules.phy_link_sync = FFSynchronizer(self.phy_link, phy_link)
+        m.d.comb += self.link_up.eq(phy_link & self.ctrl[reg.CTRL.SLU.lsb])
+        link_q = Signal()
+        m.d.sync += [
+            link_q.eq(self.link_up),
+            self.lsc.eq(link_q != self.link_up),
+        ]
+
+        status = (reg.STATUS.reset & ~reg.STATUS.LU.mask) | (self.link_up << reg.STATUS.LU.lsb)
+        read_mux(m, bus, {
+            reg.CTRL.index: self.ctrl,
+            reg.STATUS.index: status,
+        })
+        return m

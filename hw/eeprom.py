@@ -1,0 +1,165 @@
+"""The EEPROM: 64 words read through EERD, or bit-banged through EECD as a Microwire device.
+
+Reference: SDM 5 (EEPROM interface; 5.6 the word map), 13.4.4 (EECD), 13.4.5 (EERD);
+the Microwire read cycle of 93C46-class serial EEPROMs.
+
+The contents are a ROM fixed at elaboration (``eeprom_image`` builds the default one). Software
+reads a word in one of two ways:
+
+- EERD: write START and ADDR, poll DONE, take DATA.
+- EECD: drive CS, SK and DI and sample DO, as on a serial EEPROM. With CS high, each rising edge
+  of SK shifts DI in: a start bit (1), the opcode (0b10 = READ) and a 6-bit address; on that last
+  edge DO goes to the dummy 0, and each following rising edge presents the next data bit, most
+  significant first, going on into the next word. A rising edge of CS starts a new command.
+  REQ is granted at once (GNT follows it), PRES reads 1 and SIZE 0 (64 words).
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from .bus import RegBusSignature, masked, read_mux
+from .regmap import reg
+
+
+__all__ = ["EEPROM", "eeprom_image", "WORDS", "CHECKSUM"]
+
+
+WORDS = 64
+CHECKSUM = 0xBABA         # words 0..0x3F sum to this (SDM 5.6.22)
+_MW_READ = 0b10
+_ADDR_BITS = 6
+
+
+def eeprom_image(mac, *, device_id=0x100E, vendor_id=0x8086, subsystem_id=None, subsystem_vendor_id=None):
+    """A 64-word image: MAC address, PCI identity and the checksum word (SDM table 5-2)."""
+    mac = bytes(mac)
+    if len(mac) != 6:
+        raise ValueError(f"a MAC address has 6 bytes, not {len(mac)}")
+    words = [0xFFFF] * WORDS
+    words[0:3] = [mac[0] | mac[1] << 8, mac[2] | mac[3] << 8, mac[4] | mac[5] << 8]
+    words[0x03:0x0B] = [0x0000] * 8        # compatibility, OEM and PBA words: none
+    words[0x0B] = device_id if subsystem_id is None else subsystem_id
+    words[0x0C] = vendor_id if subsystem_vendor_id is None else subsystem_vendor_id
+    words[0x0D] = device_id
+    words[0x0E] = vendor_id
+    words[0x3F] = (CHECKSUM - sum(words[:0x3F])) & 0xFFFF
+    return words
+
+
+class EEPROM(wiring.Component):
+    """Parameters
+    ----------
+    words : list of int
+        The 64 words of the EEPROM.
+
+    Members
+    -------
+    bus : In(RegBusSignature)
+    """
+    bus: In(RegBusSignature)
+
+    def __init__(self, words):
+        words = list(words)
+        if len(words) != WORDS or any(not 0 <= w <= 0xFFFF for w in words):
+            raise ValueError(f"an EEPROM image is {WORDS} 16-bit words")
+        self._words = words
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        m.submodules.rom = rom = memory.Memory(shape=16, depth=WORDS, init=self._words)
+
+        # EERD
+        eerd_port = rom.read_port()
+        eerd_addr = Signal(8)
+        eerd_done = Signal()
+        eerd_busy = Signal()
+        eerd_data = Signal(16)
+        m.d.comb += eerd_port.addr.eq(eerd_addr)
+        with m.If(bus.w_stb & (bus.addr == reg.EERD.index)):
+            value = masked(0, bus)
+            with m.If(value & reg.EERD.START.mask):
+                m.d.sync += [
+                    eerd_addr.eq(value[reg.EERD.ADDR.lsb:reg.EERD.ADDR.lsb + 8]),
+                    eerd_done.eq(0),
+                    eerd_busy.eq(1),
+                ]
+        with m.Elif(eerd_busy):
+            # The ROM answers one cycle after the address is presented.
+            m.d.sync += [eerd_busy.eq(0), eerd_done.eq(1), eerd_data.eq(eerd_port.data)]
+        eerd = (eerd_data << 16) | (eerd_addr << 8) | (eerd_done << 4)
+
+        # EECD and the Microwire device behind it.
+        sk = Signal()
+        cs = Signal()
+        di = Signal()
+        do = Signal()
+        req = Signal()
+        fwe = Signal(2)
+        with m.If(bus.w_stb & (bus.addr == reg.EECD.index)):
+            value = masked(0, bus)
+            m.d.sync += [
+                sk.eq(value[reg.EECD.SK.lsb]),
+                cs.eq(value[reg.EECD.CS.lsb]),
+                di.eq(value[reg.EECD.DI.lsb]),
+                req.eq(value[reg.EECD.REQ.lsb]),
+                fwe.eq(value[reg.EECD.FWE.lsb:reg.EECD.FWE.lsb + 2]),
+            ]
+        eecd = ((sk << reg.EECD.SK.lsb) | (cs << reg.EECD.CS.lsb) | (di << reg.EECD.DI.lsb)
+                | (do << reg.EECD.DO.lsb) | (fwe << reg.EECD.FWE.lsb) | (req << reg.EECD.REQ.lsb)
+                | (req << reg.EECD.GNT.lsb) | reg.EECD.PRES.mask)
+
+        mw_port = rom.read_port()
+        sk_q = Signal()
+        cs_q = Signal()
+        bits = Signal(range(16))
+        opcode = Signal(2)
+        mw_addr = Signal(_ADDR_BITS)
+        m.d.sync += [sk_q.eq(sk), cs_q.eq(cs)]
+        m.d.comb += mw_port.addr.eq(mw_addr)
+        sk_rise = sk & ~sk_q & cs
+
+        # A rising edge of CS, or CS low, ends any command.
+        restart = ~cs | ~cs_q
+        with m.If(restart):
+            m.d.sync += do.eq(0)
+        with m.FSM(name="microwire"):
+            with m.State("IDLE"):               # waiting for the start bit
+                with m.If(~restart & sk_rise & di):
+                    m.d.sync += [bits.eq(0), opcode.eq(0)]
+                    m.next = "OPCODE"
+            with m.State("OPCODE"):
+                with m.If(restart):
+                    m.next = "IDLE"
+                with m.Elif(sk_rise):
+                    m.d.sync += [opcode.eq((opcode << 1) | di), bits.eq(bits + 1)]
+                    with m.If(bits == 1):
+                        m.d.sync += bits.eq(0)
+                        m.next = "ADDRESS"
+            with m.State("ADDRESS"):
+                with m.If(restart):
+                    m.next = "IDLE"
+                with m.Elif(sk_rise):
+                    m.d.sync += [mw_addr.eq((mw_addr << 1) | di), bits.eq(bits + 1)]
+                    with m.If(bits == _ADDR_BITS - 1):
+                        m.d.sync += [bits.eq(0), do.eq(0)]
+                        # Only READ is answered; write and erase opcodes find a ROM.
+                        with m.If(opcode == _MW_READ):
+                            m.next = "DATA"
+                        with m.Else():
+                            m.next = "IDLE"
+            with m.State("DATA"):
+                with m.If(restart):
+                    m.next = "IDLE"
+                with m.Elif(sk_rise):
+                    m.d.sync += [do.eq(mw_port.data[::-1].bit_select(bits, 1)), bits.eq(bits + 1)]
+                    with m.If(bits == 15):
+                        m.d.sync += mw_addr.eq(mw_addr + 1)
+
+        read_mux(m, bus, {
+            reg.EECD.index: eecd,
+            reg.EERD.index: eerd,
+        })
+        return m

@@ -1,0 +1,93 @@
+"""Interrupt causes, mask and throttling: ICR, ICS, IMS, IMC and ITR.
+
+Reference: SDM 13.4.17 to 13.4.21, and 3.4.2 (interrupt throttling).
+
+The INTx line is high while ``ICR & IMS`` is non-zero: reading ICR returns the causes and clears
+them (the line drops in the same cycle), writing ICR clears the causes written with 1, ICS raises
+causes, IMS and IMC set and clear mask bits (a cause already pending asserts the line as soon as
+it is unmasked). With ITR non-zero, the line asserts at most once every ITR x 256 ns: a cause
+that arrives sooner waits for the interval to pass.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .bus import RegBusSignature, masked, read_mux
+from .regmap import CAUSE_MASK, reg
+
+
+__all__ = ["InterruptController"]
+
+
+class InterruptController(wiring.Component):
+    """Parameters
+    ----------
+    clk_per_itr_unit : int
+        Clock cycles in one ITR unit of 256 ns (32 at 125 MHz).
+
+    Members
+    -------
+    bus : In(RegBusSignature)
+    causes : In(32)
+        Interrupt causes raised by the other blocks, one-cycle pulses in ICR bit positions.
+    irq : Out(1)
+        The INTx line, active high.
+    """
+    bus: In(RegBusSignature)
+    causes: In(32)
+    irq: Out(1)
+
+    def __init__(self, *, clk_per_itr_unit=32):
+        self._unit = clk_per_itr_unit
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+
+        icr = Signal(32)
+        ims = Signal(32)
+        itr = Signal(16)
+
+        def hit(r):
+            return bus.w_stb & (bus.addr == r.index)
+
+        written = bus.w_data & bus.w_mask & CAUSE_MASK
+        cleared = Signal(32)
+        with m.If(bus.r_stb & (bus.addr == reg.ICR.index)):
+            m.d.comb += cleared.eq(0xFFFFFFFF)
+        with m.Elif(hit(reg.ICR)):
+            m.d.comb += cleared.eq(written)
+        raised = self.causes | (written & hit(reg.ICS).replicate(32))
+        m.d.sync += icr.eq((icr & ~cleared) | (raised & CAUSE_MASK))
+
+        with m.If(hit(reg.IMS)):
+            m.d.sync += ims.eq(ims | written)
+        with m.Elif(hit(reg.IMC)):
+            m.d.sync += ims.eq(ims & ~written)
+        with m.If(hit(reg.ITR)):
+            m.d.sync += itr.eq(masked(itr, bus))
+
+        # Throttling: the interval runs from the moment the line asserts.
+        interval = Signal(range(0x10000 * self._unit))
+        pending = (icr & ims) != 0
+        with m.If(interval != 0):
+            m.d.sync += interval.eq(interval - 1)
+        with m.If(~pending):
+            m.d.sync += self.irq.eq(0)
+        with m.Elif(~self.irq & (interval == 0)):
+            m.d.sync += [
+                self.irq.eq(1),
+                interval.eq(itr * self._unit),
+            ]
+        # An ICR read drops the line in the cycle of the read, not one later.
+        with m.If(cleared == 0xFFFFFFFF):
+            m.d.sync += self.irq.eq(0)
+
+        read_mux(m, bus, {
+            reg.ICR.index: icr,
+            reg.IMS.index: ims,
+            reg.ITR.index: itr,
+        })
+        return m

@@ -1,0 +1,149 @@
+"""MDIC and the MDIO master: one IEEE 802.3 clause 22 management frame per MDIC write.
+
+Reference: SDM 13.4.6 (MDIC), 8.2 (MDIO interface); IEEE 802.3 clause 22.2.4.5 (frame format).
+
+A write of MDIC with OP = 0b01 (write) or 0b10 (read) clears READY and sends a 64-bit frame on
+MDC/MDIO: a preamble of 32 ones, start 0b01, the opcode, the 5-bit PHY and register addresses,
+the turnaround and 16 data bits. The master drives MDIO while MDC is low and samples it at the
+rising edge of MDC. In a read the master releases MDIO from the turnaround on; a PHY that does not
+drive the second turnaround bit low has not answered, and MDIC.E is set. At the end READY is set,
+DATA holds what was read, and ICR.MDAC is raised if MDIC.I asked for it. Writes of MDIC while an
+access is under way are ignored.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.cdc import FFSynchronizer
+from amaranth.lib.wiring import In, Out
+
+from .bus import MDIOSignature, RegBusSignature, masked, read_mux
+from .regmap import reg
+
+
+__all__ = ["MDIOMaster"]
+
+_OP_WRITE = 0b01
+_OP_READ = 0b10
+_FRAME_BITS = 64
+_DATA_BITS = 16
+
+
+class MDIOMaster(wiring.Component):
+    """Parameters
+    ----------
+    mdc_half_period : int
+        Clock cycles per half period of MDC. 25 gives 2.5 MHz from 125 MHz, the clause 22 maximum;
+        a simulation may go faster with a PHY model that allows it. At least 4, so that the input
+        synchroniser settles within a phase.
+
+    Members
+    -------
+    bus : In(RegBusSignature)
+    mdio : Out(MDIOSignature)
+    mdac : Out(1)
+        One-cycle pulse: the access finished and MDIC.I was set.
+    """
+    bus: In(RegBusSignature)
+    mdio: Out(MDIOSignature)
+    mdac: Out(1)
+
+    def __init__(self, *, mdc_half_period=25):
+        if mdc_half_period < 4:
+            raise ValueError("the MDC half period must be at least 4 clock cycles")
+        self._half = mdc_half_period
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+
+        data = Signal(16)
+        regadd = Signal(5)
+        phyadd = Signal(5)
+        op = Signal(2)
+        ready = Signal(init=1)
+        irq_en = Signal()
+        error = Signal()
+        mdic = Cat(data, regadd, phyadd, op, ready, irq_en, error)
+
+        shift_out = Signal(_FRAME_BITS)     # the frame, most significant bit first
+        drive = Signal(_FRAME_BITS)         # 1 where the master drives MDIO
+        shift_in = Signal(_FRAME_BITS)
+        bit = Signal(range(_FRAME_BITS))
+        phase = Signal(range(self._half))
+
+        mdio_i = Signal()
+        m.submodules.mdio_i_sync = FFSynchronizer(self.mdio.mdio_i, mdio_i, init=1)
+
+        with m.FSM(name="mdio"):
+            with m.State("IDLE"):
+                with m.If(bus.w_stb & (bus.addr == reg.MDIC.index)):
+                    value = masked(mdic, bus)
+                    new_op = value[reg.MDIC.OP.lsb:reg.MDIC.OP.lsb + 2]
+                    m.d.sync += [
+                        data.eq(value[0:16]),
+                        regadd.eq(value[16:21]),
+                        phyadd.eq(value[21:26]),
+                        op.eq(new_op),
+                        irq_en.eq(value[reg.MDIC.I.lsb]),
+                    ]
+                    with m.If((new_op == _OP_READ) | (new_op == _OP_WRITE)):
+                        is_read = new_op == _OP_READ
+                        turnaround = Mux(is_read, Const(0b11, 2), Const(0b10, 2))
+                        m.d.sync += [
+                            ready.eq(0),
+                            error.eq(0),
+                            # Cat() lists the frame from its last bit to its first.
+                            shift_out.eq(Cat(value[0:16], turnaround, value[16:21], value[21:26],
+                                             new_op, Const(0b01, 2), Const(0xFFFFFFFF, 32))),
+                            drive.eq(Mux(is_read, Const(((1 << 46) - 1) << 18, 64), Const((1 << 64) - 1, 64))),
+                            bit.eq(0),
+                            phase.eq(0),
+                        ]
+                        m.next = "LOW"
+            with m.State("LOW"):
+                # MDC low: put the bit on MDIO.
+                m.d.comb += [
+                    self.mdio.mdio_o.eq(shift_out[-1]),
+                    self.mdio.mdio_oe.eq(drive[-1]),
+                ]
+                m.d.sync += phase.eq(phase + 1)
+                with m.If(phase == self._half - 1):
+                    m.d.sync += [
+                        phase.eq(0),
+                        shift_in.eq(Cat(mdio_i, shift_in[:-1])),
+                    ]
+                    m.next = "HIGH"
+            with m.State("HIGH"):
+                # MDC high: the PHY has sampled the bit; move on to the next.
+                m.d.comb += [
+                    self.mdio.mdc.eq(1),
+                    self.mdio.mdio_o.eq(shift_out[-1]),
+                    self.mdio.mdio_oe.eq(drive[-1]),
+                ]
+                m.d.sync += phase.eq(phase + 1)
+                with m.If(phase == self._half - 1):
+                    m.d.sync += [
+                        phase.eq(0),
+                        bit.eq(bit + 1),
+                        shift_out.eq(shift_out << 1),
+                        drive.eq(drive << 1),
+                    ]
+                    with m.If(bit == _FRAME_BITS - 1):
+                        m.next = "DONE"
+                    with m.Else():
+                        m.next = "LOW"
+            with m.State("DONE"):
+                # shift_in holds the frame as seen on the line; bit 16 is the second turnaround bit.
+                with m.If(op == _OP_READ):
+                    m.d.sync += [
+                        data.eq(shift_in[:_DATA_BITS]),
+                        error.eq(shift_in[_DATA_BITS]),
+                    ]
+                m.d.sync += [ready.eq(1), self.mdac.eq(irq_en)]
+                m.next = "IDLE"
+        with m.If(self.mdac):
+            m.d.sync += self.mdac.eq(0)
+
+        read_mux(m, bus, {reg.MDIC.index: mdic})
+        return m

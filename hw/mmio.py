@@ -1,0 +1,83 @@
+"""The MMIO target: PCI memory (BAR0) and I/O (BAR1) accesses onto the internal register bus.
+
+Reference: SDM 13.2 (register access: memory-mapped and the IOADDR/IODATA I/O window).
+
+BAR0 decodes 128 KiB, one register per aligned 32-bit word. BAR1 holds IOADDR at +0, the BAR0
+offset that a read or write of IODATA at +4 reaches; other I/O offsets read 0 and ignore writes.
+One access is handled at a time: the request is registered, the register bus strobed in the next
+cycle, and the read data answered on ``resp`` in the cycle after that.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .bus import MMIOSignature, RegBusSignature, Space
+
+
+__all__ = ["MMIOTarget"]
+
+_IOADDR = 0x0
+_IODATA = 0x4
+
+
+class MMIOTarget(wiring.Component):
+    """Members
+    -------
+    mmio : In(MMIOSignature)
+    bus : Out(RegBusSignature)
+    """
+    mmio: In(MMIOSignature)
+    bus: Out(RegBusSignature)
+
+    def elaborate(self, platform):
+        m = Module()
+        req = self.mmio.req
+        resp = self.mmio.resp
+        bus = self.bus
+
+        ioaddr = Signal(17)
+        read = Signal()
+        mask = Cat(b.replicate(8) for b in req.payload.be)
+
+        m.d.sync += [bus.r_stb.eq(0), bus.w_stb.eq(0)]
+        with m.FSM(name="mmio"):
+            with m.State("IDLE"):
+                m.d.comb += req.ready.eq(1)
+                with m.If(req.valid):
+                    p = req.payload
+                    reg_access = (p.space == Space.MEM) | (p.addr[:3] == _IODATA)
+                    m.d.sync += [
+                        read.eq(~p.write),
+                        bus.addr.eq(Mux(p.space == Space.MEM, p.addr[2:], ioaddr[2:])),
+                        bus.w_data.eq(p.data),
+                        bus.w_mask.eq(mask),
+                        resp.payload.eq(0),
+                    ]
+                    with m.If((p.space == Space.IO) & (p.addr[2:] > 1)):
+                        # Outside the I/O window's two registers.
+                        with m.If(~p.write):
+                            m.next = "RESPOND"
+                    with m.Elif((p.space == Space.IO) & (p.addr[:3] == _IOADDR)):
+                        with m.If(p.write):
+                            m.d.sync += ioaddr.eq((ioaddr & ~mask) | (p.data & mask))
+                        with m.Else():
+                            m.d.sync += resp.payload.eq(ioaddr)
+                            m.next = "RESPOND"
+                    with m.Elif(reg_access):
+                        m.d.sync += [bus.r_stb.eq(~p.write), bus.w_stb.eq(p.write)]
+                        m.next = "ACCESS"
+            with m.State("ACCESS"):
+                # The strobe is on the bus in this cycle.
+                with m.If(read):
+                    m.next = "READ"
+                with m.Else():
+                    m.next = "IDLE"
+            with m.State("READ"):
+                m.d.sync += resp.payload.eq(bus.r_data)
+                m.next = "RESPOND"
+            with m.State("RESPOND"):
+                m.d.comb += resp.valid.eq(1)
+                with m.If(resp.ready):
+                    m.next = "IDLE"
+        return m
