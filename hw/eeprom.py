@@ -65,6 +65,12 @@ class EEPROM(wiring.Component):
             raise ValueError(f"an EEPROM image is {WORDS} 16-bit words")
         self._words = words
         super().__init__()
+        # EECD's Microwire pins, named here so that waveform viewers can find them.
+        self.sk = Signal()
+        self.cs = Signal()
+        self.di = Signal()
+        self.do = Signal()
+        self.fsm_state = None       # the Microwire state machine, once elaborated
 
     def elaborate(self, platform):
         m = Module()
@@ -75,7 +81,7 @@ class EEPROM(wiring.Component):
         eerd_port = rom.read_port()
         eerd_addr = Signal(8)
         eerd_done = Signal()
-        eerd_busy = Signal()
+        eerd_busy = Signal(2)       # cycles until the ROM's answer is in
         eerd_data = Signal(16)
         m.d.comb += eerd_port.addr.eq(eerd_addr)
         with m.If(bus.w_stb & (bus.addr == reg.EERD.index)):
@@ -84,18 +90,17 @@ class EEPROM(wiring.Component):
                 m.d.sync += [
                     eerd_addr.eq(value[reg.EERD.ADDR.lsb:reg.EERD.ADDR.lsb + 8]),
                     eerd_done.eq(0),
-                    eerd_busy.eq(1),
+                    eerd_busy.eq(2),
                 ]
-        with m.Elif(eerd_busy):
-            # The ROM answers one cycle after the address is presented.
-            m.d.sync += [eerd_busy.eq(0), eerd_done.eq(1), eerd_data.eq(eerd_port.data)]
+        with m.Elif(eerd_busy != 0):
+            # The address is registered, then the ROM answers one cycle later.
+            m.d.sync += eerd_busy.eq(eerd_busy - 1)
+            with m.If(eerd_busy == 1):
+                m.d.sync += [eerd_done.eq(1), eerd_data.eq(eerd_port.data)]
         eerd = (eerd_data << 16) | (eerd_addr << 8) | (eerd_done << 4)
 
         # EECD and the Microwire device behind it.
-        sk = Signal()
-        cs = Signal()
-        di = Signal()
-        do = Signal()
+        sk, cs, di, do = self.sk, self.cs, self.di, self.do
         req = Signal()
         fwe = Signal(2)
         with m.If(bus.w_stb & (bus.addr == reg.EECD.index)):
@@ -125,7 +130,7 @@ class EEPROM(wiring.Component):
         restart = ~cs | ~cs_q
         with m.If(restart):
             m.d.sync += do.eq(0)
-        with m.FSM(name="microwire"):
+        with m.FSM(name="microwire") as fsm:
             with m.State("IDLE"):               # waiting for the start bit
                 with m.If(~restart & sk_rise & di):
                     m.d.sync += [bits.eq(0), opcode.eq(0)]
@@ -158,6 +163,7 @@ class EEPROM(wiring.Component):
                     with m.If(bits == 15):
                         m.d.sync += mw_addr.eq(mw_addr + 1)
 
+        self.fsm_state = fsm.state
         read_mux(m, bus, {
             reg.EECD.index: eecd,
             reg.EERD.index: eerd,

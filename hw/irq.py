@@ -41,14 +41,16 @@ class InterruptController(wiring.Component):
     def __init__(self, *, clk_per_itr_unit=32):
         self._unit = clk_per_itr_unit
         super().__init__()
+        # Internal state, named here so that waveform viewers can find it.
+        self.icr = Signal(32)
+        self.ims = Signal(32)
+        self.itr = Signal(16)
 
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
 
-        icr = Signal(32)
-        ims = Signal(32)
-        itr = Signal(16)
+        icr, ims, itr = self.icr, self.ims, self.itr
 
         def hit(r):
             return bus.w_stb & (bus.addr == r.index)

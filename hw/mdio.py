@@ -75,7 +75,7 @@ class MDIOMaster(wiring.Component):
         mdio_i = Signal()
         m.submodules.mdio_i_sync = FFSynchronizer(self.mdio.mdio_i, mdio_i, init=1)
 
-        with m.FSM(name="mdio"):
+        with m.FSM(name="mdio") as fsm:
             with m.State("IDLE"):
                 with m.If(bus.w_stb & (bus.addr == reg.MDIC.index)):
                     value = masked(mdic, bus)
@@ -146,4 +146,5 @@ class MDIOMaster(wiring.Component):
             m.d.sync += self.mdac.eq(0)
 
         read_mux(m, bus, {reg.MDIC.index: mdic})
+        self.fsm_state = fsm.state      # for waveform viewers
         return m

@@ -41,7 +41,7 @@ class MMIOTarget(wiring.Component):
         mask = Cat(b.replicate(8) for b in req.payload.be)
 
         m.d.sync += [bus.r_stb.eq(0), bus.w_stb.eq(0)]
-        with m.FSM(name="mmio"):
+        with m.FSM(name="mmio") as fsm:
             with m.State("IDLE"):
                 m.d.comb += req.ready.eq(1)
                 with m.If(req.valid):
@@ -80,4 +80,5 @@ class MMIOTarget(wiring.Component):
                 m.d.comb += resp.valid.eq(1)
                 with m.If(resp.ready):
                     m.next = "IDLE"
+        self.fsm_state = fsm.state      # for waveform viewers
         return m

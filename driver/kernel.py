@@ -1,0 +1,169 @@
+"""The small part of a kernel that a network driver leans on.
+
+One CPU, as in a uniprocessor kernel: code runs until it waits, and interrupts are taken while
+it waits (``idle``, ``wait_event_timeout``, ``poll_timeout``). A taken interrupt runs the
+handlers registered for its line, then the deferred work they scheduled (bottom halves, such as
+a NAPI poll or the link watchdog). Time is the platform's time: in a simulation, simulated time,
+which only passes while something waits on the hardware.
+
+``printk`` writes the kernel log with time stamps as ``dmesg`` shows them.
+"""
+
+from abc import ABC, abstractmethod
+
+
+__all__ = ["Platform", "Kernel", "IRQ_NONE", "IRQ_HANDLED", "ETIMEDOUT", "KernelTimeout"]
+
+
+IRQ_NONE = 0
+IRQ_HANDLED = 1
+
+# A line that keeps asserting with no handler claiming it is switched off after this many
+# consecutive unhandled interrupts ("nobody cared").
+_SPURIOUS_LIMIT = 100
+
+
+class KernelTimeout(Exception):
+    """A wait on the hardware ran out of time (``-ETIMEDOUT``)."""
+
+
+ETIMEDOUT = KernelTimeout
+
+
+class Platform(ABC):
+    """What the kernel needs from the machine it runs on."""
+
+    @abstractmethod
+    def now_ns(self):
+        """Time since power-on, in nanoseconds."""
+
+    @abstractmethod
+    async def wait_irq(self, timeout_ns):
+        """Wait until an interrupt line is asserted or ``timeout_ns`` passes; return the set of
+        asserted lines (empty on timeout)."""
+
+    @abstractmethod
+    def asserted_irqs(self):
+        """The set of interrupt lines asserted now."""
+
+    @abstractmethod
+    async def udelay(self, us):
+        """Spend ``us`` microseconds."""
+
+
+class Kernel:
+    def __init__(self, platform, *, console=print):
+        self.platform = platform
+        self.console = console
+        self.log = []                   # lines of the kernel log, without time stamps
+        self._handlers = {}             # line -> [(handler, name)]
+        self._unhandled = {}
+        self._disabled = set()
+        self._work = []                 # deferred work, run after interrupt handlers
+        self.netdevs = {}
+        self.modules = {}
+
+    # Log.
+
+    def printk(self, message):
+        ns = self.platform.now_ns()
+        seconds, micro = divmod(int(ns // 1000), 1_000_000)
+        self.log.append(message)
+        self.console(f"[{seconds:5d}.{micro:06d}] {message}")
+
+    # Interrupts and deferred work.
+
+    def request_irq(self, line, handler, name):
+        """Register ``async handler(line) -> IRQ_HANDLED | IRQ_NONE`` for an interrupt line."""
+        if line is None:
+            raise ValueError(f"{name}: no interrupt line")
+        self._handlers.setdefault(line, []).append((handler, name))
+        self._disabled.discard(line)
+        self._unhandled[line] = 0
+
+    def free_irq(self, line, handler):
+        handlers = self._handlers.get(line, [])
+        self._handlers[line] = [(h, n) for h, n in handlers if h is not handler]
+
+    def schedule_work(self, work):
+        """Run ``async work()`` once, after the interrupt handlers (``schedule_work``)."""
+        if work not in self._work:
+            self._work.append(work)
+
+    async def _dispatch(self, lines):
+        for line in sorted(lines):
+            handlers = self._handlers.get(line)
+            if not handlers or line in self._disabled:
+                continue
+            handled = IRQ_NONE
+            for handler, _ in handlers:
+                handled |= await handler(line)
+            if handled:
+                self._unhandled[line] = 0
+            else:
+                self._unhandled[line] += 1
+                if self._unhandled[line] >= _SPURIOUS_LIMIT:
+                    self._disabled.add(line)
+                    self.printk(f"irq {line}: nobody cared, disabling it")
+        await self.run_work()
+
+    async def run_work(self):
+        while self._work:
+            work = self._work.pop(0)
+            await work()
+
+    def _wanted(self, lines):
+        return {line for line in lines if self._handlers.get(line) and line not in self._disabled}
+
+    async def idle(self, timeout_ns):
+        """Let ``timeout_ns`` pass, or less if an interrupt came; handle what came."""
+        pending = self._wanted(self.platform.asserted_irqs())
+        if not pending:
+            pending = self._wanted(await self.platform.wait_irq(timeout_ns))
+        if pending:
+            await self._dispatch(pending)
+        else:
+            await self.run_work()
+        return bool(pending)
+
+    async def wait_event_timeout(self, condition, timeout_us):
+        """Wait, taking interrupts, until ``condition()`` holds; return whether it did in time."""
+        deadline = self.platform.now_ns() + timeout_us * 1000
+        await self.run_work()
+        while not condition():
+            left = deadline - self.platform.now_ns()
+            if left <= 0:
+                return False
+            await self.idle(left)
+        return True
+
+    async def poll_timeout(self, read, condition, *, sleep_us, timeout_us, what):
+        """``read_poll_timeout``: call ``await read()`` until ``condition(value)``, sleeping
+        ``sleep_us`` in between, for at most ``timeout_us``. Returns the last value read."""
+        deadline = self.platform.now_ns() + timeout_us * 1000
+        while True:
+            value = await read()
+            if condition(value):
+                return value
+            if self.platform.now_ns() >= deadline:
+                raise KernelTimeout(f"timed out after {timeout_us} us waiting for {what} "
+                                    f"(last read {value:#010x})")
+            if sleep_us:
+                await self.platform.udelay(sleep_us)
+
+    async def udelay(self, us):
+        await self.platform.udelay(us)
+
+    # Network devices.
+
+    def register_netdev(self, netdev):
+        n = 0
+        while f"eth{n}" in self.netdevs:
+            n += 1
+        netdev.name = f"eth{n}"
+        netdev.ifindex = len(self.netdevs) + 2      # 1 is lo
+        self.netdevs[netdev.name] = netdev
+        return netdev.name
+
+    def unregister_netdev(self, netdev):
+        self.netdevs.pop(netdev.name, None)

@@ -1,0 +1,65 @@
+"""Network devices as the stack sees them (``struct net_device`` and its operations)."""
+
+from dataclasses import dataclass
+
+
+__all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "format_mac"]
+
+
+def format_mac(mac):
+    return ":".join(f"{b:02x}" for b in mac)
+
+
+@dataclass
+class RtnlLinkStats64:
+    rx_packets: int = 0
+    tx_packets: int = 0
+    rx_bytes: int = 0
+    tx_bytes: int = 0
+    rx_errors: int = 0
+    tx_errors: int = 0
+    rx_dropped: int = 0
+    tx_dropped: int = 0
+    multicast: int = 0
+    rx_crc_errors: int = 0
+    rx_length_errors: int = 0
+    rx_missed_errors: int = 0
+
+
+class NetDeviceOps:
+    """What a driver provides: ``ndo_open``, ``ndo_stop``, ``ndo_get_stats64``."""
+
+    async def ndo_open(self, netdev):
+        raise NotImplementedError
+
+    async def ndo_stop(self, netdev):
+        raise NotImplementedError
+
+    async def ndo_get_stats64(self, netdev):
+        return RtnlLinkStats64()
+
+
+class NetDevice:
+    def __init__(self, ops, *, mtu=1500):
+        self.name = None
+        self.ifindex = None
+        self.ops = ops
+        self.dev_addr = bytes(6)
+        self.mtu = mtu
+        self.up = False             # IFF_UP: administratively up
+        self.carrier = False        # IFF_LOWER_UP
+        self.priv = None
+
+    def netif_carrier_on(self):
+        self.carrier = True
+
+    def netif_carrier_off(self):
+        self.carrier = False
+
+    def flags(self):
+        flags = ["BROADCAST", "MULTICAST"]
+        if self.up:
+            flags.append("UP")
+        if self.up and self.carrier:
+            flags.append("LOWER_UP")
+        return flags

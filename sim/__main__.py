@@ -1,0 +1,140 @@
+"""Command line: run a scenario on the simulated e1000 and write waveforms.
+
+    python -m sim                      the main scenario (driver bring-up and link up)
+    python -m sim -c 'insmod e1000'    your own commands, one per -c
+    python -m sim --script FILE        commands from a file, one per line
+"""
+
+import argparse
+import os
+import sys
+import time
+
+from hw.core import DEFAULT_MAC
+from hw.eeprom import eeprom_image
+
+from .bench import CLOCK_HZ, SimulationError
+from .machine import Machine
+
+
+MAIN_SCENARIO = [
+    "insmod e1000",
+    "ip link set eth0 up",
+    "ip link show eth0",
+]
+
+
+def parse_mac(text):
+    parts = text.split(":")
+    try:
+        mac = bytes(int(p, 16) for p in parts)
+    except ValueError:
+        mac = b""
+    if len(parts) != 6 or len(mac) != 6 or any(len(p) != 2 for p in parts):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a MAC address like 52:54:00:12:34:56")
+    return mac
+
+
+def positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+        return value
+    return parse
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="python -m sim",
+        description="Run the e1000 co-simulation: the Amaranth model of an Intel 82540EM, "
+                    "cycle by cycle, driven by the Python driver through a simulated PCI host.",
+        epilog="With no commands, runs the main scenario: " + "; ".join(MAIN_SCENARIO) + ".")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("-c", "--command", action="append", metavar="CMD",
+                     help="a shell command for the guest (repeatable); replaces the main scenario")
+    src.add_argument("--script", metavar="FILE",
+                     help="a file of guest shell commands, one per line (# starts a comment)")
+    w = p.add_argument_group("waveforms")
+    w.add_argument("--vcd", default="build/sim.vcd", metavar="PATH",
+                   help="VCD output (default: %(default)s)")
+    w.add_argument("--gtkw", default=None, metavar="PATH",
+                   help="GTKWave save file (default: the VCD path with .gtkw)")
+    w.add_argument("--no-vcd", action="store_true", help="write no waveforms (fastest)")
+    w.add_argument("--trace", choices=("curated", "all"), default="curated",
+                   help="which signals: the curated set grouped by block, or every signal of "
+                        "the design (large, slower) (default: %(default)s)")
+    d = p.add_argument_group("device and link")
+    d.add_argument("--mac", type=parse_mac, default=DEFAULT_MAC,
+                   help="the card's MAC address, written into its EEPROM (default: 52:54:00:12:34:56)")
+    d.add_argument("--bad-eeprom-checksum", action="store_true",
+                   help="corrupt the EEPROM checksum word (the driver must refuse the card)")
+    d.add_argument("--eeprom", choices=("eerd", "microwire"), default=None,
+                   help="how the driver reads the EEPROM (passed to insmod e1000 in the main "
+                        "scenario; default: eerd)")
+    d.add_argument("--autoneg-us", type=positive(float), default=20.0, metavar="US",
+                   help="simulated time autonegotiation takes (default: %(default)s)")
+    d.add_argument("--mdc-half-period", type=positive(int), default=25, metavar="CYCLES",
+                   help="MDC half period in 125 MHz cycles; 25 is 2.5 MHz (default: %(default)s)")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+
+    if args.command:
+        lines = args.command
+    elif args.script:
+        try:
+            with open(args.script) as f:
+                lines = [l.rstrip("\n") for l in f if l.strip() and not l.lstrip().startswith("#")]
+        except OSError as e:
+            print(f"error: cannot read the script: {e}", file=sys.stderr)
+            return 2
+    else:
+        lines = list(MAIN_SCENARIO)
+        if args.eeprom:
+            lines[0] += f" eeprom={args.eeprom}"
+
+    eeprom = None
+    if args.bad_eeprom_checksum:
+        eeprom = eeprom_image(args.mac)
+        eeprom[0x3F] ^= 0x0001
+
+    vcd = gtkw = None
+    if not args.no_vcd:
+        vcd = args.vcd
+        gtkw = args.gtkw or os.path.splitext(vcd)[0] + ".gtkw"
+        for path in (vcd, gtkw):
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+
+    try:
+        machine = Machine(mac=args.mac, eeprom=eeprom, autoneg_us=args.autoneg_us,
+                          mdc_half_period=args.mdc_half_period)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    print(f"e1000 co-simulation: Amaranth simulator, 125 MHz; {len(lines)} command(s)",
+          file=sys.stderr)
+    start = time.perf_counter()
+    try:
+        status = machine.run_script(lines, vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all")
+    except SimulationError as e:
+        print(f"simulation error: {e}", file=sys.stderr)
+        return 3
+    wall = time.perf_counter() - start
+    sys.stdout.flush()
+    cycles = machine.backend.cycles_run
+    print(f"-- {cycles} cycles ({cycles / CLOCK_HZ * 1e6:.1f} us simulated) in {wall:.1f} s "
+          f"({cycles / wall:,.0f} cycles/s)", file=sys.stderr)
+    if vcd:
+        print(f"-- waveforms: {vcd}, {gtkw} (open with: gtkwave {gtkw})", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

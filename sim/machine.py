@@ -1,0 +1,118 @@
+"""A whole simulated machine: the card on its bus, the host, the guest kernel and its shell.
+
+``Machine`` builds the bench (core, PHY, host memory), the backend that runs it, and, inside
+the simulation, the host model (firmware enumeration, MMIO routing, DMA memory, the IRQ line),
+the guest kernel and the shell. ``run_script`` types command lines at the shell; ``run`` hands a
+scenario coroutine a ``World`` with all of those pieces, for tests that need to reach in.
+"""
+
+from dataclasses import dataclass
+
+from driver.kernel import Kernel
+from driver.shell import Shell
+from hw.core import DEFAULT_MAC, E1000
+
+from .bench import Backend, Bench, CLOCK_HZ
+from .hostmem import HostMemory
+from .pci import Host
+from .phy import PHYModel
+
+
+__all__ = ["Machine", "World", "default_traces"]
+
+
+@dataclass
+class World:
+    backend: Backend
+    host: Host
+    kernel: Kernel
+    shell: Shell
+    devices: list
+
+    def adapter(self, index=0):
+        """The e1000 driver's adapter for the ``index``-th probed device."""
+        return self.kernel.modules["e1000"].adapters[index]
+
+
+def default_traces(bench):
+    """The curated waveform set, grouped by block."""
+    core = bench.core
+    mmio = core.mmio_target
+    control = core.control
+    irq = core.interrupts
+    eeprom = core.eeprom
+    mdio = core.mdio_master
+    phy = bench.phy
+    return {
+        "MMIO bus": {
+            "req_valid": bench.mmio.req.valid, "req_ready": bench.mmio.req.ready,
+            "req": bench.mmio.req.payload,
+            "resp_valid": bench.mmio.resp.valid, "resp_ready": bench.mmio.resp.ready,
+            "resp_data": bench.mmio.resp.payload,
+            "state": mmio.fsm_state,
+        },
+        "Register file": {
+            "addr": mmio.bus.addr, "r_stb": mmio.bus.r_stb, "w_stb": mmio.bus.w_stb,
+            "w_data": mmio.bus.w_data, "w_mask": mmio.bus.w_mask, "r_data": mmio.bus.r_data,
+            "ctrl": control.ctrl, "device_reset": control.device_reset,
+            "link_up": control.link_up,
+        },
+        "Interrupts": {
+            "icr": irq.icr, "ims": irq.ims, "itr": irq.itr, "causes": irq.causes,
+            "irq": bench.irq,
+        },
+        "EEPROM": {
+            "sk": eeprom.sk, "cs": eeprom.cs, "di": eeprom.di, "do": eeprom.do,
+            "microwire": eeprom.fsm_state,
+        },
+        "MDIO and PHY": {
+            "mdc": core.mdio.mdc, "mdio_o": core.mdio.mdio_o, "mdio_oe": core.mdio.mdio_oe,
+            "mdio_i": core.mdio.mdio_i, "master": mdio.fsm_state, "phy": phy.fsm_state,
+            "phy_mdio_oe": phy.mdio_oe, "cable": bench.cable, "link": phy.link,
+        },
+    }
+
+
+class Machine:
+    """Parameters
+    ----------
+    mac : bytes
+        The card's MAC address (in its EEPROM).
+    eeprom : list of int, optional
+        A whole EEPROM image instead (e.g. one with a bad checksum).
+    mdc_half_period : int
+        MDC half period in cycles (25: the 2.5 MHz of clause 22).
+    autoneg_us : float
+        Simulated time autonegotiation takes.
+    console : callable
+        Where the guest's console output goes.
+    """
+
+    def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, autoneg_us=20.0,
+                 mmio_read_latency=64, mmio_write_latency=16, console=print, link_wait_us=5_000):
+        self.core = E1000(mac=mac, eeprom=eeprom, mdc_half_period=mdc_half_period)
+        self.phy = PHYModel(autoneg_cycles=max(1, round(autoneg_us * CLOCK_HZ / 1e6)))
+        self.hostmem = HostMemory()
+        self.bench = Bench(core=self.core, phy=self.phy, hostmem=self.hostmem)
+        self.backend = Backend(self.bench, mmio_read_latency=mmio_read_latency,
+                               mmio_write_latency=mmio_write_latency)
+        self.console = console
+        self.link_wait_us = link_wait_us
+
+    def run(self, scenario, *, vcd=None, gtkw=None, trace_all=False):
+        """Run ``await scenario(world)`` in the simulation and return its result."""
+        async def main(backend):
+            host = Host(backend)
+            devices = host.enumerate()
+            kernel = Kernel(host.platform(), console=self.console)
+            shell = Shell(kernel, devices, out=self.console, link_wait_us=self.link_wait_us)
+            return await scenario(World(backend, host, kernel, shell, devices))
+        traces = None if trace_all else default_traces(self.bench)
+        return self.backend.run(main, vcd=vcd, gtkw=gtkw, traces=traces, trace_all=trace_all)
+
+    def run_script(self, lines, **kwargs):
+        """Type ``lines`` at the guest's shell; return the exit status of the script."""
+        async def scenario(world):
+            return await world.shell.script(lines)
+        return self.run(scenario, **kwargs)
+
