@@ -37,6 +37,8 @@ class Control(wiring.Component):
         STATUS.LU.
     lsc : Out(1)
         One-cycle pulse: link status changed.
+    reset_step : Out(8)
+        Counts down during the device reset; blocks with RAM sweep it row by row.
     """
     bus: In(RegBusSignature)
     ctrl: Out(32, init=reg.CTRL.reset)
@@ -44,9 +46,12 @@ class Control(wiring.Component):
     phy_link: In(1)
     link_up: Out(1)
     lsc: Out(1)
+    reset_step: Out(8)
 
-    def __init__(self, *, reset_cycles=16):
-        assert reset_cycles >= 1
+    def __init__(self, *, reset_cycles=128):
+        if not 128 <= reset_cycles < 256:
+            raise ValueError("a device reset lasts 128 to 255 cycles: long enough to clear "
+                             "every row of the 128-entry tables")
         self._reset_cycles = reset_cycles
         super().__init__()
 
@@ -56,7 +61,7 @@ class Control(wiring.Component):
 
         # Software reset.
         countdown = Signal(range(self._reset_cycles + 1))
-        m.d.comb += self.device_reset.eq(countdown != 0)
+        m.d.comb += [self.device_reset.eq(countdown != 0), self.reset_step.eq(countdown)]
         with m.If(countdown != 0):
             m.d.sync += countdown.eq(countdown - 1)
             with m.If(countdown == 1):

@@ -51,7 +51,8 @@ class E1000(wiring.Component):
     mdc_half_period : int
         Clock cycles per half period of MDC (25: 2.5 MHz at 125 MHz).
     reset_cycles : int
-        How long a software reset (CTRL.RST) lasts.
+        How long a software reset (CTRL.RST) lasts: 128 to 255 cycles (1 to 2 us), as the
+        reset clears the 128-row tables one row per cycle.
 
     Members
     -------
@@ -74,7 +75,7 @@ class E1000(wiring.Component):
     bus_master: In(1)
     irq: Out(1)
 
-    def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, reset_cycles=16):
+    def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, reset_cycles=128):
         self.eeprom_words = list(eeprom) if eeprom is not None else eeprom_image(mac)
         w = self.eeprom_words
         self.mac = bytes([w[0] & 0xFF, w[0] >> 8, w[1] & 0xFF, w[1] >> 8, w[2] & 0xFF, w[2] >> 8])
@@ -109,6 +110,11 @@ class E1000(wiring.Component):
         m.d.comb += bus.r_data.eq(r_data)
 
         m.d.comb += self.control.phy_link.eq(self.phy_link)
+        for block in (self.regfile, self.stats):
+            m.d.comb += [
+                block.clear.eq(self.control.device_reset),
+                block.clear_row.eq(self.control.reset_step - 1),
+            ]
         wiring.connect(m, self.mdio_master.mdio, wiring.flipped(self.mdio))
 
         causes = ((self.control.lsc << reg.ICR.LSC.lsb) |

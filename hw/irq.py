@@ -9,7 +9,7 @@ it is unmasked). With ITR non-zero, the line asserts at most once every ITR x 25
 that arrives sooner waits for the interval to pass.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -81,7 +81,9 @@ class InterruptController(wiring.Component):
         with m.Elif(~self.irq & (interval == 0)):
             m.d.sync += [
                 self.irq.eq(1),
-                interval.eq(itr * self._unit),
+                # Counting down to 0 from here takes ITR x unit - 1 cycles; the line may assert
+                # again on the cycle after that, ITR x unit cycles after this assertion.
+                interval.eq(Mux(itr == 0, 0, itr * self._unit - 1)),
             ]
         # An ICR read drops the line in the cycle of the read, not one later.
         with m.If(cleared == 0xFFFFFFFF):

@@ -49,6 +49,9 @@ class RegisterFile(wiring.Component):
         The receive address table.
     mta_addr, mta_data : In(7), Out(32)
         A read port on the multicast table for the receive filter (data one cycle after address).
+    clear, clear_row : In(1), In(7)
+        While ``clear`` is high, row ``clear_row`` of MTA and VFTA is zeroed: the device reset
+        sweeps the tables with them, as block RAM has no reset of its own.
     """
 
     def __init__(self, *, mac):
@@ -63,6 +66,8 @@ class RegisterFile(wiring.Component):
             "ra": Out(data.ArrayLayout(ReceiveAddress, reg.RAL.count), init=self._ra_init()),
             "mta_addr": In(7),
             "mta_data": Out(32),
+            "clear": In(1),
+            "clear_row": In(7),
         })
 
     def _ra_init(self):
@@ -105,13 +110,14 @@ class RegisterFile(wiring.Component):
             wr = mem.write_port(granularity=8)
             rd = mem.read_port()
             hit = (bus.addr >> 7) == (r.index >> 7)
-            m.d.comb += [
-                wr.addr.eq(bus.addr[:7]),
-                rd.addr.eq(bus.addr[:7]),
-                wr.data.eq(bus.w_data),
-            ]
-            for byte in range(4):
-                m.d.comb += wr.en[byte].eq(bus.w_stb & hit & bus.w_mask[8 * byte])
+            m.d.comb += rd.addr.eq(bus.addr[:7])
+            with m.If(self.clear):
+                # Combinational, so it works while the device reset holds this block's registers.
+                m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(0b1111)]
+            with m.Else():
+                m.d.comb += [wr.addr.eq(bus.addr[:7]), wr.data.eq(bus.w_data)]
+                for byte in range(4):
+                    m.d.comb += wr.en[byte].eq(bus.w_stb & hit & bus.w_mask[8 * byte])
             hit_q = Signal(name=f"{name.lower()}_read")
             m.d.sync += hit_q.eq(bus.r_stb & hit)
             table_hit.append((hit_q, rd.data))

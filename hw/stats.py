@@ -50,15 +50,23 @@ class Statistics(wiring.Component):
     bus : In(RegBusSignature)
     inc : In(stream.Signature(StatsIncrement))
         Increments from the MAC; ``COUNTERS`` gives the row of each counter.
+    clear, clear_row : In(1), In(6)
+        While ``clear`` is high, row ``clear_row`` is zeroed (the device reset sweeps the RAM).
     """
     bus: In(RegBusSignature)
     inc: In(stream.Signature(StatsIncrement))
+    clear: In(1)
+    clear_row: In(6)
+
+    def __init__(self):
+        super().__init__()
+        self.counters = memory.Memory(shape=32, depth=ROWS, init=[])
 
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
 
-        m.submodules.counters = mem = memory.Memory(shape=32, depth=ROWS, init=[])
+        m.submodules.counters = mem = self.counters
         wr = mem.write_port()
         rd = mem.read_port(transparent_for=(wr,))
 
@@ -101,14 +109,16 @@ class Statistics(wiring.Component):
         # Stage 1: the row's value is on the read port; write it back.
         m.d.comb += [wr.addr.eq(s1_row), bus.r_data.eq(Mux(s1_read, rd.data, 0))]
         total = rd.data + s1_amount
-        with m.If(s1_read):
+        with m.If(self.clear):
+            m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(1)]
+        with m.Elif(s1_read):
             with m.If(is_cnt.bit_select(s1_row, 1) | is_high.bit_select(s1_row, 1)):
                 m.d.comb += [wr.data.eq(0), wr.en.eq(1)]
             with m.If(is_high.bit_select(s1_row, 1)):
                 m.d.sync += [clear_pending.eq(1), clear_row.eq(s1_row - 1)]
-        with m.If(s1_clear):
+        with m.Elif(s1_clear):
             m.d.comb += [wr.data.eq(0), wr.en.eq(1)]
-        with m.If(s1_add):
+        with m.Elif(s1_add):
             with m.If(is_cnt.bit_select(s1_row, 1)):
                 m.d.comb += [wr.data.eq(Mux(total[32], 0xFFFFFFFF, total[:32])), wr.en.eq(1)]
             with m.Elif(is_low.bit_select(s1_row, 1)):

@@ -1,0 +1,54 @@
+"""The register map itself: consistent, matching the reference values, and documented."""
+
+import pathlib
+
+from hw import regmap
+from hw.regmap import Access, reg, register_at
+
+
+def test_no_register_overlaps_and_all_fit_bar0():
+    seen = {}
+    for r in regmap.REGISTERS:
+        for n in range(r.count):
+            off = r.at(n)
+            assert off not in seen, f"{r.name}[{n}] overlaps {seen[off]}"
+            assert 0 <= off < regmap.BAR0_SIZE and off % 4 == 0
+            seen[off] = r.name
+
+
+def test_fields_fit_and_do_not_overlap():
+    for r in regmap.REGISTERS:
+        used = 0
+        for f in r.fields:
+            assert f.lsb + f.width <= 32, f"{r.name}.{f.name}"
+            assert not used & f.mask, f"{r.name}.{f.name} overlaps another field"
+            used |= f.mask
+
+
+def test_reference_values():
+    assert (reg.CTRL.offset, reg.CTRL.reset) == (0x0000, 0x00140240)
+    assert (reg.STATUS.offset, reg.STATUS.reset) == (0x0008, 0x80080783)
+    assert reg.CTRL.RST.mask == 1 << 26 and reg.CTRL.RST.self_clearing
+    assert (reg.PBA.reset, reg.MANC.reset, reg.LEDCTL.reset) == (0x00100030, 0x00222300, 0x602)
+    assert reg.MANC.ARP_EN.mask == 1 << 13
+    assert (reg.MTA.offset, reg.MTA.count) == (0x5200, 128)
+    assert (reg.RAL.at(1), reg.RAH.at(1)) == (0x5408, 0x540C)
+    assert (reg.GORCL.offset, reg.GORCH.offset, reg.GORCH.access) == (0x4088, 0x408C, Access.CNTH)
+    assert (reg.TPR.offset, reg.TPT.offset, reg.BPTC.offset) == (0x40D0, 0x40D4, 0x40F4)
+    assert reg.ICR.access is Access.RCW1C and reg.IMC.access is Access.WCO
+    drivers_mask = (reg.IMS.TXDW.mask | reg.IMS.LSC.mask | reg.IMS.RXSEQ.mask
+                    | reg.IMS.RXDMT0.mask | reg.IMS.RXT0.mask)
+    assert drivers_mask == 0x9D
+
+
+def test_lookup_by_offset():
+    assert register_at(0x5408) == (reg.RAL, 1)
+    assert register_at(0x00C0) == (reg.ICR, 0)
+    assert register_at(0x4024) is None      # a hole in the statistics block
+    assert register_at(0x0004) is None
+
+
+def test_register_document_is_generated_from_the_map():
+    doc = pathlib.Path(__file__).parent.parent / "docs" / "registers.md"
+    assert doc.read_text() == regmap.markdown() + "\n", \
+        "docs/registers.md is stale: run `make regs`"
