@@ -97,12 +97,8 @@ class HostMemory(wiring.Component):
         rd_row = Signal(range(rows))
         rd_left = Signal(8)
         rd_busy = Signal()
-        with m.If(~rd_busy):
-            with m.If(rd_queue.r_rdy & ((now - head.due)[:32].as_signed() >= 0)):
-                m.d.comb += rd_queue.r_en.eq(1)
-                m.d.sync += [rd_busy.eq(1), rd_row.eq((head.cmd.addr - self.base) >> 3),
-                             rd_left.eq(head.cmd.len)]
-        with m.Else():
+        finishing = rd_busy & dma.rd_data.ready & (rd_left == 0)
+        with m.If(rd_busy):
             m.d.comb += [
                 rd_port.addr.eq(rd_row),
                 dma.rd_data.valid.eq(1),
@@ -111,8 +107,13 @@ class HostMemory(wiring.Component):
             ]
             with m.If(dma.rd_data.ready):
                 m.d.sync += [rd_row.eq(rd_row + 1), rd_left.eq(rd_left - 1)]
-                with m.If(rd_left == 0):
-                    m.d.sync += rd_busy.eq(0)
+            with m.If(finishing):
+                m.d.sync += rd_busy.eq(0)
+        # The next burst follows the last beat of this one without a gap when it is due.
+        with m.If((~rd_busy | finishing) & rd_queue.r_rdy & ((now - head.due)[:32].as_signed() >= 0)):
+            m.d.comb += rd_queue.r_en.eq(1)
+            m.d.sync += [rd_busy.eq(1), rd_row.eq((head.cmd.addr - self.base) >> 3),
+                         rd_left.eq(head.cmd.len)]
 
         # Writes: one command at a time, its beats, then the acknowledgement.
         wr_port = mem.write_port(granularity=8)
