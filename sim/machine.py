@@ -107,8 +107,9 @@ class Machine:
             kernel = Kernel(host.platform(), console=self.console)
             shell = Shell(kernel, devices, out=self.console, link_wait_us=self.link_wait_us)
             return await scenario(World(backend, host, kernel, shell, devices))
-        traces = None if trace_all else default_traces(self.bench)
-        return self.backend.run(main, vcd=vcd, gtkw=gtkw, traces=traces, trace_all=trace_all)
+        # With trace_all every signal is recorded; the curated groups still arrange the view.
+        return self.backend.run(main, vcd=vcd, gtkw=gtkw, traces=default_traces(self.bench),
+                                trace_all=trace_all)
 
     def run_script(self, lines, **kwargs):
         """Type ``lines`` at the guest's shell; return the exit status of the script."""

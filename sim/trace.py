@@ -7,6 +7,7 @@ and enumerations are written as their names. Timestamps come from the bench's cy
 """
 
 import enum as py_enum
+import math
 import os
 
 from amaranth.hdl import Shape, Signal, Value
@@ -33,7 +34,7 @@ def flatten(prefix, obj):
         # A struct: one trace per field, cut from the underlying signal.
         signal = Value.cast(obj)
         for name, field in data.Layout.cast(obj.shape()):
-            yield (f"{prefix}.{name}", signal,
+            yield (f"{prefix}_{name}", signal,
                    _Slice(field.offset, Shape.cast(field.shape).width, field.shape))
     elif isinstance(obj, Signal):
         yield prefix, obj, None
@@ -116,10 +117,13 @@ class Tracer:
         writer = self._writer
         period = self._period_ns
 
+        self._end_ns = 0
+
         async def process(ctx):
             last = [s.init for s in signals]
             async for *values, cycle in ctx.changed(*signals).sample(self._cycle):
                 t = round(cycle * period)
+                self._end_ns = t
                 for i, value in enumerate(values):
                     if value != last[i]:
                         last[i] = value
@@ -141,7 +145,8 @@ class Tracer:
             save = vcd.gtkw.GTKWSave(f)
             save.dumpfile(os.path.relpath(self._vcd_path, os.path.dirname(self._gtkw_path) or "."),
                           abspath=False)
-            save.zoom_markers(-24.0)
+            # Zoom so that the whole run fits a window of about a thousand pixels.
+            save.zoom_markers(-math.ceil(math.log2(max(self._end_ns, 2) / 2)))
             save.signals_width(300)
             for group, names in self._names.items():
                 with save.group(group):
