@@ -14,24 +14,33 @@ Blocks, each owning its registers on the internal register bus:
                                  +-- EEPROM (EERD, EECD/Microwire)
                                  +-- MDIOMaster (MDIC)
                                  +-- InterruptController (ICR, ICS, IMS, IMC, ITR) --> irq
-                                 +-- Statistics (0x4000-0x40FC)
+                                 +-- Statistics (0x4000-0x40FC) <-- StatsEvents
+                                 +-- TxDMA (TDH) --> TxMAC --> GMII TX
+                                 +-- RxDMA (RDH) <-- RxFIFO <-- RxMAC <-- GMII RX
+    TxDMA, RxDMA --> DMAArbiter --> DMA port
 
 CTRL.RST resets every block but the MMIO target and Control, which sequences the reset.
 """
 
-from amaranth.hdl import Module, ResetInserter
+from amaranth.hdl import Cat, Module, ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import DMASignature, GMIISignature, MDIOSignature, MMIOSignature
 from .control import Control
+from .dma import DMAArbiter
 from .eeprom import EEPROM, eeprom_image
 from .irq import InterruptController
 from .mdio import MDIOMaster
 from .mmio import MMIOTarget
 from .regfile import RegisterFile
 from .regmap import reg
-from .stats import Statistics
+from .rxdma import RxDeliveryStats, RxDMA
+from .rxfifo import RxFIFO
+from .rxmac import RxFrameStats, RxMAC
+from .stats import Statistics, StatsEvents
+from .txdma import TxDMA
+from .txmac import TxFrameStats, TxMAC
 
 
 __all__ = ["E1000", "DEFAULT_MAC"]
@@ -87,13 +96,21 @@ class E1000(wiring.Component):
         self.mdio_master = MDIOMaster(mdc_half_period=mdc_half_period)
         self.interrupts = InterruptController()
         self.stats = Statistics()
+        self.stats_events = StatsEvents(TxFrameStats, RxFrameStats, RxDeliveryStats)
+        self.txdma = TxDMA()
+        self.txmac = TxMAC()
+        self.rxmac = RxMAC()
+        self.rxfifo = RxFIFO()
+        self.rxdma = RxDMA()
+        self.dma_arbiter = DMAArbiter(2)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.mmio = self.mmio_target
         m.submodules.control = self.control
         device_reset = ResetInserter(self.control.device_reset)
-        for name in ("regfile", "eeprom", "mdio_master", "interrupts", "stats"):
+        for name in ("regfile", "eeprom", "mdio_master", "interrupts", "stats", "stats_events",
+                     "txdma", "txmac", "rxmac", "rxfifo", "rxdma", "dma_arbiter"):
             m.submodules[name] = device_reset(getattr(self, name))
 
         wiring.connect(m, wiring.flipped(self.mmio), self.mmio_target.mmio)
@@ -101,7 +118,7 @@ class E1000(wiring.Component):
         # The register bus: one initiator, every block a target; read data is ORed.
         bus = self.mmio_target.bus
         targets = [self.control, self.regfile, self.eeprom, self.mdio_master, self.interrupts,
-                   self.stats]
+                   self.stats, self.txdma, self.rxdma]
         r_data = 0
         for target in targets:
             for name in ("addr", "r_stb", "w_stb", "w_data", "w_mask"):
@@ -117,8 +134,74 @@ class E1000(wiring.Component):
             ]
         wiring.connect(m, self.mdio_master.mdio, wiring.flipped(self.mdio))
 
-        causes = ((self.control.lsc << reg.ICR.LSC.lsb) |
-                  (self.mdio_master.mdac << reg.ICR.MDAC.lsb))
+        regs = self.regfile.regs
+        tctl, rctl = regs.TCTL, regs.RCTL
+        bus_master = self.bus_master
+
+        # Transmit: DMA engine, then MAC onto GMII.
+        txdma, txmac = self.txdma, self.txmac
+        m.d.comb += [
+            txdma.enable.eq(tctl[reg.TCTL.EN.lsb] & bus_master),
+            txdma.base.eq(Cat(regs.TDBAL, regs.TDBAH)),
+            txdma.length.eq(regs.TDLEN),
+            txdma.tail.eq(regs.TDT),
+            txdma.tidv.eq(regs.TIDV),
+            txdma.tadv.eq(regs.TADV),
+            txmac.pad.eq(tctl[reg.TCTL.PSP.lsb]),
+            txmac.gap.eq(regs.TIPG[:10]),
+            txmac.frame_ready.eq(txdma.frame_ready),
+            self.gmii.txd.eq(txmac.txd),
+            self.gmii.tx_en.eq(txmac.tx_en),
+            self.gmii.tx_er.eq(txmac.tx_er),
+        ]
+        wiring.connect(m, txdma.words, txmac.words)
+
+        # Receive: MAC into the FIFO, then the DMA engine.
+        rxmac, rxfifo, rxdma = self.rxmac, self.rxfifo, self.rxdma
+        m.d.comb += [
+            rxmac.rxd.eq(self.gmii.rxd),
+            rxmac.rx_dv.eq(self.gmii.rx_dv),
+            rxmac.rx_er.eq(self.gmii.rx_er),
+            rxmac.enable.eq(rctl[reg.RCTL.EN.lsb] & self.control.link_up),
+            rxmac.rctl.eq(rctl),
+            rxmac.ra.eq(self.regfile.ra),
+            self.regfile.mta_addr.eq(rxmac.mta_addr),
+            rxmac.mta_data.eq(self.regfile.mta_data),
+            rxfifo.w_data.eq(rxmac.w_data),
+            rxfifo.w_en.eq(rxmac.w_en),
+            rxmac.room.eq(rxfifo.room),
+            rxfifo.rollback.eq(rxmac.rollback),
+            rxdma.enable.eq(rctl[reg.RCTL.EN.lsb] & bus_master),
+            rxdma.base.eq(Cat(regs.RDBAL, regs.RDBAH)),
+            rxdma.length.eq(regs.RDLEN),
+            rxdma.tail.eq(regs.RDT),
+            rxdma.rctl.eq(rctl),
+            rxdma.rdtr.eq(regs.RDTR),
+            rxdma.radv.eq(regs.RADV),
+            rxdma.r_data.eq(rxfifo.r_data),
+            rxfifo.r_en.eq(rxdma.r_en),
+        ]
+        wiring.connect(m, rxmac.commit, rxfifo.commit)
+        wiring.connect(m, rxfifo.status, rxdma.status)
+
+        # Both engines share the DMA port.
+        wiring.connect(m, txdma.dma, self.dma_arbiter.initiators[0])
+        wiring.connect(m, rxdma.dma, self.dma_arbiter.initiators[1])
+        wiring.connect(m, self.dma_arbiter.dma, wiring.flipped(self.dma))
+
+        # Statistics.
+        wiring.connect(m, txmac.stats, self.stats_events.tx)
+        wiring.connect(m, rxmac.stats, self.stats_events.rx)
+        wiring.connect(m, rxdma.stats, self.stats_events.rx_delivery)
+        wiring.connect(m, self.stats_events.inc, self.stats.inc)
+
+        causes = ((self.control.lsc << reg.ICR.LSC.lsb)
+                  | (self.mdio_master.mdac << reg.ICR.MDAC.lsb)
+                  | (txdma.txdw << reg.ICR.TXDW.lsb)
+                  | (txdma.txqe << reg.ICR.TXQE.lsb)
+                  | (rxdma.rxt0 << reg.ICR.RXT0.lsb)
+                  | (rxdma.rxdmt0 << reg.ICR.RXDMT0.lsb)
+                  | ((rxmac.overrun | rxdma.rxo) << reg.ICR.RXO.lsb))
         m.d.comb += [
             self.interrupts.causes.eq(causes),
             self.irq.eq(self.interrupts.irq),

@@ -21,7 +21,8 @@ __all__ = ["RegisterFile", "OWNED"]
 
 
 # Registers implemented by other blocks.
-OWNED = frozenset({"CTRL", "STATUS", "EECD", "EERD", "MDIC", "ICR", "ICS", "IMS", "IMC", "ITR"})
+OWNED = frozenset({"CTRL", "STATUS", "EECD", "EERD", "MDIC", "ICR", "ICS", "IMS", "IMC", "ITR",
+                   "TDH", "RDH"})
 
 _TABLES = ("MTA", "VFTA")       # in block RAM
 _RA = ("RAL", "RAH")            # receive addresses, compared in parallel by the filter

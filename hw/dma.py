@@ -1,0 +1,139 @@
+"""Sharing the DMA port: an arbiter for several initiators.
+
+Reads: commands are granted round-robin; the tag of each granted command is queued, and the
+returning beats go to the initiator at the head of that queue until its last beat (host memory
+answers reads in order). Writes: a granted write command keeps the write channel until its last
+data beat, so beats of different writes never interleave; acknowledgements return in order
+through a second tag queue. Initiators that never read or never write leave those channels idle.
+"""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import fifo, wiring
+from amaranth.lib.wiring import In, Out
+
+from .bus import DMASignature
+
+
+__all__ = ["DMAArbiter"]
+
+
+class DMAArbiter(wiring.Component):
+    """Parameters
+    ----------
+    count : int
+        Number of initiators.
+    outstanding : int
+        Commands in flight per direction.
+
+    Members
+    -------
+    initiators : In(DMASignature).array(count)
+    dma : Out(DMASignature)
+    """
+
+    def __init__(self, count, *, outstanding=8):
+        self._count = count
+        self._outstanding = outstanding
+        super().__init__({
+            "initiators": In(DMASignature).array(count),
+            "dma": Out(DMASignature),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self._count
+        ini = self.initiators
+        dma = self.dma
+        tag_bits = max(1, (n - 1).bit_length())
+
+        # Reads.
+        m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(width=tag_bits, depth=self._outstanding)
+        rd_last = Signal(range(n))            # round-robin: the last initiator granted
+        rd_grant = Signal(range(n))
+        rd_any = Signal()
+        # Later statements win: the first initiator after the last one granted has priority.
+        for offset in reversed(range(1, n + 1)):
+            i = _after(rd_last, offset, n)
+            with m.If(_pick(ini, i, "rd_cmd")):
+                m.d.comb += [rd_grant.eq(i), rd_any.eq(1)]
+        with m.Switch(rd_grant):
+            for i in range(n):
+                with m.Case(i):
+                    m.d.comb += [
+                        dma.rd_cmd.payload.eq(ini[i].rd_cmd.payload),
+                        dma.rd_cmd.valid.eq(ini[i].rd_cmd.valid & rd_tags.w_rdy),
+                        ini[i].rd_cmd.ready.eq(dma.rd_cmd.ready & rd_tags.w_rdy),
+                    ]
+        m.d.comb += [rd_tags.w_data.eq(rd_grant),
+                     rd_tags.w_en.eq(rd_any & dma.rd_cmd.ready & dma.rd_cmd.valid)]
+        with m.If(rd_tags.w_en):
+            m.d.sync += rd_last.eq(rd_grant)
+
+        with m.Switch(rd_tags.r_data):
+            for i in range(n):
+                with m.Case(i):
+                    m.d.comb += [
+                        ini[i].rd_data.payload.eq(dma.rd_data.payload),
+                        ini[i].rd_data.valid.eq(dma.rd_data.valid & rd_tags.r_rdy),
+                        dma.rd_data.ready.eq(ini[i].rd_data.ready & rd_tags.r_rdy),
+                    ]
+        m.d.comb += rd_tags.r_en.eq(dma.rd_data.valid & dma.rd_data.ready & dma.rd_data.payload.last)
+
+        # Writes.
+        m.submodules.wr_tags = wr_tags = fifo.SyncFIFOBuffered(width=tag_bits, depth=self._outstanding)
+        wr_busy = Signal()                    # a granted write is still sending its beats
+        wr_owner = Signal(range(n))
+        wr_last = Signal(range(n))
+        wr_grant = Signal(range(n))
+        wr_any = Signal()
+        for offset in reversed(range(1, n + 1)):
+            i = _after(wr_last, offset, n)
+            with m.If(_pick(ini, i, "wr_cmd")):
+                m.d.comb += [wr_grant.eq(i), wr_any.eq(1)]
+        with m.If(~wr_busy):
+            with m.Switch(wr_grant):
+                for i in range(n):
+                    with m.Case(i):
+                        m.d.comb += [
+                            dma.wr_cmd.payload.eq(ini[i].wr_cmd.payload),
+                            dma.wr_cmd.valid.eq(ini[i].wr_cmd.valid & wr_tags.w_rdy),
+                            ini[i].wr_cmd.ready.eq(dma.wr_cmd.ready & wr_tags.w_rdy),
+                        ]
+            with m.If(dma.wr_cmd.valid & dma.wr_cmd.ready):
+                m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant), wr_last.eq(wr_grant)]
+        m.d.comb += [wr_tags.w_data.eq(wr_grant),
+                     wr_tags.w_en.eq(~wr_busy & wr_any & dma.wr_cmd.valid & dma.wr_cmd.ready)]
+        with m.If(wr_busy):
+            with m.Switch(wr_owner):
+                for i in range(n):
+                    with m.Case(i):
+                        m.d.comb += [
+                            dma.wr_data.payload.eq(ini[i].wr_data.payload),
+                            dma.wr_data.valid.eq(ini[i].wr_data.valid),
+                            ini[i].wr_data.ready.eq(dma.wr_data.ready),
+                        ]
+            with m.If(dma.wr_data.valid & dma.wr_data.ready & dma.wr_data.payload.last):
+                m.d.sync += wr_busy.eq(0)
+
+        with m.Switch(wr_tags.r_data):
+            for i in range(n):
+                with m.Case(i):
+                    m.d.comb += [
+                        ini[i].wr_done.valid.eq(dma.wr_done.valid & wr_tags.r_rdy),
+                        dma.wr_done.ready.eq(ini[i].wr_done.ready & wr_tags.r_rdy),
+                    ]
+        m.d.comb += wr_tags.r_en.eq(dma.wr_done.valid & dma.wr_done.ready)
+        return m
+
+
+def _after(last, offset, n):
+    """(last + offset) mod n, for 1 <= offset <= n."""
+    return Mux(last + offset >= n, last + offset - n, last + offset)
+
+
+def _pick(initiators, index, channel):
+    """``initiators[index].<channel>.valid`` for an index that is an expression."""
+    valid = 0
+    for i, initiator in enumerate(initiators):
+        valid = valid | ((index == i) & getattr(initiator, channel).valid)
+    return valid

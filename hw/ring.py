@@ -1,0 +1,123 @@
+"""Descriptor prefetch from a ring in host memory, shared by the transmit and receive engines.
+
+Reference: SDM 3.2.6 and 3.3.4 (descriptor rings, head and tail), 3.2.4/3.3.6 (prefetch).
+
+The hardware owns the descriptors from head up to, not including, tail. While ``enable`` is high
+this block reads them ahead of use, in bursts of up to ``burst`` descriptors that neither pass the
+tail nor wrap the end of the ring, whenever its queue has room for the whole burst; one read is in
+flight at a time. Dropping ``enable`` (the engine turned off, or the ring reprogrammed) empties the
+queue, and fetching starts again from head. A ring programmed with nonsense (no descriptors, or
+head or tail beyond its end) is never fetched from.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .bus import DMASignature
+from .desc import DESCRIPTOR_BYTES
+
+
+__all__ = ["DescriptorPrefetch", "IndexedDescriptor"]
+
+
+class IndexedDescriptor(data.Struct):
+    index: 16
+    desc: 128
+
+
+class DescriptorPrefetch(wiring.Component):
+    """Parameters
+    ----------
+    depth : int
+        Descriptors the queue holds.
+    burst : int
+        Most descriptors one read fetches.
+
+    Members
+    -------
+    dma : Out(DMASignature)
+        Reads only.
+    enable : In(1)
+    base : In(64)
+        Ring base address (16-byte aligned).
+    count : In(16)
+        Descriptors in the ring (``xDLEN / 16``).
+    head, tail : In(16)
+    descs : Out(stream.Signature(IndexedDescriptor))
+        The descriptors, in ring order, with their index.
+    """
+
+    def __init__(self, *, depth=16, burst=8):
+        assert burst <= depth
+        self._depth = depth
+        self._burst = burst
+        super().__init__({
+            "dma": Out(DMASignature),
+            "enable": In(1),
+            "base": In(64),
+            "count": In(16),
+            "head": In(16),
+            "tail": In(16),
+            "descs": Out(stream.Signature(IndexedDescriptor)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        flush = ~self.enable
+        queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(IndexedDescriptor).size,
+                                      depth=self._depth)
+        m.submodules.queue = ResetInserter(flush)(queue)
+        wiring.connect(m, wiring.flipped(self.descs), queue.r_stream)
+
+        count, head, tail = self.count, self.head, self.tail
+        sane = (count != 0) & (head < count) & (tail < count)
+
+        fetch = Signal(16)          # index of the next descriptor to read
+        busy = Signal()             # a read is in flight
+        stale = Signal()            # ...and was flushed: discard what it returns
+        with m.If(flush):
+            m.d.sync += fetch.eq(head)
+            with m.If(busy):
+                m.d.sync += stale.eq(1)
+
+        available = Mux(tail >= fetch, tail - fetch, tail + count - fetch)
+        to_end = count - fetch
+        room = self._depth - queue.level
+        n = Signal(range(self._burst + 1))     # descriptors in the next read
+        smallest = self._burst
+        for limit in (available, to_end, room):
+            smallest = Mux(limit < smallest, limit, smallest)
+        m.d.comb += n.eq(smallest)
+
+        cmd = self.dma.rd_cmd
+        m.d.comb += [
+            cmd.payload.addr.eq(self.base + fetch * DESCRIPTOR_BYTES),
+            cmd.payload.len.eq(n * 2 - 1),
+            cmd.valid.eq(self.enable & sane & ~busy & (n != 0)),
+        ]
+        with m.If(cmd.valid & cmd.ready):
+            m.d.sync += [busy.eq(1), stale.eq(0),
+                         fetch.eq(Mux(fetch + n == count, 0, fetch + n))]
+
+        # Two beats make a descriptor.
+        beat = self.dma.rd_data
+        low = Signal(64)
+        second = Signal()
+        index = Signal(16)          # index of the descriptor being received
+        with m.If(cmd.valid & cmd.ready):
+            m.d.sync += index.eq(fetch)
+        entry = IndexedDescriptor(queue.w_data)
+        m.d.comb += [
+            beat.ready.eq(1),
+            entry.index.eq(index),
+            entry.desc.eq(Cat(low, beat.payload.data)),
+            queue.w_en.eq(beat.valid & second & ~stale & ~flush),
+        ]
+        with m.If(beat.valid):
+            m.d.sync += [second.eq(~second), low.eq(beat.payload.data)]
+            with m.If(second):
+                m.d.sync += index.eq(Mux(index + 1 == count, 0, index + 1))
+            with m.If(beat.payload.last):
+                m.d.sync += [busy.eq(0), stale.eq(0), second.eq(0)]
+        return m

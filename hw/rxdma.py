@@ -1,0 +1,269 @@
+"""The receive DMA engine: frames from the receive FIFO into host buffers, status written back.
+
+Reference: SDM 3.2 (receive descriptors, ring, buffer sizes, write-back), 3.4.1 (RXT0, RDTR,
+RADV), 13.4.22 (RCTL.BSIZE/BSEX/SECRC/RDMTS), 13.4.26-13.4.30 (RDBAL..RDT).
+
+For each frame the FIFO has committed: if the engine is off or the ring has no free descriptor
+(RDH == RDT), the frame is dropped whole and counted as missed (MPC, RNBC, ICR.RXO), and host
+memory is not touched. Otherwise it takes prefetched descriptors, writes the frame into their
+buffers (RCTL's buffer size; a frame larger than one buffer continues in the next, and EOP marks
+the last), any byte alignment of a buffer, without the FCS when RCTL.SECRC is set, then writes
+each descriptor's length, DD (and EOP) and error bits back and moves RDH past it. After a frame:
+RXT0 through the delay timers, and RXDMT0 when the free descriptors fall to the threshold.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .bus import DMASignature, RegBusSignature, masked, read_mux
+from .delay import InterruptDelay
+from .desc import DESCRIPTOR_BYTES, RXD_ERR, RXD_STA, RxDescriptor
+from .dma import DMAArbiter
+from .regmap import reg
+from .ring import DescriptorPrefetch
+from .rxfifo import RxStatus
+
+
+__all__ = ["RxDMA", "RxDeliveryStats"]
+
+MAX_BURST = 256
+
+
+class RxDeliveryStats(data.Struct):
+    length: 14
+    broadcast: 1
+    multicast: 1
+    missed: 1           # dropped: no descriptor, or the engine is off
+
+
+class RxDMA(wiring.Component):
+    """Members
+    -------
+    bus : In(RegBusSignature)
+        RDH.
+    dma : Out(DMASignature)
+    enable : In(1)
+        RCTL.EN with bus mastering on.
+    base : In(64)
+    length : In(20)
+    tail : In(16)
+    rctl : In(32)
+    rdtr, radv : In(16)
+    status : In(stream.Signature(RxStatus))
+    r_data : In(64), r_en : Out(1)
+        From the receive FIFO.
+    stats : Out(stream.Signature(RxDeliveryStats))
+    rxt0, rxdmt0, rxo : Out(1)
+    head : Out(16)
+    """
+
+    def __init__(self):
+        super().__init__({
+            "bus": In(RegBusSignature),
+            "dma": Out(DMASignature),
+            "enable": In(1),
+            "base": In(64),
+            "length": In(20),
+            "tail": In(16),
+            "rctl": In(32),
+            "rdtr": In(16),
+            "radv": In(16),
+            "status": In(stream.Signature(RxStatus)),
+            "r_data": In(64),
+            "r_en": Out(1),
+            "stats": Out(stream.Signature(RxDeliveryStats)),
+            "rxt0": Out(1),
+            "rxdmt0": Out(1),
+            "rxo": Out(1),
+            "head": Out(16),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        count = self.length >> 4
+        rctl = self.rctl
+
+        m.submodules.arbiter = arbiter = DMAArbiter(2)
+        m.submodules.prefetch = prefetch = DescriptorPrefetch()
+        m.submodules.delay = delay = InterruptDelay()
+        wiring.connect(m, wiring.flipped(self.dma), arbiter.dma)
+        wiring.connect(m, prefetch.dma, arbiter.initiators[0])
+        writer = arbiter.initiators[1]
+        m.d.comb += [
+            prefetch.enable.eq(self.enable),
+            prefetch.base.eq(self.base),
+            prefetch.count.eq(count),
+            prefetch.head.eq(self.head),
+            prefetch.tail.eq(self.tail),
+            writer.wr_done.ready.eq(1),         # writes land in order; nothing waits for them
+        ]
+
+        # Buffer size from BSIZE and BSEX.
+        bsize = rctl[reg.RCTL.BSIZE.lsb:reg.RCTL.BSIZE.lsb + 2]
+        bsex = rctl[reg.RCTL.BSEX.lsb]
+        buffer_size = Signal(15)
+        with m.Switch(Cat(bsize, bsex)):
+            for code, size in ((0b000, 2048), (0b001, 1024), (0b010, 512), (0b011, 256),
+                               (0b100, 2048), (0b101, 16384), (0b110, 8192), (0b111, 4096)):
+                with m.Case(code):
+                    m.d.comb += buffer_size.eq(size)
+
+        frame = Signal(RxStatus)
+        fifo_words = Signal(12)     # words of this frame in the FIFO
+        taken = Signal(12)          # ...taken so far
+        left = Signal(15)           # bytes still to deliver
+        index = Signal(16)
+        addr = Signal(64)           # of the next beat, 8-aligned
+        offset = Signal(3)          # of the buffer's first byte in its first beat
+        n = Signal(15)              # bytes into this buffer
+        beats = Signal(13)          # beats for this buffer
+        beat = Signal(13)           # beats sent so far
+        chunk = Signal(9)           # beats left in the current write command
+        prev = Signal(64)
+        last_buffer = left == n
+
+        rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
+        free = Mux(self.tail >= self.head, self.tail - self.head, self.tail + count - self.head)
+        descs = prefetch.descs
+        cmd = writer.wr_cmd
+        out = writer.wr_data
+
+        m.d.sync += [self.rxo.eq(0), self.rxdmt0.eq(0)]
+        with m.FSM(name="rxdma") as fsm:
+            with m.State("IDLE"):
+                with m.If(self.status.valid):
+                    length = self.status.payload.length
+                    strip = rctl[reg.RCTL.SECRC.lsb] & (length >= 4)
+                    m.d.sync += [
+                        frame.eq(self.status.payload),
+                        fifo_words.eq((length + 7) >> 3),
+                        taken.eq(0),
+                        left.eq(length - Mux(strip, 4, 0)),
+                    ]
+                    with m.If(~self.enable | (free == 0)):
+                        m.next = "DROP"
+                    with m.Else():
+                        m.next = "DESCRIPTOR"
+            with m.State("DROP"):
+                # Missed: take its words out of the FIFO, touch nothing.
+                with m.If(taken == fifo_words):
+                    m.d.comb += [self.status.ready.eq(self.stats.ready), self.stats.valid.eq(1),
+                                 self.stats.payload.missed.eq(1)]
+                    with m.If(self.stats.ready):
+                        m.d.sync += self.rxo.eq(1)
+                        m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += self.r_en.eq(1)
+                    m.d.sync += taken.eq(taken + 1)
+            with m.State("DESCRIPTOR"):
+                size = Mux(left > buffer_size, buffer_size, left)
+                with m.If(~self.enable | (free == 0)):
+                    # The ring ran dry in the middle of a frame: the rest is lost.
+                    m.next = "DISCARD"
+                with m.Elif(descs.valid):
+                    first = RxDescriptor(descs.payload.desc)
+                    m.d.comb += descs.ready.eq(1)
+                    m.d.sync += [
+                        index.eq(descs.payload.index),
+                        addr.eq(first.buffer_addr & ~7),
+                        offset.eq(first.buffer_addr[:3]),
+                        n.eq(size),
+                        beats.eq((first.buffer_addr[:3] + size + 7) >> 3),
+                        beat.eq(0),
+                        prev.eq(0),
+                    ]
+                    with m.If(size == 0):
+                        m.next = "WB_COMMAND"
+                    with m.Else():
+                        m.next = "COMMAND"
+            with m.State("COMMAND"):
+                burst = Mux(beats - beat > MAX_BURST, MAX_BURST, beats - beat)
+                m.d.comb += [cmd.payload.addr.eq(addr), cmd.payload.len.eq(burst - 1),
+                             cmd.valid.eq(1)]
+                with m.If(cmd.ready):
+                    m.d.sync += [chunk.eq(burst), addr.eq(addr + burst * 8)]
+                    m.next = "DATA"
+            with m.State("DATA"):
+                # Beat k carries bytes 8k - offset .. 8k - offset + 7 of this buffer's data.
+                words = (n + 7) >> 3
+                use = beat < words
+                cur = Mux(use, self.r_data, 0)
+                shifted = Cat(prev, cur).bit_select((64 - offset * 8).as_unsigned(), 64)
+                strb = Signal(8)
+                for j in range(8):
+                    pos = (beat << 3) + j
+                    m.d.comb += strb[j].eq((pos >= offset) & (pos < offset + n))
+                m.d.comb += [out.payload.data.eq(shifted), out.payload.strb.eq(strb),
+                             out.payload.last.eq(chunk == 1), out.valid.eq(1)]
+                with m.If(out.ready):
+                    m.d.comb += self.r_en.eq(use)
+                    m.d.sync += [beat.eq(beat + 1), chunk.eq(chunk - 1), prev.eq(cur),
+                                 taken.eq(taken + use)]
+                    with m.If(chunk == 1):
+                        with m.If(beat + 1 == beats):
+                            m.next = "WB_COMMAND"
+                        with m.Else():
+                            m.next = "COMMAND"
+            with m.State("WB_COMMAND"):
+                m.d.comb += [cmd.payload.addr.eq(self.base + index * DESCRIPTOR_BYTES + 8),
+                             cmd.payload.len.eq(0), cmd.valid.eq(1)]
+                with m.If(cmd.ready):
+                    m.next = "WB_DATA"
+            with m.State("WB_DATA"):
+                status = Const(RXD_STA.DD, 8) | Mux(last_buffer, RXD_STA.EOP, 0)
+                errors = (Mux(frame.crc_error, RXD_ERR.CE, 0) | Mux(frame.rx_error, RXD_ERR.RXE, 0))
+                m.d.comb += [
+                    # Length, checksum, status, errors and special: the second quadword.
+                    out.payload.data.eq(Cat(n[:16], Const(0, 16), status, errors[:8], Const(0, 16))),
+                    out.payload.strb.eq(0xFF),
+                    out.payload.last.eq(1),
+                    out.valid.eq(1),
+                ]
+                with m.If(out.ready):
+                    m.d.sync += [
+                        self.head.eq(Mux(index + 1 == count, 0, index + 1)),
+                        left.eq(left - n),
+                    ]
+                    with m.If(last_buffer):
+                        m.next = "DISCARD"
+                    with m.Else():
+                        m.next = "DESCRIPTOR"
+            with m.State("DISCARD"):
+                # The FCS (with SECRC) or an undelivered rest; then the frame is done.
+                with m.If(taken == fifo_words):
+                    delivered = left == 0
+                    m.d.comb += [
+                        self.status.ready.eq(self.stats.ready),
+                        self.stats.valid.eq(1),
+                        self.stats.payload.missed.eq(~delivered),
+                    ]
+                    with m.If(self.stats.ready):
+                        m.d.comb += delay.event.eq(delivered)
+                        m.d.sync += [self.rxdmt0.eq(free == (count >> (rdmts + 1))),
+                                     self.rxo.eq(~delivered)]
+                        m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += self.r_en.eq(1)
+                    m.d.sync += taken.eq(taken + 1)
+        self.fsm_state = fsm.state
+
+        m.d.comb += [
+            self.stats.payload.length.eq(frame.length),
+            self.stats.payload.broadcast.eq(frame.broadcast),
+            self.stats.payload.multicast.eq(frame.multicast),
+        ]
+
+        with m.If(bus.w_stb & (bus.addr == reg.RDH.index)):
+            m.d.sync += self.head.eq(masked(self.head, bus))
+        read_mux(m, bus, {reg.RDH.index: self.head})
+
+        m.d.comb += [
+            delay.packet_delay.eq(self.rdtr),
+            delay.absolute_delay.eq(self.radv),
+            delay.flush.eq(bus.w_stb & (bus.addr == reg.RDTR.index)
+                           & (bus.w_data[reg.RDTR.FPD.lsb] & bus.w_mask[reg.RDTR.FPD.lsb])),
+            self.rxt0.eq(delay.fire),
+        ]
+        return m

@@ -1,0 +1,106 @@
+"""The receive FIFO: frame data that can be taken back until the frame is known to be good.
+
+Reference: SDM 3.2.1 (the receive FIFO and packet buffer).
+
+The MAC writes a frame's words as they arrive; at the end it either commits the frame (with its
+status, which the DMA engine then reads) or rolls the words back, as for a bad FCS or a frame
+the filter rejects. ``amaranth.lib.fifo`` has no roll-back, hence this block: a block RAM with a
+write pointer, a committed write pointer and a read pointer. ``room`` tells the MAC whether a
+word still fits; a frame that does not fit is rolled back and counted as missed.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+
+__all__ = ["RxFIFO", "RxStatus"]
+
+
+class RxStatus(data.Struct):
+    length: 14          # bytes after the start delimiter, FCS included
+    crc_error: 1
+    rx_error: 1
+    broadcast: 1
+    multicast: 1
+
+
+class RxFIFO(wiring.Component):
+    """Parameters
+    ----------
+    depth : int
+        64-bit words of frame data (a power of 2).
+
+    Members
+    -------
+    w_data : In(64)
+    w_en : In(1)
+    room : Out(1)
+        A word can be written.
+    commit : In(stream.Signature(RxStatus))
+        Ends the frame being written, keeping it.
+    rollback : In(1)
+        Ends the frame being written, discarding it.
+    status : Out(stream.Signature(RxStatus))
+        Committed frames, in order.
+    r_data : Out(64)
+    r_en : In(1)
+        Take a word (``r_data`` is valid while ``status.valid``: a frame is committed).
+    """
+
+    def __init__(self, *, depth=1024, frames=32):
+        assert depth & (depth - 1) == 0
+        self._depth = depth
+        self._frames = frames
+        super().__init__({
+            "w_data": In(64),
+            "w_en": In(1),
+            "room": Out(1),
+            "commit": In(stream.Signature(RxStatus)),
+            "rollback": In(1),
+            "status": Out(stream.Signature(RxStatus)),
+            "r_data": Out(64),
+            "r_en": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bits = (self._depth - 1).bit_length()
+        m.submodules.ram = ram = memory.Memory(shape=64, depth=self._depth, init=[])
+        m.submodules.frames = frames = fifo.SyncFIFOBuffered(
+            width=data.Layout.cast(RxStatus).size, depth=self._frames)
+        wr = ram.write_port()
+        rd = ram.read_port(domain="comb")
+
+        wp = Signal(bits + 1)           # one extra bit tells full from empty
+        committed = Signal(bits + 1)
+        rp = Signal(bits + 1)
+        m.d.comb += [
+            self.room.eq((wp - rp)[:bits + 1] < self._depth),
+            wr.addr.eq(wp[:bits]),
+            wr.data.eq(self.w_data),
+            wr.en.eq(self.w_en & self.room),
+            rd.addr.eq(rp[:bits]),
+            self.r_data.eq(rd.data),
+        ]
+        with m.If(self.w_en & self.room):
+            m.d.sync += wp.eq(wp + 1)
+
+        m.d.comb += [
+            frames.w_data.eq(self.commit.payload),
+            frames.w_en.eq(self.commit.valid),
+            self.commit.ready.eq(frames.w_rdy),
+        ]
+        with m.If(self.commit.valid & self.commit.ready):
+            m.d.sync += committed.eq(wp)
+        with m.Elif(self.rollback):
+            m.d.sync += wp.eq(committed)
+
+        m.d.comb += [
+            self.status.payload.eq(frames.r_data),
+            self.status.valid.eq(frames.r_rdy),
+            frames.r_en.eq(self.status.ready),
+        ]
+        with m.If(self.r_en):
+            m.d.sync += rp.eq(rp + 1)
+        return m

@@ -1,0 +1,202 @@
+"""The receive MAC: frames from GMII into the receive FIFO, checked and filtered.
+
+Reference: IEEE 802.3 clauses 3 and 35; SDM 3.2.2 (size checks), 13.4.22 (RCTL),
+13.5.1-13.5.2 (multicast table and receive addresses), 8.8 (statistics).
+
+After the preamble and the start delimiter, bytes are packed into 64-bit words for the FIFO
+while the FCS is checked (``amaranth.lib.crc``) and the destination address runs through the
+filter: an exact match of a valid receive address, broadcast with RCTL.BAM, any multicast with
+RCTL.MPE, any unicast with RCTL.UPE, or a multicast whose 12-bit hash (selected by RCTL.MO) hits
+the multicast table. At the end of the frame (RX_DV low) it is kept if it passed the filter, has
+a good FCS and a legal length (64 to 1522 bytes, or up to 16384 with RCTL.LPE) and no RX_ER,
+or, with RCTL.SBP, whatever its errors; otherwise it is rolled back. A frame that overflows the
+FIFO is rolled back and counted as missed (ICR.RXO). Every frame is reported to the counters.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import crc, data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .regfile import ReceiveAddress
+from .regmap import reg
+from .rxfifo import RxStatus
+
+
+__all__ = ["RxMAC", "RxFrameStats", "RxOutcome", "MAX_FRAME", "MAX_LONG_FRAME", "MIN_FRAME"]
+
+MIN_FRAME = 64          # with FCS
+MAX_FRAME = 1522
+MAX_LONG_FRAME = 16384
+_MTA_SHIFT = (4, 3, 2, 0)
+
+
+class RxOutcome(enum.Enum, shape=3):
+    ACCEPTED = 0
+    FILTERED = 1        # not for us
+    CRC_ERROR = 2
+    UNDERSIZE = 3
+    OVERSIZE = 4
+    RX_ERROR = 5
+    OVERRUN = 6         # no room in the FIFO
+
+
+class RxFrameStats(data.Struct):
+    length: 14
+    outcome: RxOutcome
+
+
+class RxMAC(wiring.Component):
+    """Members
+    -------
+    rxd, rx_dv, rx_er : In(8), In(1), In(1)
+        GMII receive.
+    enable : In(1)
+        RCTL.EN and link up: frames that start otherwise are ignored.
+    rctl : In(32)
+    ra : In(array of ReceiveAddress)
+    mta_addr : Out(7), mta_data : In(32)
+        The multicast table's read port.
+    w_data, w_en, room, commit, rollback
+        To the receive FIFO.
+    stats : Out(stream.Signature(RxFrameStats))
+    overrun : Out(1)
+        Pulse: a frame was lost for want of room (ICR.RXO).
+    """
+
+    def __init__(self, *, addresses=16):
+        self._addresses = addresses
+        super().__init__({
+            "rxd": In(8),
+            "rx_dv": In(1),
+            "rx_er": In(1),
+            "enable": In(1),
+            "rctl": In(32),
+            "ra": In(data.ArrayLayout(ReceiveAddress, addresses)),
+            "mta_addr": Out(7),
+            "mta_data": In(32),
+            "w_data": Out(64),
+            "w_en": Out(1),
+            "room": In(1),
+            "commit": Out(stream.Signature(RxStatus)),
+            "rollback": Out(1),
+            "stats": Out(stream.Signature(RxFrameStats)),
+            "overrun": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.crc = fcs = crc.catalog.CRC32_ETHERNET(8).create()
+        rctl = self.rctl
+
+        def bit(field):
+            return rctl[getattr(reg.RCTL, field).lsb]
+
+        length = Signal(15)
+        word = Signal(64)
+        dest = Signal(48)
+        rx_error = Signal()
+        overflow = Signal()
+        m.d.comb += fcs.data.eq(self.rxd)
+
+        # The filter, once the destination address is in.
+        broadcast = dest == 0xFFFF_FFFF_FFFF
+        multicast = dest[0]
+        exact = 0
+        for ra in self.ra:
+            exact = exact | ((ra.rah[reg.RAH.AV.lsb] != 0)
+                             & (dest == Cat(ra.ral, ra.rah[:16])))
+        shift = Signal(3)
+        with m.Switch(rctl[reg.RCTL.MO.lsb:reg.RCTL.MO.lsb + 2]):
+            for mo, amount in enumerate(_MTA_SHIFT):
+                with m.Case(mo):
+                    m.d.comb += shift.eq(amount)
+        hash12 = (Cat(dest[32:40], dest[40:48]) >> shift)[:12]
+        hash_bit = Signal(5)
+        m.d.comb += self.mta_addr.eq(hash12[5:12])
+        m.d.sync += hash_bit.eq(hash12[:5])
+        hash_hit = self.mta_data.bit_select(hash_bit, 1)
+        passed = (exact | (broadcast & bit("BAM")) | (multicast & bit("MPE"))
+                  | (~multicast & bit("UPE")) | (multicast & ~broadcast & hash_hit))
+
+        max_length = Mux(bit("LPE"), MAX_LONG_FRAME, MAX_FRAME)
+        outcome = Signal(RxOutcome)
+        with m.If(overflow):
+            m.d.comb += outcome.eq(RxOutcome.OVERRUN)
+        with m.Elif(~passed):
+            m.d.comb += outcome.eq(RxOutcome.FILTERED)
+        with m.Elif(rx_error):
+            m.d.comb += outcome.eq(RxOutcome.RX_ERROR)
+        with m.Elif(~fcs.match_detected):
+            m.d.comb += outcome.eq(RxOutcome.CRC_ERROR)
+        with m.Elif(length < MIN_FRAME):
+            m.d.comb += outcome.eq(RxOutcome.UNDERSIZE)
+        with m.Elif(length > max_length):
+            m.d.comb += outcome.eq(RxOutcome.OVERSIZE)
+        with m.Else():
+            m.d.comb += outcome.eq(RxOutcome.ACCEPTED)
+        keep = ((outcome == RxOutcome.ACCEPTED)
+                | (bit("SBP") & (outcome != RxOutcome.OVERRUN) & (outcome != RxOutcome.FILTERED)))
+
+        with m.FSM(name="rxmac") as fsm:
+            with m.State("IDLE"):
+                with m.If(self.rx_dv & self.enable):
+                    m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0)]
+                    m.next = "PREAMBLE"
+                with m.Elif(self.rx_dv):
+                    m.next = "IGNORE"
+            with m.State("IGNORE"):
+                with m.If(~self.rx_dv):
+                    m.next = "IDLE"
+            with m.State("PREAMBLE"):
+                m.d.comb += fcs.start.eq(1)
+                with m.If(~self.rx_dv):
+                    m.next = "IDLE"
+                with m.Elif(self.rxd == 0xD5):
+                    m.next = "DATA"
+            with m.State("DATA"):
+                with m.If(self.rx_dv):
+                    m.d.comb += fcs.valid.eq(1)
+                    m.d.sync += [
+                        word.word_select(length[:3], 8).eq(self.rxd),
+                        length.eq(Mux(length == 0x7FFF, length, length + 1)),
+                    ]
+                    with m.If(self.rx_er):
+                        m.d.sync += rx_error.eq(1)
+                    with m.If(length < 6):
+                        m.d.sync += dest.word_select(length[:3], 8).eq(self.rxd)
+                    with m.If(length[:3] == 7):
+                        m.d.comb += [self.w_data.eq(Cat(word[:56], self.rxd)), self.w_en.eq(1)]
+                        with m.If(~self.room):
+                            m.d.sync += overflow.eq(1)
+                with m.Else():
+                    # The last, partial word.
+                    with m.If(length[:3] != 0):
+                        m.d.comb += [self.w_data.eq(word), self.w_en.eq(1)]
+                        with m.If(~self.room):
+                            m.d.sync += overflow.eq(1)
+                    m.next = "END"
+            with m.State("END"):
+                status = self.commit.payload
+                m.d.comb += [
+                    status.length.eq(Mux(length > 0x3FFF, 0x3FFF, length)),
+                    status.crc_error.eq(~fcs.match_detected),
+                    status.rx_error.eq(rx_error),
+                    status.broadcast.eq(broadcast),
+                    status.multicast.eq(multicast & ~broadcast),
+                    self.stats.payload.length.eq(Mux(length > 0x3FFF, 0x3FFF, length)),
+                    self.stats.payload.outcome.eq(outcome),
+                ]
+                # Wait for the counters to take the report (a few cycles at most).
+                with m.If(self.stats.ready):
+                    m.d.comb += self.stats.valid.eq(1)
+                    m.next = "IDLE"
+                    with m.If(keep & self.commit.ready):
+                        m.d.comb += self.commit.valid.eq(1)
+                    with m.Else():
+                        # Not kept, or no room left to queue one more frame.
+                        lost = (outcome == RxOutcome.OVERRUN) | keep
+                        m.d.comb += [self.rollback.eq(1), self.overrun.eq(lost)]
+                        with m.If(keep):
+                            m.d.comb += self.stats.payload.outcome.eq(RxOutcome.OVERRUN)
+        self.fsm_state = fsm.state
+        return m

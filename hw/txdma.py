@@ -1,0 +1,338 @@
+"""The transmit DMA engine: descriptors in, frame data out to the MAC, status written back.
+
+Reference: SDM 3.3 (transmit descriptors and ring), 3.3.3.2 (RS/DD write-back), 3.4.3 (TXDW,
+TXQE, TIDV/TADV), 13.4.38-13.4.44 (TDBAL..TADV).
+
+Descriptors come from the prefetcher (``hw.ring``). ``TxFetch`` reads each descriptor's buffer in
+bursts of up to 32 beats, reserving room in the word queue before it asks, so reads for the next
+frame overlap the transmission of this one. Each beat becomes one queue entry that says which of
+its bytes belong to the frame, so buffers need no alignment. A frame may span descriptors up to
+the one with EOP; a descriptor of length 0 carries no data, and if it has EOP it ends the frame.
+
+When the MAC has taken the last byte of a descriptor, the descriptor is done: with RS its status
+byte gets DD (a one-byte write to host memory) and TXDW is raised, at once or through the delay
+timers when IDE is set; then TDH moves past it. TXQE is raised when TDH reaches TDT.
+"""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .bus import DMASignature, RegBusSignature, masked, read_mux
+from .delay import InterruptDelay
+from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
+from .dma import DMAArbiter
+from .regmap import reg
+from .ring import DescriptorPrefetch, IndexedDescriptor
+
+
+__all__ = ["TxWord", "TxFetch", "TxDMA"]
+
+MAX_BURST = 32          # beats per data read
+
+
+class TxWord(data.Struct):
+    """Eight bytes of frame data as read from host memory, and which of them are the frame's."""
+    data: 64
+    first: 3            # first byte that belongs to the frame
+    count: 4            # bytes that do, 1..8
+    eop: 1              # the frame's last word
+    ifcs: 1             # append the FCS to this frame
+    desc_end: 1         # the last word of a descriptor
+
+
+class _Tag(data.Struct):
+    """What a data read returns, in the order reads were issued."""
+    empty: 1            # a zero-length descriptor: nothing comes back
+    first: 3
+    nbytes: 12          # frame bytes in this read
+    last: 1             # the last read of the descriptor
+    eop: 1
+    ifcs: 1
+
+
+class _Done(data.Struct):
+    index: 16
+    rs: 1
+    ide: 1
+    empty: 1
+
+
+class TxFetch(wiring.Component):
+    """Turns descriptors into buffer reads and the beats into ``TxWord`` entries.
+
+    Members
+    -------
+    descs : In(stream.Signature(IndexedDescriptor))
+    dma : Out(DMASignature)
+        Reads only.
+    words : Out(stream.Signature(TxWord))
+    done : Out(stream.Signature(_Done))
+        One per descriptor, in order, once all its reads are issued.
+    space : In(16)
+        Free entries in the word queue.
+    """
+    descs: In(stream.Signature(IndexedDescriptor))
+    dma: Out(DMASignature)
+    words: Out(stream.Signature(TxWord))
+    done: Out(stream.Signature(_Done))
+    space: In(16)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.tags = tags = fifo.SyncFIFOBuffered(width=data.Layout.cast(_Tag).size, depth=8)
+
+        # Issue side.
+        desc = TxDescriptor(self.descs.payload.desc)
+        addr = Signal(64)           # next beat address, 8-aligned
+        first = Signal(3)           # offset of the frame's first byte in the first beat
+        left = Signal(17)           # frame bytes of this descriptor not yet asked for
+        started = Signal()
+        reserved = Signal(16)       # queue entries promised to reads in flight
+
+        beats_left = (left + first + 7) >> 3
+        beats = Mux(beats_left > MAX_BURST, MAX_BURST, beats_left)
+        nbytes = Mux(beats_left > MAX_BURST, MAX_BURST * 8 - first, left)
+        tag_in = _Tag(tags.w_data)
+        cmd = self.dma.rd_cmd
+        empty = desc.length == 0
+        last_read = beats_left <= MAX_BURST
+
+        m.d.comb += [
+            tag_in.eop.eq((desc.cmd & TXD_CMD.EOP) != 0),
+            tag_in.ifcs.eq((desc.cmd & TXD_CMD.IFCS) != 0),
+            self.done.payload.index.eq(self.descs.payload.index),
+            self.done.payload.rs.eq((desc.cmd & TXD_CMD.RS) != 0),
+            self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
+            self.done.payload.empty.eq(empty),
+        ]
+        with m.FSM(name="fetch") as fsm:
+            with m.State("DESCRIPTOR"):
+                with m.If(self.descs.valid & self.done.ready & tags.w_rdy):
+                    with m.If(empty):
+                        # Nothing to read; the tag keeps it in order with the data.
+                        m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
+                                     self.done.valid.eq(1), self.descs.ready.eq(1)]
+                    with m.Else():
+                        m.d.sync += [addr.eq(desc.buffer_addr & ~7), first.eq(desc.buffer_addr[:3]),
+                                     left.eq(desc.length)]
+                        m.next = "READ"
+            with m.State("READ"):
+                m.d.comb += [
+                    cmd.payload.addr.eq(addr),
+                    cmd.payload.len.eq(beats - 1),
+                    cmd.valid.eq(tags.w_rdy & (beats + reserved <= self.space)),
+                    tag_in.first.eq(first),
+                    tag_in.nbytes.eq(nbytes),
+                    tag_in.last.eq(last_read),
+                    tags.w_en.eq(cmd.valid & cmd.ready),
+                ]
+                with m.If(cmd.valid & cmd.ready):
+                    m.d.sync += [addr.eq(addr + beats * 8), first.eq(0), left.eq(left - nbytes)]
+                    with m.If(last_read):
+                        m.next = "DONE"
+            with m.State("DONE"):
+                m.d.comb += self.done.valid.eq(1)
+                with m.If(self.done.ready):
+                    m.d.comb += self.descs.ready.eq(1)
+                    m.next = "DESCRIPTOR"
+        self.fsm_state = fsm.state
+
+        # Receive side: beats become words; the last word of a descriptor waits for the next
+        # word (or a zero-length descriptor) in case that one ends the frame.
+        tag = _Tag(tags.r_data)
+        beat = self.dma.rd_data
+        remaining = Signal(12)
+        in_read = Signal()          # the head tag's first beat has arrived
+        held = Signal(TxWord)
+        holding = Signal()
+        new = Signal(TxWord)
+        new_valid = Signal()
+
+        start = Mux(in_read, 0, tag.first)
+        have = Mux(in_read, remaining, tag.nbytes)
+        count = Mux(have > 8 - start, 8 - start, have)
+        m.d.comb += [
+            new.data.eq(beat.payload.data),
+            new.first.eq(start),
+            new.count.eq(count),
+            new.ifcs.eq(tag.ifcs),
+            new.desc_end.eq(tag.last & beat.payload.last),
+            new.eop.eq(tag.eop & tag.last & beat.payload.last),
+        ]
+        # At most one word leaves per cycle. A held word is either waiting (the end of a
+        # descriptor that did not end the frame) or just late (two words met in one cycle).
+        waiting = holding & held.desc_end & ~held.eop
+        late = holding & ~waiting
+        with m.If(tags.r_rdy & tag.empty):
+            # A zero-length descriptor: if it ends the frame, the waiting word carries the end.
+            with m.If(~late & self.words.ready):
+                m.d.comb += tags.r_en.eq(1)
+                with m.If(tag.eop & waiting):
+                    m.d.comb += [self.words.valid.eq(1), self.words.payload.eq(held),
+                                 self.words.payload.eop.eq(1)]
+                    m.d.sync += holding.eq(0)
+        with m.Elif(tags.r_rdy):
+            m.d.comb += beat.ready.eq(self.words.ready)
+            with m.If(beat.valid & self.words.ready):
+                m.d.comb += new_valid.eq(1)
+                m.d.sync += [in_read.eq(~beat.payload.last), remaining.eq(have - count)]
+                with m.If(beat.payload.last):
+                    m.d.comb += tags.r_en.eq(1)
+        with m.If(new_valid):
+            with m.If(holding | (new.desc_end & ~new.eop)):
+                # The held word goes now (data follows it, so it did not end the frame); the
+                # new one is held, to wait or to leave in the next cycle.
+                m.d.comb += [self.words.valid.eq(holding), self.words.payload.eq(held)]
+                m.d.sync += [held.eq(new), holding.eq(1)]
+            with m.Else():
+                m.d.comb += [self.words.valid.eq(1), self.words.payload.eq(new)]
+        with m.Elif(late):
+            m.d.comb += [self.words.valid.eq(1), self.words.payload.eq(held)]
+            with m.If(self.words.ready):
+                m.d.sync += holding.eq(0)
+
+        # Reservations: a read reserves its beats, each arriving beat returns one.
+        issued = Mux(cmd.valid & cmd.ready, beats, 0)
+        returned = beat.valid & beat.ready
+        m.d.sync += reserved.eq(reserved + issued - returned)
+        return m
+
+
+class TxDMA(wiring.Component):
+    """Members
+    -------
+    bus : In(RegBusSignature)
+        TDH.
+    dma : Out(DMASignature)
+    enable : In(1)
+        TCTL.EN with bus mastering on.
+    base : In(64)
+    length : In(20)
+        TDLEN.
+    tail : In(16)
+    tidv, tadv : In(16)
+    words : Out(stream.Signature(TxWord))
+        Frame data for the MAC.
+    frame_ready : Out(1)
+        A whole frame is queued (or the queue is full): the MAC may start.
+    txdw, txqe : Out(1)
+        Interrupt causes.
+    head : Out(16)
+    """
+
+    def __init__(self, *, queue_depth=512):
+        self._depth = queue_depth
+        super().__init__({
+            "bus": In(RegBusSignature),
+            "dma": Out(DMASignature),
+            "enable": In(1),
+            "base": In(64),
+            "length": In(20),
+            "tail": In(16),
+            "tidv": In(16),
+            "tadv": In(16),
+            "words": Out(stream.Signature(TxWord)),
+            "frame_ready": Out(1),
+            "txdw": Out(1),
+            "txqe": Out(1),
+            "head": Out(16),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        count = self.length >> 4
+
+        m.submodules.arbiter = arbiter = DMAArbiter(3)
+        m.submodules.prefetch = prefetch = DescriptorPrefetch()
+        m.submodules.fetch = fetch = TxFetch()
+        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(TxWord).size,
+                                                           depth=self._depth)
+        m.submodules.done = done = fifo.SyncFIFOBuffered(width=data.Layout.cast(_Done).size, depth=32)
+        m.submodules.delay = delay = InterruptDelay()
+        wiring.connect(m, wiring.flipped(self.dma), arbiter.dma)
+        wiring.connect(m, prefetch.dma, arbiter.initiators[0])
+        wiring.connect(m, fetch.dma, arbiter.initiators[1])
+        writeback = arbiter.initiators[2]
+
+        m.d.comb += [
+            prefetch.enable.eq(self.enable),
+            prefetch.base.eq(self.base),
+            prefetch.count.eq(count),
+            prefetch.head.eq(self.head),
+            prefetch.tail.eq(self.tail),
+            fetch.space.eq(self._depth - queue.level),
+        ]
+        wiring.connect(m, prefetch.descs, fetch.descs)
+        wiring.connect(m, fetch.words, queue.w_stream)
+        wiring.connect(m, fetch.done, done.w_stream)
+        wiring.connect(m, queue.r_stream, wiring.flipped(self.words))
+
+        # Whole frames queued, for store-and-forward.
+        frames = Signal(range(self._depth + 1))
+        pushed = queue.w_en & queue.w_rdy & TxWord(queue.w_data).eop
+        popped = self.words.valid & self.words.ready & self.words.payload.eop
+        m.d.sync += frames.eq(frames + pushed - popped)
+        m.d.comb += self.frame_ready.eq((frames != 0) | (queue.level == self._depth))
+
+        # Descriptors whose data the MAC has taken.
+        consumed = Signal(range(self._depth + 1))
+        took = self.words.valid & self.words.ready & self.words.payload.desc_end
+        retire = Signal()
+        record = _Done(done.r_data)
+        m.d.sync += consumed.eq(consumed + took - (retire & ~record.empty))
+
+        # Write-back and head.
+        next_head = Mux(record.index + 1 == count, 0, record.index + 1)
+        status_addr = self.base + record.index * DESCRIPTOR_BYTES + 8
+        with m.FSM(name="writeback") as fsm:
+            with m.State("IDLE"):
+                with m.If(done.r_rdy & (record.empty | (consumed != 0))):
+                    with m.If(record.rs):
+                        m.next = "COMMAND"
+                    with m.Else():
+                        m.d.comb += retire.eq(1)
+            with m.State("COMMAND"):
+                m.d.comb += [
+                    writeback.wr_cmd.payload.addr.eq(status_addr),
+                    writeback.wr_cmd.payload.len.eq(0),
+                    writeback.wr_cmd.valid.eq(1),
+                ]
+                with m.If(writeback.wr_cmd.ready):
+                    m.next = "DATA"
+            with m.State("DATA"):
+                # STA is byte 12 of the descriptor: byte 4 of its second quadword.
+                m.d.comb += [
+                    writeback.wr_data.payload.data.eq(TXD_STA.DD << 32),
+                    writeback.wr_data.payload.strb.eq(1 << 4),
+                    writeback.wr_data.payload.last.eq(1),
+                    writeback.wr_data.valid.eq(1),
+                ]
+                with m.If(writeback.wr_data.ready):
+                    m.next = "WAIT"
+            with m.State("WAIT"):
+                m.d.comb += writeback.wr_done.ready.eq(1)
+                with m.If(writeback.wr_done.valid):
+                    m.d.comb += retire.eq(1)
+                    m.next = "IDLE"
+        self.fsm_state = fsm.state
+        m.d.comb += done.r_en.eq(retire)
+
+        # TDH: software sets it while the engine is off; the engine moves it as it retires.
+        with m.If(retire):
+            m.d.sync += self.head.eq(next_head)
+        with m.Elif(bus.w_stb & (bus.addr == reg.TDH.index)):
+            m.d.sync += self.head.eq(masked(self.head, bus))
+        read_mux(m, bus, {reg.TDH.index: self.head})
+
+        written_back = retire & record.rs
+        m.d.comb += [
+            delay.event.eq(written_back & record.ide),
+            delay.immediate.eq(written_back & ~record.ide),
+            delay.packet_delay.eq(self.tidv),
+            delay.absolute_delay.eq(self.tadv),
+            self.txdw.eq(delay.fire),
+        ]
+        m.d.sync += self.txqe.eq(retire & (next_head == self.tail))
+        return m
