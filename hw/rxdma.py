@@ -113,11 +113,11 @@ class RxDMA(wiring.Component):
         frame = Signal(RxStatus)
         fifo_words = Signal(12)     # words of this frame in the FIFO
         taken = Signal(12)          # ...taken so far
-        left = Signal(15)           # bytes still to deliver
+        left = Signal(16)           # bytes still to deliver
         index = Signal(16)
         addr = Signal(64)           # of the next beat, 8-aligned
         offset = Signal(3)          # of the buffer's first byte in its first beat
-        n = Signal(15)              # bytes into this buffer
+        n = Signal(16)              # bytes into this buffer
         beats = Signal(13)          # beats for this buffer
         beat = Signal(13)           # beats sent so far
         chunk = Signal(9)           # beats left in the current write command

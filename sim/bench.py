@@ -15,10 +15,11 @@ from amaranth.sim import Simulator
 from hw.bus import MMIOSignature, Space
 from hw.core import E1000
 from .hostmem import HostMemory
+from .partner import RECORDS, RING_BYTES, LinkPartner
 from .phy import PHYModel
 
 
-__all__ = ["Bench", "Backend", "CLOCK_HZ", "SimulationError"]
+__all__ = ["Bench", "Backend", "CLOCK_HZ", "SimulationError", "WireFrame"]
 
 
 CLOCK_HZ = 125_000_000
@@ -27,6 +28,30 @@ PERIOD = 1 / CLOCK_HZ
 
 class SimulationError(Exception):
     """The simulated hardware did something a real system would not survive."""
+
+
+class WireFrame:
+    """Bytes as they crossed GMII (preamble to FCS), with the cycle of the last one."""
+
+    def __init__(self, raw, end, error):
+        self.raw = raw
+        self.end = end
+        self.error = error
+
+    @property
+    def frame(self):
+        """The frame without preamble and start delimiter (FCS included), or None if the
+        start delimiter is missing."""
+        sfd = self.raw.find(b"\xd5")
+        if sfd < 0 or any(b != 0x55 for b in self.raw[:sfd]):
+            return None
+        return self.raw[sfd + 1:]
+
+
+def _unwrap(value, now, bits):
+    """A cycle number kept modulo 2**bits, placed at or before ``now``."""
+    span = 1 << bits
+    return now - ((now - value) % span)
 
 
 class Bench(wiring.Component):
@@ -54,12 +79,14 @@ class Bench(wiring.Component):
         self.core = core if core is not None else E1000()
         self.phy = phy if phy is not None else PHYModel()
         self.hostmem = hostmem if hostmem is not None else HostMemory()
+        self.partner = LinkPartner()
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = core = self.core
         m.submodules.phy = phy = self.phy
         m.submodules.hostmem = hostmem = self.hostmem
+        m.submodules.partner = partner = self.partner
 
         wiring.connect(m, wiring.flipped(self.mmio), core.mmio)
         wiring.connect(m, core.dma, hostmem.dma)
@@ -69,6 +96,14 @@ class Bench(wiring.Component):
             self.irq.eq(core.irq),
             phy.cable.eq(self.cable),
             core.phy_link.eq(phy.link),
+            partner.txd.eq(core.gmii.txd),
+            partner.tx_en.eq(core.gmii.tx_en),
+            partner.tx_er.eq(core.gmii.tx_er),
+            core.gmii.rxd.eq(partner.rxd),
+            core.gmii.rx_dv.eq(partner.rx_dv),
+            core.gmii.rx_er.eq(partner.rx_er),
+            partner.link.eq(phy.link),
+            partner.cycle.eq(self.cycle),
         ]
 
         # MDIO is open drain with a pull-up: low when either end drives a 0.
@@ -104,6 +139,12 @@ class Backend:
         self.sim.add_clock(PERIOD)
         self._ctx = None
         self.cycles_run = 0
+        self.wire_log = []          # ("tx" | "rx", start cycle, WireFrame), in order of discovery
+        self.tx_listeners = []      # called with each frame the MAC transmits
+        self._tx_seen = 0
+        self._rx_logged = 0
+        self._rx_write = 0
+        self._rx_pending = []
         self.mmio_reads = 0
         self.mmio_writes = 0
 
@@ -172,6 +213,7 @@ class Backend:
         # Land half-way before the n-th edge, then wake just after it.
         await self.ctx.delay((n - 0.5) * PERIOD)
         await self.ctx.tick()
+        self._poll_wire()
 
     # The interrupt line.
 
@@ -181,16 +223,17 @@ class Backend:
 
     async def wait_irq(self, timeout):
         """Wait up to ``timeout`` cycles for INTx; return whether it is asserted."""
-        if self.irq:
-            return True
         start = self.now
-        await self.ctx.posedge(self.bench.irq).delay(timeout * PERIOD)
-        # Realign to a clock edge before touching signals again.
-        await self.ctx.delay(PERIOD / 2)
-        await self.ctx.tick()
-        if not self.irq and self.now - start < timeout:
-            return await self.wait_irq(timeout - (self.now - start))
-        return self.irq
+        while True:
+            self._poll_wire()
+            if self.irq or self.now - start >= timeout:
+                return self.irq
+            left = timeout - (self.now - start)
+            await self.ctx.posedge(self.bench.irq).changed(self.bench.partner.tx_frames) \
+                .delay(left * PERIOD)
+            # Realign to a clock edge before touching signals again.
+            await self.ctx.delay(PERIOD / 2)
+            await self.ctx.tick()
 
     # MMIO.
 
@@ -245,6 +288,59 @@ class Backend:
         rows = self.bench.hostmem.data
         for i in range(last - first):
             self.ctx.set(rows[first + i], int.from_bytes(raw[8 * i:8 * i + 8], "little"))
+
+    # The wire: whole frames in and out of the link partner.
+
+    def _poll_wire(self):
+        """Collect frames the MAC sent and frames the partner started sending since last time."""
+        ctx, partner = self.ctx, self.bench.partner
+        now = ctx.get(self.bench.cycle)
+        sent = ctx.get(partner.rx_sent)
+        while self._rx_logged != sent:
+            start = ctx.get(partner.rx_log.data[self._rx_logged % RECORDS])
+            frame = self._rx_pending.pop(0)
+            self.wire_log.append(("rx", _unwrap(start, now, 32), frame))
+            self._rx_logged += 1
+        count = ctx.get(partner.tx_frames)
+        if count - self._tx_seen > RECORDS:
+            raise SimulationError("the test bench fell behind the wire: TX capture records lost")
+        new = []
+        while self._tx_seen != count:
+            record = ctx.get(partner.tx_records.data[self._tx_seen % RECORDS])
+            data = bytes(ctx.get(partner.tx_bytes.data[(record.start + i) % RING_BYTES])
+                         for i in range(record.length))
+            frame = WireFrame(data, _unwrap(record.end, now, 31), bool(record.tx_er))
+            self.wire_log.append(("tx", frame.end - len(data) + 1, frame))
+            new.append(frame)
+            self._tx_seen += 1
+        for frame in new:
+            for listener in self.tx_listeners:
+                listener(frame)
+
+    def send(self, raw, *, not_before=0, rx_er=False):
+        """Queue ``raw`` (preamble, start delimiter, frame, FCS: exactly what goes on the wire)
+        for the partner to send, no earlier than cycle ``not_before``."""
+        ctx, partner = self.ctx, self.bench.partner
+        raw = bytes(raw)
+        if not 0 < len(raw) < 0x10000:
+            raise ValueError(f"cannot send a frame of {len(raw)} bytes")
+        posted = ctx.get(partner.rx_posted)
+        if posted - ctx.get(partner.rx_sent) >= RECORDS:
+            raise SimulationError("the partner's send queue is full")
+        start = self._rx_write
+        for i, b in enumerate(raw):
+            ctx.set(partner.rx_bytes.data[(start + i) % RING_BYTES], b)
+        self._rx_write = (start + len(raw)) % RING_BYTES
+        ctx.set(partner.rx_records.data[posted % RECORDS],
+                {"start": start, "length": len(raw), "not_before": not_before % (1 << 31),
+                 "rx_er": rx_er})
+        self._rx_pending.append(WireFrame(raw, None, rx_er))
+        ctx.set(partner.rx_posted, (posted + 1) % (1 << 32))
+
+    @property
+    def frames_queued(self):
+        """Frames queued with ``send`` that have not started on the wire yet."""
+        return self.ctx.get(self.bench.partner.rx_posted) - self.ctx.get(self.bench.partner.rx_sent)
 
     # The world around the card.
 
