@@ -12,7 +12,7 @@ which only passes while something waits on the hardware.
 from abc import ABC, abstractmethod
 
 
-__all__ = ["Platform", "Kernel", "IRQ_NONE", "IRQ_HANDLED", "ETIMEDOUT", "KernelTimeout"]
+__all__ = ["Platform", "Kernel", "Napi", "IRQ_NONE", "IRQ_HANDLED", "ETIMEDOUT", "KernelTimeout"]
 
 
 IRQ_NONE = 0
@@ -28,6 +28,19 @@ class KernelTimeout(Exception):
 
 
 ETIMEDOUT = KernelTimeout
+
+
+class Napi:
+    """A NAPI context: ``async poll(budget) -> work done``, run as a bottom half.
+
+    A poll that uses its whole budget is run again; one that does less must call
+    ``napi_complete_done`` (and re-enable the device's interrupts) itself.
+    """
+
+    def __init__(self, poll, weight=64):
+        self.poll = poll
+        self.weight = weight
+        self.scheduled = False
 
 
 class Platform(ABC):
@@ -60,6 +73,7 @@ class Kernel:
         self._unhandled = {}
         self._disabled = set()
         self._work = []                 # deferred work, run after interrupt handlers
+        self._napi = []                 # NAPI contexts scheduled to poll
         self.netdevs = {}
         self.modules = {}
 
@@ -90,6 +104,33 @@ class Kernel:
         if work not in self._work:
             self._work.append(work)
 
+    def defer(self, work):
+        """Run ``async work()`` after the current bottom half, however often it is queued."""
+        self._work.append(work)
+
+    def napi_schedule(self, napi):
+        if not napi.scheduled:
+            napi.scheduled = True
+            self._napi.append(napi)
+
+    def napi_complete_done(self, napi, work_done):
+        napi.scheduled = False
+
+    async def _softirq(self):
+        """Run scheduled NAPI polls until none asks to run again, then deferred work."""
+        rounds = 0
+        while self._napi:
+            napi = self._napi.pop(0)
+            done = await napi.poll(napi.weight)
+            if done >= napi.weight and napi.scheduled:
+                self._napi.append(napi)         # more to do: poll again
+            rounds += 1
+            if rounds > 10_000:
+                raise RuntimeError("NAPI polls do not finish")
+        while self._work:
+            work = self._work.pop(0)
+            await work()
+
     async def _dispatch(self, lines):
         for line in sorted(lines):
             handlers = self._handlers.get(line)
@@ -108,9 +149,9 @@ class Kernel:
         await self.run_work()
 
     async def run_work(self):
-        while self._work:
-            work = self._work.pop(0)
-            await work()
+        """Run the bottom halves: NAPI polls, then deferred work."""
+        while self._napi or self._work:
+            await self._softirq()
 
     def _wanted(self, lines):
         return {line for line in lines if self._handlers.get(line) and line not in self._disabled}

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 
 
-__all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "format_mac"]
+__all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "format_mac", "NETDEV_TX_OK",
+           "NETDEV_TX_BUSY"]
 
 
 def format_mac(mac):
@@ -26,13 +27,21 @@ class RtnlLinkStats64:
     rx_missed_errors: int = 0
 
 
+NETDEV_TX_OK = 0
+NETDEV_TX_BUSY = 1
+
+
 class NetDeviceOps:
-    """What a driver provides: ``ndo_open``, ``ndo_stop``, ``ndo_get_stats64``."""
+    """What a driver provides: ``ndo_open``, ``ndo_stop``, ``ndo_start_xmit``,
+    ``ndo_get_stats64``."""
 
     async def ndo_open(self, netdev):
         raise NotImplementedError
 
     async def ndo_stop(self, netdev):
+        raise NotImplementedError
+
+    async def ndo_start_xmit(self, frame, netdev):
         raise NotImplementedError
 
     async def ndo_get_stats64(self, netdev):
@@ -49,6 +58,19 @@ class NetDevice:
         self.up = False             # IFF_UP: administratively up
         self.carrier = False        # IFF_LOWER_UP
         self.priv = None
+        self.queue_stopped = False
+        self.rx_handler = None      # the stack's receive function: rx_handler(netdev, frame)
+
+    def netif_receive_skb(self, frame):
+        """Hand a received frame (without FCS) to the stack."""
+        if self.rx_handler is not None:
+            self.rx_handler(self, frame)
+
+    def netif_stop_queue(self):
+        self.queue_stopped = True
+
+    def netif_wake_queue(self):
+        self.queue_stopped = False
 
     def netif_carrier_on(self):
         self.carrier = True

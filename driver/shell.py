@@ -1,18 +1,27 @@
 """The guest's shell: the commands of the reference scenario, with busybox's output.
 
-Commands: ``insmod e1000 [eeprom=eerd|microwire]``, ``rmmod e1000``,
-``ip link set DEV up|down``, ``ip link [show [DEV]]``. Each prints what the real tool prints;
-a bad command prints the tool's complaint and returns a non-zero status.
+Commands: ``insmod e1000 [eeprom=eerd|microwire] [ring=N]``, ``rmmod e1000``,
+``ip link set DEV up|down``, ``ip link [show [DEV]]``, ``ip addr add ADDR/MASK dev DEV``,
+``ip addr``, ``ip route add default|NET via GW``, ``ip route``,
+``ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST``. Each prints what the real tool
+prints; a bad command prints the tool's complaint and returns a non-zero status.
+
+Busybox ping runs until interrupted and sends once a second; here a ping without ``-c`` sends
+four (the reference scenario was interrupted after four), and the interval is simulated time,
+10 us unless ``-i`` says otherwise, since a simulated second costs many minutes.
 
 ``ip link set DEV up`` returns once the link is up (or after ``link_wait_us`` of simulated
 time), where a person at a real console would wait a moment before typing on: the device only
 reports its link from an interrupt, which has to be taken before the next command makes sense.
 """
 
+import ipaddress
 import shlex
+import struct
 
 from .e1000 import E1000Driver
 from .e1000.hw import EEPROM_ACCESS
+from .net import NetStack, NetworkUnreachable, checksum
 from .netdev import format_mac
 
 
@@ -27,6 +36,8 @@ class Shell:
         self.devices = devices
         self.out = out
         self.link_wait_us = link_wait_us
+        self.stack = NetStack(kernel)
+        self._ping_id = 0x4D2
 
     async def run(self, line):
         """Run one command line; return its exit status."""
@@ -45,12 +56,11 @@ class Shell:
         return await command(argv[1:])
 
     async def script(self, lines):
-        """Run command lines in order; stop at the first failure and return its status."""
+        """Run command lines in order, as ``sh`` runs a script; return the last one's status."""
+        status = 0
         for line in lines:
             status = await self.run(line)
-            if status:
-                return status
-        return 0
+        return status
 
     # Modules.
 
@@ -67,11 +77,15 @@ class Shell:
             return 1
         for arg in args[1:]:
             key, _, value = arg.partition("=")
-            if key != "eeprom" or value not in EEPROM_ACCESS:
+            if key == "eeprom" and value in EEPROM_ACCESS:
+                params["eeprom_access"] = value
+            elif key == "ring" and value.isdigit() and 8 <= int(value) <= 4096 \
+                    and int(value) % 8 == 0:
+                params["ring_size"] = int(value)
+            else:
                 self.out(f"insmod: can't insert '{args[0]}': unknown parameter '{arg}' "
-                         f"(known: eeprom={'|'.join(EEPROM_ACCESS)})")
+                         f"(known: eeprom={'|'.join(EEPROM_ACCESS)}, ring=8..4096 in steps of 8)")
                 return 1
-            params["eeprom_access"] = value
         driver = E1000Driver(self.kernel, **params)
         await driver.init(self.devices)
         self.kernel.modules[name] = driver
@@ -91,8 +105,12 @@ class Shell:
     # ip
 
     async def cmd_ip(self, args):
+        if args[:1] in (["addr"], ["address"], ["a"]):
+            return self._ip_addr(args[1:])
+        if args[:1] in (["route"], ["r"]):
+            return self._ip_route(args[1:])
         if args[:1] != ["link"]:
-            self.out("Usage: ip link [show [DEV]] | ip link set DEV up|down")
+            self.out("Usage: ip [link | addr | route] ...")
             return 1
         args = args[1:]
         if not args or args[0] == "show":
@@ -137,3 +155,131 @@ class Shell:
                      f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen 1000")
             self.out(f"    link/ether {format_mac(netdev.dev_addr)} brd ff:ff:ff:ff:ff:ff")
         return 0
+
+    def _ip_addr(self, args):
+        if not args or args[0] == "show":
+            for netdev in self.kernel.netdevs.values():
+                state = "UP" if netdev.up and netdev.carrier else "DOWN"
+                self.out(f"{netdev.ifindex}: {netdev.name}: <{','.join(netdev.flags())}> "
+                         f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen 1000")
+                self.out(f"    link/ether {format_mac(netdev.dev_addr)} brd ff:ff:ff:ff:ff:ff")
+                for interface in self.stack.addresses.get(netdev.name, []):
+                    self.out(f"    inet {interface.with_prefixlen} brd "
+                             f"{interface.network.broadcast_address} scope global {netdev.name}")
+            return 0
+        if len(args) == 4 and args[0] == "add" and args[2] == "dev":
+            try:
+                interface = ipaddress.IPv4Interface(args[1])
+            except ValueError:
+                self.out(f"ip: invalid address '{args[1]}'")
+                return 1
+            netdev = self._netdev(args[3])
+            if netdev is None:
+                return 1
+            if interface in self.stack.addresses.get(netdev.name, []):
+                self.out("ip: RTNETLINK answers: File exists")
+                return 2
+            self.stack.add_address(netdev, interface)
+            return 0
+        self.out("Usage: ip addr add ADDRESS/MASK dev DEV | ip addr [show]")
+        return 1
+
+    def _ip_route(self, args):
+        if not args or args[0] == "show":
+            for route in self.stack.routes:
+                self.out(str(route))
+            return 0
+        if len(args) == 4 and args[0] == "add" and args[2] == "via":
+            try:
+                network = ipaddress.IPv4Network("0.0.0.0/0" if args[1] == "default" else args[1])
+                gateway = ipaddress.IPv4Address(args[3])
+            except ValueError as e:
+                self.out(f"ip: {e}")
+                return 1
+            try:
+                self.stack.add_route(network, gateway)
+            except NetworkUnreachable:
+                self.out("ip: RTNETLINK answers: Network is unreachable")
+                return 2
+            return 0
+        self.out("Usage: ip route add default|NETWORK via GATEWAY | ip route [show]")
+        return 1
+
+    async def cmd_ping(self, args):
+        count, size, interval, timeout = 4, 56, 10e-6, 1e-3
+        usage = "Usage: ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST"
+        host = None
+        try:
+            i = 0
+            while i < len(args):
+                if args[i] in ("-c", "-s", "-i", "-W"):
+                    value = args[i + 1]
+                    if args[i] == "-c":
+                        count = int(value)
+                    elif args[i] == "-s":
+                        size = int(value)
+                    elif args[i] == "-i":
+                        interval = float(value)
+                    else:
+                        timeout = float(value)
+                    i += 2
+                elif host is None:
+                    host, i = args[i], i + 1
+                else:
+                    raise ValueError
+            destination = ipaddress.IPv4Address(host)
+            if count < 1 or not 0 <= size <= 1472 or interval < 0 or timeout <= 0:
+                raise ValueError
+        except (ValueError, IndexError, ipaddress.AddressValueError):
+            self.out(usage if host is None or not host[0].isdigit()
+                     else f"ping: bad address '{host}'")
+            return 1
+
+        self.out(f"PING {destination} ({destination}): {size} data bytes")
+        kernel, platform = self.kernel, self.kernel.platform
+        self._ping_id = (self._ping_id + 1) & 0xFFFF
+        ident = self._ping_id
+        replies = {}
+
+        def on_reply(source, ttl, icmp):
+            _, _, _, rid, seq = struct.unpack("!BBHHH", icmp[:8])
+            if rid == ident and source == destination and seq not in replies:
+                replies[seq] = (ttl, platform.now_ns(), len(icmp))
+
+        self.stack.echo_listeners.append(on_reply)
+        sent, times = 0, []
+        try:
+            for seq in range(count):
+                payload = bytes((seq + i) & 0xFF for i in range(size))
+                echo = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + payload
+                echo = echo[:2] + struct.pack("!H", checksum(echo)) + echo[4:]
+                start = platform.now_ns()
+                try:
+                    await self.stack.send_ip(destination, 1, echo)
+                except NetworkUnreachable:
+                    self.out("ping: sendto: Network is unreachable")
+                    return 1
+                sent += 1
+                deadline = start + timeout * 1e9
+                while seq not in replies and platform.now_ns() < deadline:
+                    await kernel.wait_event_timeout(lambda: seq in replies,
+                                                    min(100.0, (deadline - platform.now_ns()) / 1e3))
+                    await self.stack.retry_arp(100_000)
+                if seq in replies:
+                    ttl, when, length = replies[seq]
+                    ms = (when - start) / 1e6
+                    times.append(ms)
+                    self.out(f"{length} bytes from {destination}: seq={seq} ttl={ttl} time={ms:.3f} ms")
+                if seq + 1 < count and interval:
+                    await kernel.wait_event_timeout(lambda: False, interval * 1e6)
+        finally:
+            self.stack.echo_listeners.remove(on_reply)
+        received = len(times)
+        self.out("")
+        self.out(f"--- {destination} ping statistics ---")
+        loss = (sent - received) * 100 // sent if sent else 0
+        self.out(f"{sent} packets transmitted, {received} packets received, {loss}% packet loss")
+        if times:
+            self.out(f"round-trip min/avg/max = {min(times):.3f}/{sum(times) / len(times):.3f}/"
+                     f"{max(times):.3f} ms")
+        return 0 if received else 1

@@ -20,7 +20,12 @@ from .machine import Machine
 MAIN_SCENARIO = [
     "insmod e1000",
     "ip link set eth0 up",
-    "ip link show eth0",
+    "ip addr add 10.0.2.15/255.255.255.0 dev eth0",
+    "ping 10.0.2.2",
+    "ping 192.168.0.113",
+    "ip route add default via 10.0.2.2",
+    "ping 192.168.0.113",
+    "ping 110.242.68.66",
 ]
 
 
@@ -64,6 +69,8 @@ def build_parser():
     w.add_argument("--gtkw", default=None, metavar="PATH",
                    help="GTKWave save file (default: the VCD path with .gtkw)")
     w.add_argument("--no-vcd", action="store_true", help="write no waveforms (fastest)")
+    w.add_argument("--pcap", default="build/wire.pcap", metavar="PATH",
+                   help="every frame on the wire, for Wireshark or tshark (default: %(default)s)")
     w.add_argument("--trace", choices=("curated", "all"), default="curated",
                    help="which signals: the curated set grouped by block, or every signal of "
                         "the design (large, slower) (default: %(default)s)")
@@ -122,7 +129,9 @@ def main(argv=None):
           file=sys.stderr)
     start = time.perf_counter()
     try:
-        status = machine.run_script(lines, vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all")
+        os.makedirs(os.path.dirname(args.pcap) or ".", exist_ok=True)
+        status = machine.run_script(lines, vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all",
+                                    pcap=args.pcap)
     except SimulationError as e:
         print(f"simulation error: {e}", file=sys.stderr)
         return 3
@@ -133,6 +142,7 @@ def main(argv=None):
           f"({cycles / wall:,.0f} cycles/s)", file=sys.stderr)
     if vcd:
         print(f"-- waveforms: {vcd}, {gtkw} (open with: gtkwave {gtkw})", file=sys.stderr)
+    print(f"-- {len(machine.backend.wire_log)} frames on the wire: {args.pcap}", file=sys.stderr)
     return status
 
 

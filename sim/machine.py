@@ -13,7 +13,9 @@ from driver.shell import Shell
 from hw.core import DEFAULT_MAC, E1000
 
 from .bench import Backend, Bench, CLOCK_HZ
+from .gateway import Gateway
 from .hostmem import HostMemory
+from .pcap import write_pcap
 from .pci import Host
 from .phy import PHYModel
 
@@ -28,6 +30,7 @@ class World:
     kernel: Kernel
     shell: Shell
     devices: list
+    gateway: Gateway = None
 
     def adapter(self, index=0):
         """The e1000 driver's adapter for the ``index``-th probed device."""
@@ -89,27 +92,54 @@ class Machine:
     """
 
     def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, autoneg_us=20.0,
-                 mmio_read_latency=64, mmio_write_latency=16, console=print, link_wait_us=5_000):
+                 mmio_read_latency=64, mmio_write_latency=16, console=print, link_wait_us=5_000,
+                 gateway=True, gateway_latency_us=2.0, far_latency_us=20.0,
+                 dma_read_latency=125):
         self.core = E1000(mac=mac, eeprom=eeprom, mdc_half_period=mdc_half_period)
         self.phy = PHYModel(autoneg_cycles=max(1, round(autoneg_us * CLOCK_HZ / 1e6)))
-        self.hostmem = HostMemory()
+        self.hostmem = HostMemory(read_latency=dma_read_latency)
         self.bench = Bench(core=self.core, phy=self.phy, hostmem=self.hostmem)
         self.backend = Backend(self.bench, mmio_read_latency=mmio_read_latency,
                                mmio_write_latency=mmio_write_latency)
         self.console = console
         self.link_wait_us = link_wait_us
+        self.gateway = gateway
+        self.gateway_latency_us = gateway_latency_us
+        self.far_latency_us = far_latency_us
 
-    def run(self, scenario, *, vcd=None, gtkw=None, trace_all=False):
-        """Run ``await scenario(world)`` in the simulation and return its result."""
+    def run(self, scenario, *, vcd=None, gtkw=None, trace_all=False, pcap=None):
+        """Run ``await scenario(world)`` in the simulation and return its result; write the
+        frames that crossed the wire to ``pcap`` if given."""
         async def main(backend):
             host = Host(backend)
             devices = host.enumerate()
             kernel = Kernel(host.platform(), console=self.console)
             shell = Shell(kernel, devices, out=self.console, link_wait_us=self.link_wait_us)
-            return await scenario(World(backend, host, kernel, shell, devices))
-        # With trace_all every signal is recorded; the curated groups still arrange the view.
-        return self.backend.run(main, vcd=vcd, gtkw=gtkw, traces=default_traces(self.bench),
-                                trace_all=trace_all)
+            gateway = None
+            if self.gateway:
+                gateway = Gateway(backend, latency_us=self.gateway_latency_us,
+                                  far_latency_us=self.far_latency_us)
+            return await scenario(World(backend, host, kernel, shell, devices, gateway))
+        try:
+            # With trace_all every signal is recorded; the curated groups still arrange the view.
+            return self.backend.run(main, vcd=vcd, gtkw=gtkw, traces=default_traces(self.bench),
+                                    trace_all=trace_all)
+        finally:
+            if pcap is not None:
+                self.write_pcap(pcap)
+
+    def wire_frames(self):
+        """(start cycle, frame without preamble and FCS, direction) of every frame on the wire."""
+        frames = []
+        for direction, start, wire_frame in self.backend.wire_log:
+            frame = wire_frame.frame
+            frame = wire_frame.raw if frame is None else frame[:-4]
+            frames.append((start, frame, direction))
+        return frames
+
+    def write_pcap(self, path):
+        return write_pcap(path, [(start, frame) for start, frame, _ in self.wire_frames()],
+                          clock_hz=CLOCK_HZ)
 
     def run_script(self, lines, **kwargs):
         """Type ``lines`` at the guest's shell; return the exit status of the script."""

@@ -4,9 +4,14 @@ Shaped like the Linux driver's e1000_main.c. It talks to the device only through
 API (``driver.pci``) and to the rest of the system only through the kernel (``driver.kernel``).
 """
 
+from amaranth.lib import data
+
+from hw.desc import DESCRIPTOR_BYTES, RXD_STA, TXD_CMD, TXD_STA, RxDescriptor, TxDescriptor
 from hw.regmap import reg
 
-from ..netdev import NetDevice, NetDeviceOps, RtnlLinkStats64, format_mac
+from ..kernel import Napi
+from ..netdev import (NETDEV_TX_BUSY, NETDEV_TX_OK, NetDevice, NetDeviceOps, RtnlLinkStats64,
+                      format_mac)
 from ..pci import IORESOURCE_IO, IORESOURCE_MEM, PciError
 from .hw import E1000HW, EepromError, PhyError
 
@@ -24,22 +29,67 @@ IMS_ENABLE_MASK = (reg.IMS.TXDW.mask | reg.IMS.RXDMT0.mask | reg.IMS.RXSEQ.mask
                    | reg.IMS.LSC.mask | reg.IMS.RXT0.mask)
 
 
+RX_BUFFER_SIZE = 2048
+TX_BUFFER_SIZE = 2048
+DEFAULT_RING_SIZE = 8
+ETH_FRAME_MAX = 1514            # without FCS, for an MTU of 1500
+
+_TX = data.Layout.cast(TxDescriptor)
+_RX = data.Layout.cast(RxDescriptor)
+
+# RCTL: receiver on, broadcasts accepted, 2048-byte buffers, FCS stripped, threshold 1/2.
+RCTL_OPEN = reg.RCTL.EN.mask | reg.RCTL.BAM.mask | reg.RCTL.SECRC.mask
+# TCTL: transmitter on, short frames padded, collision threshold 15, collision distance 64.
+TCTL_OPEN = (reg.TCTL.EN.mask | reg.TCTL.PSP.mask | reg.TCTL.CT.put(0x0F)
+             | reg.TCTL.COLD.put(0x40))
+TIPG_COPPER = reg.TIPG.IPGT.put(8) | reg.TIPG.IPGR1.put(8) | reg.TIPG.IPGR2.put(6)
+
+
 class ProbeError(Exception):
     pass
+
+
+class Ring:
+    """A descriptor ring in coherent DMA memory with one buffer per descriptor."""
+
+    def __init__(self, pdev, count, buffer_size):
+        if not 8 <= count <= 4096 or count % 8:
+            raise ValueError(f"a ring has a multiple of 8 descriptors, 8 to 4096, not {count}")
+        self.count = count
+        self.desc = pdev.dma_alloc_coherent(count * DESCRIPTOR_BYTES)
+        self.buffers = [pdev.dma_alloc_coherent(buffer_size, align=64) for _ in range(count)]
+        self.next_to_use = 0
+        self.next_to_clean = 0
+
+    def read(self, layout, i):
+        return layout.from_bits(int.from_bytes(self.desc.read(i * DESCRIPTOR_BYTES,
+                                                              DESCRIPTOR_BYTES), "little"))
+
+    def write(self, layout, i, **fields):
+        value = layout.const(fields).as_bits()
+        self.desc.write(i * DESCRIPTOR_BYTES, value.to_bytes(DESCRIPTOR_BYTES, "little"))
+
+    def unused(self):
+        return (self.next_to_clean - self.next_to_use - 1) % self.count
 
 
 class E1000Adapter(NetDeviceOps):
     """The driver's private state for one device (``struct e1000_adapter``)."""
 
-    def __init__(self, kernel, pdev, *, eeprom_access="eerd"):
+    def __init__(self, kernel, pdev, *, eeprom_access="eerd", ring_size=DEFAULT_RING_SIZE):
         self.kernel = kernel
         self.pdev = pdev
         self.eeprom_access = eeprom_access
+        self.ring_size = ring_size
         self.netdev = NetDevice(self)
         self.netdev.priv = self
         self.hw = None
         self.irq_registered = False
         self.interrupts = 0
+        self.napi = Napi(self.poll)
+        self.tx_ring = self.rx_ring = None
+        self.stats = RtnlLinkStats64()
+        self._rx_partial = b""
 
     # Messages, as dev_info()/netdev_info() print them.
 
@@ -112,26 +162,163 @@ class E1000Adapter(NetDeviceOps):
 
     async def ndo_open(self, netdev):
         hw = self.hw
+        self.tx_ring = Ring(self.pdev, self.ring_size, TX_BUFFER_SIZE)
+        self.rx_ring = Ring(self.pdev, self.ring_size, RX_BUFFER_SIZE)
+        await self.configure_tx()
+        await self.configure_rx()
         self.kernel.request_irq(self.pdev.irq, self.intr, netdev.name)
         self.irq_registered = True
         netdev.up = True
-        await hw.ew32(reg.IMS, IMS_ENABLE_MASK)
+        netdev.netif_wake_queue()
+        await self.irq_enable()
         # Raise a link status change so that the watchdog looks at the link straight away.
         await hw.ew32(reg.ICS, reg.ICS.LSC.mask)
+
+    async def configure_tx(self):
+        hw, ring = self.hw, self.tx_ring
+        for i in range(ring.count):
+            ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle)
+        handle = ring.desc.dma_handle
+        await hw.ew32(reg.TDBAL, handle & 0xFFFFFFFF)
+        await hw.ew32(reg.TDBAH, handle >> 32)
+        await hw.ew32(reg.TDLEN, ring.count * DESCRIPTOR_BYTES)
+        await hw.ew32(reg.TDH, 0)
+        await hw.ew32(reg.TDT, 0)
+        await hw.ew32(reg.TIPG, TIPG_COPPER)
+        await hw.ew32(reg.TIDV, 0)
+        await hw.ew32(reg.TCTL, TCTL_OPEN)
+
+    async def configure_rx(self):
+        hw, ring = self.hw, self.rx_ring
+        for i in range(ring.count):
+            ring.write(_RX, i, buffer_addr=ring.buffers[i].dma_handle)
+        handle = ring.desc.dma_handle
+        await hw.ew32(reg.RDTR, 0)
+        await hw.ew32(reg.RADV, 0)
+        await hw.ew32(reg.RDBAL, handle & 0xFFFFFFFF)
+        await hw.ew32(reg.RDBAH, handle >> 32)
+        await hw.ew32(reg.RDLEN, ring.count * DESCRIPTOR_BYTES)
+        await hw.ew32(reg.RDH, 0)
+        # Every buffer but one goes to the hardware; one slot always stays empty.
+        await hw.ew32(reg.RDT, ring.count - 1)
+        await hw.ew32(reg.RCTL, RCTL_OPEN)
+
+    async def irq_enable(self):
+        await self.hw.ew32(reg.IMS, IMS_ENABLE_MASK)
+
+    async def irq_disable(self):
+        await self.hw.ew32(reg.IMC, 0xFFFFFFFF)
+        await self.hw.write_flush()
 
     async def ndo_stop(self, netdev):
         hw = self.hw
         netdev.up = False
-        await hw.ew32(reg.IMC, 0xFFFFFFFF)
+        netdev.netif_stop_queue()
+        await self.irq_disable()
+        await hw.ew32(reg.RCTL, 0)
+        await hw.ew32(reg.TCTL, 0)
         await hw.write_flush()
         if self.irq_registered:
             self.kernel.free_irq(self.pdev.irq, self.intr)
             self.irq_registered = False
         await hw.er32(reg.ICR)
+        await self.update_stats()
         netdev.netif_carrier_off()
 
+    # Transmit.
+
+    async def ndo_start_xmit(self, frame, netdev):
+        ring = self.tx_ring
+        if len(frame) > ETH_FRAME_MAX or len(frame) < 14:
+            self.stats.tx_dropped += 1
+            return NETDEV_TX_OK
+        if ring.unused() < 1:
+            netdev.netif_stop_queue()
+            return NETDEV_TX_BUSY
+        i = ring.next_to_use
+        ring.buffers[i].write(0, frame)
+        ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle, length=len(frame),
+                   cmd=TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS)
+        ring.next_to_use = (i + 1) % ring.count
+        await self.hw.ew32(reg.TDT, ring.next_to_use)
+        return NETDEV_TX_OK
+
+    def clean_tx(self):
+        ring = self.tx_ring
+        cleaned = 0
+        while ring.next_to_clean != ring.next_to_use:
+            i = ring.next_to_clean
+            desc = ring.read(_TX, i)
+            if not desc.sta & TXD_STA.DD:
+                break
+            self.stats.tx_packets += 1
+            self.stats.tx_bytes += desc.length
+            ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle)
+            ring.next_to_clean = (i + 1) % ring.count
+            cleaned += 1
+        if cleaned and self.netdev.queue_stopped and self.netdev.up:
+            self.netdev.netif_wake_queue()
+        return cleaned
+
+    # Receive.
+
+    async def clean_rx(self, budget):
+        ring = self.rx_ring
+        work = 0
+        cleaned = None
+        while work < budget:
+            i = ring.next_to_clean
+            desc = ring.read(_RX, i)
+            if not desc.status & RXD_STA.DD:
+                break
+            data_ = ring.buffers[i].read(0, desc.length)
+            ring.write(_RX, i, buffer_addr=ring.buffers[i].dma_handle)
+            cleaned = i
+            ring.next_to_clean = (i + 1) % ring.count
+            if desc.errors:
+                self.stats.rx_errors += 1
+                self._rx_partial = b""
+                continue
+            if not desc.status & RXD_STA.EOP:
+                self._rx_partial += data_
+                continue
+            frame, self._rx_partial = self._rx_partial + data_, b""
+            work += 1
+            self.stats.rx_packets += 1
+            self.stats.rx_bytes += len(frame)
+            self.netdev.netif_receive_skb(frame)
+        if cleaned is not None:
+            # Give the cleaned buffers back: the hardware owns up to, not including, RDT.
+            await self.hw.ew32(reg.RDT, cleaned)
+        return work
+
+    async def poll(self, budget):
+        """The NAPI poll: reclaim transmitted descriptors, take received frames."""
+        self.clean_tx()
+        work = await self.clean_rx(budget)
+        if work < budget:
+            self.kernel.napi_complete_done(self.napi, work)
+            if self.netdev.up:
+                await self.irq_enable()
+        return work
+
+    # Statistics.
+
+    async def update_stats(self):
+        """Accumulate the hardware counters (they clear when read)."""
+        hw, st = self.hw, self.stats
+        st.rx_crc_errors += await hw.er32(reg.CRCERRS)
+        st.rx_missed_errors += await hw.er32(reg.MPC)
+        st.rx_length_errors += await hw.er32(reg.RUC) + await hw.er32(reg.ROC)
+        st.multicast += await hw.er32(reg.MPRC)
+        rnbc = await hw.er32(reg.RNBC)
+        st.rx_dropped += rnbc
+        st.rx_errors = st.rx_crc_errors + st.rx_length_errors
+        return st
+
     async def ndo_get_stats64(self, netdev):
-        return RtnlLinkStats64()
+        await self.update_stats()
+        return self.stats
 
     # Interrupts.
 
@@ -142,6 +329,10 @@ class E1000Adapter(NetDeviceOps):
         self.interrupts += 1
         if icr & (reg.ICR.LSC.mask | reg.ICR.RXSEQ.mask):
             self.kernel.schedule_work(self.watchdog)
+        if self.netdev.up and icr & ~(reg.ICR.LSC.mask | reg.ICR.MDAC.mask):
+            # Quiet the device and leave the rest to the poll, which unmasks again.
+            await self.irq_disable()
+            self.kernel.napi_schedule(self.napi)
         return 1
 
     async def watchdog(self):
