@@ -40,3 +40,79 @@ def run(testbench, *, autoneg_cycles=200, mdc_half_period=4, eeprom=None, read_l
     async def main(backend):
         return await testbench(backend, Regs(backend))
     return backend.run(main, vcd=vcd, trace_all=vcd is not None)
+
+
+# Rings in host memory, set up directly (no driver), for datapath tests.
+
+from amaranth.lib import data as _data
+
+from hw.desc import RxDescriptor, TxDescriptor
+from hw.regmap import reg as _reg
+from sim.ethernet import to_wire
+
+MEM = 0x0010_0000
+TX_RING = MEM
+RX_RING = MEM + 0x1000
+TX_BUFFERS = MEM + 0x2000
+RX_BUFFERS = MEM + 0x40000
+_TX = _data.Layout.cast(TxDescriptor)
+_RX = _data.Layout.cast(RxDescriptor)
+
+
+class Rings:
+    def __init__(self, backend, regs):
+        self.backend, self.regs = backend, regs
+        self.tail = 0
+
+    async def tx_setup(self, count=8, tctl=0x0004010A, tipg=0x00602008):
+        self.tx_count = count
+        self.backend.mem_write(TX_RING, bytes(16 * count))
+        await self.regs.write(_reg.TDBAL, TX_RING)
+        await self.regs.write(_reg.TDLEN, 16 * count)
+        await self.regs.write(_reg.TIPG, tipg)
+        await self.regs.write(_reg.TCTL, tctl)
+
+    def tx_desc(self, i, addr, length, cmd):
+        value = TxDescriptor.const({"buffer_addr": addr, "length": length, "cmd": cmd}).as_bits()
+        self.backend.mem_write(TX_RING + 16 * i, value.to_bytes(16, "little"))
+
+    def tx_status(self, i):
+        return _TX.from_bits(int.from_bytes(self.backend.mem_read(TX_RING + 16 * i, 16), "little"))
+
+    async def rx_setup(self, count=8, rctl=0x04008002, buffer=2048, give=None):
+        self.rx_count = count
+        self.rx_buffer = buffer
+        for i in range(count):
+            self.rx_reset(i)
+        await self.regs.write(_reg.RDBAL, RX_RING)
+        await self.regs.write(_reg.RDLEN, 16 * count)
+        await self.regs.write(_reg.RDH, 0)
+        await self.regs.write(_reg.RDT, count - 1 if give is None else give)
+        await self.regs.write(_reg.RCTL, rctl)
+
+    def rx_buffer_addr(self, i):
+        return RX_BUFFERS + i * self.rx_buffer
+
+    def rx_reset(self, i):
+        value = RxDescriptor.const({"buffer_addr": self.rx_buffer_addr(i)}).as_bits()
+        self.backend.mem_write(RX_RING + 16 * i, value.to_bytes(16, "little"))
+
+    def rx_status(self, i):
+        return _RX.from_bits(int.from_bytes(self.backend.mem_read(RX_RING + 16 * i, 16), "little"))
+
+    def rx_data(self, i):
+        return self.backend.mem_read(self.rx_buffer_addr(i), self.rx_status(i).length)
+
+    async def settle(self, cycles=2000):
+        """Let the wire and the DMA engines finish what they have."""
+        await self.backend.cycles(cycles)
+
+
+def nic_run(testbench, **kwargs):
+    """``await testbench(backend, regs, rings)`` with the link up and bus mastering on."""
+    async def tb(backend, regs):
+        backend.set_bus_master(1)
+        await backend.cycles(220)
+        await regs.read(_reg.ICR)
+        return await testbench(backend, regs, Rings(backend, regs))
+    return run(tb, **kwargs)

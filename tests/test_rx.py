@@ -1,0 +1,232 @@
+"""Receive: delivery into buffers, every filter path, bad frames, buffers running out,
+multi-buffer frames, ring wraps, and the receive interrupts."""
+
+from scapy.layers.inet import ICMP, IP
+from scapy.layers.l2 import Ether
+
+from hw.desc import RXD_ERR, RXD_STA
+from hw.regmap import reg
+from sim.ethernet import PREAMBLE, fcs, to_wire
+
+from harness import nic_run
+
+OURS = "52:54:00:12:34:56"
+RCTL = reg.RCTL
+BASE_RCTL = RCTL.EN.mask | RCTL.SECRC.mask
+DD_EOP = RXD_STA.DD | RXD_STA.EOP
+
+
+def frame(dst, size=98, tag=0):
+    body = bytes(Ether(src="52:55:0a:00:02:02", dst=dst) / IP(src="10.0.2.2", dst="10.0.2.15")
+                 / ICMP(id=tag) / bytes(max(0, size - 42)))
+    return body[:size]
+
+
+def delivered(rings, count):
+    return [(rings.rx_status(i).status, rings.rx_data(i)) for i in range(count)]
+
+
+def test_delivery_with_and_without_the_fcs():
+    f1, f2 = frame(OURS, 98, 1), frame(OURS, 1514, 2)
+
+    async def tb(backend, regs, rings):
+        await rings.rx_setup(rctl=BASE_RCTL)
+        backend.send(to_wire(f1))
+        backend.send(to_wire(f2))
+        await rings.settle(4000)
+        stripped = delivered(rings, 2)
+        await regs.write(reg.RCTL, RCTL.EN.mask)          # keep the FCS
+        backend.send(to_wire(f1))
+        await rings.settle(1000)
+        counters = {r.name: await regs.read(r) for r in (reg.GPRC, reg.GORCL, reg.TPR, reg.TORL,
+                                                         reg.PRC127, reg.PRC1522, reg.RDH)}
+        return stripped, delivered(rings, 3)[2], counters
+
+    stripped, kept, counters = nic_run(tb)
+    assert stripped == [(DD_EOP, f1), (DD_EOP, f2)]
+    assert kept == (DD_EOP, f1 + fcs(f1))
+    assert counters == {"GPRC": 3, "GORCL": 102 + 1518 + 102, "TPR": 3, "TORL": 102 + 1518 + 102,
+                        "PRC127": 2, "PRC1522": 1, "RDH": 3}
+
+
+def test_every_filter_path():
+    # (destination, RCTL bits, extra set-up) -> accepted?
+    mcast = "01:00:5e:00:00:fb"
+    cases = [
+        (OURS, 0, None, True),                                  # RA[0], valid from the EEPROM
+        ("52:54:00:aa:bb:cc", 0, None, False),
+        ("52:54:00:aa:bb:cc", RCTL.UPE.mask, None, True),       # unicast promiscuous
+        ("52:54:00:aa:bb:cc", 0, "ra1", True),                  # RA[1] programmed, valid
+        ("ff:ff:ff:ff:ff:ff", 0, None, False),
+        ("ff:ff:ff:ff:ff:ff", RCTL.BAM.mask, None, True),
+        (mcast, 0, None, False),
+        (mcast, RCTL.MPE.mask, None, True),                     # multicast promiscuous
+        (mcast, 0, "mta0", True),                               # hash hit, offset 0 (bits 47:36)
+        (mcast, RCTL.MO.put(3), "mta0", False),                 # the same bit, other offset
+        (mcast, RCTL.MO.put(3), "mta3", True),                  # offset 3 (bits 43:32)
+        (mcast, RCTL.UPE.mask, None, False),                    # UPE is for unicast only
+    ]
+
+    def mta_bit(mac, mo):
+        b = bytes.fromhex(mac.replace(":", ""))
+        value = ((b[5] << 8) | b[4]) >> (4, 3, 2, 0)[mo] & 0xFFF
+        return value >> 5, value & 31
+
+    async def tb(backend, regs, rings):
+        results = []
+        for n, (dst, bits, setup, _) in enumerate(cases):
+            await regs.write(reg.RCTL, 0)
+            await regs.write(reg.RAH, 0, 1)
+            for mo in (0, 3):
+                await regs.write(reg.MTA, 0, mta_bit(mcast, mo)[0])
+            if setup == "ra1":
+                mac = bytes.fromhex("525400aabbcc")
+                await regs.write(reg.RAL, int.from_bytes(mac[:4], "little"), 1)
+                await regs.write(reg.RAH, int.from_bytes(mac[4:], "little") | 1 << 31, 1)
+            elif setup in ("mta0", "mta3"):
+                row, bit = mta_bit(dst, 0 if setup == "mta0" else 3)
+                await regs.write(reg.MTA, 1 << bit, row)
+            await rings.rx_setup(count=8, rctl=BASE_RCTL | bits)
+            backend.send(to_wire(frame(dst, 80, n)))
+            await rings.settle(600)
+            results.append(bool(rings.rx_status(0).status & RXD_STA.DD))
+        return results
+
+    assert nic_run(tb) == [accepted for *_, accepted in cases]
+
+
+def test_bad_frames_are_counted_and_dropped():
+    good = frame(OURS, 98)
+    runt = frame(OURS, 50)              # 54 bytes with FCS
+    giant = frame(OURS, 1530)           # 1534 bytes with FCS
+
+    async def tb(backend, regs, rings):
+        await rings.rx_setup(rctl=BASE_RCTL)
+        backend.send(PREAMBLE + good + bytes(4))                # bad FCS
+        backend.send(to_wire(runt, pad=False))
+        backend.send(to_wire(giant))
+        backend.send(to_wire(good), rx_er=True)                 # RX_ER during the frame
+        backend.send(to_wire(good))
+        await rings.settle(5000)
+        counts = {r.name: await regs.read(r) for r in (reg.CRCERRS, reg.RUC, reg.ROC, reg.RXERRC,
+                                                       reg.GPRC, reg.TPR)}
+        first = delivered(rings, 1)
+        # Long frames allowed; bad ones stored (SBP) with their error bit.
+        await regs.write(reg.RCTL, BASE_RCTL | RCTL.LPE.mask | RCTL.SBP.mask)
+        backend.send(to_wire(giant))
+        backend.send(PREAMBLE + good + bytes(4))
+        await rings.settle(5000)
+        later = [(rings.rx_status(i).status, rings.rx_status(i).errors, rings.rx_status(i).length)
+                 for i in (1, 2)]
+        return counts, first, later
+
+    counts, first, later = nic_run(tb)
+    assert counts == {"CRCERRS": 1, "RUC": 1, "ROC": 1, "RXERRC": 1, "GPRC": 1, "TPR": 5}
+    assert first == [(DD_EOP, good)]
+    assert later == [(DD_EOP, 0, 1530), (DD_EOP, RXD_ERR.CE, 98)]
+
+
+def test_out_of_buffers_drops_whole_frames_and_recovers():
+    frames = [frame(OURS, 100, tag) for tag in range(6)]
+
+    async def tb(backend, regs, rings):
+        await regs.write(reg.IMS, reg.IMS.RXO.mask)
+        await rings.rx_setup(count=8, rctl=BASE_RCTL, give=2)      # two buffers only
+        marker = b"\xee" * 64
+        for i in range(8):
+            backend.mem_write(rings.rx_buffer_addr(i), marker)
+        for f in frames[:4]:
+            backend.send(to_wire(f))
+        await rings.settle(3000)
+        first = delivered(rings, 2)
+        untouched = [backend.mem_read(rings.rx_buffer_addr(i), 64) == marker for i in range(2, 8)]
+        counts = {r.name: await regs.read(r) for r in (reg.MPC, reg.RNBC, reg.GPRC)}
+        icr = await regs.read(reg.ICR)
+        # Software hands the two buffers back and gives four more: delivery resumes.
+        for i in range(2):
+            rings.rx_reset(i)
+        await regs.write(reg.RDT, 6)
+        for f in frames[4:]:
+            backend.send(to_wire(f))
+        await rings.settle(3000)
+        return first, untouched, counts, icr, delivered(rings, 4)[2:], await regs.read(reg.RDH)
+
+    first, untouched, counts, icr, resumed, rdh = nic_run(tb)
+    assert first == [(DD_EOP, frames[0]), (DD_EOP, frames[1])]
+    assert all(untouched)
+    assert counts == {"MPC": 2, "RNBC": 2, "GPRC": 2}
+    assert icr & reg.ICR.RXO.mask
+    assert resumed == [(DD_EOP, frames[4]), (DD_EOP, frames[5])]
+    assert rdh == 4
+
+
+def test_frames_across_buffers_and_ring_laps():
+    big = frame(OURS, 600)
+
+    async def tb(backend, regs, rings):
+        # 256-byte buffers: 600 bytes (FCS stripped) take three descriptors.
+        await rings.rx_setup(count=8, rctl=BASE_RCTL | RCTL.BSIZE.put(3), buffer=256)
+        backend.send(to_wire(big))
+        await rings.settle(2000)
+        parts = [(rings.rx_status(i).status, rings.rx_status(i).length) for i in range(3)]
+        data = b"".join(rings.rx_data(i) for i in range(3))
+        # Three laps of the ring, software returning buffers as it goes.
+        await regs.write(reg.RCTL, 0)
+        await rings.rx_setup(count=8, rctl=BASE_RCTL)
+        seen, head = [], 0
+        for n in range(24):
+            backend.send(to_wire(frame(OURS, 70, n)))
+            while not rings.rx_status(head).status & RXD_STA.DD:
+                await backend.cycles(50)
+            seen.append(rings.rx_data(head)[-28:])
+            rings.rx_reset(head)
+            await regs.write(reg.RDT, head)
+            head = (head + 1) % 8
+        return parts, data, seen
+
+    parts, data, seen = nic_run(tb)
+    assert parts == [(RXD_STA.DD, 256), (RXD_STA.DD, 256), (DD_EOP, 88)]
+    assert data == big
+    assert seen == [frame(OURS, 70, n)[-28:] for n in range(24)]
+
+
+def test_rdt_before_the_ring_starts_nothing():
+    async def tb(backend, regs, rings):
+        # The order of the driver that pings: RDT first, ring base and RCTL.EN later.
+        await regs.write(reg.RDBAL, 0xDEAD0000)            # nowhere: a fetch would fault
+        await regs.write(reg.RDLEN, 128)
+        await regs.write(reg.RDT, 7)
+        backend.send(to_wire(frame(OURS)))
+        await rings.settle(1000)
+        fault = backend.ctx.get(backend.bench.hostmem.fault)
+        return fault, await regs.read(reg.RDH), await regs.read(reg.MPC)
+
+    # RX is off: the frame is not taken, nothing is fetched, nothing is counted as missed.
+    assert nic_run(tb) == (0, 0, 0)
+
+
+def test_receive_interrupts_and_delay_timer():
+    async def tb(backend, regs, rings):
+        await regs.write(reg.IMS, reg.IMS.RXT0.mask | reg.IMS.RXDMT0.mask)
+        await rings.rx_setup(count=16, rctl=BASE_RCTL)      # threshold: 16 >> 1 = 8 free
+        backend.send(to_wire(frame(OURS)))
+        await rings.settle(800)
+        first = await regs.read(reg.ICR)
+        for n in range(6):                                   # 15 - 7 = 8 free after these
+            backend.send(to_wire(frame(OURS, tag=n)))
+        await rings.settle(3000)
+        second = await regs.read(reg.ICR)
+        # RDTR: RXT0 waits 3 x 1.024 us after the write-back.
+        await regs.write(reg.RDTR, 3)
+        backend.send(to_wire(frame(OURS, tag=9)))
+        while not rings.rx_status(7).status & RXD_STA.DD:
+            await backend.cycles(8)
+        written = backend.now
+        while not backend.irq:
+            await backend.cycles(8)
+        return first, second, backend.now - written
+
+    first, second, delay = nic_run(tb)
+    assert first == reg.ICR.RXT0.mask
+    assert second == reg.ICR.RXT0.mask | reg.ICR.RXDMT0.mask
+    assert 2 * 128 <= delay <= 3 * 128 + 16
