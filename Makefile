@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
 
-.PHONY: all sim test regs clean distclean
+.PHONY: all sim test bench regs clean distclean
 
 all: sim
 
@@ -34,3 +34,7 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info
+
+## bench: line rate in simulated time, simulator speed, make sim wall time (build/bench.json)
+bench: $(STAMP)
+	$(PY) -m sim.benchmark
