@@ -39,9 +39,10 @@ class Shell:
         self.stack = NetStack(kernel)
         self._ping_id = 0x4D2
 
-    async def run(self, line):
+    async def run(self, line, *, echo=True):
         """Run one command line; return its exit status."""
-        self.out(f"{PROMPT}{line}")
+        if echo:
+            self.out(f"{PROMPT}{line}")
         try:
             argv = shlex.split(line, comments=True)
         except ValueError as e:
@@ -61,6 +62,19 @@ class Shell:
         for line in lines:
             status = await self.run(line)
         return status
+
+    async def interactive(self, read_line):
+        """Read command lines with ``read_line(prompt)`` (None or EOFError ends) and run them;
+        the simulation stands still while it waits for a line."""
+        status = 0
+        while True:
+            try:
+                line = read_line(PROMPT)
+            except EOFError:
+                line = None
+            if line is None or line.strip() in ("exit", "poweroff"):
+                return status
+            status = await self.run(line, echo=False)
 
     # Modules.
 
@@ -105,16 +119,19 @@ class Shell:
     # ip
 
     async def cmd_ip(self, args):
+        statistics = args[:1] == ["-s"]
+        if statistics:
+            args = args[1:]
         if args[:1] in (["addr"], ["address"], ["a"]):
             return self._ip_addr(args[1:])
         if args[:1] in (["route"], ["r"]):
             return self._ip_route(args[1:])
         if args[:1] != ["link"]:
-            self.out("Usage: ip [link | addr | route] ...")
+            self.out("Usage: ip [-s] [link | addr | route] ...")
             return 1
         args = args[1:]
         if not args or args[0] == "show":
-            return self._ip_link_show(args[1:])
+            return await self._ip_link_show(args[1:], statistics)
         if args[0] == "set" and len(args) == 3 and args[2] in ("up", "down"):
             return await self._ip_link_set(args[1], args[2] == "up")
         if args[0] == "set" and len(args) == 4 and args[1] == "dev" and args[3] in ("up", "down"):
@@ -139,7 +156,7 @@ class Shell:
             await netdev.ops.ndo_stop(netdev)
         return 0
 
-    def _ip_link_show(self, args):
+    async def _ip_link_show(self, args, statistics=False):
         netdevs = list(self.kernel.netdevs.values())
         if args:
             netdev = self._netdev(args[-1])
@@ -154,6 +171,14 @@ class Shell:
             self.out(f"{netdev.ifindex}: {netdev.name}: <{','.join(netdev.flags())}> "
                      f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen 1000")
             self.out(f"    link/ether {format_mac(netdev.dev_addr)} brd ff:ff:ff:ff:ff:ff")
+            if statistics:
+                st = await netdev.ops.ndo_get_stats64(netdev)
+                self.out("    RX: bytes  packets  errors  dropped missed  mcast")
+                self.out(f"    {st.rx_bytes:<10d} {st.rx_packets:<8d} {st.rx_errors:<7d} "
+                         f"{st.rx_dropped:<7d} {st.rx_missed_errors:<7d} {st.multicast}")
+                self.out("    TX: bytes  packets  errors  dropped carrier collsns")
+                self.out(f"    {st.tx_bytes:<10d} {st.tx_packets:<8d} {st.tx_errors:<7d} "
+                         f"{st.tx_dropped:<7d} {0:<7d} 0")
         return 0
 
     def _ip_addr(self, args):

@@ -238,6 +238,7 @@ class TxDMA(wiring.Component):
             "txqe": Out(1),
             "head": Out(16),
         })
+        self.fetch = TxFetch()
 
     def elaborate(self, platform):
         m = Module()
@@ -246,7 +247,7 @@ class TxDMA(wiring.Component):
 
         m.submodules.arbiter = arbiter = DMAArbiter(3)
         m.submodules.prefetch = prefetch = DescriptorPrefetch()
-        m.submodules.fetch = fetch = TxFetch()
+        m.submodules.fetch = fetch = self.fetch
         m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(TxWord).size,
                                                            depth=self._depth)
         m.submodules.done = done = fifo.SyncFIFOBuffered(width=data.Layout.cast(_Done).size, depth=32)

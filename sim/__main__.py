@@ -3,6 +3,7 @@
     python -m sim                      the main scenario (driver bring-up and link up)
     python -m sim -c 'insmod e1000'    your own commands, one per -c
     python -m sim --script FILE        commands from a file, one per line
+    python -m sim --interactive        type commands at the guest's prompt
 """
 
 import argparse
@@ -63,6 +64,9 @@ def build_parser():
                      help="a shell command for the guest (repeatable); replaces the main scenario")
     src.add_argument("--script", metavar="FILE",
                      help="a file of guest shell commands, one per line (# starts a comment)")
+    src.add_argument("-i", "--interactive", action="store_true",
+                     help="type commands at the guest's prompt (exit or Ctrl-D ends); simulated "
+                          "time stands still while the prompt waits")
     w = p.add_argument_group("waveforms")
     w.add_argument("--vcd", default="build/sim.vcd", metavar="PATH",
                    help="VCD output (default: %(default)s)")
@@ -80,8 +84,7 @@ def build_parser():
     d.add_argument("--bad-eeprom-checksum", action="store_true",
                    help="corrupt the EEPROM checksum word (the driver must refuse the card)")
     d.add_argument("--eeprom", choices=("eerd", "microwire"), default=None,
-                   help="how the driver reads the EEPROM (passed to insmod e1000 in the main "
-                        "scenario; default: eerd)")
+                   help="how the driver reads the EEPROM (added to insmod e1000; default: eerd)")
     d.add_argument("--autoneg-us", type=positive(float), default=20.0, metavar="US",
                    help="simulated time autonegotiation takes (default: %(default)s)")
     d.add_argument("--mdc-half-period", type=positive(int), default=25, metavar="CYCLES",
@@ -92,7 +95,9 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
 
-    if args.command:
+    if args.interactive:
+        lines = None
+    elif args.command:
         lines = args.command
     elif args.script:
         try:
@@ -103,8 +108,9 @@ def main(argv=None):
             return 2
     else:
         lines = list(MAIN_SCENARIO)
-        if args.eeprom:
-            lines[0] += f" eeprom={args.eeprom}"
+    if args.eeprom and lines:
+        lines = [l + f" eeprom={args.eeprom}" if l.startswith("insmod e1000") else l
+                 for l in lines]
 
     eeprom = None
     if args.bad_eeprom_checksum:
@@ -125,13 +131,16 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    print(f"e1000 co-simulation: Amaranth simulator, 125 MHz; {len(lines)} command(s)",
-          file=sys.stderr)
+    what = "interactive" if lines is None else f"{len(lines)} command(s)"
+    print(f"e1000 co-simulation: Amaranth simulator, 125 MHz; {what}", file=sys.stderr)
     start = time.perf_counter()
     try:
         os.makedirs(os.path.dirname(args.pcap) or ".", exist_ok=True)
-        status = machine.run_script(lines, vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all",
-                                    pcap=args.pcap)
+        outputs = dict(vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all", pcap=args.pcap)
+        if lines is None:
+            status = machine.run_interactive(input, **outputs)
+        else:
+            status = machine.run_script(lines, **outputs)
     except SimulationError as e:
         print(f"simulation error: {e}", file=sys.stderr)
         return 3

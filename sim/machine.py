@@ -68,6 +68,30 @@ def default_traces(bench):
             "sk": eeprom.sk, "cs": eeprom.cs, "di": eeprom.di, "do": eeprom.do,
             "microwire": eeprom.fsm_state,
         },
+        "TX DMA": {
+            "tdh": core.txdma.head, "frame_ready": core.txdma.frame_ready,
+            "writeback": core.txdma.fsm_state, "fetch": core.txdma_fetch_state,
+            "txdw": core.txdma.txdw, "txqe": core.txdma.txqe,
+        },
+        "TX MAC": {
+            "state": core.txmac.fsm_state, "tx_en": core.gmii.tx_en, "txd": core.gmii.txd,
+        },
+        "RX MAC": {
+            "rx_dv": core.gmii.rx_dv, "rxd": core.gmii.rxd, "rx_er": core.gmii.rx_er,
+            "state": core.rxmac.fsm_state, "overrun": core.rxmac.overrun,
+        },
+        "RX DMA": {
+            "rdh": core.rxdma.head, "state": core.rxdma.fsm_state, "rxt0": core.rxdma.rxt0,
+            "rxdmt0": core.rxdma.rxdmt0, "rxo": core.rxdma.rxo,
+        },
+        "DMA port": {
+            "rd_cmd_valid": core.dma.rd_cmd.valid, "rd_cmd_ready": core.dma.rd_cmd.ready,
+            "rd_cmd": core.dma.rd_cmd.payload,
+            "rd_data_valid": core.dma.rd_data.valid, "rd_data": core.dma.rd_data.payload,
+            "wr_cmd_valid": core.dma.wr_cmd.valid, "wr_cmd": core.dma.wr_cmd.payload,
+            "wr_data_valid": core.dma.wr_data.valid, "wr_data": core.dma.wr_data.payload,
+            "bus_master": bench.bus_master,
+        },
         "MDIO and PHY": {
             "mdc": core.mdio.mdc, "mdio_o": core.mdio.mdio_o, "mdio_oe": core.mdio.mdio_oe,
             "mdio_i": core.mdio.mdio_i, "master": mdio.fsm_state, "phy": phy.fsm_state,
@@ -145,5 +169,11 @@ class Machine:
         """Type ``lines`` at the guest's shell; return the exit status of the script."""
         async def scenario(world):
             return await world.shell.script(lines)
+        return self.run(scenario, **kwargs)
+
+    def run_interactive(self, read_line, **kwargs):
+        """Read command lines with ``read_line(prompt)`` until it returns None or EOF."""
+        async def scenario(world):
+            return await world.shell.interactive(read_line)
         return self.run(scenario, **kwargs)
 

@@ -86,6 +86,8 @@ class E1000Adapter(NetDeviceOps):
         self.hw = None
         self.irq_registered = False
         self.interrupts = 0
+        self.polls = 0
+        self.most_per_poll = 0          # the most frames one NAPI poll took
         self.napi = Napi(self.poll)
         self.tx_ring = self.rx_ring = None
         self.stats = RtnlLinkStats64()
@@ -296,6 +298,8 @@ class E1000Adapter(NetDeviceOps):
         """The NAPI poll: reclaim transmitted descriptors, take received frames."""
         self.clean_tx()
         work = await self.clean_rx(budget)
+        self.polls += 1
+        self.most_per_poll = max(self.most_per_poll, work)
         if work < budget:
             self.kernel.napi_complete_done(self.napi, work)
             if self.netdev.up:
