@@ -62,6 +62,16 @@ class DescriptorPrefetch(wiring.Component):
             "descs": Out(stream.Signature(IndexedDescriptor)),
         })
 
+    def follow(self, m, *, enable, base, count, head, tail):
+        """Drive the ring inputs from an engine's registers (in the engine's module ``m``)."""
+        m.d.comb += [
+            self.enable.eq(enable),
+            self.base.eq(base),
+            self.count.eq(count),
+            self.head.eq(head),
+            self.tail.eq(tail),
+        ]
+
     def elaborate(self, platform):
         m = Module()
         flush = ~self.enable

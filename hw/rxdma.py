@@ -91,12 +91,9 @@ class RxDMA(wiring.Component):
         wiring.connect(m, wiring.flipped(self.dma), arbiter.dma)
         wiring.connect(m, prefetch.dma, arbiter.initiators[0])
         writer = arbiter.initiators[1]
+        prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
+                        tail=self.tail)
         m.d.comb += [
-            prefetch.enable.eq(self.enable),
-            prefetch.base.eq(self.base),
-            prefetch.count.eq(count),
-            prefetch.head.eq(self.head),
-            prefetch.tail.eq(self.tail),
             writer.wr_done.ready.eq(1),         # writes land in order; nothing waits for them
         ]
 

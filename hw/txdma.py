@@ -257,14 +257,9 @@ class TxDMA(wiring.Component):
         wiring.connect(m, fetch.dma, arbiter.initiators[1])
         writeback = arbiter.initiators[2]
 
-        m.d.comb += [
-            prefetch.enable.eq(self.enable),
-            prefetch.base.eq(self.base),
-            prefetch.count.eq(count),
-            prefetch.head.eq(self.head),
-            prefetch.tail.eq(self.tail),
-            fetch.space.eq(self._depth - queue.level),
-        ]
+        prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
+                        tail=self.tail)
+        m.d.comb += fetch.space.eq(self._depth - queue.level)
         wiring.connect(m, prefetch.descs, fetch.descs)
         wiring.connect(m, fetch.words, queue.w_stream)
         wiring.connect(m, fetch.done, done.w_stream)
