@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
 
-.PHONY: all sim test bench regs clean distclean
+.PHONY: all sim test bench verilog lint regs clean distclean
 
 all: sim
 
@@ -24,6 +24,21 @@ sim: $(STAMP)
 ## test: run the test suite
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
+
+## verilog: write the core's Verilog to build/e1000.v
+verilog: $(STAMP)
+	$(PY) -m hw.export -o build/e1000.v
+
+# Verilator's warnings that come from Amaranth's generated Verilog, waived by name: WIDTH
+# (operands widened or truncated on purpose) and CASEINCOMPLETE (cases with no default branch
+# where the generator has already assigned the default). Any other warning fails.
+LINT_WAIVERS := -Wno-WIDTH -Wno-CASEINCOMPLETE
+
+## lint: Verilator's linter on the exported Verilog
+lint: verilog
+	@command -v verilator >/dev/null || { echo "error: verilator not found (Debian: apt-get install verilator)" >&2; exit 1; }
+	verilator --lint-only $(LINT_WAIVERS) --top-module e1000 build/e1000.v
+	@echo "lint: clean"
 
 ## regs: regenerate docs/registers.md from the register map
 regs: $(STAMP)

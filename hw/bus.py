@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 
 __all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMAReadBeat",
-           "DMAWriteBeat", "DMASignature", "GMIISignature", "MDIOSignature", "masked", "read_mux"]
+           "DMAWriteBeat", "DMAWriteDone", "DMASignature", "GMIISignature", "MDIOSignature", "masked", "read_mux"]
 
 
 class Space(enum.IntEnum, shape=unsigned(1)):
@@ -94,12 +94,16 @@ class DMAWriteBeat(data.Struct):
     last: 1
 
 
+class DMAWriteDone(data.Struct):
+    error: 1        # the write did not complete (e.g. a master abort)
+
+
 DMASignature = wiring.Signature({
     "rd_cmd":  Out(stream.Signature(DMACommand)),
     "rd_data": In(stream.Signature(DMAReadBeat)),
     "wr_cmd":  Out(stream.Signature(DMACommand)),
     "wr_data": Out(stream.Signature(DMAWriteBeat)),
-    "wr_done": In(stream.Signature(0)),        # one per write command, once it is in memory
+    "wr_done": In(stream.Signature(DMAWriteDone)),   # one per write command, once in memory
 })
 
 

@@ -119,6 +119,7 @@ class DMAArbiter(wiring.Component):
             for i in range(n):
                 with m.Case(i):
                     m.d.comb += [
+                        ini[i].wr_done.payload.eq(dma.wr_done.payload),
                         ini[i].wr_done.valid.eq(dma.wr_done.valid & wr_tags.r_rdy),
                         dma.wr_done.ready.eq(ini[i].wr_done.ready & wr_tags.r_rdy),
                     ]

@@ -138,7 +138,7 @@ class HostMemory(wiring.Component):
                     with m.If(beat.last):
                         m.next = "DONE"
             with m.State("DONE"):
-                m.d.comb += dma.wr_done.valid.eq(1)
+                m.d.comb += [dma.wr_done.valid.eq(1), dma.wr_done.payload.error.eq(self.fault)]
                 with m.If(dma.wr_done.ready):
                     m.next = "COMMAND"
         return m
