@@ -9,7 +9,7 @@ write pointer, a committed write pointer and a read pointer. ``room`` tells the 
 word still fits; a frame that does not fit is rolled back and counted as missed.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -45,7 +45,9 @@ class RxFIFO(wiring.Component):
         Committed frames, in order.
     r_data : Out(64)
     r_en : In(1)
-        Take a word (``r_data`` is valid while ``status.valid``: a frame is committed).
+        Take a word. ``r_data`` holds the word at the read pointer from the cycle after the pointer
+        got there (the RAM's read takes a cycle); a reader that takes one word per cycle sees
+        each in turn.
     """
 
     def __init__(self, *, depth=1024, frames=32):
@@ -70,7 +72,7 @@ class RxFIFO(wiring.Component):
         m.submodules.frames = frames = fifo.SyncFIFOBuffered(
             width=data.Layout.cast(RxStatus).size, depth=self._frames)
         wr = ram.write_port()
-        rd = ram.read_port(domain="comb")
+        rd = ram.read_port()        # synchronous, so that the RAM can be block RAM
 
         wp = Signal(bits + 1)           # one extra bit tells full from empty
         committed = Signal(bits + 1)
@@ -80,7 +82,10 @@ class RxFIFO(wiring.Component):
             wr.addr.eq(wp[:bits]),
             wr.data.eq(self.w_data),
             wr.en.eq(self.w_en & self.room),
-            rd.addr.eq(rp[:bits]),
+            # Read ahead: the word at the read pointer is on r_data in the cycle after the
+            # pointer got there. The RAM is read every cycle, so a word committed after it was
+            # first read is read again before anyone takes it.
+            rd.addr.eq(Mux(self.r_en, rp + 1, rp)[:bits]),
             self.r_data.eq(rd.data),
         ]
         with m.If(self.w_en & self.room):

@@ -58,7 +58,9 @@ def place_and_route(json_path, *, out=BUILD):
                         "--speed", "6", "--json", json_path, "--freq", str(TARGET_MHZ),
                         "--report", report, "--threads", "2", "--seed", "1",
                         # The core's ports are not pins: place it as a block inside a design.
-                        "--out-of-context"],
+                        "--out-of-context",
+                        # Report the frequency reached even when it misses the target.
+                        "--timing-allow-fail"],
                        check=True, stdout=f, stderr=subprocess.STDOUT)
     with open(report) as f:
         return json.load(f)
