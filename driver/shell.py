@@ -8,7 +8,8 @@ prints; a bad command prints the tool's complaint and returns a non-zero status.
 
 Busybox ping runs until interrupted and sends once a second; here a ping without ``-c`` sends
 four (the reference scenario was interrupted after four), and the interval is simulated time,
-10 us unless ``-i`` says otherwise, since a simulated second costs many minutes.
+10 us unless ``-i`` says otherwise, since a simulated second costs many minutes. A reply counts
+if it comes within ``-W`` seconds of simulated time (1 ms).
 
 ``ip link set DEV up`` returns once the link is up (or after ``link_wait_us`` of simulated
 time), where a person at a real console would wait a moment before typing on: the device only
