@@ -84,6 +84,11 @@ class E1000(wiring.Component):
     bus_master: In(1)
     irq: Out(1)
 
+    # Submodules by name: the software reset leaves the first two alone.
+    RESET_BLOCKS = ("regfile", "eeprom", "mdio_master", "interrupts", "stats", "stats_events",
+                    "txdma", "txmac", "rxmac", "rxfifo", "rxdma", "dma_arbiter")
+    BLOCKS = ("mmio", "control") + RESET_BLOCKS
+
     def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, reset_cycles=128):
         self.eeprom_words = list(eeprom) if eeprom is not None else eeprom_image(mac)
         w = self.eeprom_words
@@ -109,8 +114,7 @@ class E1000(wiring.Component):
         m.submodules.mmio = self.mmio_target
         m.submodules.control = self.control
         device_reset = ResetInserter(self.control.device_reset)
-        for name in ("regfile", "eeprom", "mdio_master", "interrupts", "stats", "stats_events",
-                     "txdma", "txmac", "rxmac", "rxfifo", "rxdma", "dma_arbiter"):
+        for name in self.RESET_BLOCKS:
             m.submodules[name] = device_reset(getattr(self, name))
 
         wiring.connect(m, wiring.flipped(self.mmio), self.mmio_target.mmio)

@@ -91,24 +91,35 @@ class DescriptorPrefetch(wiring.Component):
             with m.If(busy):
                 m.d.sync += stale.eq(1)
 
+        # The next read is worked out a cycle ahead and registered, which keeps this arithmetic
+        # off the path through the DMA arbiter. It is only used once it reflects a cycle in which
+        # no read was in flight (``settled``), so the queue level it saw is current.
         available = Mux(tail >= fetch, tail - fetch, tail + count - fetch)
         to_end = count - fetch
         room = self._depth - queue.level
-        n = Signal(range(self._burst + 1))     # descriptors in the next read
         smallest = self._burst
         for limit in (available, to_end, room):
             smallest = Mux(limit < smallest, limit, smallest)
-        m.d.comb += n.eq(smallest)
+        n = Signal(range(self._burst + 1))     # descriptors in the next read
+        addr = Signal(64)
+        ready_to_go = Signal()
+        settled = Signal()
+        m.d.sync += [
+            n.eq(smallest),
+            addr.eq(self.base + fetch * DESCRIPTOR_BYTES),
+            ready_to_go.eq(self.enable & sane & (smallest != 0)),
+            settled.eq(~busy & ~flush),
+        ]
 
         cmd = self.dma.rd_cmd
         m.d.comb += [
-            cmd.payload.addr.eq(self.base + fetch * DESCRIPTOR_BYTES),
+            cmd.payload.addr.eq(addr),
             cmd.payload.len.eq(n * 2 - 1),
-            cmd.valid.eq(self.enable & sane & ~busy & (n != 0)),
+            cmd.valid.eq(ready_to_go & self.enable & settled & ~busy),
         ]
         with m.If(cmd.valid & cmd.ready):
-            m.d.sync += [busy.eq(1), stale.eq(0),
-                         fetch.eq(Mux(fetch + n == count, 0, fetch + n))]
+            m.d.sync += [busy.eq(1), stale.eq(0), settled.eq(0),
+                         fetch.eq(Mux(fetch + n >= count, fetch + n - count, fetch + n))]
 
         # Two beats make a descriptor.
         beat = self.dma.rd_data

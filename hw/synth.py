@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+from .core import E1000
 from .export import export
 
 BUILD = "build"
@@ -34,11 +35,10 @@ def _tool(name):
 
 
 def _block_of(cell):
-    """The top-level block a cell came from: flattening keeps it as the cell name's prefix."""
-    name = cell.lstrip("\\")
-    if name.startswith("$") or "." not in name:
-        return "(glue)"
-    return name.split(".")[0]
+    """The top-level block a cell came from: flattening keeps it as the cell name's prefix.
+    Cells named after the top level's own signals are glue logic between blocks."""
+    block = cell.lstrip("\\").split(".")[0]
+    return block if "." in cell and block in E1000.BLOCKS else "(glue)"
 
 
 def synthesize(verilog, *, out=BUILD):
