@@ -144,6 +144,10 @@ def main(argv=None):
     except SimulationError as e:
         print(f"simulation error: {e}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        # The waveform and capture files are closed on the way out, up to where it stopped.
+        print(f"\ninterrupted after {machine.backend.cycles_run:,} cycles", file=sys.stderr)
+        return 130
     wall = time.perf_counter() - start
     sys.stdout.flush()
     cycles = machine.backend.cycles_run
