@@ -106,6 +106,22 @@ class TxFetch(wiring.Component):
             self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
             self.done.payload.empty.eq(empty),
         ]
+        # The next read is worked out a cycle ahead and registered, keeping this arithmetic off
+        # the path through the DMA arbiter; after each change of state (``settled`` low) the
+        # registered values are brought up to date before a read goes out.
+        next_beats = Signal.like(beats)
+        next_nbytes = Signal(12)
+        next_last = Signal()
+        fits = Signal()
+        settled = Signal()
+        m.d.sync += [
+            next_beats.eq(beats),
+            next_nbytes.eq(nbytes),
+            next_last.eq(last_read),
+            fits.eq(beats + reserved <= self.space),
+            settled.eq(1),
+        ]
+
         with m.FSM(name="fetch") as fsm:
             with m.State("DESCRIPTOR"):
                 with m.If(self.descs.valid & self.done.ready & tags.w_rdy):
@@ -115,21 +131,22 @@ class TxFetch(wiring.Component):
                                      self.done.valid.eq(1), self.descs.ready.eq(1)]
                     with m.Else():
                         m.d.sync += [addr.eq(desc.buffer_addr & ~7), first.eq(desc.buffer_addr[:3]),
-                                     left.eq(desc.length)]
+                                     left.eq(desc.length), settled.eq(0)]
                         m.next = "READ"
             with m.State("READ"):
                 m.d.comb += [
                     cmd.payload.addr.eq(addr),
-                    cmd.payload.len.eq(beats - 1),
-                    cmd.valid.eq(tags.w_rdy & (beats + reserved <= self.space)),
+                    cmd.payload.len.eq(next_beats - 1),
+                    cmd.valid.eq(settled & fits & tags.w_rdy),
                     tag_in.first.eq(first),
-                    tag_in.nbytes.eq(nbytes),
-                    tag_in.last.eq(last_read),
+                    tag_in.nbytes.eq(next_nbytes),
+                    tag_in.last.eq(next_last),
                     tags.w_en.eq(cmd.valid & cmd.ready),
                 ]
                 with m.If(cmd.valid & cmd.ready):
-                    m.d.sync += [addr.eq(addr + beats * 8), first.eq(0), left.eq(left - nbytes)]
-                    with m.If(last_read):
+                    m.d.sync += [addr.eq(addr + next_beats * 8), first.eq(0),
+                                 left.eq(left - next_nbytes), settled.eq(0)]
+                    with m.If(next_last):
                         m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.done.valid.eq(1)
@@ -193,7 +210,7 @@ class TxFetch(wiring.Component):
                 m.d.sync += holding.eq(0)
 
         # Reservations: a read reserves its beats, each arriving beat returns one.
-        issued = Mux(cmd.valid & cmd.ready, beats, 0)
+        issued = Mux(cmd.valid & cmd.ready, next_beats, 0)
         returned = beat.valid & beat.ready
         m.d.sync += reserved.eq(reserved + issued - returned)
         return m
