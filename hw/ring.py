@@ -91,25 +91,35 @@ class DescriptorPrefetch(wiring.Component):
             with m.If(busy):
                 m.d.sync += stale.eq(1)
 
-        # The next read is worked out a cycle ahead and registered, which keeps this arithmetic
-        # off the path through the DMA arbiter. It is only used once it reflects a cycle in which
-        # no read was in flight (``settled``), so the queue level it saw is current.
-        available = Mux(tail >= fetch, tail - fetch, tail + count - fetch)
-        to_end = count - fetch
-        room = self._depth - queue.level
+        # The next read is worked out ahead in two registered steps (the three limits, then the
+        # smallest), which keeps this arithmetic off the path through the DMA arbiter. A read
+        # only goes out once both steps reflect a moment with no read in flight (``wait``
+        # counted down), so the queue level they saw is current.
+        available = Signal(16)
+        to_end = Signal(16)
+        room = Signal(range(self._depth + 1))
+        m.d.sync += [
+            available.eq(Mux(tail >= fetch, tail - fetch, tail + count - fetch)),
+            to_end.eq(count - fetch),
+            room.eq(self._depth - queue.level),
+        ]
         smallest = self._burst
         for limit in (available, to_end, room):
             smallest = Mux(limit < smallest, limit, smallest)
         n = Signal(range(self._burst + 1))     # descriptors in the next read
         addr = Signal(64)
         ready_to_go = Signal()
-        settled = Signal()
+        wait = Signal(2, init=2)
         m.d.sync += [
             n.eq(smallest),
             addr.eq(self.base + fetch * DESCRIPTOR_BYTES),
             ready_to_go.eq(self.enable & sane & (smallest != 0)),
-            settled.eq(~busy & ~flush),
         ]
+        with m.If(busy | flush):
+            m.d.sync += wait.eq(2)
+        with m.Elif(wait != 0):
+            m.d.sync += wait.eq(wait - 1)
+        settled = wait == 0
 
         cmd = self.dma.rd_cmd
         m.d.comb += [
@@ -118,7 +128,7 @@ class DescriptorPrefetch(wiring.Component):
             cmd.valid.eq(ready_to_go & self.enable & settled & ~busy),
         ]
         with m.If(cmd.valid & cmd.ready):
-            m.d.sync += [busy.eq(1), stale.eq(0), settled.eq(0),
+            m.d.sync += [busy.eq(1), stale.eq(0), wait.eq(2),
                          fetch.eq(Mux(fetch + n >= count, fetch + n - count, fetch + n))]
 
         # Two beats make a descriptor.
