@@ -49,13 +49,7 @@ class DMAArbiter(wiring.Component):
         # Reads.
         m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(width=tag_bits, depth=self._outstanding)
         rd_last = Signal(range(n))            # round-robin: the last initiator granted
-        rd_grant = Signal(range(n))
-        rd_any = Signal()
-        # Later statements win: the first initiator after the last one granted has priority.
-        for offset in reversed(range(1, n + 1)):
-            i = _after(rd_last, offset, n)
-            with m.If(_pick(ini, i, "rd_cmd")):
-                m.d.comb += [rd_grant.eq(i), rd_any.eq(1)]
+        rd_grant, rd_any = _round_robin(m, ini, "rd_cmd", rd_last)
         with m.Switch(rd_grant):
             for i in range(n):
                 with m.Case(i):
@@ -84,12 +78,7 @@ class DMAArbiter(wiring.Component):
         wr_busy = Signal()                    # a granted write is still sending its beats
         wr_owner = Signal(range(n))
         wr_last = Signal(range(n))
-        wr_grant = Signal(range(n))
-        wr_any = Signal()
-        for offset in reversed(range(1, n + 1)):
-            i = _after(wr_last, offset, n)
-            with m.If(_pick(ini, i, "wr_cmd")):
-                m.d.comb += [wr_grant.eq(i), wr_any.eq(1)]
+        wr_grant, wr_any = _round_robin(m, ini, "wr_cmd", wr_last)
         with m.If(~wr_busy):
             with m.Switch(wr_grant):
                 for i in range(n):
@@ -125,6 +114,20 @@ class DMAArbiter(wiring.Component):
                     ]
         m.d.comb += wr_tags.r_en.eq(dma.wr_done.valid & dma.wr_done.ready)
         return m
+
+
+def _round_robin(m, initiators, channel, last):
+    """The initiator to grant ``channel`` to, and whether any asks: the first one after ``last``
+    (the one granted last time) whose command is valid."""
+    n = len(initiators)
+    grant = Signal(range(n), name=f"{channel}_grant")
+    any_ = Signal(name=f"{channel}_any")
+    # Later statements win, so the nearest one after ``last`` is checked last.
+    for offset in reversed(range(1, n + 1)):
+        i = _after(last, offset, n)
+        with m.If(_pick(initiators, i, channel)):
+            m.d.comb += [grant.eq(i), any_.eq(1)]
+    return grant, any_
 
 
 def _after(last, offset, n):
