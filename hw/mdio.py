@@ -102,11 +102,7 @@ class MDIOMaster(wiring.Component):
                         ]
                         m.next = "LOW"
             with m.State("LOW"):
-                # MDC low: put the bit on MDIO.
-                m.d.comb += [
-                    self.mdio.mdio_o.eq(shift_out[-1]),
-                    self.mdio.mdio_oe.eq(drive[-1]),
-                ]
+                # MDC low: the bit goes on MDIO (see below).
                 m.d.sync += phase.eq(phase + 1)
                 with m.If(phase == self._half - 1):
                     m.d.sync += [
@@ -116,11 +112,7 @@ class MDIOMaster(wiring.Component):
                     m.next = "HIGH"
             with m.State("HIGH"):
                 # MDC high: the PHY has sampled the bit; move on to the next.
-                m.d.comb += [
-                    self.mdio.mdc.eq(1),
-                    self.mdio.mdio_o.eq(shift_out[-1]),
-                    self.mdio.mdio_oe.eq(drive[-1]),
-                ]
+                m.d.comb += self.mdio.mdc.eq(1)
                 m.d.sync += phase.eq(phase + 1)
                 with m.If(phase == self._half - 1):
                     m.d.sync += [
@@ -146,5 +138,11 @@ class MDIOMaster(wiring.Component):
             m.d.sync += self.mdac.eq(0)
 
         read_mux(m, bus, {reg.MDIC.index: mdic})
+        # During a frame the current bit is on MDIO for both phases of MDC.
+        with m.If(fsm.ongoing("LOW") | fsm.ongoing("HIGH")):
+            m.d.comb += [
+                self.mdio.mdio_o.eq(shift_out[-1]),
+                self.mdio.mdio_oe.eq(drive[-1]),
+            ]
         self.fsm_state = fsm.state      # for waveform viewers
         return m
