@@ -168,7 +168,6 @@ class E1000(wiring.Component):
             rxmac.rx_er.eq(self.gmii.rx_er),
             rxmac.enable.eq(rctl[reg.RCTL.EN.lsb] & self.control.link_up),
             rxmac.rctl.eq(rctl),
-            rxmac.ra.eq(self.regfile.ra),
             self.regfile.mta_addr.eq(rxmac.mta_addr),
             rxmac.mta_data.eq(self.regfile.mta_data),
             rxfifo.w_data.eq(rxmac.w_data),
@@ -185,6 +184,8 @@ class E1000(wiring.Component):
             rxdma.r_data.eq(rxfifo.r_data),
             rxfifo.r_en.eq(rxdma.r_en),
         ]
+        for entry, filter_entry in zip(self.regfile.ra, rxmac.ra):
+            wiring.connect(m, entry, filter_entry)
         wiring.connect(m, rxmac.commit, rxfifo.commit)
         wiring.connect(m, rxfifo.status, rxdma.status)
 

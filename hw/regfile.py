@@ -10,14 +10,14 @@ multicast and VLAN tables MTA[128] and VFTA[128], which sit in block RAM.
 """
 
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import RegBusSignature, masked, read_mux
 from .regmap import Access, REGISTERS, reg
 
 
-__all__ = ["RegisterFile", "OWNED"]
+__all__ = ["RegisterFile", "OWNED", "ReceiveAddressSignature"]
 
 
 # Registers implemented by other blocks.
@@ -30,7 +30,7 @@ _RA = ("RAL", "RAH")            # receive addresses, compared in parallel by the
 PLAIN = tuple(r for r in REGISTERS
               if r.count == 1 and r.name not in OWNED and r.access in (Access.RW, Access.W1C, Access.RO))
 
-ReceiveAddress = data.StructLayout({"ral": 32, "rah": 32})
+ReceiveAddressSignature = wiring.Signature({"ral": Out(32), "rah": Out(32)})
 
 
 class RegisterFile(wiring.Component):
@@ -42,11 +42,11 @@ class RegisterFile(wiring.Component):
     Members
     -------
     bus : In(RegBusSignature)
-    regs : Out(struct)
-        The value of every plain register, by name.
-    written : Out(struct)
+    regs : Out(signature)
+        The value of every plain register, by name (one signal each).
+    written : Out(signature)
         One-cycle strobe per plain register, high after software wrote it.
-    ra : Out(array of {ral, rah})
+    ra : Out(ReceiveAddressSignature).array(16)
         The receive address table.
     mta_addr, mta_data : In(7), Out(32)
         A read port on the multicast table for the receive filter (data one cycle after address).
@@ -58,35 +58,36 @@ class RegisterFile(wiring.Component):
     def __init__(self, *, mac):
         self._mac = bytes(mac)
         assert len(self._mac) == 6
-        layout = data.StructLayout({r.name: 32 for r in PLAIN})
-        strobes = data.StructLayout({r.name: 1 for r in PLAIN})
         super().__init__({
             "bus": In(RegBusSignature),
-            "regs": Out(layout, init={r.name: r.reset for r in PLAIN}),
-            "written": Out(strobes),
-            "ra": Out(data.ArrayLayout(ReceiveAddress, reg.RAL.count), init=self._ra_init()),
+            "regs": Out(wiring.Signature({r.name: Out(32, init=r.reset) for r in PLAIN})),
+            "written": Out(wiring.Signature({r.name: Out(1) for r in PLAIN})),
+            "ra": Out(ReceiveAddressSignature).array(reg.RAL.count),
             "mta_addr": In(7),
             "mta_data": Out(32),
             "clear": In(1),
             "clear_row": In(7),
         })
 
-    def _ra_init(self):
+    def _ra_init(self, n):
+        if n != 0:
+            return {"ral": 0, "rah": 0}
         mac = self._mac
-        ra0 = {"ral": int.from_bytes(mac[0:4], "little"),
-               "rah": int.from_bytes(mac[4:6], "little") | reg.RAH.AV.mask}
-        return [ra0] + [{"ral": 0, "rah": 0}] * (reg.RAL.count - 1)
+        return {"ral": int.from_bytes(mac[0:4], "little"),
+                "rah": int.from_bytes(mac[4:6], "little") | reg.RAH.AV.mask}
 
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
         reads = {}
 
+        # One signal per register: the compiled simulator and synthesis both handle many narrow
+        # signals better than one wide one sliced in many places.
         for r in PLAIN:
-            value = self.regs[r.name]
+            value = getattr(self.regs, r.name)
             reads[r.index] = value
             written = bus.w_stb & (bus.addr == r.index)
-            m.d.sync += self.written[r.name].eq(written)
+            m.d.sync += getattr(self.written, r.name).eq(written)
             if r.access is Access.RO:
                 continue
             with m.If(written):
@@ -98,7 +99,8 @@ class RegisterFile(wiring.Component):
 
         for n in range(reg.RAL.count):
             for name, field in zip(_RA, ("ral", "rah")):
-                value = self.ra[n][field]
+                value = Signal(32, init=self._ra_init(n)[field], name=f"{field}{n}")
+                m.d.comb += getattr(self.ra[n], field).eq(value)
                 index = getattr(reg, name).at(n) >> 2
                 reads[index] = value
                 with m.If(bus.w_stb & (bus.addr == index)):

@@ -17,7 +17,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import crc, data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .regfile import ReceiveAddress
+from .regfile import ReceiveAddressSignature
 from .regmap import reg
 from .rxfifo import RxStatus
 
@@ -53,7 +53,7 @@ class RxMAC(wiring.Component):
     enable : In(1)
         RCTL.EN and link up: frames that start otherwise are ignored.
     rctl : In(32)
-    ra : In(array of ReceiveAddress)
+    ra : In(ReceiveAddressSignature).array(addresses)
     mta_addr : Out(7), mta_data : In(32)
         The multicast table's read port.
     w_data, w_en, room, commit, rollback
@@ -71,7 +71,7 @@ class RxMAC(wiring.Component):
             "rx_er": In(1),
             "enable": In(1),
             "rctl": In(32),
-            "ra": In(data.ArrayLayout(ReceiveAddress, addresses)),
+            "ra": In(ReceiveAddressSignature).array(addresses),
             "mta_addr": Out(7),
             "mta_data": In(32),
             "w_data": Out(64),
