@@ -14,7 +14,10 @@ import time
 from hw.core import DEFAULT_MAC
 from hw.eeprom import eeprom_image
 
-from .bench import CLOCK_HZ, SimulationError
+from .backend import SimulationError
+from .backends import BACKENDS
+from .bench import CLOCK_HZ
+from .cxxrtl import CompilerMissing
 from .machine import Machine
 
 
@@ -67,6 +70,11 @@ def build_parser():
     src.add_argument("-i", "--interactive", action="store_true",
                      help="type commands at the guest's prompt (exit or Ctrl-D ends); simulated "
                           "time stands still while the prompt waits")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="the simulator: cxxrtl (the design compiled to C++, built once per "
+                        "design and cached in build/cxxrtl), amaranth (Amaranth's simulator: "
+                        "slower, state machine names in the waveforms), or auto: cxxrtl when a "
+                        "C++ compiler is there (default: %(default)s)")
     w = p.add_argument_group("waveforms")
     w.add_argument("--vcd", default="build/sim.vcd", metavar="PATH",
                    help="VCD output (default: %(default)s)")
@@ -93,6 +101,7 @@ def build_parser():
 
 
 def main(argv=None):
+    began = time.perf_counter()
     args = build_parser().parse_args(argv)
 
     if args.interactive:
@@ -124,15 +133,24 @@ def main(argv=None):
         for path in (vcd, gtkw):
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
 
+    def note(message):
+        print(f"-- {message}", file=sys.stderr)
+
     try:
         machine = Machine(mac=args.mac, eeprom=eeprom, autoneg_us=args.autoneg_us,
-                          mdc_half_period=args.mdc_half_period)
-    except ValueError as e:
+                          mdc_half_period=args.mdc_half_period, backend=args.backend, log=note)
+    except (ValueError, CompilerMissing, SimulationError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
     what = "interactive" if lines is None else f"{len(lines)} command(s)"
-    print(f"e1000 co-simulation: Amaranth simulator, 125 MHz; {what}", file=sys.stderr)
+    backend = machine.backend
+    engine = {"cxxrtl": "compiled model (CXXRTL)", "amaranth": "Amaranth simulator"}[backend.name]
+    built = getattr(getattr(backend, "model", None), "built_in", 0)
+    if built:
+        note(f"compiled model built in {built:.1f} s")
+    note(f"design elaborated and simulator ready in {time.perf_counter() - began:.1f} s")
+    print(f"e1000 co-simulation: {engine}, 125 MHz; {what}", file=sys.stderr)
     start = time.perf_counter()
     try:
         os.makedirs(os.path.dirname(args.pcap) or ".", exist_ok=True)

@@ -12,7 +12,9 @@ from driver.kernel import Kernel
 from driver.shell import Shell
 from hw.core import DEFAULT_MAC, E1000
 
-from .bench import Backend, Bench, CLOCK_HZ
+from . import backends
+from .backend import Backend
+from .bench import Bench, CLOCK_HZ
 from .gateway import Gateway
 from .hostmem import HostMemory
 from .pcap import write_pcap
@@ -113,18 +115,24 @@ class Machine:
         Simulated time autonegotiation takes.
     console : callable
         Where the guest's console output goes.
+    backend : str
+        The simulator: ``"auto"`` (compiled when a C++ compiler is there), ``"cxxrtl"`` or
+        ``"amaranth"`` (see ``sim.backends``).
+    log : callable
+        Where notes about the backend (building the compiled model, falling back) go.
     """
 
     def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, autoneg_us=20.0,
                  mmio_read_latency=64, mmio_write_latency=16, console=print, link_wait_us=5_000,
                  gateway=True, gateway_latency_us=2.0, far_latency_us=20.0,
-                 dma_read_latency=125):
+                 dma_read_latency=125, backend="auto", log=print):
         self.core = E1000(mac=mac, eeprom=eeprom, mdc_half_period=mdc_half_period)
         self.phy = PHYModel(autoneg_cycles=max(1, round(autoneg_us * CLOCK_HZ / 1e6)))
         self.hostmem = HostMemory(read_latency=dma_read_latency)
         self.bench = Bench(core=self.core, phy=self.phy, hostmem=self.hostmem)
-        self.backend = Backend(self.bench, mmio_read_latency=mmio_read_latency,
-                               mmio_write_latency=mmio_write_latency)
+        self.backend = backends.create(self.bench, backend, log=log,
+                                       mmio_read_latency=mmio_read_latency,
+                                       mmio_write_latency=mmio_write_latency)
         self.console = console
         self.link_wait_us = link_wait_us
         self.gateway = gateway

@@ -17,7 +17,7 @@ import vcd
 import vcd.gtkw
 
 
-__all__ = ["Tracer", "flatten"]
+__all__ = ["Tracer", "flatten", "write_gtkw"]
 
 
 def flatten(prefix, obj):
@@ -141,16 +141,23 @@ class Tracer:
         return False
 
     def _write_gtkw(self):
-        with open(self._gtkw_path, "w") as f:
-            save = vcd.gtkw.GTKWSave(f)
-            save.dumpfile(os.path.relpath(self._vcd_path, os.path.dirname(self._gtkw_path) or "."),
-                          abspath=False)
-            # Zoom so that the whole run fits a window of about a thousand pixels.
-            save.zoom_markers(-math.ceil(math.log2(max(self._end_ns, 2) / 2)))
-            save.signals_width(300)
-            for group, names in self._names.items():
-                with save.group(group):
-                    for name, width, is_string in names:
-                        shown = f"{name}[{width - 1}:0]" if width > 1 and not is_string else name
-                        save.trace(shown, alias=name.split(".", 1)[1],
-                                   datafmt="ascii" if is_string else "hex")
+        groups = {group: [(name, name.split(".", 1)[1], width, is_string)
+                          for name, width, is_string in names]
+                  for group, names in self._names.items()}
+        write_gtkw(self._gtkw_path, self._vcd_path, self._end_ns, groups)
+
+
+def write_gtkw(path, vcd_path, end_ns, groups):
+    """A GTKWave save file for ``vcd_path`` showing ``groups``
+    (``{group: [(trace name, alias, width, is_string)]}``)."""
+    with open(path, "w") as f:
+        save = vcd.gtkw.GTKWSave(f)
+        save.dumpfile(os.path.relpath(vcd_path, os.path.dirname(path) or "."), abspath=False)
+        # Zoom so that the whole run fits a window of about a thousand pixels.
+        save.zoom_markers(-math.ceil(math.log2(max(end_ns, 2) / 2)))
+        save.signals_width(300)
+        for group, traces in groups.items():
+            with save.group(group):
+                for name, alias, width, is_string in traces:
+                    shown = f"{name}[{width - 1}:0]" if width > 1 and not is_string else name
+                    save.trace(shown, alias=alias, datafmt="ascii" if is_string else "hex")

@@ -3,8 +3,15 @@
 from hw.bus import Space
 from hw.core import E1000
 from hw.regmap import Register
-from sim.bench import Backend, Bench
+from sim.backends import create
+from sim.bench import Bench
 from sim.phy import PHYModel
+
+
+# Tests that are about the model rather than the simulator run on the compiled backend (built once
+# per design: this harness's and the machine's default); tests/test_backends.py checks that both
+# backends agree, and tests that change the design (EEPROM images) use the Amaranth simulator.
+COMPILED = "cxxrtl"
 
 
 class Regs:
@@ -31,11 +38,13 @@ class Regs:
 
 
 def run(testbench, *, autoneg_cycles=200, mdc_half_period=4, eeprom=None, read_latency=0,
-        write_latency=0, vcd=None):
-    """Run ``await testbench(backend, regs)`` on a fresh bench; returns its result."""
+        write_latency=0, vcd=None, backend="amaranth"):
+    """Run ``await testbench(backend, regs)`` on a fresh bench on the given backend; returns
+    its result."""
     bench = Bench(core=E1000(mdc_half_period=mdc_half_period, eeprom=eeprom),
                   phy=PHYModel(autoneg_cycles=autoneg_cycles))
-    backend = Backend(bench, mmio_read_latency=read_latency, mmio_write_latency=write_latency)
+    backend = create(bench, backend, mmio_read_latency=read_latency,
+                     mmio_write_latency=write_latency)
 
     async def main(backend):
         return await testbench(backend, Regs(backend))

@@ -9,6 +9,7 @@ from hw.regmap import reg
 from sim.bench import CLOCK_HZ
 from sim.machine import Machine
 
+from harness import COMPILED
 from transcripts import BRING_UP, PROBE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +32,7 @@ def check_transcript(lines):
 
 def test_bring_up_to_link():
     lines = []
-    machine = Machine(console=lines.append, autoneg_us=20.0)
+    machine = Machine(console=lines.append, autoneg_us=20.0, backend=COMPILED)
     assert machine.run_script(BRING_UP) == 0
     check_transcript(lines)
     # The link comes up no sooner than autonegotiation allows after the restart in probe.
@@ -43,7 +44,7 @@ def test_bring_up_to_link():
 
 def test_bring_up_with_microwire_eeprom():
     lines = []
-    machine = Machine(console=lines.append)
+    machine = Machine(console=lines.append, backend=COMPILED)
     assert machine.run_script(["insmod e1000 eeprom=microwire", "ip link set eth0 up"]) == 0
     assert any(l.endswith("eth0: (PCI:33MHz:32-bit) 52:54:00:12:34:56") for l in lines)
     assert lines[-1].endswith("NIC Link is Up 1000 Mbps Full Duplex, Flow Control: None")
@@ -51,7 +52,7 @@ def test_bring_up_with_microwire_eeprom():
 
 def test_cable_pull_stop_and_remove():
     lines = []
-    machine = Machine(console=lines.append)
+    machine = Machine(console=lines.append, backend=COMPILED)
 
     async def scenario(world):
         kernel, backend = world.kernel, world.backend
@@ -71,7 +72,7 @@ def test_cable_pull_stop_and_remove():
         backend.set_cable(0)
         await backend.cycles(50)
         state["irq"] = backend.irq
-        state["bus master"] = backend.ctx.get(backend.bench.bus_master)
+        state["bus master"] = backend.bus_master
         return interrupts, state, sorted(kernel.netdevs)
 
     interrupts, state, netdevs = machine.run(scenario)
@@ -86,12 +87,12 @@ def test_cable_pull_stop_and_remove():
 
 def test_shell_errors():
     lines = []
-    machine = Machine(console=lines.append)
+    machine = Machine(console=lines.append, backend=COMPILED)
     status = machine.run_script(["insmod e1000 eeprom=spi"])
     assert status == 1
     assert "unknown parameter 'eeprom=spi'" in lines[-1]
     lines.clear()
-    machine = Machine(console=lines.append)
+    machine = Machine(console=lines.append, backend=COMPILED)
 
     async def scenario(world):
         results = []
@@ -111,8 +112,8 @@ def run_cli(*args, cwd):
 
 
 def test_command_line_writes_grouped_waveforms(tmp_path):
-    result = run_cli("--vcd", str(tmp_path / "out" / "sim.vcd"), *(a for c in BRING_UP for a in ("-c", c)),
-                     cwd=tmp_path)
+    result = run_cli("--backend", "amaranth", "--vcd", str(tmp_path / "out" / "sim.vcd"),
+                     *(a for c in BRING_UP for a in ("-c", c)), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     check_transcript(result.stdout.splitlines())
     vcd = (tmp_path / "out" / "sim.vcd").read_text()
@@ -133,5 +134,5 @@ def test_command_line_help_and_bad_input(tmp_path):
     assert result.returncode == 2 and "is not a MAC address" in result.stderr
     result = run_cli("--script", str(tmp_path / "missing.txt"), "--no-vcd", cwd=tmp_path)
     assert result.returncode == 2 and "cannot read the script" in result.stderr
-    result = run_cli("--bad-eeprom-checksum", "--no-vcd", cwd=tmp_path)
+    result = run_cli("--bad-eeprom-checksum", "--backend", "amaranth", "--no-vcd", cwd=tmp_path)
     assert result.returncode == 1 and "The EEPROM Checksum Is Not Valid" in result.stdout

@@ -9,6 +9,8 @@ from hw.regmap import reg
 from sim.ethernet import to_wire
 from sim.machine import Machine
 
+from harness import COMPILED
+
 UP = ["insmod e1000 ring=32", "ip link set eth0 up", "ip addr add 10.0.2.15/24 dev eth0"]
 
 
@@ -20,7 +22,7 @@ def echo_request(seq):
 
 def test_burst_through_napi_and_the_stack_answers_every_echo():
     lines = []
-    machine = Machine(console=lines.append)
+    machine = Machine(console=lines.append, backend=COMPILED)
 
     async def scenario(world):
         await world.shell.script(UP)

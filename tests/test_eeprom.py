@@ -8,7 +8,7 @@ from hw.eeprom import CHECKSUM, eeprom_image
 from hw.regmap import reg
 from sim.machine import Machine
 
-from harness import run
+from harness import COMPILED, run
 
 
 def test_default_image():
@@ -43,7 +43,7 @@ def hw_layer(world, access):
 
 def test_microwire_reads_the_same_words_as_eerd():
     image = eeprom_image(bytes.fromhex("02a1b2c3d4e5"))
-    machine = Machine(eeprom=image, console=lambda line: None)
+    machine = Machine(eeprom=image, console=lambda line: None, backend="amaranth")
 
     async def scenario(world):
         pdev, hw = hw_layer(world, "microwire")
@@ -76,7 +76,7 @@ def test_driver_refuses_a_bad_checksum():
     image = eeprom_image(DEFAULT_MAC)
     image[0x3F] ^= 0x0100
     lines = []
-    machine = Machine(eeprom=image, console=lines.append)
+    machine = Machine(eeprom=image, console=lines.append, backend="amaranth")
     status = machine.run_script(["insmod e1000", "ip link set eth0 up"])
     text = "\n".join(lines)
     assert (f"e1000 0000:00:03.0: The EEPROM Checksum Is Not Valid (sum {sum(image) & 0xFFFF:#06x}, "
@@ -87,7 +87,7 @@ def test_driver_refuses_a_bad_checksum():
 
 
 def test_hw_layer_checks_word_ranges():
-    machine = Machine(console=lambda line: None)
+    machine = Machine(console=lambda line: None, backend=COMPILED)
 
     async def scenario(world):
         pdev, hw = hw_layer(world, "eerd")

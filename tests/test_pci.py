@@ -59,11 +59,11 @@ def test_enumeration_decode_and_bus_master():
         seen["fcal"] = await bar0.read32(reg.FCAL.offset)      # the early write was lost
         await bar1.write32(0, reg.VET.offset)
         seen["vet via io"] = await bar1.read32(4)
-        seen["bus master before"] = backend.ctx.get(backend.bench.bus_master)
+        seen["bus master before"] = backend.bus_master
         await pdev.set_master()
-        seen["bus master after"] = backend.ctx.get(backend.bench.bus_master)
+        seen["bus master after"] = backend.bus_master
         await pdev.disable_device()
-        seen["bus master disabled"] = backend.ctx.get(backend.bench.bus_master)
+        seen["bus master disabled"] = backend.bus_master
         seen["after disable"] = await bar0.read32(reg.STATUS.offset)
         with pytest.raises(ValueError):
             await bar0.read32(0x2)                 # unaligned

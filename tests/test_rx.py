@@ -8,7 +8,7 @@ from hw.desc import RXD_ERR, RXD_STA
 from hw.regmap import reg
 from sim.ethernet import PREAMBLE, fcs, to_wire
 
-from harness import nic_run
+from harness import COMPILED, nic_run
 
 OURS = "52:54:00:12:34:56"
 RCTL = reg.RCTL
@@ -120,7 +120,7 @@ def test_bad_frames_are_counted_and_dropped():
                  for i in (1, 2)]
         return counts, first, later
 
-    counts, first, later = nic_run(tb)
+    counts, first, later = nic_run(tb, backend=COMPILED)
     assert counts == {"CRCERRS": 1, "RUC": 1, "ROC": 1, "RXERRC": 1, "GPRC": 1, "TPR": 5}
     assert first == [(DD_EOP, good)]
     assert later == [(DD_EOP, 0, 1530), (DD_EOP, RXD_ERR.CE, 98)]
@@ -184,7 +184,7 @@ def test_frames_across_buffers_and_ring_laps():
             head = (head + 1) % 8
         return parts, data, seen
 
-    parts, data, seen = nic_run(tb)
+    parts, data, seen = nic_run(tb, backend=COMPILED)
     assert parts == [(RXD_STA.DD, 256), (RXD_STA.DD, 256), (DD_EOP, 88)]
     assert data == big
     assert seen == [frame(OURS, 70, n)[-28:] for n in range(24)]

@@ -8,7 +8,7 @@ from scapy.layers.l2 import ARP, Ether
 from hw.desc import TXD_CMD, TXD_STA
 from hw.regmap import reg
 
-from harness import TX_BUFFERS, nic_run
+from harness import COMPILED, TX_BUFFERS, nic_run
 
 EOP, IFCS, RS, IDE = TXD_CMD.EOP, TXD_CMD.IFCS, TXD_CMD.RS, TXD_CMD.IDE
 GUEST, GATEWAY = "52:54:00:12:34:56", "52:55:0a:00:02:02"
@@ -150,7 +150,7 @@ def test_ring_wraps_and_interrupt_delay():
             await backend.cycles(8)
         return wire, backend.now - written
 
-    wire, delay = nic_run(tb)
+    wire, delay = nic_run(tb, backend=COMPILED)
     assert [w[-5] for w in wire] == list(range(25))      # every frame, in order
     assert 3 * 128 <= delay <= 4 * 128 + 16
 

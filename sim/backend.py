@@ -1,0 +1,294 @@
+"""Driving the bench from Python, one transaction at a time, on any simulator.
+
+A backend runs a scenario coroutine against a ``Bench``. Python never works per cycle: it does one
+MMIO access, waits for the interrupt line or a frame, lets N cycles pass, reads or writes memory
+contents, hands the link partner a whole frame. Everything here is written once, on a handful of
+primitives each simulator provides:
+
+- ``get(signal)`` / ``set(signal, value)`` on the bench's ports and a few named registers;
+- ``memory(data)``: a row-level view of one of the bench's memories (``Bench.memories``);
+- ``await cycles(n)``: exactly ``n`` rising clock edges;
+- ``await _until(signal, limit)``: edges until ``signal`` is set (the edge that samples it not run);
+- ``await _wait_event(limit)``: edges until the interrupt line rises or the MAC finishes a frame,
+  then one more;
+- ``run(scenario, ...)``.
+
+Between calls the simulation sits just after a rising edge with everything settled, as an Amaranth
+testbench does after ``await ctx.tick()``; that is what makes cycle counts identical on every
+backend. ``sim.backends`` picks one.
+"""
+
+from abc import ABC, abstractmethod
+
+from hw.bus import MMIORequest, Space
+from .bench import CLOCK_HZ
+from .partner import RECORDS, RING_BYTES, RxRecord, TxRecord
+
+
+__all__ = ["Backend", "SimulationError", "WireFrame"]
+
+
+class SimulationError(Exception):
+    """The simulated hardware did something a real system would not survive."""
+
+
+class WireFrame:
+    """Bytes as they crossed GMII (preamble to FCS), with the cycle of the last one."""
+
+    def __init__(self, raw, end, error):
+        self.raw = raw
+        self.end = end
+        self.error = error
+
+    @property
+    def frame(self):
+        """The frame without preamble and start delimiter (FCS included), or None if the
+        start delimiter is missing."""
+        sfd = self.raw.find(b"\xd5")
+        if sfd < 0 or any(b != 0x55 for b in self.raw[:sfd]):
+            return None
+        return self.raw[sfd + 1:]
+
+
+def _unwrap(value, now, bits):
+    """A cycle number kept modulo 2**bits, placed at or before ``now``."""
+    span = 1 << bits
+    return now - ((now - value) % span)
+
+
+class Backend(ABC):
+    """Parameters
+    ----------
+    bench : Bench
+    mmio_read_latency, mmio_write_latency : int
+        Cycles a CPU spends on a non-posted read (the round trip) and on a posted write before
+        the device sees it; 64 and 16 cycles (512 ns, 128 ns) are typical of PCI Express.
+    """
+
+    name = None
+
+    def __init__(self, bench, *, mmio_read_latency=64, mmio_write_latency=16):
+        self.bench = bench
+        self.read_latency = mmio_read_latency
+        self.write_latency = mmio_write_latency
+        self.cycles_run = 0
+        self.wire_log = []          # ("tx" | "rx", start cycle, WireFrame), in order of discovery
+        self.tx_listeners = []      # called with each frame the MAC transmits
+        self._tx_seen = 0
+        self._rx_logged = 0
+        self._rx_write = 0
+        self._rx_posted = 0
+        self._rx_pending = []
+        self._rx_bytes = 0          # in the partner's byte ring, not yet sent
+        self.mmio_reads = 0
+        self.mmio_writes = 0
+
+    # What each simulator provides.
+
+    @abstractmethod
+    def run(self, scenario, *, vcd=None, gtkw=None, traces=None, trace_all=False):
+        """Run ``await scenario(self)`` to its end and return its result.
+
+        ``vcd``/``gtkw`` are file names for waveforms: ``traces`` (a dict of groups) chooses the
+        signals, or ``trace_all`` records every signal of the design.
+        """
+
+    @abstractmethod
+    def get(self, signal):
+        """The value of a signal of the bench, as an integer."""
+
+    @abstractmethod
+    def set(self, signal, value):
+        """Drive one of the bench's inputs."""
+
+    @abstractmethod
+    def memory(self, data):
+        """Rows of one of ``Bench.memories()``: ``get(i)``, ``set(i, value)``, and
+        ``load(first, count)``/``store(first, raw)`` of whole rows as little-endian bytes."""
+
+    @abstractmethod
+    async def cycles(self, n):
+        """Let ``n`` clock cycles pass without waking Python in between."""
+
+    @abstractmethod
+    async def _until(self, signal, limit):
+        """Run cycles until ``signal`` is set, at most ``limit``; the edge that will sample
+        it set has not happened yet."""
+
+    @abstractmethod
+    async def _wait_event(self, limit):
+        """Run until the edge after INTx rises or the partner captures a frame, or ``limit``
+        cycles and one more pass."""
+
+    # Time.
+
+    @property
+    def now(self):
+        """Cycles since the start."""
+        return self.get(self.bench.cycle)
+
+    def ns(self, cycles):
+        return cycles * 1e9 / CLOCK_HZ
+
+    def cycles_for_ns(self, ns):
+        return max(1, round(ns * CLOCK_HZ / 1e9))
+
+    def check_faults(self):
+        if self.get(self.bench.hostmem.fault):
+            addr = self.get(self.bench.hostmem.fault_addr)
+            raise SimulationError(f"DMA fault at bus address {addr:#x}: outside host memory, "
+                                  f"unaligned, or while bus mastering was disabled")
+
+    # The interrupt line.
+
+    @property
+    def irq(self):
+        return bool(self.get(self.bench.irq))
+
+    async def wait_irq(self, timeout):
+        """Wait up to ``timeout`` cycles for INTx; return whether it is asserted."""
+        start = self.now
+        while True:
+            self._poll_wire()
+            if self.irq or self.now - start >= timeout:
+                return self.irq
+            await self._wait_event(timeout - (self.now - start))
+
+    # MMIO.
+
+    async def mmio(self, space, addr, *, write=False, data=0, be=0xF):
+        """One access to the core's BAR0 (``Space.MEM``) or BAR1 (``Space.IO``) at byte
+        offset ``addr``. Returns the read data, or None for a (posted) write."""
+        req, resp = self.bench.mmio.req, self.bench.mmio.resp
+        latency = self.write_latency if write else self.read_latency // 2
+        await self.cycles(latency)
+        payload = MMIORequest.const({"addr": addr, "space": Space(space), "write": write,
+                                     "data": data, "be": be})
+        self.set(req.payload, payload.as_value().value)
+        self.set(req.valid, 1)
+        await self._until(req.ready, None)
+        await self.cycles(1)
+        self.set(req.valid, 0)
+        if write:
+            self.mmio_writes += 1
+            return None
+        self.set(resp.ready, 1)
+        await self._until(resp.valid, None)
+        value = self.get(resp.payload)
+        await self.cycles(1)
+        self.set(resp.ready, 0)
+        await self.cycles(self.read_latency - self.read_latency // 2)
+        self.mmio_reads += 1
+        return value
+
+    # Host memory, read and written without spending cycles.
+
+    def _row_span(self, addr, length):
+        mem = self.bench.hostmem
+        if addr < mem.base or addr + length > mem.base + mem.size:
+            raise ValueError(f"{addr:#x}+{length} is outside host memory "
+                             f"({mem.base:#x}..{mem.base + mem.size:#x})")
+        first = (addr - mem.base) // 8
+        last = (addr + length - mem.base + 7) // 8
+        return first, last
+
+    def mem_read(self, addr, length):
+        first, last = self._row_span(addr, length)
+        raw = self.memory(self.bench.hostmem.data).load(first, last - first)
+        skip = (addr - self.bench.hostmem.base) % 8
+        return bytes(raw[skip:skip + length])
+
+    def mem_write(self, addr, payload):
+        payload = bytes(payload)
+        if not payload:
+            return
+        first, last = self._row_span(addr, len(payload))
+        rows = self.memory(self.bench.hostmem.data)
+        skip = (addr - self.bench.hostmem.base) % 8
+        raw = bytearray(rows.load(first, last - first))
+        raw[skip:skip + len(payload)] = payload
+        rows.store(first, raw)
+
+    # The wire: whole frames in and out of the link partner.
+
+    def _poll_wire(self):
+        """Collect frames the MAC sent and frames the partner started sending since last time."""
+        partner = self.bench.partner
+        now = self.now
+        sent = self.get(partner.rx_sent)
+        if self._rx_logged != sent:
+            log = self.memory(partner.rx_log.data)
+            while self._rx_logged != sent:
+                start = log.get(self._rx_logged % RECORDS)
+                frame = self._rx_pending.pop(0)
+                self._rx_bytes -= len(frame.raw)
+                self.wire_log.append(("rx", _unwrap(start, now, 32), frame))
+                self._rx_logged = (self._rx_logged + 1) % (1 << 32)
+        count = self.get(partner.tx_frames)
+        if (count - self._tx_seen) % (1 << 32) > RECORDS:
+            raise SimulationError("the test bench fell behind the wire: TX capture records lost")
+        new = []
+        if self._tx_seen != count:
+            records = self.memory(partner.tx_records.data)
+            ring = self.memory(partner.tx_bytes.data)
+            while self._tx_seen != count:
+                record = TxRecord.from_bits(records.get(self._tx_seen % RECORDS))
+                first = record.start
+                data = ring.load(first, min(record.length, RING_BYTES - first))
+                if record.length > RING_BYTES - first:
+                    data += ring.load(0, record.length - (RING_BYTES - first))
+                frame = WireFrame(bytes(data), _unwrap(record.end, now, 31), bool(record.tx_er))
+                self.wire_log.append(("tx", frame.end - len(data) + 1, frame))
+                new.append(frame)
+                self._tx_seen = (self._tx_seen + 1) % (1 << 32)
+        for frame in new:
+            for listener in self.tx_listeners:
+                listener(frame)
+
+    def send(self, raw, *, not_before=0, rx_er=False):
+        """Queue ``raw`` (preamble, start delimiter, frame, FCS: exactly what goes on the wire)
+        for the partner to send, no earlier than cycle ``not_before``."""
+        partner = self.bench.partner
+        raw = bytes(raw)
+        if not 0 < len(raw) < 0x10000:
+            raise ValueError(f"cannot send a frame of {len(raw)} bytes")
+        if self.frames_queued >= RECORDS or self._rx_bytes + len(raw) > RING_BYTES:
+            raise SimulationError(f"the partner's send queue is full ({self.frames_queued} "
+                                  f"frames, {self._rx_bytes} bytes waiting)")
+        start = self._rx_write
+        ring = self.memory(partner.rx_bytes.data)
+        head = raw[:RING_BYTES - start]
+        ring.store(start, head)
+        if len(head) < len(raw):
+            ring.store(0, raw[len(head):])
+        self._rx_write = (start + len(raw)) % RING_BYTES
+        record = RxRecord.const({"start": start, "length": len(raw),
+                                 "not_before": not_before % (1 << 31), "rx_er": rx_er})
+        self.memory(partner.rx_records.data).set(self._rx_posted % RECORDS,
+                                                  record.as_value().value)
+        self._rx_pending.append(WireFrame(raw, None, rx_er))
+        self._rx_bytes += len(raw)
+        self._rx_posted = (self._rx_posted + 1) % (1 << 32)
+        self.set(self.bench.rx_posted, self._rx_posted)
+
+    @property
+    def send_room(self):
+        """Bytes the partner's send queue can still take."""
+        return RING_BYTES - self._rx_bytes if self.frames_queued < RECORDS else 0
+
+    @property
+    def frames_queued(self):
+        """Frames queued with ``send`` that have not started on the wire yet."""
+        return (self._rx_posted - self.get(self.bench.partner.rx_sent)) % (1 << 32)
+
+    # The world around the card.
+
+    @property
+    def bus_master(self):
+        return bool(self.get(self.bench.bus_master))
+
+    def set_bus_master(self, enabled):
+        self.set(self.bench.bus_master, int(bool(enabled)))
+
+    def set_cable(self, plugged):
+        self.set(self.bench.cable, int(bool(plugged)))

