@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
 
-.PHONY: all sim test bench verilog lint synth regs clean distclean
+.PHONY: all sim tap test bench verilog lint synth regs clean distclean
 
 all: sim
 
@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml
 ## sim: run the main scenario (bring-up of the simulated e1000), writing build/sim.vcd and build/sim.gtkw
 sim: $(STAMP)
 	$(PY) -m sim $(SIMARGS)
+
+## tap: the reference commands with the kernel's own ip and ping over the simulated NIC (root)
+tap: $(STAMP)
+	@command -v ping >/dev/null || { echo "error: ping not found (Debian: apt-get install iputils-ping)" >&2; exit 1; }
+	$(PY) -m sim tap $(SIMARGS)
 
 ## test: run the test suite
 test: $(STAMP)

@@ -4,6 +4,7 @@
     python -m sim -c 'insmod e1000'    your own commands, one per -c
     python -m sim --script FILE        commands from a file, one per line
     python -m sim --interactive        type commands at the guest's prompt
+    python -m sim tap [-- COMMAND]     real Linux at both ends, through TAPs (root; see sim.tap)
 """
 
 import argparse
@@ -61,7 +62,8 @@ def build_parser():
         prog="python -m sim",
         description="Run the e1000 co-simulation: the Amaranth model of an Intel 82540EM, "
                     "cycle by cycle, driven by the Python driver through a simulated PCI host.",
-        epilog="With no commands, runs the main scenario: " + "; ".join(MAIN_SCENARIO) + ".")
+        epilog="With no commands, runs the main scenario: " + "; ".join(MAIN_SCENARIO) + ". "
+               "'python -m sim tap --help': the kernel's own ip and ping over the simulated NIC.")
     src = p.add_mutually_exclusive_group()
     src.add_argument("-c", "--command", action="append", metavar="CMD",
                      help="a shell command for the guest (repeatable); replaces the main scenario")
@@ -102,6 +104,10 @@ def build_parser():
 
 def main(argv=None):
     began = time.perf_counter()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["tap"]:
+        from .tap import main as tap_main
+        return tap_main(argv[1:])
     args = build_parser().parse_args(argv)
 
     if args.interactive:

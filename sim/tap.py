@@ -1,0 +1,466 @@
+"""Real Linux at both ends of the simulated NIC, through TAP interfaces in network namespaces.
+
+    python -m sim tap                         the reference commands with the kernel's ip and ping
+    python -m sim tap -- COMMAND ...          any command in the guest namespace
+    python -m sim tap --up --gateway 'ping -c 3 10.0.2.15'
+
+Two namespaces are created for the run and deleted after it, whatever happens:
+
+- the guest (``e1000-guest-PID``): its ``eth0`` is a TAP interface that stands for the Python
+  driver's network device. Frames the kernel sends on it go through the driver's xmit, the
+  descriptor DMA and the Amaranth MAC onto the simulated wire; frames the model receives and the
+  driver hands up are written back to it. Its carrier follows the simulated link.
+- the gateway (``e1000-gw-PID``): the far end of the simulated wire is its ``eth0``, a TAP with
+  10.0.2.2/24 and QEMU's gateway MAC address, forwarding on, and 192.168.0.113 on a dummy
+  interface beyond it (on the loopback where the kernel has no dummy interfaces). Here the kernel answers instead of the built-in gateway model.
+
+A TAP frame has no FCS and may be shorter than 60 bytes: the MAC pads and appends the FCS on the
+wire, and this bridge strips it on the way back (frames with a bad FCS are dropped and counted).
+IPv6 is off in both namespaces. Nothing is configured outside them: every address and route is
+added with ``ip -n NAMESPACE``, the TAPs are created from inside their namespace, and each
+namespace is checked to exist, and to be the one entered, before anything runs in it.
+
+The kernel's time-outs are real while the model runs in simulated time, about 250 times slower
+than real time on the compiled backend; a round trip through the model costs tens of
+milliseconds of wall time, well within ARP's and ping's time-outs. Needs root and /dev/net/tun.
+"""
+
+import argparse
+import ctypes
+import fcntl
+import os
+import select
+import shlex
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+from hw.core import DEFAULT_MAC
+
+from .backends import BACKENDS
+from .bench import CLOCK_HZ
+from .ethernet import MIN_FRAME, check_fcs, to_wire
+
+
+__all__ = ["main", "Namespace", "Tap", "TapBridge", "requirements", "REFERENCE"]
+
+
+# The reference scenario's commands, with the real tools.
+REFERENCE = [
+    "ip link set eth0 up",
+    "ip addr add 10.0.2.15/255.255.255.0 dev eth0",
+    "ping -c 4 10.0.2.2",
+    "ping -c 1 192.168.0.113",
+    "ip route add default via 10.0.2.2",
+    "ping -c 4 192.168.0.113",
+]
+
+GATEWAY_MAC = "52:55:0a:00:02:02"
+PREFIX = "e1000-"
+
+_CLONE_NEWNET = 0x4000_0000
+_TUNSETIFF = 0x4004_54CA
+_TUNSETCARRIER = 0x4004_54E2
+_IFF_TAP = 0x0002
+_IFF_NO_PI = 0x1000
+
+
+class TapError(Exception):
+    """The namespaces or TAP interfaces could not be set up."""
+
+
+def requirements(*, need_ping=False):
+    """What is missing to run this mode, as a message, or None."""
+    if os.geteuid() != 0:
+        return ("this mode creates network namespaces and TAP interfaces, which needs root "
+                "(run it with sudo, or as root in a container with CAP_NET_ADMIN)")
+    if not os.path.exists("/dev/net/tun"):
+        return "this mode needs TAP support: /dev/net/tun is missing (modprobe tun)"
+    if shutil.which("ip") is None:
+        return "this mode needs the ip command (Debian: apt-get install iproute2)"
+    if need_ping and shutil.which("ping") is None:
+        return "the reference commands need ping (Debian: apt-get install iputils-ping)"
+    return None
+
+
+def _run(args):
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise TapError(f"{' '.join(args)}: {result.stderr.strip() or 'failed'}")
+    return result.stdout
+
+
+class Namespace:
+    """A network namespace this run created and deletes."""
+
+    def __init__(self, name):
+        self.name = name
+        self.path = f"/run/netns/{name}"
+        self.created = False
+
+    def create(self):
+        if os.path.exists(self.path):
+            raise TapError(f"network namespace {self.name} exists already")
+        _run(["ip", "netns", "add", self.name])
+        self.created = True
+        self.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
+        self.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
+        self.ip("link", "set", "lo", "up")
+
+    def check(self):
+        if not (self.created and os.path.exists(self.path)):
+            raise TapError(f"network namespace {self.name} does not exist")
+
+    def ip(self, *args):
+        self.check()
+        return _run(["ip", "-n", self.name, *args])
+
+    def sysctl(self, key, value):
+        self.check()
+        _run(["ip", "netns", "exec", self.name, "sysctl", "-q", "-w", f"{key}={value}"])
+
+    def command(self, command):
+        """``command`` (a list, or a string for sh -c) as it runs in the namespace."""
+        self.check()
+        if isinstance(command, str):
+            command = ["sh", "-c", command]
+        return ["ip", "netns", "exec", self.name, *command]
+
+    def enter(self):
+        """Context manager: this thread in the namespace, back in the original one after."""
+        return _Entered(self)
+
+    def delete(self):
+        if self.created and os.path.exists(self.path):
+            subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+        self.created = False
+
+
+class _Entered:
+    def __init__(self, namespace):
+        self.namespace = namespace
+        self.libc = ctypes.CDLL(None, use_errno=True)
+
+    def _setns(self, fd):
+        if self.libc.setns(fd, _CLONE_NEWNET) != 0:
+            raise TapError(f"setns: {os.strerror(ctypes.get_errno())}")
+
+    def __enter__(self):
+        self.namespace.check()
+        self.home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        target = os.open(self.namespace.path, os.O_RDONLY)
+        try:
+            self._setns(target)
+            if os.stat("/proc/thread-self/ns/net").st_ino != os.fstat(target).st_ino:
+                raise TapError(f"could not enter network namespace {self.namespace.name}")
+        finally:
+            os.close(target)
+        return self
+
+    def __exit__(self, *exc):
+        self._setns(self.home)
+        os.close(self.home)
+        return False
+
+
+class Tap:
+    """A TAP interface created from inside ``namespace``; whole Ethernet frames, no FCS."""
+
+    def __init__(self, namespace, name):
+        self.namespace = namespace
+        self.name = name
+        with namespace.enter():
+            self.fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
+            try:
+                fcntl.ioctl(self.fd, _TUNSETIFF, struct.pack("16sH", name.encode(),
+                                                             _IFF_TAP | _IFF_NO_PI))
+            except OSError as e:
+                os.close(self.fd)
+                raise TapError(f"cannot create TAP {name} in {namespace.name}: {e}") from None
+        self._carrier = None
+
+    def read(self):
+        """Frames waiting, without blocking."""
+        frames = []
+        while True:
+            try:
+                frames.append(os.read(self.fd, 65536))
+            except BlockingIOError:
+                return frames
+
+    def write(self, frame):
+        os.write(self.fd, frame)
+
+    def set_carrier(self, on):
+        if on != self._carrier:
+            fcntl.ioctl(self.fd, _TUNSETCARRIER, struct.pack("i", int(on)))
+            self._carrier = on
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _echo(frame):
+    """(type, id, seq) of an ICMP echo in an Ethernet frame, or None."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 1:
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    icmp = frame[14 + ihl:]
+    if len(icmp) < 8 or icmp[0] not in (0, 8):
+        return None
+    return icmp[0], icmp[4:6], icmp[6:8]
+
+
+class TapBridge:
+    """Moves frames between the two TAPs and the simulation, inside the scenario coroutine."""
+
+    def __init__(self, world, guest_tap, gateway_tap, *, log):
+        self.world = world
+        self.backend = world.backend
+        self.kernel = world.kernel
+        self.netdev = world.adapter().netdev
+        self.guest = guest_tap
+        self.gateway = gateway_tap
+        self.log = log
+        self.to_driver = []         # from the guest kernel, waiting for the driver's queue
+        self.to_wire = []           # from the gateway kernel, waiting for the partner
+        self.counts = dict(guest_out=0, guest_in=0, gateway_out=0, gateway_in=0, bad_fcs=0)
+        self.requests = {}          # (id, seq) -> simulated ns the guest's echo request left
+        self.round_trips = []       # simulated ns of each echo round trip
+        self._activity = 0
+        self.netdev.rx_handler = self._from_driver
+        self.backend.tx_listeners.append(self._from_wire)
+
+    def _from_driver(self, netdev, frame):
+        self.guest.write(frame)
+        self.counts["guest_in"] += 1
+        self._activity += 1
+        echo = _echo(frame)
+        if echo and echo[0] == 0 and echo[1:] in self.requests:
+            self.round_trips.append(self.kernel.platform.now_ns() - self.requests.pop(echo[1:]))
+
+    def _from_wire(self, wire_frame):
+        frame = wire_frame.frame
+        if frame is None or wire_frame.error or not check_fcs(frame):
+            self.counts["bad_fcs"] += 1
+            return
+        self.gateway.write(frame[:-4])
+        self.counts["gateway_in"] += 1
+        self._activity += 1
+
+    async def serve(self, running, slice_us=20):
+        """Bridge until ``running()`` is false."""
+        backend, netdev = self.backend, self.netdev
+        while True:
+            self.guest.set_carrier(netdev.carrier)
+            self.gateway.set_carrier(netdev.carrier)
+            if not running():
+                break
+            self.to_driver += self.guest.read()
+            self.to_wire += self.gateway.read()
+            before = self._activity
+            while self.to_driver and netdev.up and not netdev.queue_stopped:
+                frame = self.to_driver.pop(0)
+                echo = _echo(frame)
+                if echo and echo[0] == 8:
+                    self.requests[echo[1:]] = self.kernel.platform.now_ns()
+                await netdev.ops.ndo_start_xmit(frame, netdev)
+                self.counts["guest_out"] += 1
+                self._activity += 1
+            if not netdev.up:
+                self.to_driver.clear()
+            while self.to_wire:
+                wire = to_wire(self.to_wire[0])
+                if backend.send_room < len(wire):
+                    break
+                backend.send(wire, not_before=backend.now)
+                self.to_wire.pop(0)
+                self.counts["gateway_out"] += 1
+                self._activity += 1
+            await self.kernel.idle(slice_us * 1000)
+            if self._activity == before and not self.to_driver and not self.to_wire \
+                    and backend.frames_queued == 0:
+                # Nothing moving: wait for the next frame from either kernel in real time
+                # (simulated time stands still meanwhile) rather than spin.
+                select.select([self.guest.fd, self.gateway.fd], [], [], 0.005)
+
+    def summary(self):
+        c = self.counts
+        lines = [f"bridge: guest sent {c['guest_out']} frames and got {c['guest_in']}, gateway "
+                 f"sent {c['gateway_out']} and got {c['gateway_in']}"
+                 + (f", {c['bad_fcs']} with a bad FCS dropped" if c["bad_fcs"] else "")]
+        if self.round_trips:
+            us = [t / 1000 for t in self.round_trips]
+            lines.append(f"simulated echo round trips (driver xmit to delivery): "
+                         f"min/avg/max = {min(us):.1f}/{sum(us) / len(us):.1f}/{max(us):.1f} us "
+                         f"over {len(us)}")
+        return lines
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="python -m sim tap",
+        description="Run real commands in a network namespace whose eth0 is the simulated "
+                    "e1000, with a second namespace's kernel as the gateway 10.0.2.2 "
+                    "(192.168.0.113 beyond it). Needs root.",
+        epilog="Without a command or --gateway, runs the reference commands: "
+               + "; ".join(REFERENCE) + ".")
+    p.add_argument("command", nargs=argparse.REMAINDER,
+                   help="after --: a command to run in the guest namespace")
+    p.add_argument("--up", action="store_true",
+                   help="configure the guest's eth0 first: up, 10.0.2.15/24, default route "
+                        "via 10.0.2.2")
+    p.add_argument("--gateway", metavar="CMD", action="append", default=[],
+                   help="a shell command to run in the gateway namespace, alongside the guest's "
+                        "(repeatable, run in order)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="the simulator (default: %(default)s; the Amaranth simulator is too slow "
+                        "for the kernel's time-outs)")
+    p.add_argument("--pcap", default="build/tap.pcap", metavar="PATH",
+                   help="every frame on the simulated wire (default: %(default)s)")
+    p.add_argument("--vcd", default=None, metavar="PATH",
+                   help="waveforms (none by default: runs last seconds of wall time)")
+    p.add_argument("--gtkw", default=None, metavar="PATH",
+                   help="GTKWave save file (default: the VCD path with .gtkw)")
+    return p
+
+
+class _Stop(Exception):
+    pass
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    reference = not command and not args.gateway
+    problem = requirements(need_ping=reference)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+    from .machine import Machine
+
+    def note(message):
+        print(f"-- {message}", file=sys.stderr, flush=True)
+
+    def model_console(line):
+        print(f"   [model] {line}", file=sys.stderr, flush=True)
+
+    guest = Namespace(f"{PREFIX}guest-{os.getpid()}")
+    gateway = Namespace(f"{PREFIX}gw-{os.getpid()}")
+    taps = []
+    processes = []
+    status = {"value": 0}
+
+    def terminate(signum, frame):
+        raise _Stop()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        machine = Machine(console=model_console, gateway=False, backend=args.backend, log=note)
+        if machine.backend.name != "cxxrtl":
+            note("the Amaranth simulator runs far slower than the kernel's time-outs expect")
+        mac = ":".join(f"{b:02x}" for b in machine.core.mac)
+
+        # The namespaces and the TAPs in them.
+        for ns in (guest, gateway):
+            ns.create()
+        guest_tap = Tap(guest, "eth0")
+        taps.append(guest_tap)
+        gateway_tap = Tap(gateway, "eth0")
+        taps.append(gateway_tap)
+        guest.ip("link", "set", "eth0", "address", mac)
+        gateway.ip("link", "set", "eth0", "address", GATEWAY_MAC)
+        gateway.ip("addr", "add", "10.0.2.2/24", "dev", "eth0")
+        gateway.ip("link", "set", "eth0", "up")
+        try:
+            gateway.ip("link", "add", "dummy0", "type", "dummy")
+            beyond = "dummy0"
+            gateway.ip("link", "set", "dummy0", "up")
+        except TapError:
+            beyond = "lo"           # no dummy interfaces in this kernel: the loopback will do
+        gateway.ip("addr", "add", "192.168.0.113/32", "dev", beyond)
+        gateway.sysctl("net.ipv4.ip_forward", 1)
+        if args.up:
+            guest.ip("link", "set", "eth0", "up")
+            guest.ip("addr", "add", "10.0.2.15/24", "dev", "eth0")
+            guest.ip("route", "add", "default", "via", "10.0.2.2")
+        note(f"guest namespace {guest.name} (eth0 = the simulated e1000, {mac}); gateway "
+             f"namespace {gateway.name} (10.0.2.2 on eth0, 192.168.0.113 on {beyond})")
+
+        if reference:
+            steps = [(guest, line) for line in REFERENCE]
+        else:
+            steps = [(gateway, line) for line in args.gateway]
+            if command:
+                steps.insert(0, (guest, command))
+
+        async def scenario(world):
+            await world.shell.script(["insmod e1000", "ip link set eth0 up"])
+            bridge = TapBridge(world, guest_tap, gateway_tap, log=note)
+            start_ns = world.kernel.platform.now_ns()
+            wall = time.perf_counter()
+            # Guest and gateway commands run side by side; each side's commands in order.
+            queues = {guest: [c for ns, c in steps if ns is guest],
+                      gateway: [c for ns, c in steps if ns is gateway]}
+            running = {}
+
+            def advance():
+                for ns, queue in queues.items():
+                    proc = running.get(ns)
+                    if proc is not None:
+                        if proc.poll() is None:
+                            continue
+                        status["value"] = proc.returncode
+                        running.pop(ns)
+                    if queue:
+                        line = queue.pop(0)
+                        shown = line if isinstance(line, str) else shlex.join(line)
+                        where = "" if ns is guest else "gateway "
+                        print(f"{where}/ # {shown}", flush=True)
+                        proc = subprocess.Popen(ns.command(line))
+                        processes.append(proc)
+                        running[ns] = proc
+                return bool(running)
+
+            await bridge.serve(advance)
+            wall = time.perf_counter() - wall
+            simulated = (world.kernel.platform.now_ns() - start_ns) / 1e9
+            for line in bridge.summary():
+                note(line)
+            note(f"{wall:.1f} s of wall time, {simulated * 1e3:.2f} ms simulated "
+                 f"({simulated / wall * CLOCK_HZ:,.0f} cycles/s)")
+
+        vcd = args.vcd
+        gtkw = (args.gtkw or os.path.splitext(vcd)[0] + ".gtkw") if vcd else None
+        for path in (args.pcap, vcd, gtkw):
+            if path:
+                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        machine.run(scenario, pcap=args.pcap, vcd=vcd, gtkw=gtkw)
+        note(f"{len(machine.backend.wire_log)} frames on the simulated wire: {args.pcap}")
+        return status["value"]
+    except TapError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, _Stop):
+        print("\ninterrupted: cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for proc in processes:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        for tap in taps:
+            tap.close()
+        for ns in (guest, gateway):
+            ns.delete()

@@ -1,0 +1,93 @@
+"""Real Linux at both ends: the kernel's ip and ping over the simulated NIC, through TAPs.
+
+These need root and /dev/net/tun (CI runs as root and installs ping); elsewhere they are skipped
+with the reason ``python -m sim tap`` gives.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sim.tap import PREFIX, requirements
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+missing = requirements(need_ping=True)
+pytestmark = pytest.mark.skipif(missing is not None, reason=missing or "")
+
+
+def left_behind(pid):
+    """Namespaces the run with process id ``pid`` made that are still there (their TAPs live
+    and die with them; nothing is made outside them)."""
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [n for n in names.split() if n.startswith(PREFIX) and n.endswith(f"-{pid}")]
+
+
+def tap(*args, timeout=300):
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "tap", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=timeout)
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    result.pid = proc.pid
+    return result
+
+
+def test_reference_commands_with_the_kernels_ping(tmp_path):
+    result = tap("--pcap", str(tmp_path / "tap.pcap"))
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "/ # ping -c 4 10.0.2.2" in out and "/ # ip route add default via 10.0.2.2" in out
+    assert out.count("4 packets transmitted, 4 received, 0% packet loss") == 2, out
+    for seq in range(1, 5):
+        assert re.search(rf"64 bytes from 10\.0\.2\.2: icmp_seq={seq} ttl=64 time=[\d.]+ ms", out)
+        assert re.search(rf"64 bytes from 192\.168\.0\.113: icmp_seq={seq} ttl=64", out)
+    # Before the route: the guest kernel refuses, nothing reaches the model.
+    assert "ping: connect: Network is unreachable" in result.stderr
+    assert re.search(r"simulated echo round trips .* over 8", result.stderr)
+    assert (tmp_path / "tap.pcap").stat().st_size > 24 + 16 * 16
+    assert left_behind(result.pid) == []
+
+
+def test_gateway_pings_the_guest_with_payloads_up_to_the_mtu():
+    result = tap("--up", "--gateway", "ping -c 2 -i 0.2 -W 5 10.0.2.15",
+                 "--gateway", "ping -c 1 -W 5 -M do -s 1472 10.0.2.15",
+                 "--gateway", "ping -c 1 -W 5 -s 0 10.0.2.15")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 packets transmitted, 2 received, 0% packet loss" in result.stdout
+    assert "1480 bytes from 10.0.2.15" in result.stdout          # 1500-byte IP packets
+    assert "8 bytes from 10.0.2.15" in result.stdout
+    assert left_behind(result.pid) == []
+
+
+def test_any_command_and_its_status():
+    result = tap("--up", "--", "sh", "-c", "ip link show eth0; ip -br addr show eth0; exit 3")
+    assert result.returncode == 3
+    # The carrier follows the simulated link, which the driver has brought up.
+    assert re.search(r"eth0: <[A-Z,]*\bLOWER_UP\b", result.stdout), result.stdout
+    assert "link/ether 52:54:00:12:34:56" in result.stdout
+    assert re.search(r"eth0\s+\S+\s+10\.0\.2\.15/24", result.stdout), result.stdout
+    assert left_behind(result.pid) == []
+
+
+def test_interrupt_cleans_up():
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "tap", "--up", "--", "sleep", "60"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240      # a fresh machine builds the model first
+    while len(left_behind(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(left_behind(proc.pid)) == 2, "the namespaces never appeared"
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "cleaning up" in err
+    assert left_behind(proc.pid) == []
+
+
+def test_without_root_it_says_what_it_needs(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "needs root" in requirements()
