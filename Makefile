@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
 
-.PHONY: all sim tap test bench verilog lint synth regs clean distclean
+.PHONY: all sim tap test bench verilog lint crosssim synth regs clean distclean
 
 all: sim
 
@@ -44,6 +44,10 @@ lint: verilog
 	@command -v verilator >/dev/null || { echo "error: verilator not found (Debian: apt-get install verilator)" >&2; exit 1; }
 	verilator --lint-only $(LINT_WAIVERS) --top-module e1000 build/e1000.v
 	@echo "lint: clean"
+
+## crosssim: the exported Verilog under Icarus Verilog and Verilator, cycle by cycle against Amaranth
+crosssim: $(STAMP)
+	$(PY) -m sim.crosssim
 
 ## synth: synthesize, place and route for an ECP5-25F and report resources and Fmax
 synth: $(STAMP)
