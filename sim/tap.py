@@ -433,7 +433,7 @@ def main(argv=None):
             simulated = (world.kernel.platform.now_ns() - start_ns) / 1e9
             for line in bridge.summary():
                 note(line)
-            note(f"{wall:.1f} s of wall time, {simulated * 1e3:.2f} ms simulated "
+            note(f"{wall:.2f} s of wall time, {simulated * 1e3:.2f} ms simulated "
                  f"({simulated / wall * CLOCK_HZ:,.0f} cycles/s)")
 
         vcd = args.vcd
