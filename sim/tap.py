@@ -219,14 +219,13 @@ def _echo(frame):
 class TapBridge:
     """Moves frames between the two TAPs and the simulation, inside the scenario coroutine."""
 
-    def __init__(self, world, guest_tap, gateway_tap, *, log):
+    def __init__(self, world, guest_tap, gateway_tap):
         self.world = world
         self.backend = world.backend
         self.kernel = world.kernel
         self.netdev = world.adapter().netdev
         self.guest = guest_tap
         self.gateway = gateway_tap
-        self.log = log
         self.to_driver = []         # from the guest kernel, waiting for the driver's queue
         self.to_wire = []           # from the gateway kernel, waiting for the partner
         self.counts = dict(guest_out=0, guest_in=0, gateway_out=0, gateway_in=0, bad_fcs=0)
@@ -402,7 +401,7 @@ def main(argv=None):
 
         async def scenario(world):
             await world.shell.script(["insmod e1000", "ip link set eth0 up"])
-            bridge = TapBridge(world, guest_tap, gateway_tap, log=note)
+            bridge = TapBridge(world, guest_tap, gateway_tap)
             start_ns = world.kernel.platform.now_ns()
             wall = time.perf_counter()
             # Guest and gateway commands run side by side; each side's commands in order.
