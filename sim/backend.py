@@ -20,6 +20,9 @@ backend. ``sim.backends`` picks one.
 
 from abc import ABC, abstractmethod
 
+from amaranth.hdl import Shape
+from amaranth.lib import data
+
 from hw.bus import MMIORequest, Space
 from .bench import CLOCK_HZ
 from .partner import RECORDS, RING_BYTES, RxRecord, TxRecord
@@ -82,6 +85,11 @@ class Backend(ABC):
         self._rx_bytes = 0          # in the partner's byte ring, not yet sent
         self.mmio_reads = 0
         self.mmio_writes = 0
+        self._req, self._resp = bench.mmio.req, bench.mmio.resp
+        # (offset, width) of each request field: packed by hand, as building a struct constant
+        # per access would cost more than the access itself on the compiled backend.
+        self._req_fields = {name: (field.offset, Shape.cast(field.shape).width)
+                            for name, field in data.Layout.cast(MMIORequest)}
 
     # What each simulator provides.
 
@@ -159,12 +167,17 @@ class Backend(ABC):
     async def mmio(self, space, addr, *, write=False, data=0, be=0xF):
         """One access to the core's BAR0 (``Space.MEM``) or BAR1 (``Space.IO``) at byte
         offset ``addr``. Returns the read data, or None for a (posted) write."""
-        req, resp = self.bench.mmio.req, self.bench.mmio.resp
+        req, resp = self._req, self._resp
         latency = self.write_latency if write else self.read_latency // 2
+        payload = 0
+        for name, value in (("addr", addr), ("space", Space(space).value), ("write", int(write)),
+                            ("data", data), ("be", be)):
+            offset, width = self._req_fields[name]
+            if not 0 <= value < 1 << width:
+                raise ValueError(f"MMIO {name} {value:#x} does not fit in {width} bits")
+            payload |= value << offset
         await self.cycles(latency)
-        payload = MMIORequest.const({"addr": addr, "space": Space(space), "write": write,
-                                     "data": data, "be": be})
-        self.set(req.payload, payload.as_value().value)
+        self.set(req.payload, payload)
         self.set(req.valid, 1)
         await self._until(req.ready, None)
         await self.cycles(1)

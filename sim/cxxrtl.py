@@ -262,6 +262,8 @@ class CxxrtlBackend(Backend):
             raise SimulationError(f"{self.model.path}: the model has no clock")
         self._handle = self._lib.stepper_handle(self._stepper)
         self._signals = SignalDict()
+        self._by_id = {}
+        self._keep = []             # what _by_id's keys are the ids of
         self._memories = {}
         self._dirty = False
         self._vcd = None
@@ -289,6 +291,10 @@ class CxxrtlBackend(Backend):
         return pointer
 
     def _signal(self, signal):
+        found = self._by_id.get(id(signal))        # the bench's ports and views live as long
+        if found is not None:                      # as the bench: cheaper than Value.cast
+            return found
+        port = signal
         signal = Value.cast(signal)
         found = self._signals.get(signal)
         if found is None:
@@ -297,6 +303,8 @@ class CxxrtlBackend(Backend):
             if pointer is None:
                 raise KeyError(f"{signal!r} is not visible in the compiled model")
             found = self._signals[signal] = _Signal(self, name, pointer)
+        self._by_id[id(port)] = found
+        self._keep.append(port)
         return found
 
     def _settle(self):
