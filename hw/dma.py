@@ -63,7 +63,11 @@ class DMAArbiter(wiring.Component):
         with m.If(rd_tags.w_en):
             m.d.sync += rd_last.eq(rd_grant)
 
-        with m.Switch(rd_tags.r_data):
+        # The tag FIFOs' read data is only looked at while they have an entry: before the first
+        # read a block RAM's output is undefined.
+        rd_owner = Signal(tag_bits)
+        m.d.comb += rd_owner.eq(Mux(rd_tags.r_rdy, rd_tags.r_data, 0))
+        with m.Switch(rd_owner):
             for i in range(n):
                 with m.Case(i):
                     m.d.comb += [
@@ -104,7 +108,9 @@ class DMAArbiter(wiring.Component):
             with m.If(dma.wr_data.valid & dma.wr_data.ready & dma.wr_data.payload.last):
                 m.d.sync += wr_busy.eq(0)
 
-        with m.Switch(wr_tags.r_data):
+        wr_done_owner = Signal(tag_bits)
+        m.d.comb += wr_done_owner.eq(Mux(wr_tags.r_rdy, wr_tags.r_data, 0))
+        with m.Switch(wr_done_owner):
             for i in range(n):
                 with m.Case(i):
                     m.d.comb += [
