@@ -417,7 +417,7 @@ class CxxrtlBackend(Backend):
 
         def accept(data, name, obj):
             return int(name.decode() in wanted)
-        self._vcd_filter = None if trace_all else _FILTER(accept)
+        self._vcd_filter = _FILTER() if trace_all else _FILTER(accept)      # NULL: everything
         self._lib.stepper_vcd_start(self._stepper, round(PERIOD * 1e9), None, self._vcd_filter)
         self._flush_vcd()
 

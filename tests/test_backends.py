@@ -140,3 +140,9 @@ def test_compiled_waveforms_keep_the_groups(tmp_path):
         leaf = name.split(".")[-1]
         assert re.search(rf"\$var \w+ \d+ \S+ {re.escape(leaf)} \$end", text), name
     assert re.search(r"^#\d+$", text, re.M)
+    curated = text.count("$var ")
+    # Every signal of the design (memories aside) with trace_all, the same groups in the view.
+    machine = Machine(console=lambda line: None, backend=COMPILED)
+    machine.run_script(["insmod e1000"], vcd=str(vcd), gtkw=str(gtkw), trace_all=True)
+    assert vcd.read_text().count("$var ") > 10 * curated
+    assert "-MMIO bus" in gtkw.read_text()
