@@ -152,7 +152,9 @@ def write_gtkw(path, vcd_path, end_ns, groups):
     (``{group: [(trace name, alias, width, is_string)]}``)."""
     with open(path, "w") as f:
         save = vcd.gtkw.GTKWSave(f)
-        save.dumpfile(os.path.relpath(vcd_path, os.path.dirname(path) or "."), abspath=False)
+        # GTKWave looks for a relative dump file from where it is started, not from the save
+        # file, so the save file names it in full, as GTKWave's own save files do.
+        save.dumpfile(os.path.abspath(vcd_path), abspath=True)
         # Zoom so that the whole run fits a window of about a thousand pixels.
         save.zoom_markers(-math.ceil(math.log2(max(end_ns, 2) / 2)))
         save.signals_width(300)
