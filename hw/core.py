@@ -168,6 +168,8 @@ class E1000(wiring.Component):
             rxmac.rx_er.eq(self.gmii.rx_er),
             rxmac.enable.eq(rctl[reg.RCTL.EN.lsb] & self.control.link_up),
             rxmac.rctl.eq(rctl),
+            self.regfile.ra_addr.eq(rxmac.ra_addr),
+            rxmac.ra_data.eq(self.regfile.ra_data),
             self.regfile.mta_addr.eq(rxmac.mta_addr),
             rxmac.mta_data.eq(self.regfile.mta_data),
             rxfifo.w_data.eq(rxmac.w_data),
@@ -184,8 +186,6 @@ class E1000(wiring.Component):
             rxdma.r_data.eq(rxfifo.r_data),
             rxfifo.r_en.eq(rxdma.r_en),
         ]
-        for entry, filter_entry in zip(self.regfile.ra, rxmac.ra):
-            wiring.connect(m, entry, filter_entry)
         wiring.connect(m, rxmac.commit, rxfifo.commit)
         wiring.connect(m, rxfifo.status, rxdma.status)
 

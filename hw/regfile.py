@@ -5,11 +5,12 @@ Reference: SDM 13.4 (general, receive and transmit registers), 13.5 (filter tabl
 Registers with behaviour of their own (CTRL/STATUS, EECD/EERD, MDIC, the interrupt registers and
 the statistics counters) live in the block that implements that behaviour; this block holds the
 rest, elaborated from ``hw.regmap``: plain read/write registers with their reset values and
-writable masks, write-1-to-clear status (WUS), the receive address table RAL/RAH[16], and the
-multicast and VLAN tables MTA[128] and VFTA[128], which sit in block RAM.
+writable masks, write-1-to-clear status (WUS), and three tables in block RAM: the receive
+address table RAL/RAH[16] (one 64-bit row per address, looked up by the receive filter one entry
+at a time) and the multicast and VLAN tables MTA[128] and VFTA[128].
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -17,7 +18,7 @@ from .bus import RegBusSignature, masked, read_mux
 from .regmap import Access, REGISTERS, reg
 
 
-__all__ = ["RegisterFile", "OWNED", "ReceiveAddressSignature"]
+__all__ = ["RegisterFile", "OWNED"]
 
 
 # Registers implemented by other blocks.
@@ -25,12 +26,9 @@ OWNED = frozenset({"CTRL", "STATUS", "EECD", "EERD", "MDIC", "ICR", "ICS", "IMS"
                    "TDH", "RDH"})
 
 _TABLES = ("MTA", "VFTA")       # in block RAM
-_RA = ("RAL", "RAH")            # receive addresses, compared in parallel by the filter
 
 PLAIN = tuple(r for r in REGISTERS
               if r.count == 1 and r.name not in OWNED and r.access in (Access.RW, Access.W1C, Access.RO))
-
-ReceiveAddressSignature = wiring.Signature({"ral": Out(32), "rah": Out(32)})
 
 
 class RegisterFile(wiring.Component):
@@ -46,13 +44,15 @@ class RegisterFile(wiring.Component):
         The value of every plain register, by name (one signal each).
     written : Out(signature)
         One-cycle strobe per plain register, high after software wrote it.
-    ra : Out(ReceiveAddressSignature).array(16)
-        The receive address table.
+    ra_addr, ra_data : In(4), Out(64)
+        A read port on the receive address table for the receive filter: RAL in the low half,
+        RAH in the high half, one cycle after the address.
     mta_addr, mta_data : In(7), Out(32)
         A read port on the multicast table for the receive filter (data one cycle after address).
     clear, clear_row : In(1), In(7)
-        While ``clear`` is high, row ``clear_row`` of MTA and VFTA is zeroed: the device reset
-        sweeps the tables with them, as block RAM has no reset of its own.
+        While ``clear`` is high, row ``clear_row`` of the tables goes back to its reset value
+        (zero, or the EEPROM's address for receive address 0): the device reset sweeps the
+        tables with them, as block RAM has no reset of its own.
     """
 
     def __init__(self, *, mac):
@@ -62,19 +62,19 @@ class RegisterFile(wiring.Component):
             "bus": In(RegBusSignature),
             "regs": Out(wiring.Signature({r.name: Out(32, init=r.reset) for r in PLAIN})),
             "written": Out(wiring.Signature({r.name: Out(1) for r in PLAIN})),
-            "ra": Out(ReceiveAddressSignature).array(reg.RAL.count),
+            "ra_addr": In(range(reg.RAL.count)),
+            "ra_data": Out(64),
             "mta_addr": In(7),
             "mta_data": Out(32),
             "clear": In(1),
             "clear_row": In(7),
         })
 
-    def _ra_init(self, n):
-        if n != 0:
-            return {"ral": 0, "rah": 0}
+    def _ra0(self):
+        """Receive address 0 at reset: the EEPROM's address, valid (RAH in the high half)."""
         mac = self._mac
-        return {"ral": int.from_bytes(mac[0:4], "little"),
-                "rah": int.from_bytes(mac[4:6], "little") | reg.RAH.AV.mask}
+        rah = int.from_bytes(mac[4:6], "little") | reg.RAH.AV.mask
+        return (rah << 32) | int.from_bytes(mac[0:4], "little")
 
     def elaborate(self, platform):
         m = Module()
@@ -97,14 +97,31 @@ class RegisterFile(wiring.Component):
                     keep = ~r.mask & 0xFFFFFFFF
                     m.d.sync += value.eq((masked(value, bus) & r.mask) | (r.reset & keep))
 
-        for n in range(reg.RAL.count):
-            for name, field in zip(_RA, ("ral", "rah")):
-                value = Signal(32, init=self._ra_init(n)[field], name=f"{field}{n}")
-                m.d.comb += getattr(self.ra[n], field).eq(value)
-                index = getattr(reg, name).at(n) >> 2
-                reads[index] = value
-                with m.If(bus.w_stb & (bus.addr == index)):
-                    m.d.sync += value.eq(masked(value, bus))
+        # Receive addresses: row n holds RAL[n] in bytes 0-3 and RAH[n] in bytes 4-7.
+        ral, count = reg.RAL.index, reg.RAL.count       # RAL[n] at index ral + 2n, RAH after
+        m.submodules.ra = ra = memory.Memory(shape=64, depth=count,
+                                             init=[self._ra0()] + [0] * (count - 1))
+        ra_write = ra.write_port(granularity=8)
+        ra_read = ra.read_port()
+        ra_hit = (bus.addr >= ral) & (bus.addr < ral + 2 * count)
+        ra_offset = (bus.addr - ral).as_unsigned()
+        high = ra_offset[0]
+        m.d.comb += ra_read.addr.eq(ra_offset[1:])
+        with m.If(self.clear):
+            with m.If(self.clear_row < count):
+                m.d.comb += [ra_write.addr.eq(self.clear_row), ra_write.en.eq(0xFF),
+                             ra_write.data.eq(Mux(self.clear_row == 0, self._ra0(), 0))]
+        with m.Else():
+            m.d.comb += [ra_write.addr.eq(ra_offset[1:]), ra_write.data.eq(Cat(bus.w_data, bus.w_data))]
+            for byte in range(4):
+                enable = bus.w_stb & ra_hit & bus.w_mask[8 * byte]
+                m.d.comb += [ra_write.en[byte].eq(enable & ~high),
+                             ra_write.en[4 + byte].eq(enable & high)]
+        ra_lookup = ra.read_port()
+        m.d.comb += [ra_lookup.addr.eq(self.ra_addr), self.ra_data.eq(ra_lookup.data)]
+        ra_read_q = Signal()
+        ra_high_q = Signal()
+        m.d.sync += [ra_read_q.eq(bus.r_stb & ra_hit), ra_high_q.eq(high)]
 
         table_hit = []
         for name in _TABLES:
@@ -131,7 +148,7 @@ class RegisterFile(wiring.Component):
         # Registers read through a registered mux; the tables' read data comes from block RAM.
         registered = Signal(32)
         read_mux(m, bus, reads, into=registered)
-        tables = 0
+        tables = Mux(ra_read_q, Mux(ra_high_q, ra_read.data[32:], ra_read.data[:32]), 0)
         for hit_q, rdata in table_hit:
             tables = tables | Mux(hit_q, rdata, 0)
         m.d.comb += bus.r_data.eq(registered | tables)

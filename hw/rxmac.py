@@ -5,7 +5,9 @@ Reference: IEEE 802.3 clauses 3 and 35; SDM 3.2.2 (size checks), 13.4.22 (RCTL),
 
 After the preamble and the start delimiter, bytes are packed into 64-bit words for the FIFO
 while the FCS is checked (``amaranth.lib.crc``) and the destination address runs through the
-filter: an exact match of a valid receive address, broadcast with RCTL.BAM, any multicast with
+filter: an exact match of a valid receive address (the sixteen entries are read from the table
+one per cycle once the address is in, well before the shortest frame ends), broadcast with
+RCTL.BAM, any multicast with
 RCTL.MPE, any unicast with RCTL.UPE, or a multicast whose 12-bit hash (selected by RCTL.MO) hits
 the multicast table. At the end of the frame (RX_DV low) it is kept if it passed the filter, has
 a good FCS and a legal length (64 to 1522 bytes, or up to 16384 with RCTL.LPE) and no RX_ER,
@@ -17,7 +19,6 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import crc, data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .regfile import ReceiveAddressSignature
 from .regmap import reg
 from .rxfifo import RxStatus
 
@@ -53,7 +54,8 @@ class RxMAC(wiring.Component):
     enable : In(1)
         RCTL.EN and link up: frames that start otherwise are ignored.
     rctl : In(32)
-    ra : In(ReceiveAddressSignature).array(addresses)
+    ra_addr : Out(range(addresses)), ra_data : In(64)
+        The receive address table's read port (RAL low, RAH high; data one cycle after address).
     mta_addr : Out(7), mta_data : In(32)
         The multicast table's read port.
     w_data, w_en, room, commit, rollback
@@ -71,7 +73,8 @@ class RxMAC(wiring.Component):
             "rx_er": In(1),
             "enable": In(1),
             "rctl": In(32),
-            "ra": In(ReceiveAddressSignature).array(addresses),
+            "ra_addr": Out(range(addresses)),
+            "ra_data": In(64),
             "mta_addr": Out(7),
             "mta_data": In(32),
             "w_data": Out(64),
@@ -101,10 +104,22 @@ class RxMAC(wiring.Component):
         # The filter, once the destination address is in.
         broadcast = dest == 0xFFFF_FFFF_FFFF
         multicast = dest[0]
-        exact = 0
-        for ra in self.ra:
-            exact = exact | ((ra.rah[reg.RAH.AV.lsb] != 0)
-                             & (dest == Cat(ra.ral, ra.rah[:16])))
+        # Exact match: one table entry a cycle, starting when the address is complete.
+        exact = Signal()
+        scanning = Signal()         # presenting an entry's address
+        checking = Signal()         # its row is on ra_data
+        settling = Signal()         # the last result is going into ``passed``
+        entry = Signal(range(self._addresses))
+        m.d.comb += self.ra_addr.eq(entry)
+        m.d.sync += [checking.eq(scanning), settling.eq(checking)]
+        with m.If(scanning):
+            m.d.sync += entry.eq(entry + 1)
+            with m.If(entry == self._addresses - 1):
+                m.d.sync += scanning.eq(0)
+        valid = self.ra_data[32 + reg.RAH.AV.lsb]
+        with m.If(checking & valid & (dest == self.ra_data[:48])):
+            m.d.sync += exact.eq(1)
+        filtering = scanning | checking | settling
         shift = Signal(3)
         with m.Switch(rctl[reg.RCTL.MO.lsb:reg.RCTL.MO.lsb + 2]):
             for mo, amount in enumerate(_MTA_SHIFT):
@@ -143,7 +158,8 @@ class RxMAC(wiring.Component):
         with m.FSM(name="rxmac") as fsm:
             with m.State("IDLE"):
                 with m.If(self.rx_dv & self.enable):
-                    m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0)]
+                    m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0),
+                                 exact.eq(0)]
                     m.next = "PREAMBLE"
                 with m.Elif(self.rx_dv):
                     m.next = "IGNORE"
@@ -167,6 +183,8 @@ class RxMAC(wiring.Component):
                         m.d.sync += rx_error.eq(1)
                     with m.If(length < 6):
                         m.d.sync += dest.word_select(length[:3], 8).eq(self.rxd)
+                    with m.If(length == 5):
+                        m.d.sync += [scanning.eq(1), entry.eq(0)]
                     with m.If(length[:3] == 7):
                         m.d.comb += [self.w_data.eq(Cat(word[:56], self.rxd)), self.w_en.eq(1)]
                         with m.If(~self.room):
@@ -189,8 +207,9 @@ class RxMAC(wiring.Component):
                     self.stats.payload.length.eq(Mux(length > 0x3FFF, 0x3FFF, length)),
                     self.stats.payload.outcome.eq(outcome),
                 ]
-                # Wait for the counters to take the report (a few cycles at most).
-                with m.If(self.stats.ready):
+                # Wait for the filter (runts end before it does) and for the counters to take
+                # the report (a few cycles at most).
+                with m.If(self.stats.ready & ~filtering):
                     m.d.comb += self.stats.valid.eq(1)
                     m.next = "IDLE"
                     with m.If(keep & self.commit.ready):
