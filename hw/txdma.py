@@ -276,7 +276,13 @@ class TxDMA(wiring.Component):
 
         prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
                         tail=self.tail)
-        m.d.comb += fetch.space.eq(self._depth - queue.level)
+        # Free entries, counted here rather than taken from the queue's level, which the queue
+        # works out combinationally: this keeps an adder off the fetcher's space check.
+        free = Signal(range(self._depth + 1), init=self._depth)
+        queue_in = queue.w_en & queue.w_rdy
+        queue_out = self.words.valid & self.words.ready
+        m.d.sync += free.eq(free - queue_in + queue_out)
+        m.d.comb += fetch.space.eq(free)
         wiring.connect(m, prefetch.descs, fetch.descs)
         wiring.connect(m, fetch.words, queue.w_stream)
         wiring.connect(m, fetch.done, done.w_stream)
@@ -287,7 +293,7 @@ class TxDMA(wiring.Component):
         pushed = queue.w_en & queue.w_rdy & TxWord(queue.w_data).eop
         popped = self.words.valid & self.words.ready & self.words.payload.eop
         m.d.sync += frames.eq(frames + pushed - popped)
-        m.d.comb += self.frame_ready.eq((frames != 0) | (queue.level == self._depth))
+        m.d.comb += self.frame_ready.eq((frames != 0) | (free == 0))
 
         # Descriptors whose data the MAC has taken.
         consumed = Signal(range(self._depth + 1))
