@@ -8,6 +8,10 @@ on the wire: seven bytes of preamble, the start delimiter, the data, zero paddin
 when TCTL.PSP asks for it, the FCS when the frame's descriptors asked for it (IFCS), then an idle
 gap of TIPG.IPGT byte times, never less than 12. At the end of each frame the MAC reports its
 length and destination class to the statistics counters.
+
+The GMII outputs come from registers, a cycle after the state machine chose each byte, and the
+FCS is computed over the registered bytes, so the byte selection out of the DMA engine's block
+RAM and the CRC are in different cycles; the FCS bytes are read straight from the CRC register.
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -66,7 +70,23 @@ class TxMAC(wiring.Component):
         multicast = Signal()
 
         byte = word.data.word_select(word.first + count, 8)
-        m.d.comb += fcs.data.eq(self.txd)
+
+        # What the state machine puts on the line this cycle, and the output register.
+        out_en = Signal()
+        out_byte = Signal(8)
+        out_fcs = Signal()          # an FCS byte: out_byte's low two bits say which
+        out_crc = Signal()          # a byte the FCS covers
+        en_q = Signal()
+        byte_q = Signal(8)
+        fcs_q = Signal()
+        crc_q = Signal()
+        m.d.sync += [en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs), crc_q.eq(out_crc)]
+        m.d.comb += [
+            fcs.data.eq(byte_q),
+            fcs.valid.eq(crc_q),
+            self.tx_en.eq(en_q),
+            self.txd.eq(Mux(fcs_q, fcs.crc.word_select(byte_q[:2], 8), byte_q)),
+        ]
 
         with m.FSM(name="txmac") as fsm:
             with m.State("IDLE"):
@@ -77,13 +97,13 @@ class TxMAC(wiring.Component):
                     m.d.comb += fcs.start.eq(1)
                     m.next = "PREAMBLE"
             with m.State("PREAMBLE"):
-                m.d.comb += [self.tx_en.eq(1), self.txd.eq(Mux(count == 7, SFD, PREAMBLE))]
+                m.d.comb += [out_en.eq(1), out_byte.eq(Mux(count == 7, SFD, PREAMBLE))]
                 m.d.sync += count.eq(count + 1)
                 with m.If(count == 7):
                     m.d.sync += count.eq(0)
                     m.next = "DATA"
             with m.State("DATA"):
-                m.d.comb += [self.tx_en.eq(1), self.txd.eq(byte), fcs.valid.eq(1)]
+                m.d.comb += [out_en.eq(1), out_byte.eq(byte), out_crc.eq(1)]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1), ifcs.eq(word.ifcs)]
                 with m.If(length == 0):
                     m.d.sync += multicast.eq(byte[0])
@@ -100,7 +120,7 @@ class TxMAC(wiring.Component):
                         with m.Else():
                             m.next = "END"
             with m.State("PAD"):
-                m.d.comb += [self.tx_en.eq(1), self.txd.eq(0), fcs.valid.eq(1)]
+                m.d.comb += [out_en.eq(1), out_byte.eq(0), out_crc.eq(1)]
                 m.d.sync += length.eq(length + 1)
                 with m.If(length + 1 == MIN_FRAME):
                     with m.If(ifcs):
@@ -108,14 +128,16 @@ class TxMAC(wiring.Component):
                     with m.Else():
                         m.next = "END"
             with m.State("FCS"):
-                # The CRC holds still once fed; its bytes go out least significant first.
-                m.d.comb += [self.tx_en.eq(1), self.txd.eq(fcs.crc.word_select(count[:2], 8))]
+                # The CRC holds still once fed; its bytes go out least significant first, taken
+                # from it as they leave the output register.
+                m.d.comb += [out_en.eq(1), out_fcs.eq(1), out_byte.eq(count[:2])]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
                 with m.If(count == 3):
                     m.next = "END"
             with m.State("END"):
                 # Report the frame, then keep the line idle for the gap: this cycle, the
-                # countdown, and the cycle that starts the next frame.
+                # countdown, and the cycle that starts the next frame (the line runs a cycle
+                # behind the state machine throughout, so the gap on it is the same).
                 m.d.comb += [
                     self.stats.valid.eq(1),
                     self.stats.payload.length.eq(length),
