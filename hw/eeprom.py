@@ -16,7 +16,7 @@ reads a word in one of two ways:
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import memory, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In
 
 from .bus import RegBusSignature, masked, read_mux
 from .regmap import reg

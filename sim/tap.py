@@ -38,11 +38,9 @@ import subprocess
 import sys
 import time
 
-from hw.core import DEFAULT_MAC
-
 from .backends import BACKENDS
 from .bench import CLOCK_HZ
-from .ethernet import MIN_FRAME, check_fcs, to_wire
+from .ethernet import check_fcs, to_wire
 
 
 __all__ = ["main", "Namespace", "Tap", "TapBridge", "requirements", "REFERENCE"]

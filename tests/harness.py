@@ -57,7 +57,6 @@ from amaranth.lib import data as _data
 
 from hw.desc import RxDescriptor, TxDescriptor
 from hw.regmap import reg as _reg
-from sim.ethernet import to_wire
 
 MEM = 0x0010_0000
 TX_RING = MEM

@@ -3,7 +3,7 @@
 import pytest
 
 from driver.pci import (IORESOURCE_IO, IORESOURCE_MEM, PCI_COMMAND, PCI_COMMAND_IO,
-                        PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PciError)
+                        PCI_COMMAND_MEMORY, PciError)
 from hw.regmap import reg
 from sim.machine import Machine
 from sim.pci import PciFunction
