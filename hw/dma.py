@@ -63,18 +63,7 @@ class DMAArbiter(wiring.Component):
         with m.If(rd_tags.w_en):
             m.d.sync += rd_last.eq(rd_grant)
 
-        # The tag FIFOs' read data is only looked at while they have an entry: before the first
-        # read a block RAM's output is undefined.
-        rd_owner = Signal(tag_bits)
-        m.d.comb += rd_owner.eq(Mux(rd_tags.r_rdy, rd_tags.r_data, 0))
-        with m.Switch(rd_owner):
-            for i in range(n):
-                with m.Case(i):
-                    m.d.comb += [
-                        ini[i].rd_data.payload.eq(dma.rd_data.payload),
-                        ini[i].rd_data.valid.eq(dma.rd_data.valid & rd_tags.r_rdy),
-                        dma.rd_data.ready.eq(ini[i].rd_data.ready & rd_tags.r_rdy),
-                    ]
+        _route_back(m, ini, dma, "rd_data", rd_tags)
         m.d.comb += rd_tags.r_en.eq(dma.rd_data.valid & dma.rd_data.ready & dma.rd_data.payload.last)
 
         # Writes.
@@ -108,18 +97,27 @@ class DMAArbiter(wiring.Component):
             with m.If(dma.wr_data.valid & dma.wr_data.ready & dma.wr_data.payload.last):
                 m.d.sync += wr_busy.eq(0)
 
-        wr_done_owner = Signal(tag_bits)
-        m.d.comb += wr_done_owner.eq(Mux(wr_tags.r_rdy, wr_tags.r_data, 0))
-        with m.Switch(wr_done_owner):
-            for i in range(n):
-                with m.Case(i):
-                    m.d.comb += [
-                        ini[i].wr_done.payload.eq(dma.wr_done.payload),
-                        ini[i].wr_done.valid.eq(dma.wr_done.valid & wr_tags.r_rdy),
-                        dma.wr_done.ready.eq(ini[i].wr_done.ready & wr_tags.r_rdy),
-                    ]
+        _route_back(m, ini, dma, "wr_done", wr_tags)
         m.d.comb += wr_tags.r_en.eq(dma.wr_done.valid & dma.wr_done.ready)
         return m
+
+
+def _route_back(m, initiators, dma, channel, tags):
+    """Send ``channel`` (``rd_data`` or ``wr_done``) to the initiator whose tag is at the head
+    of ``tags``. The tag is only looked at while the FIFO holds one: before the first read a
+    block RAM's output is undefined."""
+    owner = Signal(len(tags.r_data), name=f"{channel}_owner")
+    m.d.comb += owner.eq(Mux(tags.r_rdy, tags.r_data, 0))
+    source = getattr(dma, channel)
+    with m.Switch(owner):
+        for i, initiator in enumerate(initiators):
+            with m.Case(i):
+                sink = getattr(initiator, channel)
+                m.d.comb += [
+                    sink.payload.eq(source.payload),
+                    sink.valid.eq(source.valid & tags.r_rdy),
+                    source.ready.eq(sink.ready & tags.r_rdy),
+                ]
 
 
 def _round_robin(m, initiators, channel, last):
