@@ -170,6 +170,7 @@ class E1000(wiring.Component):
             rxmac.rctl.eq(rctl),
             self.regfile.ra_addr.eq(rxmac.ra_addr),
             rxmac.ra_data.eq(self.regfile.ra_data),
+            rxmac.ra_busy.eq(self.regfile.ra_busy),
             self.regfile.mta_addr.eq(rxmac.mta_addr),
             rxmac.mta_data.eq(self.regfile.mta_data),
             rxfifo.w_data.eq(rxmac.w_data),

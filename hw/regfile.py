@@ -44,9 +44,10 @@ class RegisterFile(wiring.Component):
         The value of every plain register, by name (one signal each).
     written : Out(signature)
         One-cycle strobe per plain register, high after software wrote it.
-    ra_addr, ra_data : In(4), Out(64)
-        A read port on the receive address table for the receive filter: RAL in the low half,
-        RAH in the high half, one cycle after the address.
+    ra_addr, ra_data, ra_busy : In(4), Out(64), Out(1)
+        The receive address table's read port for the receive filter: RAL in the low half, RAH
+        in the high half, one cycle after the address. Software reads share the port and come
+        first: ``ra_busy`` says the address was not read this cycle.
     mta_addr, mta_data : In(7), Out(32)
         A read port on the multicast table for the receive filter (data one cycle after address).
     clear, clear_row : In(1), In(7)
@@ -64,6 +65,7 @@ class RegisterFile(wiring.Component):
             "written": Out(wiring.Signature({r.name: Out(1) for r in PLAIN})),
             "ra_addr": In(range(reg.RAL.count)),
             "ra_data": Out(64),
+            "ra_busy": Out(1),
             "mta_addr": In(7),
             "mta_data": Out(32),
             "clear": In(1),
@@ -102,11 +104,15 @@ class RegisterFile(wiring.Component):
         m.submodules.ra = ra = memory.Memory(shape=64, depth=count,
                                              init=[self._ra0()] + [0] * (count - 1))
         ra_write = ra.write_port(granularity=8)
-        ra_read = ra.read_port()
+        ra_read = ra.read_port()        # one read port, so that it fits a block RAM
         ra_hit = (bus.addr >= ral) & (bus.addr < ral + 2 * count)
         ra_offset = (bus.addr - ral).as_unsigned()
         high = ra_offset[0]
-        m.d.comb += ra_read.addr.eq(ra_offset[1:])
+        m.d.comb += [
+            self.ra_busy.eq(bus.r_stb & ra_hit),
+            ra_read.addr.eq(Mux(self.ra_busy, ra_offset[1:], self.ra_addr)),
+            self.ra_data.eq(ra_read.data),
+        ]
         with m.If(self.clear):
             with m.If(self.clear_row < count):
                 m.d.comb += [ra_write.addr.eq(self.clear_row), ra_write.en.eq(0xFF),
@@ -117,8 +123,6 @@ class RegisterFile(wiring.Component):
                 enable = bus.w_stb & ra_hit & bus.w_mask[8 * byte]
                 m.d.comb += [ra_write.en[byte].eq(enable & ~high),
                              ra_write.en[4 + byte].eq(enable & high)]
-        ra_lookup = ra.read_port()
-        m.d.comb += [ra_lookup.addr.eq(self.ra_addr), self.ra_data.eq(ra_lookup.data)]
         ra_read_q = Signal()
         ra_high_q = Signal()
         m.d.sync += [ra_read_q.eq(bus.r_stb & ra_hit), ra_high_q.eq(high)]

@@ -54,8 +54,9 @@ class RxMAC(wiring.Component):
     enable : In(1)
         RCTL.EN and link up: frames that start otherwise are ignored.
     rctl : In(32)
-    ra_addr : Out(range(addresses)), ra_data : In(64)
-        The receive address table's read port (RAL low, RAH high; data one cycle after address).
+    ra_addr : Out(range(addresses)), ra_data : In(64), ra_busy : In(1)
+        The receive address table's read port (RAL low, RAH high; data one cycle after address;
+        ``ra_busy``: the port served software instead this cycle, ask again).
     mta_addr : Out(7), mta_data : In(32)
         The multicast table's read port.
     w_data, w_en, room, commit, rollback
@@ -75,6 +76,7 @@ class RxMAC(wiring.Component):
             "rctl": In(32),
             "ra_addr": Out(range(addresses)),
             "ra_data": In(64),
+            "ra_busy": In(1),
             "mta_addr": Out(7),
             "mta_data": In(32),
             "w_data": Out(64),
@@ -111,8 +113,8 @@ class RxMAC(wiring.Component):
         settling = Signal()         # the last result is going into ``passed``
         entry = Signal(range(self._addresses))
         m.d.comb += self.ra_addr.eq(entry)
-        m.d.sync += [checking.eq(scanning), settling.eq(checking)]
-        with m.If(scanning):
+        m.d.sync += [checking.eq(scanning & ~self.ra_busy), settling.eq(checking)]
+        with m.If(scanning & ~self.ra_busy):
             m.d.sync += entry.eq(entry + 1)
             with m.If(entry == self._addresses - 1):
                 m.d.sync += scanning.eq(0)

@@ -230,3 +230,30 @@ def test_receive_interrupts_and_delay_timer():
     assert first == reg.ICR.RXT0.mask
     assert second == reg.ICR.RXT0.mask | reg.ICR.RXDMT0.mask
     assert 2 * 128 <= delay <= 3 * 128 + 16
+
+
+def test_address_table_reads_while_the_filter_scans_it():
+    # The last entry only matches once the filter has read all sixteen, while software keeps
+    # taking the table's read port with reads of another entry.
+    other = "02:aa:bb:cc:dd:0f"
+    f = frame(other, 98, 9)
+
+    async def tb(backend, regs, rings):
+        await regs.write(reg.RAL, 0xCCBB_AA02, n=15)
+        await regs.write(reg.RAH, 0x0F_DD | reg.RAH.AV.mask, n=15)
+        await regs.write(reg.RAL, 0x1111_1111, n=3)
+        await rings.rx_setup(rctl=BASE_RCTL)
+        got = []
+        for delay in range(4):                          # the reads fall on every scan step
+            backend.send(to_wire(f), not_before=backend.now + delay)
+            start = backend.now
+            reads = []
+            while backend.now - start < 120:            # preamble, address, scan and more
+                reads.append(await regs.read(reg.RAL, n=3))
+            await rings.settle(500)
+            got.append(set(reads))
+        return got, delivered(rings, 4)
+
+    reads, got = nic_run(tb)
+    assert reads == [{0x1111_1111}] * 4
+    assert got == [(DD_EOP, f)] * 4
