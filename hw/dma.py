@@ -50,14 +50,7 @@ class DMAArbiter(wiring.Component):
         m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(width=tag_bits, depth=self._outstanding)
         rd_last = Signal(range(n))            # round-robin: the last initiator granted
         rd_grant, rd_any = _round_robin(m, ini, "rd_cmd", rd_last)
-        with m.Switch(rd_grant):
-            for i in range(n):
-                with m.Case(i):
-                    m.d.comb += [
-                        dma.rd_cmd.payload.eq(ini[i].rd_cmd.payload),
-                        dma.rd_cmd.valid.eq(ini[i].rd_cmd.valid & rd_tags.w_rdy),
-                        ini[i].rd_cmd.ready.eq(dma.rd_cmd.ready & rd_tags.w_rdy),
-                    ]
+        _forward(m, ini, dma, "rd_cmd", rd_grant, rd_tags)
         m.d.comb += [rd_tags.w_data.eq(rd_grant),
                      rd_tags.w_en.eq(rd_any & dma.rd_cmd.ready & dma.rd_cmd.valid)]
         with m.If(rd_tags.w_en):
@@ -73,14 +66,7 @@ class DMAArbiter(wiring.Component):
         wr_last = Signal(range(n))
         wr_grant, wr_any = _round_robin(m, ini, "wr_cmd", wr_last)
         with m.If(~wr_busy):
-            with m.Switch(wr_grant):
-                for i in range(n):
-                    with m.Case(i):
-                        m.d.comb += [
-                            dma.wr_cmd.payload.eq(ini[i].wr_cmd.payload),
-                            dma.wr_cmd.valid.eq(ini[i].wr_cmd.valid & wr_tags.w_rdy),
-                            ini[i].wr_cmd.ready.eq(dma.wr_cmd.ready & wr_tags.w_rdy),
-                        ]
+            _forward(m, ini, dma, "wr_cmd", wr_grant, wr_tags)
             with m.If(dma.wr_cmd.valid & dma.wr_cmd.ready):
                 m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant), wr_last.eq(wr_grant)]
         m.d.comb += [wr_tags.w_data.eq(wr_grant),
@@ -100,6 +86,21 @@ class DMAArbiter(wiring.Component):
         _route_back(m, ini, dma, "wr_done", wr_tags)
         m.d.comb += wr_tags.r_en.eq(dma.wr_done.valid & dma.wr_done.ready)
         return m
+
+
+def _forward(m, initiators, dma, channel, grant, tags):
+    """Pass the ``grant``-ed initiator's ``channel`` (``rd_cmd`` or ``wr_cmd``) to the port,
+    while ``tags`` has room to remember whose it was."""
+    sink = getattr(dma, channel)
+    with m.Switch(grant):
+        for i, initiator in enumerate(initiators):
+            with m.Case(i):
+                source = getattr(initiator, channel)
+                m.d.comb += [
+                    sink.payload.eq(source.payload),
+                    sink.valid.eq(source.valid & tags.w_rdy),
+                    source.ready.eq(sink.ready & tags.w_rdy),
+                ]
 
 
 def _route_back(m, initiators, dma, channel, tags):
