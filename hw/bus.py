@@ -43,9 +43,12 @@ MMIOSignature = wiring.Signature({
 
 
 # The register bus inside the core: every block that owns registers listens to it. A block
-# decodes ``addr`` (a BAR0 word index), takes the side effects of a read or write in the cycle
-# the strobe is high, and presents its read data, registered, one cycle later (zero when the
-# address is not its own), so the core only ORs the blocks' read data together.
+# decodes ``addr`` (a BAR0 word index) and takes the side effects of a read or write in the cycle
+# the strobe is high. Read data is sampled in the second cycle after the strobe, straight from
+# registers (zero when the address is not the block's), so the core only ORs the blocks' read
+# data together. Registers in flip-flops load it in the cycle after the strobe and hold it;
+# registers in block RAM, whose read data comes late in the cycle after the address, load it a
+# cycle later.
 RegBusSignature = wiring.Signature({
     "addr":   Out(15),
     "r_stb":  Out(1),
@@ -64,7 +67,8 @@ def masked(old, bus):
 def read_mux(m, bus, values, *, into=None):
     """Register the read data of a block: ``values`` maps BAR0 word indices to expressions.
 
-    The result goes to ``bus.r_data``, or to ``into`` when the block has other read data to add.
+    The result, loaded at each read strobe and held until the next, goes to ``bus.r_data``, or
+    to ``into`` when the block has other read data to add.
     """
     r_data = bus.r_data if into is None else into
     with m.If(bus.r_stb):
@@ -74,8 +78,6 @@ def read_mux(m, bus, values, *, into=None):
                     m.d.sync += r_data.eq(value)
             with m.Default():
                 m.d.sync += r_data.eq(0)
-    with m.Else():
-        m.d.sync += r_data.eq(0)
 
 
 class DMACommand(data.Struct):

@@ -5,7 +5,8 @@ Reference: SDM 13.2 (register access: memory-mapped and the IOADDR/IODATA I/O wi
 BAR0 decodes 128 KiB, one register per aligned 32-bit word. BAR1 holds IOADDR at +0, the BAR0
 offset that a read or write of IODATA at +4 reaches; other I/O offsets read 0 and ignore writes.
 One access is handled at a time: the request is registered, the register bus strobed in the next
-cycle, and the read data answered on ``resp`` in the cycle after that.
+cycle, and the read data, due two cycles after the strobe, answered on ``resp`` in the cycle
+after that.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
@@ -70,9 +71,12 @@ class MMIOTarget(wiring.Component):
             with m.State("ACCESS"):
                 # The strobe is on the bus in this cycle.
                 with m.If(read):
-                    m.next = "READ"
+                    m.next = "LOAD"
                 with m.Else():
                     m.next = "IDLE"
+            with m.State("LOAD"):
+                # The blocks load their read data.
+                m.next = "READ"
             with m.State("READ"):
                 m.d.sync += resp.payload.eq(bus.r_data)
                 m.next = "RESPOND"

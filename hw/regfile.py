@@ -123,10 +123,13 @@ class RegisterFile(wiring.Component):
                 enable = bus.w_stb & ra_hit & bus.w_mask[8 * byte]
                 m.d.comb += [ra_write.en[byte].eq(enable & ~high),
                              ra_write.en[4 + byte].eq(enable & high)]
-        ra_read_q = Signal()
-        ra_high_q = Signal()
-        m.d.sync += [ra_read_q.eq(bus.r_stb & ra_hit), ra_high_q.eq(high)]
-
+        # Block RAM read data arrives late in its cycle: it goes straight into registers, and is
+        # selected a cycle later (the bus samples read data two cycles after the strobe).
+        ra_read_q = Signal(2)
+        ra_high_q = Signal(2)
+        ra_data_q = Signal(64)
+        m.d.sync += [ra_read_q.eq(Cat(bus.r_stb & ra_hit, ra_read_q[0])),
+                     ra_high_q.eq(Cat(high, ra_high_q[0])), ra_data_q.eq(ra_read.data)]
         table_hit = []
         for name in _TABLES:
             r = getattr(reg, name)
@@ -142,9 +145,10 @@ class RegisterFile(wiring.Component):
                 m.d.comb += [wr.addr.eq(bus.addr[:7]), wr.data.eq(bus.w_data)]
                 for byte in range(4):
                     m.d.comb += wr.en[byte].eq(bus.w_stb & hit & bus.w_mask[8 * byte])
-            hit_q = Signal(name=f"{name.lower()}_read")
-            m.d.sync += hit_q.eq(bus.r_stb & hit)
-            table_hit.append((hit_q, rd.data))
+            hit_q = Signal(2, name=f"{name.lower()}_read")
+            data_q = Signal(32, name=f"{name.lower()}_data")
+            m.d.sync += [hit_q.eq(Cat(bus.r_stb & hit, hit_q[0])), data_q.eq(rd.data)]
+            table_hit.append((hit_q[1], data_q))
             if name == "MTA":
                 lookup = mem.read_port()
                 m.d.comb += [lookup.addr.eq(self.mta_addr), self.mta_data.eq(lookup.data)]
@@ -152,7 +156,7 @@ class RegisterFile(wiring.Component):
         # Registers read through a registered mux; the tables' read data comes from block RAM.
         registered = Signal(32)
         read_mux(m, bus, reads, into=registered)
-        tables = Mux(ra_read_q, Mux(ra_high_q, ra_read.data[32:], ra_read.data[:32]), 0)
+        tables = Mux(ra_read_q[1], Mux(ra_high_q[1], ra_data_q[32:], ra_data_q[:32]), 0)
         for hit_q, rdata in table_hit:
             tables = tables | Mux(hit_q, rdata, 0)
         m.d.comb += bus.r_data.eq(registered | tables)

@@ -4,9 +4,12 @@ Reference: SDM 13.7 (statistics registers).
 
 The counters at 0x4000-0x40FC are 64 rows of one RAM. The MAC reports what it counted as a
 stream of increments (a row and an amount); register reads and increments share one
-read-modify-write pipeline: in the first cycle a row is read, in the second it is written back.
-A register read has priority (its data is due one cycle later) and clears the row it read where
-the map says so. Semantics per the map:
+read-modify-write pipeline of three stages: a row is read; its value, which comes out of the
+block RAM late in the next cycle, is registered; the sum (or zero) is written back. An operation
+on the row the one ahead of it is writing takes that write's data instead of the RAM's (the
+RAM's read port already shows a write made in the cycle of the read). A register read has
+priority (its data is due two cycles later) and clears the row it read where the map says so.
+Semantics per the map:
 
 - CNT: 32 bits, clear on read, saturating at 0xFFFFFFFF.
 - CNTL/CNTH: a 64-bit counter in two rows. An increment goes to the low row and carries into the
@@ -16,7 +19,7 @@ Offsets in the range that name no counter read 0: nothing ever increments them.
 """
 
 from amaranth.hdl import Const, Module, Mux, Signal
-from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib import data, enum, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import RegBusSignature
@@ -41,6 +44,20 @@ def _row_mask(*kinds):
 
 
 class StatsIncrement(data.Struct):
+    row: 6
+    amount: 16
+
+
+class _Kind(enum.Enum, shape=2):
+    NONE = 0
+    READ = 1        # a register read
+    ADD = 2         # an increment, or a carry
+    CLEAR = 3       # clearing a low row after its high row was read
+
+
+class _Op(data.Struct):
+    """An operation in the read-modify-write pipeline."""
+    kind: _Kind
     row: 6
     amount: 16
 
@@ -77,56 +94,66 @@ class Statistics(wiring.Component):
 
         # Stage 0: pick an operation and read its row.
         bus_hit = bus.r_stb & ((bus.addr >> 6) == (BASE >> 8))
-        s1_read = Signal()      # a register read
-        s1_add = Signal()       # an increment (or a carry)
-        s1_clear = Signal()     # clearing a low row after its high row was read
-        s1_row = Signal(6)
-        s1_amount = Signal(16)
+        s1, s2 = Signal(_Op), Signal(_Op)
         carry_pending = Signal()
         carry_row = Signal(6)
         clear_pending = Signal()
         clear_row = Signal(6)
 
-        # After a read of a high row or an increment of a low row, hold increments for a cycle so
-        # that the follow-up (clearing the low row, carrying into the high row) goes first.
-        hold = (s1_read & is_high.bit_select(s1_row, 1)) | (s1_add & is_low.bit_select(s1_row, 1))
+        # After a read of a high row or an increment of a low row, hold increments until it has
+        # left the pipeline, so that the follow-up (clearing the low row, carrying into the high
+        # row) goes first.
+        def follows_up(op):
+            return ((op.kind == _Kind.READ) & is_high.bit_select(op.row, 1)) | \
+                   ((op.kind == _Kind.ADD) & is_low.bit_select(op.row, 1))
+        hold = follows_up(s1) | follows_up(s2)
 
-        m.d.sync += [s1_read.eq(0), s1_add.eq(0), s1_clear.eq(0)]
+        m.d.sync += s1.kind.eq(_Kind.NONE)
         with m.If(bus_hit):
             m.d.comb += rd.addr.eq(bus.addr[:6])
-            m.d.sync += [s1_read.eq(1), s1_row.eq(bus.addr[:6])]
+            m.d.sync += [s1.kind.eq(_Kind.READ), s1.row.eq(bus.addr[:6])]
         with m.Elif(clear_pending):
             m.d.comb += rd.addr.eq(clear_row)
-            m.d.sync += [s1_clear.eq(1), s1_row.eq(clear_row), clear_pending.eq(0)]
+            m.d.sync += [s1.kind.eq(_Kind.CLEAR), s1.row.eq(clear_row), clear_pending.eq(0)]
         with m.Elif(carry_pending):
             m.d.comb += rd.addr.eq(carry_row)
-            m.d.sync += [s1_add.eq(1), s1_row.eq(carry_row), s1_amount.eq(1), carry_pending.eq(0)]
+            m.d.sync += [s1.kind.eq(_Kind.ADD), s1.row.eq(carry_row), s1.amount.eq(1),
+                         carry_pending.eq(0)]
         with m.Elif(~hold):
             m.d.comb += [rd.addr.eq(self.inc.payload.row), self.inc.ready.eq(1)]
             with m.If(self.inc.valid):
-                m.d.sync += [s1_add.eq(1), s1_row.eq(self.inc.payload.row),
-                             s1_amount.eq(self.inc.payload.amount)]
+                m.d.sync += [s1.kind.eq(_Kind.ADD), s1.row.eq(self.inc.payload.row),
+                             s1.amount.eq(self.inc.payload.amount)]
 
-        # Stage 1: the row's value is on the read port; write it back.
-        m.d.comb += [wr.addr.eq(s1_row), bus.r_data.eq(Mux(s1_read, rd.data, 0))]
-        total = rd.data + s1_amount
+        # Stage 1: the row's value comes out of the RAM; register it as it is, and the data
+        # stage 2 writes now in case it is the same row.
+        raw = Signal(32)
+        forwarded = Signal(32)
+        forward = Signal()
+        m.d.sync += [s2.eq(s1), raw.eq(rd.data), forwarded.eq(wr.data),
+                     forward.eq(wr.en & (wr.addr == s1.row))]
+
+        # Stage 2: write the row back.
+        value = Mux(forward, forwarded, raw)
+        total = value + s2.amount
+        m.d.comb += [wr.addr.eq(s2.row), bus.r_data.eq(Mux(s2.kind == _Kind.READ, value, 0))]
         with m.If(self.clear):
             m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(1)]
-        with m.Elif(s1_read):
-            with m.If(is_cnt.bit_select(s1_row, 1) | is_high.bit_select(s1_row, 1)):
+        with m.Elif(s2.kind == _Kind.READ):
+            with m.If(is_cnt.bit_select(s2.row, 1) | is_high.bit_select(s2.row, 1)):
                 m.d.comb += [wr.data.eq(0), wr.en.eq(1)]
-            with m.If(is_high.bit_select(s1_row, 1)):
-                m.d.sync += [clear_pending.eq(1), clear_row.eq(s1_row - 1)]
-        with m.Elif(s1_clear):
+            with m.If(is_high.bit_select(s2.row, 1)):
+                m.d.sync += [clear_pending.eq(1), clear_row.eq(s2.row - 1)]
+        with m.Elif(s2.kind == _Kind.CLEAR):
             m.d.comb += [wr.data.eq(0), wr.en.eq(1)]
-        with m.Elif(s1_add):
-            with m.If(is_cnt.bit_select(s1_row, 1)):
+        with m.Elif(s2.kind == _Kind.ADD):
+            with m.If(is_cnt.bit_select(s2.row, 1)):
                 m.d.comb += [wr.data.eq(Mux(total[32], 0xFFFFFFFF, total[:32])), wr.en.eq(1)]
-            with m.Elif(is_low.bit_select(s1_row, 1)):
+            with m.Elif(is_low.bit_select(s2.row, 1)):
                 m.d.comb += [wr.data.eq(total[:32]), wr.en.eq(1)]
                 with m.If(total[32]):
-                    m.d.sync += [carry_pending.eq(1), carry_row.eq(s1_row + 1)]
-            with m.Elif(is_high.bit_select(s1_row, 1)):
+                    m.d.sync += [carry_pending.eq(1), carry_row.eq(s2.row + 1)]
+            with m.Elif(is_high.bit_select(s2.row, 1)):
                 m.d.comb += [wr.data.eq(total[:32]), wr.en.eq(1)]
         return m
 

@@ -18,7 +18,8 @@ def run(testbench):
             ctx.set(dut.bus.r_stb, 1)
             await ctx.tick()
             ctx.set(dut.bus.r_stb, 0)
-            return ctx.get(dut.bus.r_data)     # due in the cycle after the strobe
+            await ctx.tick()
+            return ctx.get(dut.bus.r_data)     # due in the second cycle after the strobe
 
         async def inc(name, amount=1):
             ctx.set(dut.inc.payload, {"row": COUNTERS[name], "amount": amount})
@@ -91,3 +92,19 @@ def test_clear_sweep_zeroes_rows():
         ctx.set(dut.clear, 0)
         return await read(reg.TPT), await read(reg.MPC)
     assert run(tb) == (0, 0)
+
+
+def test_back_to_back_operations_on_one_row():
+    # Each operation takes the value the one just ahead of it writes, not the RAM's stale row:
+    # increments every cycle, then a read in the cycle after the last of them, then another.
+    async def tb(ctx, dut, read, inc):
+        ctx.set(dut.inc.valid, 1)
+        for amount in range(1, 11):
+            ctx.set(dut.inc.payload, {"row": COUNTERS["TPT"], "amount": amount})
+            await ctx.tick()
+            assert ctx.get(dut.inc.ready)
+        ctx.set(dut.inc.valid, 0)
+        first = await read(reg.TPT)
+        await inc("TPT", 7)
+        return first, await read(reg.TPT), await read(reg.TPT)
+    assert run(tb) == (55, 7, 0)
