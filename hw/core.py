@@ -184,11 +184,10 @@ class E1000(wiring.Component):
             rxdma.rctl.eq(rctl),
             rxdma.rdtr.eq(regs.RDTR),
             rxdma.radv.eq(regs.RADV),
-            rxdma.r_data.eq(rxfifo.r_data),
-            rxfifo.r_en.eq(rxdma.r_en),
         ]
         wiring.connect(m, rxmac.commit, rxfifo.commit)
         wiring.connect(m, rxfifo.status, rxdma.status)
+        wiring.connect(m, rxfifo.words, rxdma.words)
 
         # Both engines share the DMA port.
         wiring.connect(m, txdma.dma, self.dma_arbiter.initiators[0])

@@ -51,8 +51,8 @@ class RxDMA(wiring.Component):
     rctl : In(32)
     rdtr, radv : In(16)
     status : In(stream.Signature(RxStatus))
-    r_data : In(64), r_en : Out(1)
-        From the receive FIFO.
+    words : In(stream.Signature(64))
+        Frame data from the receive FIFO.
     stats : Out(stream.Signature(RxDeliveryStats))
     rxt0, rxdmt0, rxo : Out(1)
     head : Out(16)
@@ -70,8 +70,7 @@ class RxDMA(wiring.Component):
             "rdtr": In(16),
             "radv": In(16),
             "status": In(stream.Signature(RxStatus)),
-            "r_data": In(64),
-            "r_en": Out(1),
+            "words": In(stream.Signature(64)),
             "stats": Out(stream.Signature(RxDeliveryStats)),
             "rxt0": Out(1),
             "rxdmt0": Out(1),
@@ -152,8 +151,9 @@ class RxDMA(wiring.Component):
                         m.d.sync += self.rxo.eq(1)
                         m.next = "IDLE"
                 with m.Else():
-                    m.d.comb += self.r_en.eq(1)
-                    m.d.sync += taken.eq(taken + 1)
+                    m.d.comb += self.words.ready.eq(1)
+                    with m.If(self.words.valid):
+                        m.d.sync += taken.eq(taken + 1)
             with m.State("DESCRIPTOR"):
                 size = Mux(left > buffer_size, buffer_size, left)
                 with m.If(~self.enable | (free == 0)):
@@ -186,16 +186,16 @@ class RxDMA(wiring.Component):
                 # Beat k carries bytes 8k - offset .. 8k - offset + 7 of this buffer's data.
                 words = (n + 7) >> 3
                 use = beat < words
-                cur = Mux(use, self.r_data, 0)
+                cur = Mux(use, self.words.payload, 0)
                 shifted = Cat(prev, cur).bit_select((64 - offset * 8).as_unsigned(), 64)
                 strb = Signal(8)
                 for j in range(8):
                     pos = (beat << 3) + j
                     m.d.comb += strb[j].eq((pos >= offset) & (pos < offset + n))
                 m.d.comb += [out.payload.data.eq(shifted), out.payload.strb.eq(strb),
-                             out.payload.last.eq(chunk == 1), out.valid.eq(1)]
-                with m.If(out.ready):
-                    m.d.comb += self.r_en.eq(use)
+                             out.payload.last.eq(chunk == 1), out.valid.eq(~use | self.words.valid)]
+                with m.If(out.valid & out.ready):
+                    m.d.comb += self.words.ready.eq(use)
                     m.d.sync += [beat.eq(beat + 1), chunk.eq(chunk - 1), prev.eq(cur),
                                  taken.eq(taken + use)]
                     with m.If(chunk == 1):
@@ -242,8 +242,9 @@ class RxDMA(wiring.Component):
                                      self.rxo.eq(~delivered)]
                         m.next = "IDLE"
                 with m.Else():
-                    m.d.comb += self.r_en.eq(1)
-                    m.d.sync += taken.eq(taken + 1)
+                    m.d.comb += self.words.ready.eq(1)
+                    with m.If(self.words.valid):
+                        m.d.sync += taken.eq(taken + 1)
         self.fsm_state = fsm.state
 
         m.d.comb += [

@@ -7,6 +7,9 @@ status, which the DMA engine then reads) or rolls the words back, as for a bad F
 the filter rejects. ``amaranth.lib.fifo`` has no roll-back, hence this block: a block RAM with a
 write pointer, a committed write pointer and a read pointer. ``room`` tells the MAC whether a
 word still fits; a frame that does not fit is rolled back and counted as missed.
+
+Committed words are read out of the RAM ahead of use into a small queue, whose output is a
+register: block RAM read data arrives too late in its cycle for the reader's logic.
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -15,6 +18,8 @@ from amaranth.lib.wiring import In, Out
 
 
 __all__ = ["RxFIFO", "RxStatus"]
+
+_AHEAD = 4              # words read ahead of the reader
 
 
 class RxStatus(data.Struct):
@@ -43,11 +48,8 @@ class RxFIFO(wiring.Component):
         Ends the frame being written, discarding it.
     status : Out(stream.Signature(RxStatus))
         Committed frames, in order.
-    r_data : Out(64)
-    r_en : In(1)
-        Take a word. ``r_data`` holds the word at the read pointer from the cycle after the pointer
-        got there (the RAM's read takes a cycle); a reader that takes one word per cycle sees
-        each in turn.
+    words : Out(stream.Signature(64))
+        The words of committed frames, in order.
     """
 
     def __init__(self, *, depth=1024, frames=32):
@@ -61,8 +63,7 @@ class RxFIFO(wiring.Component):
             "commit": In(stream.Signature(RxStatus)),
             "rollback": In(1),
             "status": Out(stream.Signature(RxStatus)),
-            "r_data": Out(64),
-            "r_en": In(1),
+            "words": Out(stream.Signature(64)),
         })
 
     def elaborate(self, platform):
@@ -71,6 +72,7 @@ class RxFIFO(wiring.Component):
         m.submodules.ram = ram = memory.Memory(shape=64, depth=self._depth, init=[])
         m.submodules.frames = frames = fifo.SyncFIFOBuffered(
             width=data.Layout.cast(RxStatus).size, depth=self._frames)
+        m.submodules.ahead = ahead = fifo.SyncFIFOBuffered(width=64, depth=_AHEAD)
         wr = ram.write_port()
         rd = ram.read_port()        # synchronous, so that the RAM can be block RAM
 
@@ -82,11 +84,6 @@ class RxFIFO(wiring.Component):
             wr.addr.eq(wp[:bits]),
             wr.data.eq(self.w_data),
             wr.en.eq(self.w_en & self.room),
-            # Read ahead: the word at the read pointer is on r_data in the cycle after the
-            # pointer got there. The RAM is read every cycle, so a word committed after it was
-            # first read is read again before anyone takes it.
-            rd.addr.eq(Mux(self.r_en, rp + 1, rp)[:bits]),
-            self.r_data.eq(rd.data),
         ]
         with m.If(self.w_en & self.room):
             m.d.sync += wp.eq(wp + 1)
@@ -106,6 +103,13 @@ class RxFIFO(wiring.Component):
             self.status.valid.eq(frames.r_rdy),
             frames.r_en.eq(self.status.ready),
         ]
-        with m.If(self.r_en):
+        # Read ahead: a committed word is read whenever the queue has room for it and for the
+        # read still in flight; it enters the queue in the next cycle.
+        in_flight = Signal()
+        issue = (rp != committed) & (ahead.level + in_flight < _AHEAD)
+        m.d.comb += [rd.addr.eq(rp[:bits]), ahead.w_data.eq(rd.data), ahead.w_en.eq(in_flight)]
+        m.d.sync += in_flight.eq(issue)
+        with m.If(issue):
             m.d.sync += rp.eq(rp + 1)
+        wiring.connect(m, ahead.r_stream, wiring.flipped(self.words))
         return m

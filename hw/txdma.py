@@ -22,6 +22,7 @@ from .bus import DMASignature, RegBusSignature, masked, read_mux
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
 from .dma import DMAArbiter
+from .pipe import StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch, IndexedDescriptor
 
@@ -276,7 +277,8 @@ class TxDMA(wiring.Component):
         prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
                         tail=self.tail)
         # Free entries, counted here rather than taken from the queue's level, which the queue
-        # works out combinationally: this keeps an adder off the fetcher's space check.
+        # works out combinationally: this keeps an adder off the fetcher's space check. A word
+        # is freed when it leaves the register behind the queue.
         free = Signal(range(self._depth + 1), init=self._depth)
         queue_in = queue.w_en & queue.w_rdy
         queue_out = self.words.valid & self.words.ready
@@ -285,7 +287,10 @@ class TxDMA(wiring.Component):
         wiring.connect(m, prefetch.descs, fetch.descs)
         wiring.connect(m, fetch.words, queue.w_stream)
         wiring.connect(m, fetch.done, done.w_stream)
-        wiring.connect(m, queue.r_stream, wiring.flipped(self.words))
+        # The queue is block RAM: its read data goes to the MAC through a register.
+        m.submodules.out = out = StreamRegister(TxWord)
+        wiring.connect(m, queue.r_stream, out.i)
+        wiring.connect(m, out.o, wiring.flipped(self.words))
 
         # Whole frames queued, for store-and-forward.
         frames = Signal(range(self._depth + 1))
