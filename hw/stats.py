@@ -5,10 +5,11 @@ Reference: SDM 13.7 (statistics registers).
 The counters at 0x4000-0x40FC are 64 rows of one RAM. The MAC reports what it counted as a
 stream of increments (a row and an amount); register reads and increments share one
 read-modify-write pipeline of three stages: a row is read; its value, which comes out of the
-block RAM late in the next cycle, is registered; the sum (or zero) is written back. An operation
-on the row the one ahead of it is writing takes that write's data instead of the RAM's (the
-RAM's read port already shows a write made in the cycle of the read). A register read has
-priority (its data is due two cycles later) and clears the row it read where the map says so.
+block RAM late in the next cycle, is registered; the sum (or zero) is written back. The RAM's
+read data misses the writes of the two operations ahead, made in the cycle of the read and the
+next: an operation on a row one of them writes takes that write's data instead (the newer one
+when both do). A register read has priority (its data is due two cycles later) and clears the
+row it read where the map says so.
 Semantics per the map:
 
 - CNT: 32 bits, clear on read, saturating at 0xFFFFFFFF.
@@ -86,7 +87,9 @@ class Statistics(wiring.Component):
 
         m.submodules.counters = mem = self.counters
         wr = mem.write_port()
-        rd = mem.read_port(transparent_for=(wr,))
+        # Not transparent: a transparent port is exported as an address register in front of the
+        # RAM, and synthesis then takes the register behind it as the RAM's own.
+        rd = mem.read_port()
 
         is_cnt = _row_mask(Access.CNT)
         is_low = _row_mask(Access.CNTL)
@@ -125,16 +128,24 @@ class Statistics(wiring.Component):
                 m.d.sync += [s1.kind.eq(_Kind.ADD), s1.row.eq(self.inc.payload.row),
                              s1.amount.eq(self.inc.payload.amount)]
 
-        # Stage 1: the row's value comes out of the RAM; register it as it is, and the data
-        # stage 2 writes now in case it is the same row.
+        # A write in the cycle of the read, to the row read.
+        older = Signal(32)
+        older_hit = Signal()
+        m.d.sync += [older.eq(wr.data), older_hit.eq(wr.en & (wr.addr == rd.addr))]
+
+        # Stage 1: the row's value comes out of the RAM; register it as it is, with the data
+        # written now in case it is the same row.
         raw = Signal(32)
-        forwarded = Signal(32)
-        forward = Signal()
-        m.d.sync += [s2.eq(s1), raw.eq(rd.data), forwarded.eq(wr.data),
-                     forward.eq(wr.en & (wr.addr == s1.row))]
+        newer = Signal(32)
+        newer_hit = Signal()
+        s2_older = Signal(32)
+        s2_older_hit = Signal()
+        m.d.sync += [s2.eq(s1), raw.eq(rd.data), newer.eq(wr.data),
+                     newer_hit.eq(wr.en & (wr.addr == s1.row)),
+                     s2_older.eq(older), s2_older_hit.eq(older_hit)]
 
         # Stage 2: write the row back.
-        value = Mux(forward, forwarded, raw)
+        value = Mux(newer_hit, newer, Mux(s2_older_hit, s2_older, raw))
         total = value + s2.amount
         m.d.comb += [wr.addr.eq(s2.row), bus.r_data.eq(Mux(s2.kind == _Kind.READ, value, 0))]
         with m.If(self.clear):
