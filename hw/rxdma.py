@@ -119,6 +119,8 @@ class RxDMA(wiring.Component):
         chunk = Signal(9)           # beats left in the current write command
         prev = Signal(64)
         last_buffer = left == n
+        burst = Signal(range(MAX_BURST + 1))    # beats in the next write command
+        m.d.sync += burst.eq(Mux(beats - beat > MAX_BURST, MAX_BURST, beats - beat))
 
         rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
         free = Mux(self.tail >= self.head, self.tail - self.head, self.tail + count - self.head)
@@ -174,9 +176,11 @@ class RxDMA(wiring.Component):
                     with m.If(size == 0):
                         m.next = "WB_COMMAND"
                     with m.Else():
-                        m.next = "COMMAND"
+                        m.next = "PLAN"
+            with m.State("PLAN"):
+                # The next write's length is worked out from the new position and registered.
+                m.next = "COMMAND"
             with m.State("COMMAND"):
-                burst = Mux(beats - beat > MAX_BURST, MAX_BURST, beats - beat)
                 m.d.comb += [cmd.payload.addr.eq(addr), cmd.payload.len.eq(burst - 1),
                              cmd.valid.eq(1)]
                 with m.If(cmd.ready):
@@ -202,7 +206,7 @@ class RxDMA(wiring.Component):
                         with m.If(beat + 1 == beats):
                             m.next = "WB_COMMAND"
                         with m.Else():
-                            m.next = "COMMAND"
+                            m.next = "PLAN"
             with m.State("WB_COMMAND"):
                 m.d.comb += [cmd.payload.addr.eq(self.base + index * DESCRIPTOR_BYTES + 8),
                              cmd.payload.len.eq(0), cmd.valid.eq(1)]
