@@ -46,10 +46,12 @@ class RegisterFile(wiring.Component):
         One-cycle strobe per plain register, high after software wrote it.
     ra_addr, ra_data, ra_busy : In(4), Out(64), Out(1)
         The receive address table's read port for the receive filter: RAL in the low half, RAH
-        in the high half, one cycle after the address. Software reads share the port and come
-        first: ``ra_busy`` says the address was not read this cycle.
+        in the high half, two cycles after the address (block RAM data is registered before it
+        leaves). Software reads share the port and come first: ``ra_busy`` says the address
+        was not read this cycle.
     mta_addr, mta_data : In(7), Out(32)
-        A read port on the multicast table for the receive filter (data one cycle after address).
+        A read port on the multicast table for the receive filter (data two cycles after the
+        address).
     clear, clear_row : In(1), In(7)
         While ``clear`` is high, row ``clear_row`` of the tables goes back to its reset value
         (zero, or the EEPROM's address for receive address 0): the device reset sweeps the
@@ -111,7 +113,6 @@ class RegisterFile(wiring.Component):
         m.d.comb += [
             self.ra_busy.eq(bus.r_stb & ra_hit),
             ra_read.addr.eq(Mux(self.ra_busy, ra_offset[1:], self.ra_addr)),
-            self.ra_data.eq(ra_read.data),
         ]
         with m.If(self.clear):
             with m.If(self.clear_row < count):
@@ -130,6 +131,7 @@ class RegisterFile(wiring.Component):
         ra_data_q = Signal(64)
         m.d.sync += [ra_read_q.eq(Cat(bus.r_stb & ra_hit, ra_read_q[0])),
                      ra_high_q.eq(Cat(high, ra_high_q[0])), ra_data_q.eq(ra_read.data)]
+        m.d.comb += self.ra_data.eq(ra_data_q)
         table_hit = []
         for name in _TABLES:
             r = getattr(reg, name)
@@ -151,7 +153,8 @@ class RegisterFile(wiring.Component):
             table_hit.append((hit_q[1], data_q))
             if name == "MTA":
                 lookup = mem.read_port()
-                m.d.comb += [lookup.addr.eq(self.mta_addr), self.mta_data.eq(lookup.data)]
+                m.d.comb += lookup.addr.eq(self.mta_addr)
+                m.d.sync += self.mta_data.eq(lookup.data)
 
         # Registers read through a registered mux; the tables' read data comes from block RAM.
         registered = Signal(32)

@@ -55,10 +55,10 @@ class RxMAC(wiring.Component):
         RCTL.EN and link up: frames that start otherwise are ignored.
     rctl : In(32)
     ra_addr : Out(range(addresses)), ra_data : In(64), ra_busy : In(1)
-        The receive address table's read port (RAL low, RAH high; data one cycle after address;
-        ``ra_busy``: the port served software instead this cycle, ask again).
+        The receive address table's read port (RAL low, RAH high; data two cycles after the
+        address; ``ra_busy``: the port served software instead this cycle, ask again).
     mta_addr : Out(7), mta_data : In(32)
-        The multicast table's read port.
+        The multicast table's read port (data two cycles after the address).
     w_data, w_en, room, commit, rollback
         To the receive FIFO.
     stats : Out(stream.Signature(RxFrameStats))
@@ -109,11 +109,13 @@ class RxMAC(wiring.Component):
         # Exact match: one table entry a cycle, starting when the address is complete.
         exact = Signal()
         scanning = Signal()         # presenting an entry's address
-        checking = Signal()         # its row is on ra_data
+        reading = Signal()          # its row is being read
+        checking = Signal()         # ...and is on ra_data
         settling = Signal()         # the last result is going into ``passed``
         entry = Signal(range(self._addresses))
         m.d.comb += self.ra_addr.eq(entry)
-        m.d.sync += [checking.eq(scanning & ~self.ra_busy), settling.eq(checking)]
+        m.d.sync += [reading.eq(scanning & ~self.ra_busy), checking.eq(reading),
+                     settling.eq(checking)]
         with m.If(scanning & ~self.ra_busy):
             m.d.sync += entry.eq(entry + 1)
             with m.If(entry == self._addresses - 1):
@@ -121,7 +123,7 @@ class RxMAC(wiring.Component):
         valid = self.ra_data[32 + reg.RAH.AV.lsb]
         with m.If(checking & valid & (dest == self.ra_data[:48])):
             m.d.sync += exact.eq(1)
-        filtering = scanning | checking | settling
+        filtering = scanning | reading | checking | settling
         shift = Signal(3)
         with m.Switch(rctl[reg.RCTL.MO.lsb:reg.RCTL.MO.lsb + 2]):
             for mo, amount in enumerate(_MTA_SHIFT):
@@ -129,8 +131,9 @@ class RxMAC(wiring.Component):
                     m.d.comb += shift.eq(amount)
         hash12 = (Cat(dest[32:40], dest[40:48]) >> shift)[:12]
         hash_bit = Signal(5)
+        hash_bit_q = Signal(5)      # in step with mta_data, two cycles after the address
         m.d.comb += self.mta_addr.eq(hash12[5:12])
-        m.d.sync += hash_bit.eq(hash12[:5])
+        m.d.sync += [hash_bit_q.eq(hash12[:5]), hash_bit.eq(hash_bit_q)]
         hash_hit = self.mta_data.bit_select(hash_bit, 1)
         # Registered: the verdict is ready long before the frame ends, and keeping the table
         # look-ups off the end-of-frame logic shortens the core's longest paths.
