@@ -14,7 +14,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import RegBusSignature, masked, read_mux
+from .bus import RegBusSignature, read_mux
 from .regmap import Access, REGISTERS, reg
 
 
@@ -94,12 +94,18 @@ class RegisterFile(wiring.Component):
             m.d.sync += getattr(self.written, r.name).eq(written)
             if r.access is Access.RO:
                 continue
-            with m.If(written):
-                if r.access is Access.W1C:
-                    m.d.sync += value.eq(value & ~(bus.w_data & bus.w_mask))
-                else:
-                    keep = ~r.mask & 0xFFFFFFFF
-                    m.d.sync += value.eq((masked(value, bus) & r.mask) | (r.reset & keep))
+            # Byte by byte, each byte's enable the flip-flops' own: no logic in front of them.
+            for byte in range(4):
+                bits = slice(8 * byte, 8 * byte + 8)
+                writable = (r.mask >> 8 * byte) & 0xFF
+                if not writable:
+                    continue
+                with m.If(written & bus.w_mask[8 * byte]):
+                    if r.access is Access.W1C:
+                        m.d.sync += value[bits].eq(value[bits] & ~(bus.w_data[bits] & writable))
+                    else:
+                        fixed = (r.reset >> 8 * byte) & 0xFF & ~writable
+                        m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
 
         # Receive addresses: row n holds RAL[n] in bytes 0-3 and RAH[n] in bytes 4-7.
         ral, count = reg.RAL.index, reg.RAL.count       # RAL[n] at index ral + 2n, RAH after

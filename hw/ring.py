@@ -95,17 +95,21 @@ class DescriptorPrefetch(wiring.Component):
         # smallest), which keeps this arithmetic off the path through the DMA arbiter. A read
         # only goes out once both steps reflect a moment with no read in flight (``wait``
         # counted down), so the queue level they saw is current.
-        available = Signal(16)
-        to_end = Signal(16)
-        room = Signal(range(self._depth + 1))
+        burst = self._burst
+
+        def clamp(value):
+            # At most a burst, as few bits as a burst needs: the comparisons below stay short.
+            return Mux(value >= burst, burst, value)
+        available = Signal(range(burst + 1))
+        to_end = Signal(range(burst + 1))
+        room = Signal(range(burst + 1))
         m.d.sync += [
-            available.eq(Mux(tail >= fetch, tail - fetch, tail + count - fetch)),
-            to_end.eq(count - fetch),
-            room.eq(self._depth - queue.level),
+            available.eq(clamp(Mux(tail >= fetch, tail - fetch, tail + count - fetch))),
+            to_end.eq(clamp(count - fetch)),
+            room.eq(clamp(self._depth - queue.level)),
         ]
-        smallest = self._burst
-        for limit in (available, to_end, room):
-            smallest = Mux(limit < smallest, limit, smallest)
+        smallest = Mux(available < to_end, available, to_end)
+        smallest = Mux(room < smallest, room, smallest)
         n = Signal(range(self._burst + 1))     # descriptors in the next read
         addr = Signal(64)
         ready_to_go = Signal()

@@ -123,12 +123,18 @@ class RxDMA(wiring.Component):
         m.d.sync += burst.eq(Mux(beats - beat > MAX_BURST, MAX_BURST, beats - beat))
 
         rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
-        free = Mux(self.tail >= self.head, self.tail - self.head, self.tail + count - self.head)
+        # Free descriptors, registered: a cycle behind a move of the head or the tail, which at
+        # worst makes the engine wait a cycle for a descriptor before it sees there is none.
+        free = Signal(16)
+        m.d.sync += free.eq(Mux(self.tail >= self.head, self.tail - self.head,
+                                self.tail + count - self.head))
+        threshold_check = Signal()      # a frame is done: compare ``free`` once it is current
         descs = prefetch.descs
         cmd = writer.wr_cmd
         out = writer.wr_data
 
-        m.d.sync += [self.rxo.eq(0), self.rxdmt0.eq(0)]
+        m.d.sync += [self.rxo.eq(0), threshold_check.eq(0),
+                     self.rxdmt0.eq(threshold_check & (free == (count >> (rdmts + 1))))]
         with m.FSM(name="rxdma") as fsm:
             with m.State("IDLE"):
                 with m.If(self.status.valid):
@@ -242,8 +248,7 @@ class RxDMA(wiring.Component):
                     ]
                     with m.If(self.stats.ready):
                         m.d.comb += delay.event.eq(delivered)
-                        m.d.sync += [self.rxdmt0.eq(free == (count >> (rdmts + 1))),
-                                     self.rxo.eq(~delivered)]
+                        m.d.sync += [threshold_check.eq(1), self.rxo.eq(~delivered)]
                         m.next = "IDLE"
                 with m.Else():
                     m.d.comb += self.words.ready.eq(1)

@@ -106,21 +106,24 @@ class TxFetch(wiring.Component):
             self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
             self.done.payload.empty.eq(empty),
         ]
-        # The next read is worked out a cycle ahead and registered, keeping this arithmetic off
-        # the path through the DMA arbiter; after each change of state (``settled`` low) the
-        # registered values are brought up to date before a read goes out.
+        # The next read is worked out ahead in two registered steps (its size, then whether the
+        # queue has room for it), keeping this arithmetic off the path through the DMA arbiter;
+        # after each change of state (``settle`` set) both steps are brought up to date before
+        # a read goes out.
         next_beats = Signal.like(beats)
         next_nbytes = Signal(12)
         next_last = Signal()
         fits = Signal()
-        settled = Signal()
+        settle = Signal(2)
+        settled = settle == 0
         m.d.sync += [
             next_beats.eq(beats),
             next_nbytes.eq(nbytes),
             next_last.eq(last_read),
-            fits.eq(beats + reserved <= self.space),
-            settled.eq(1),
+            fits.eq(next_beats + reserved <= self.space),
         ]
+        with m.If(~settled):
+            m.d.sync += settle.eq(settle - 1)
 
         with m.FSM(name="fetch") as fsm:
             with m.State("DESCRIPTOR"):
@@ -131,7 +134,7 @@ class TxFetch(wiring.Component):
                                      self.done.valid.eq(1), self.descs.ready.eq(1)]
                     with m.Else():
                         m.d.sync += [addr.eq(desc.buffer_addr & ~7), first.eq(desc.buffer_addr[:3]),
-                                     left.eq(desc.length), settled.eq(0)]
+                                     left.eq(desc.length), settle.eq(2)]
                         m.next = "READ"
             with m.State("READ"):
                 m.d.comb += [
@@ -145,7 +148,7 @@ class TxFetch(wiring.Component):
                 ]
                 with m.If(cmd.valid & cmd.ready):
                     m.d.sync += [addr.eq(addr + next_beats * 8), first.eq(0),
-                                 left.eq(left - next_nbytes), settled.eq(0)]
+                                 left.eq(left - next_nbytes), settle.eq(2)]
                     with m.If(next_last):
                         m.next = "DONE"
             with m.State("DONE"):
