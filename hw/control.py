@@ -61,16 +61,18 @@ class Control(wiring.Component):
 
         # Software reset.
         countdown = Signal(range(self._reset_cycles + 1))
-        m.d.comb += [self.device_reset.eq(countdown != 0), self.reset_step.eq(countdown)]
+        # ``device_reset`` reaches thousands of flip-flops: it comes straight from a register,
+        # high exactly while ``countdown`` is not zero.
+        m.d.comb += self.reset_step.eq(countdown)
         with m.If(countdown != 0):
             m.d.sync += countdown.eq(countdown - 1)
             with m.If(countdown == 1):
-                m.d.sync += self.ctrl.eq(reg.CTRL.reset)
+                m.d.sync += [self.ctrl.eq(reg.CTRL.reset), self.device_reset.eq(0)]
         with m.Elif(bus.w_stb & (bus.addr == reg.CTRL.index)):
             value = masked(self.ctrl, bus)
             m.d.sync += self.ctrl.eq(value)
             with m.If(value & reg.CTRL.RST.mask):
-                m.d.sync += countdown.eq(self._reset_cycles)
+                m.d.sync += [countdown.eq(self._reset_cycles), self.device_reset.eq(1)]
 
         # Link status.
         phy_link = Signal()

@@ -118,7 +118,13 @@ class RxDMA(wiring.Component):
         beat = Signal(13)           # beats sent so far
         chunk = Signal(9)           # beats left in the current write command
         prev = Signal(64)
-        last_buffer = left == n
+        # Whether this buffer ends the frame: registered, as ``left`` and ``n`` are set at least a
+        # cycle before the write-back that uses it.
+        last_buffer = Signal()
+        m.d.sync += last_buffer.eq(left == n)
+        wb_addr = Signal(64)        # of the descriptor's status quadword
+        buffer_words = Signal(13)   # FIFO words that go into this buffer, from ``n``
+        m.d.sync += buffer_words.eq((n + 7) >> 3)
         burst = Signal(range(MAX_BURST + 1))    # beats in the next write command
         m.d.sync += burst.eq(Mux(beats - beat > MAX_BURST, MAX_BURST, beats - beat))
 
@@ -172,6 +178,7 @@ class RxDMA(wiring.Component):
                     m.d.comb += descs.ready.eq(1)
                     m.d.sync += [
                         index.eq(descs.payload.index),
+                        wb_addr.eq(self.base + descs.payload.index * DESCRIPTOR_BYTES + 8),
                         addr.eq(first.buffer_addr & ~7),
                         offset.eq(first.buffer_addr[:3]),
                         n.eq(size),
@@ -194,8 +201,7 @@ class RxDMA(wiring.Component):
                     m.next = "DATA"
             with m.State("DATA"):
                 # Beat k carries bytes 8k - offset .. 8k - offset + 7 of this buffer's data.
-                words = (n + 7) >> 3
-                use = beat < words
+                use = beat < buffer_words
                 cur = Mux(use, self.words.payload, 0)
                 shifted = Cat(prev, cur).bit_select((64 - offset * 8).as_unsigned(), 64)
                 strb = Signal(8)
@@ -214,7 +220,7 @@ class RxDMA(wiring.Component):
                         with m.Else():
                             m.next = "PLAN"
             with m.State("WB_COMMAND"):
-                m.d.comb += [cmd.payload.addr.eq(self.base + index * DESCRIPTOR_BYTES + 8),
+                m.d.comb += [cmd.payload.addr.eq(wb_addr),
                              cmd.payload.len.eq(0), cmd.valid.eq(1)]
                 with m.If(cmd.ready):
                     m.next = "WB_DATA"

@@ -141,7 +141,11 @@ class RxMAC(wiring.Component):
         m.d.sync += passed.eq(exact | (broadcast & bit("BAM")) | (multicast & bit("MPE"))
                               | (~multicast & bit("UPE")) | (multicast & ~broadcast & hash_hit))
 
+        # The frame's checks, registered in the cycle after it ends (CHECK).
         max_length = Mux(bit("LPE"), MAX_LONG_FRAME, MAX_FRAME)
+        crc_ok = Signal()
+        runt = Signal()
+        too_long = Signal()
         outcome = Signal(RxOutcome)
         with m.If(overflow):
             m.d.comb += outcome.eq(RxOutcome.OVERRUN)
@@ -149,11 +153,11 @@ class RxMAC(wiring.Component):
             m.d.comb += outcome.eq(RxOutcome.FILTERED)
         with m.Elif(rx_error):
             m.d.comb += outcome.eq(RxOutcome.RX_ERROR)
-        with m.Elif(~fcs.match_detected):
+        with m.Elif(~crc_ok):
             m.d.comb += outcome.eq(RxOutcome.CRC_ERROR)
-        with m.Elif(length < MIN_FRAME):
+        with m.Elif(runt):
             m.d.comb += outcome.eq(RxOutcome.UNDERSIZE)
-        with m.Elif(length > max_length):
+        with m.Elif(too_long):
             m.d.comb += outcome.eq(RxOutcome.OVERSIZE)
         with m.Else():
             m.d.comb += outcome.eq(RxOutcome.ACCEPTED)
@@ -200,12 +204,16 @@ class RxMAC(wiring.Component):
                         m.d.comb += [self.w_data.eq(word), self.w_en.eq(1)]
                         with m.If(~self.room):
                             m.d.sync += overflow.eq(1)
-                    m.next = "END"
+                    m.next = "CHECK"
+            with m.State("CHECK"):
+                m.d.sync += [crc_ok.eq(fcs.match_detected), runt.eq(length < MIN_FRAME),
+                             too_long.eq(length > max_length)]
+                m.next = "END"
             with m.State("END"):
                 status = self.commit.payload
                 m.d.comb += [
                     status.length.eq(Mux(length > 0x3FFF, 0x3FFF, length)),
-                    status.crc_error.eq(~fcs.match_detected),
+                    status.crc_error.eq(~crc_ok),
                     status.rx_error.eq(rx_error),
                     status.broadcast.eq(broadcast),
                     status.multicast.eq(multicast & ~broadcast),

@@ -311,11 +311,12 @@ class TxDMA(wiring.Component):
 
         # Write-back and head.
         next_head = Mux(record.index + 1 == count, 0, record.index + 1)
-        status_addr = self.base + record.index * DESCRIPTOR_BYTES + 8
+        status_addr = Signal(64)    # of the descriptor's status quadword, registered
         with m.FSM(name="writeback") as fsm:
             with m.State("IDLE"):
                 with m.If(done.r_rdy & (record.empty | (consumed != 0))):
                     with m.If(record.rs):
+                        m.d.sync += status_addr.eq(self.base + record.index * DESCRIPTOR_BYTES + 8)
                         m.next = "COMMAND"
                     with m.Else():
                         m.d.comb += retire.eq(1)
