@@ -10,6 +10,9 @@ address table RAL/RAH[16] (one 64-bit row per address, looked up by the receive 
 at a time) and the multicast and VLAN tables MTA[128] and VFTA[128].
 """
 
+import functools
+import operator
+
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
@@ -162,9 +165,17 @@ class RegisterFile(wiring.Component):
                 m.d.comb += lookup.addr.eq(self.mta_addr)
                 m.d.sync += self.mta_data.eq(lookup.data)
 
-        # Registers read through a registered mux; the tables' read data comes from block RAM.
+        # Registers read through a mux in two registered steps, as the bus allows: a mux per
+        # group of eight registers (zero for an address outside the group), then the groups
+        # ORed. The tables' read data comes from block RAM.
+        ordered = sorted(reads.items())
+        parts = []
+        for first in range(0, len(ordered), 8):
+            part = Signal(32, name=f"read_group{first // 8}")
+            read_mux(m, bus, dict(ordered[first:first + 8]), into=part)
+            parts.append(part)
         registered = Signal(32)
-        read_mux(m, bus, reads, into=registered)
+        m.d.sync += registered.eq(functools.reduce(operator.or_, parts))
         tables = Mux(ra_read_q[1], Mux(ra_high_q[1], ra_data_q[32:], ra_data_q[:32]), 0)
         for hit_q, rdata in table_hit:
             tables = tables | Mux(hit_q, rdata, 0)

@@ -95,6 +95,8 @@ async def _rx(backend, size, count):
     await _write(backend, reg.RDLEN, 16 * SLOTS)
     await _write(backend, reg.RDT, SLOTS - 1)
     await _write(backend, reg.RCTL, 0x04008002)
+    # Writes are posted: read one back before frames arrive, so the receiver is on by then.
+    await backend.mmio(Space.MEM, reg.STATUS.offset)
 
     def done(i):
         raw = backend.mem_read(RING + 16 * (i % SLOTS), 16)
