@@ -10,7 +10,7 @@ queue, and fetching starts again from head. A ring programmed with nonsense (no 
 head or tail beyond its end) is never fetched from.
 """
 
-from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal
+from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -49,7 +49,7 @@ class DescriptorPrefetch(wiring.Component):
     """
 
     def __init__(self, *, depth=16, burst=8):
-        assert burst <= depth
+        assert burst <= depth and burst & (burst - 1) == 0     # a power of 2
         self._depth = depth
         self._burst = burst
         super().__init__({
@@ -91,36 +91,47 @@ class DescriptorPrefetch(wiring.Component):
             with m.If(busy):
                 m.d.sync += stale.eq(1)
 
-        # The next read is worked out ahead in two registered steps (the three limits, then the
-        # smallest), which keeps this arithmetic off the path through the DMA arbiter. A read
-        # only goes out once both steps reflect a moment with no read in flight (``wait``
-        # counted down), so the queue level they saw is current.
+        # The next read is worked out ahead in three registered steps (the differences, the
+        # three limits, then the smallest), which keeps this arithmetic off the path through the
+        # DMA arbiter. A read only goes out once every step reflects a moment with no read in
+        # flight (``wait`` counted down), so the queue level they saw is current.
         burst = self._burst
+        steps = 3
 
         def clamp(value):
-            # At most a burst, as few bits as a burst needs: the comparisons below stay short.
-            return Mux(value >= burst, burst, value)
+            # At most a burst, in as few bits as a burst needs: the comparisons below stay short.
+            return Mux(value[burst.bit_length() - 1:].any(), burst, value)
+        ahead = Signal(signed(17))          # tail - fetch, negative when the tail has wrapped
+        to_end_full = Signal(17)
+        room_full = Signal(range(self._depth + 1))
+        sane_q = Signal()
+        m.d.sync += [
+            ahead.eq(tail - fetch),
+            to_end_full.eq(count - fetch),
+            room_full.eq(self._depth - queue.level),
+            sane_q.eq(sane),
+        ]
         available = Signal(range(burst + 1))
         to_end = Signal(range(burst + 1))
         room = Signal(range(burst + 1))
         m.d.sync += [
-            available.eq(clamp(Mux(tail >= fetch, tail - fetch, tail + count - fetch))),
-            to_end.eq(clamp(count - fetch)),
-            room.eq(clamp(self._depth - queue.level)),
+            available.eq(clamp(Mux(ahead < 0, ahead + count, ahead).as_unsigned())),
+            to_end.eq(clamp(to_end_full)),
+            room.eq(clamp(room_full)),
         ]
         smallest = Mux(available < to_end, available, to_end)
         smallest = Mux(room < smallest, room, smallest)
         n = Signal(range(self._burst + 1))     # descriptors in the next read
         addr = Signal(64)
         ready_to_go = Signal()
-        wait = Signal(2, init=2)
+        wait = Signal(range(steps + 1), init=steps)
         m.d.sync += [
             n.eq(smallest),
             addr.eq(self.base + fetch * DESCRIPTOR_BYTES),
-            ready_to_go.eq(self.enable & sane & (smallest != 0)),
+            ready_to_go.eq(self.enable & sane_q & (smallest != 0)),
         ]
         with m.If(busy | flush):
-            m.d.sync += wait.eq(2)
+            m.d.sync += wait.eq(steps)
         with m.Elif(wait != 0):
             m.d.sync += wait.eq(wait - 1)
         settled = wait == 0
@@ -132,7 +143,7 @@ class DescriptorPrefetch(wiring.Component):
             cmd.valid.eq(ready_to_go & self.enable & settled & ~busy),
         ]
         with m.If(cmd.valid & cmd.ready):
-            m.d.sync += [busy.eq(1), stale.eq(0), wait.eq(2),
+            m.d.sync += [busy.eq(1), stale.eq(0), wait.eq(steps),
                          fetch.eq(Mux(fetch + n >= count, fetch + n - count, fetch + n))]
 
         # Two beats make a descriptor.
