@@ -5,13 +5,15 @@ returning beats go to the initiator at the head of that queue until its last bea
 answers reads in order). Writes: a granted write command keeps the write channel until its last
 data beat, so beats of different writes never interleave; acknowledgements return in order
 through a second tag queue. Initiators that never read or never write leave those channels idle.
+Granted commands leave through a register slice, a cycle later.
 """
 
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMASignature
+from .bus import DMACommand, DMASignature
+from .pipe import StreamRegister
 
 
 __all__ = ["DMAArbiter"]
@@ -46,13 +48,21 @@ class DMAArbiter(wiring.Component):
         dma = self.dma
         tag_bits = max(1, (n - 1).bit_length())
 
+        # Granted commands leave through register slices: arbitration, the initiators'
+        # handshakes and the next arbiter's would otherwise form one long path.
+        m.submodules.rd_out = rd_out = StreamRegister(DMACommand)
+        m.submodules.wr_out = wr_out = StreamRegister(DMACommand)
+        wiring.connect(m, rd_out.o, wiring.flipped(dma.rd_cmd))
+        wiring.connect(m, wr_out.o, wiring.flipped(dma.wr_cmd))
+        rd_cmd, wr_cmd = rd_out.i, wr_out.i
+
         # Reads.
         m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(width=tag_bits, depth=self._outstanding)
         rd_last = Signal(range(n))            # round-robin: the last initiator granted
         rd_grant, rd_any = _round_robin(m, ini, "rd_cmd", rd_last)
-        _forward(m, ini, dma, "rd_cmd", rd_grant, rd_tags)
+        _forward(m, ini, rd_cmd, "rd_cmd", rd_grant, rd_tags)
         m.d.comb += [rd_tags.w_data.eq(rd_grant),
-                     rd_tags.w_en.eq(rd_any & dma.rd_cmd.ready & dma.rd_cmd.valid)]
+                     rd_tags.w_en.eq(rd_any & rd_cmd.ready & rd_cmd.valid)]
         with m.If(rd_tags.w_en):
             m.d.sync += rd_last.eq(rd_grant)
 
@@ -66,11 +76,11 @@ class DMAArbiter(wiring.Component):
         wr_last = Signal(range(n))
         wr_grant, wr_any = _round_robin(m, ini, "wr_cmd", wr_last)
         with m.If(~wr_busy):
-            _forward(m, ini, dma, "wr_cmd", wr_grant, wr_tags)
-            with m.If(dma.wr_cmd.valid & dma.wr_cmd.ready):
+            _forward(m, ini, wr_cmd, "wr_cmd", wr_grant, wr_tags)
+            with m.If(wr_cmd.valid & wr_cmd.ready):
                 m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant), wr_last.eq(wr_grant)]
         m.d.comb += [wr_tags.w_data.eq(wr_grant),
-                     wr_tags.w_en.eq(~wr_busy & wr_any & dma.wr_cmd.valid & dma.wr_cmd.ready)]
+                     wr_tags.w_en.eq(~wr_busy & wr_any & wr_cmd.valid & wr_cmd.ready)]
         with m.If(wr_busy):
             with m.Switch(wr_owner):
                 for i in range(n):
@@ -88,10 +98,9 @@ class DMAArbiter(wiring.Component):
         return m
 
 
-def _forward(m, initiators, dma, channel, grant, tags):
-    """Pass the ``grant``-ed initiator's ``channel`` (``rd_cmd`` or ``wr_cmd``) to the port,
+def _forward(m, initiators, sink, channel, grant, tags):
+    """Pass the ``grant``-ed initiator's ``channel`` (``rd_cmd`` or ``wr_cmd``) to ``sink``,
     while ``tags`` has room to remember whose it was."""
-    sink = getattr(dma, channel)
     with m.Switch(grant):
         for i, initiator in enumerate(initiators):
             with m.Case(i):
