@@ -28,6 +28,8 @@ from .rxfifo import RxStatus
 __all__ = ["RxDMA", "RxDeliveryStats"]
 
 MAX_BURST = 256
+_BURST_BITS = MAX_BURST.bit_length() - 1
+assert MAX_BURST == 1 << _BURST_BITS
 
 
 class RxDeliveryStats(data.Struct):
@@ -126,7 +128,11 @@ class RxDMA(wiring.Component):
         buffer_words = Signal(13)   # FIFO words that go into this buffer, from ``n``
         m.d.sync += buffer_words.eq((n + 7) >> 3)
         burst = Signal(range(MAX_BURST + 1))    # beats in the next write command
-        m.d.sync += burst.eq(Mux(beats - beat > MAX_BURST, MAX_BURST, beats - beat))
+        rest = Signal(13)
+        m.d.comb += rest.eq(beats - beat)
+        # rest > MAX_BURST (a power of 2), from its bits rather than through another comparator.
+        over = rest[_BURST_BITS + 1:].any() | (rest[_BURST_BITS] & rest[:_BURST_BITS].any())
+        m.d.sync += burst.eq(Mux(over, MAX_BURST, rest))
 
         rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
         # Free descriptors, registered: a cycle behind a move of the head or the tail, which at

@@ -361,5 +361,7 @@ class TxDMA(wiring.Component):
             delay.absolute_delay.eq(self.tadv),
             self.txdw.eq(delay.fire),
         ]
-        m.d.sync += self.txqe.eq(retire & (next_head == self.tail))
+        # TXQE a cycle after the retirement that emptied the queue, from the moved head.
+        retired = Signal()
+        m.d.sync += [retired.eq(retire), self.txqe.eq(retired & (self.head == self.tail))]
         return m
