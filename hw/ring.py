@@ -74,13 +74,21 @@ class DescriptorPrefetch(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        flush = ~self.enable
+        # Emptying the queue reaches many flip-flops: it follows ``enable`` a cycle late, from
+        # a register (a read is never issued while ``enable`` is low).
+        flush = Signal(init=1)
+        m.d.sync += flush.eq(~self.enable)
         queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(IndexedDescriptor).size,
                                       depth=self._depth)
         m.submodules.queue = ResetInserter(flush)(queue)
         wiring.connect(m, wiring.flipped(self.descs), queue.r_stream)
 
-        count, head, tail = self.count, self.head, self.tail
+        # The ring's size and tail come from the register file, far across the core: they are
+        # registered here first (software changes them long before, or at worst a cycle before,
+        # the fetches that depend on them).
+        count, tail = Signal(16), Signal(16)
+        m.d.sync += [count.eq(self.count), tail.eq(self.tail)]
+        head = self.head
         sane = (count != 0) & (head < count) & (tail < count)
 
         fetch = Signal(16)          # index of the next descriptor to read
