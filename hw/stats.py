@@ -24,6 +24,7 @@ from amaranth.lib import data, enum, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import RegBusSignature
+from .pipe import StreamRegister
 from .regmap import Access, STATS
 from .rxmac import RxOutcome
 
@@ -224,6 +225,11 @@ class StatsEvents(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        # Increments leave through a register slice: the size bins' comparisons and the
+        # counters' operation select would otherwise be one path.
+        m.submodules.out = out = StreamRegister(StatsIncrement)
+        wiring.connect(m, out.o, wiring.flipped(self.inc))
+        inc = out.i
         sources = []
         for name, layout in zip(("tx", "rx", "rx_delivery"), self._layouts):
             queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(layout).size, depth=4)
@@ -249,11 +255,11 @@ class StatsEvents(wiring.Component):
                             for k, (counter, amount, condition) in enumerate(steps):
                                 with m.Case(k):
                                     m.d.comb += [
-                                        self.inc.payload.row.eq(COUNTERS[counter]),
-                                        self.inc.payload.amount.eq(amount),
-                                        self.inc.valid.eq(condition),
+                                        inc.payload.row.eq(COUNTERS[counter]),
+                                        inc.payload.amount.eq(amount),
+                                        inc.valid.eq(condition),
                                     ]
-                                    with m.If(self.inc.ready | ~condition):
+                                    with m.If(inc.ready | ~condition):
                                         m.d.sync += step.eq(k + 1)
                             with m.Default():
                                 m.d.comb += queue.r_en.eq(1)
