@@ -75,10 +75,16 @@ class MDIOMaster(wiring.Component):
         mdio_i = Signal()
         m.submodules.mdio_i_sync = FFSynchronizer(self.mdio.mdio_i, mdio_i, init=1)
 
+        # A write to MDIC is registered before it starts a frame, keeping the bus's decoding
+        # apart from the frame's set-up.
+        written = Signal()
+        value = Signal(32)
+        m.d.sync += [written.eq(bus.w_stb & (bus.addr == reg.MDIC.index)),
+                     value.eq(masked(mdic, bus))]
+
         with m.FSM(name="mdio") as fsm:
             with m.State("IDLE"):
-                with m.If(bus.w_stb & (bus.addr == reg.MDIC.index)):
-                    value = masked(mdic, bus)
+                with m.If(written):
                     new_op = value[reg.MDIC.OP.lsb:reg.MDIC.OP.lsb + 2]
                     m.d.sync += [
                         data.eq(value[0:16]),

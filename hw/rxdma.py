@@ -138,8 +138,10 @@ class RxDMA(wiring.Component):
         # Free descriptors, registered: a cycle behind a move of the head or the tail, which at
         # worst makes the engine wait a cycle for a descriptor before it sees there is none.
         free = Signal(16)
-        m.d.sync += free.eq(Mux(self.tail >= self.head, self.tail - self.head,
-                                self.tail + count - self.head))
+        none_free = Signal()        # free == 0, without going through the subtraction
+        m.d.sync += [free.eq(Mux(self.tail >= self.head, self.tail - self.head,
+                                 self.tail + count - self.head)),
+                     none_free.eq(self.tail == self.head)]
         threshold_check = Signal()      # a frame is done: compare ``free`` once it is current
         descs = prefetch.descs
         cmd = writer.wr_cmd
@@ -158,7 +160,7 @@ class RxDMA(wiring.Component):
                         taken.eq(0),
                         left.eq(length - Mux(strip, 4, 0)),
                     ]
-                    with m.If(~self.enable | (free == 0)):
+                    with m.If(~self.enable | none_free):
                         m.next = "DROP"
                     with m.Else():
                         m.next = "DESCRIPTOR"
@@ -176,7 +178,7 @@ class RxDMA(wiring.Component):
                         m.d.sync += taken.eq(taken + 1)
             with m.State("DESCRIPTOR"):
                 size = Mux(left > buffer_size, buffer_size, left)
-                with m.If(~self.enable | (free == 0)):
+                with m.If(~self.enable | none_free):
                     # The ring ran dry in the middle of a frame: the rest is lost.
                     m.next = "DISCARD"
                 with m.Elif(descs.valid):
