@@ -6,7 +6,7 @@ the slice takes a new payload in the cycle its current one leaves. ``ready`` pas
 combinationally, so only the forward path is cut.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 

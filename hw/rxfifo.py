@@ -12,7 +12,7 @@ Committed words are read out of the RAM ahead of use into a small queue, whose o
 register: block RAM read data arrives too late in its cycle for the reader's logic.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
