@@ -8,7 +8,8 @@ primitives each simulator provides:
 - ``get(signal)`` / ``set(signal, value)`` on the bench's ports and a few named registers;
 - ``memory(data)``: a row-level view of one of the bench's memories (``Bench.memories``);
 - ``await cycles(n)``: exactly ``n`` rising clock edges;
-- ``await _until(signal, limit)``: edges until ``signal`` is set (the edge that samples it not run);
+- ``await _until(signal, value, limit)``: edges until ``signal`` equals ``value`` (the edge that
+  samples it not run), at most ``limit``;
 - ``await _wait_event(limit)``: edges until the interrupt line rises or the MAC finishes a frame,
   then one more;
 - ``run(scenario, ...)``.
@@ -29,6 +30,11 @@ from .partner import RECORDS, RING_BYTES, RxRecord, TxRecord
 
 
 __all__ = ["Backend", "SimulationError", "WireFrame"]
+
+
+# Cycles an MMIO access may wait for the core beyond its latencies (a PCI Express completion
+# timeout is 50 us at the least).
+MMIO_TIMEOUT = 50_000 * 125 // 1000
 
 
 class SimulationError(Exception):
@@ -85,7 +91,14 @@ class Backend(ABC):
         self._rx_bytes = 0          # in the partner's byte ring, not yet sent
         self.mmio_reads = 0
         self.mmio_writes = 0
-        self._req, self._resp = bench.mmio.req, bench.mmio.resp
+        # The CPU's MMIO initiator (``sim.cpu``), its signals looked up once: an interface's
+        # attributes cost microseconds.
+        control = bench.mmio
+        self._mmio_request, self._mmio_delay, self._mmio_tail = \
+            control.request, control.delay, control.tail
+        self._mmio_posted, self._mmio_done, self._mmio_rdata = \
+            control.posted, control.done, control.rdata
+        self._mmio_count = 0
         # (offset, width) of each request field: packed by hand, as building a struct constant
         # per access would cost more than the access itself on the compiled backend.
         self._req_fields = {name: (field.offset, Shape.cast(field.shape).width)
@@ -119,9 +132,9 @@ class Backend(ABC):
         """Let ``n`` clock cycles pass without waking Python in between."""
 
     @abstractmethod
-    async def _until(self, signal, limit):
-        """Run cycles until ``signal`` is set, at most ``limit``; the edge that will sample
-        it set has not happened yet."""
+    async def _until(self, signal, value, limit):
+        """Run cycles until ``signal`` (64 bits at most) equals ``value``, at most ``limit``;
+        the edge that will sample it equal has not happened yet."""
 
     @abstractmethod
     async def _wait_event(self, limit):
@@ -167,8 +180,21 @@ class Backend(ABC):
     async def mmio(self, space, addr, *, write=False, data=0, be=0xF):
         """One access to the core's BAR0 (``Space.MEM``) or BAR1 (``Space.IO``) at byte
         offset ``addr``. Returns the read data, or None for a (posted) write."""
-        req, resp = self._req, self._resp
-        latency = self.write_latency if write else self.read_latency // 2
+        limit = self._post_mmio(space, addr, write=write, data=data, be=be)
+        await self._until(self._mmio_done, self._mmio_count, limit)
+        if self.get(self._mmio_done) != self._mmio_count:
+            raise SimulationError(
+                f"MMIO {'write' if write else 'read'} of {Space(space).name} {addr:#x} not "
+                f"completed in {MMIO_TIMEOUT} cycles: the core stopped answering its target port")
+        self._poll_wire()
+        if write:
+            self.mmio_writes += 1
+            return None
+        self.mmio_reads += 1
+        return self.get(self._mmio_rdata)
+
+    def _post_mmio(self, space, addr, *, write, data=0, be=0xF):
+        """Hand an access to the CPU's initiator; returns the cycles it may take at most."""
         payload = 0
         for name, value in (("addr", addr), ("space", Space(space).value), ("write", int(write)),
                             ("data", data), ("be", be)):
@@ -176,23 +202,14 @@ class Backend(ABC):
             if not 0 <= value < 1 << width:
                 raise ValueError(f"MMIO {name} {value:#x} does not fit in {width} bits")
             payload |= value << offset
-        await self.cycles(latency)
-        self.set(req.payload, payload)
-        self.set(req.valid, 1)
-        await self._until(req.ready, None)
-        await self.cycles(1)
-        self.set(req.valid, 0)
-        if write:
-            self.mmio_writes += 1
-            return None
-        self.set(resp.ready, 1)
-        await self._until(resp.valid, None)
-        value = self.get(resp.payload)
-        await self.cycles(1)
-        self.set(resp.ready, 0)
-        await self.cycles(self.read_latency - self.read_latency // 2)
-        self.mmio_reads += 1
-        return value
+        delay = self.write_latency if write else self.read_latency // 2
+        tail = self.read_latency - self.read_latency // 2
+        self.set(self._mmio_request, payload)
+        self.set(self._mmio_delay, delay)
+        self.set(self._mmio_tail, tail)
+        self._mmio_count = (self._mmio_count + 1) % (1 << 16)
+        self.set(self._mmio_posted, self._mmio_count)
+        return delay + tail + MMIO_TIMEOUT
 
     # Host memory, read and written without spending cycles.
 

@@ -1,8 +1,8 @@
 """The simulated machine: the e1000 core, its PHY, host memory and the link partner.
 
-``Bench`` is the top-level design every simulator backend runs: the core with the PHY model on its
-MDIO pins and link input, host memory on its DMA port, the link partner on its GMII pins, and a
-cycle counter. Everything that works every cycle is in there, in Amaranth, so the Amaranth
+``Bench`` is the top-level design every simulator backend runs: the core with the CPU's MMIO
+initiator on its target port, the PHY model on its MDIO pins and link input, host memory on its
+DMA port, the link partner on its GMII pins, and a cycle counter. Everything that works every cycle is in there, in Amaranth, so the Amaranth
 simulator and the compiled backend simulate the very same design; Python (``sim.backend``) works
 on top of it at the transaction level only.
 """
@@ -11,8 +11,8 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.bus import MMIOSignature
 from hw.core import E1000
+from .cpu import MMIOControlSignature, MMIOInitiator
 from .hostmem import HostMemory
 from .partner import LinkPartner
 from .phy import PHYModel
@@ -28,8 +28,8 @@ PERIOD = 1 / CLOCK_HZ
 class Bench(wiring.Component):
     """Members
     -------
-    mmio : In(MMIOSignature)
-        The core's MMIO target, driven by the host model.
+    mmio : In(MMIOControlSignature)
+        The CPU's MMIO accesses, posted by the host model (see ``sim.cpu``).
     bus_master : In(1)
         PCI COMMAND.BusMaster.
     cable : In(1)
@@ -41,7 +41,7 @@ class Bench(wiring.Component):
     rx_posted : In(32)
         Frames queued for the link partner to send (see ``sim.partner``).
     """
-    mmio: In(MMIOSignature)
+    mmio: In(MMIOControlSignature)
     bus_master: In(1)
     cable: In(1, init=1)
     irq: Out(1)
@@ -54,6 +54,7 @@ class Bench(wiring.Component):
         self.phy = phy if phy is not None else PHYModel()
         self.hostmem = hostmem if hostmem is not None else HostMemory()
         self.partner = LinkPartner()
+        self.cpu = MMIOInitiator()
 
     def elaborate(self, platform):
         m = Module()
@@ -61,8 +62,10 @@ class Bench(wiring.Component):
         m.submodules.phy = phy = self.phy
         m.submodules.hostmem = hostmem = self.hostmem
         m.submodules.partner = partner = self.partner
+        m.submodules.cpu = cpu = self.cpu
 
-        wiring.connect(m, wiring.flipped(self.mmio), core.mmio)
+        wiring.connect(m, wiring.flipped(self.mmio), cpu.control)
+        wiring.connect(m, cpu.mmio, core.mmio)
         wiring.connect(m, core.dma, hostmem.dma)
         m.d.comb += [
             core.bus_master.eq(self.bus_master),

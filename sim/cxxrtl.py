@@ -209,7 +209,7 @@ def _load(path):
             ("stepper_handle", p, [p]),
             ("stepper_settle", None, [p]),
             ("stepper_cycles", None, [p, u64]),
-            ("stepper_until", u64, [p, obj, u64]),
+            ("stepper_until", u64, [p, obj, u64, u64]),
             ("stepper_wait", u64, [p, obj, obj, u64]),
             ("stepper_vcd_start", None, [p, u64, p, _FILTER]),
             ("stepper_vcd_read", ctypes.c_size_t, [p, ctypes.POINTER(ctypes.c_char_p)]),
@@ -379,12 +379,13 @@ class CxxrtlBackend(Backend):
         self._flush_vcd()
         self._poll_wire()
 
-    async def _until(self, signal, limit):
+    async def _until(self, signal, value, limit):
         s = self._signal(signal)
-        if s.outline:
-            raise ValueError(f"cannot wait for {s.name}: the model computes it only on demand")
+        if s.outline or s.width > 64:
+            raise ValueError(f"cannot wait for {s.name}: the model computes it only on demand"
+                             if s.outline else f"cannot wait for {s.name}: wider than 64 bits")
         self._settle()
-        n = self._lib.stepper_until(self._stepper, s.pointer, (1 << 63) if limit is None else limit)
+        n = self._lib.stepper_until(self._stepper, s.pointer, value, limit)
         self._flush_vcd()
         return n
 

@@ -118,16 +118,22 @@ void stepper_cycles(stepper *s, uint64_t n) {
 	refresh(s);
 }
 
-// Cycles until `signal` is set before an edge, at most `limit`; returns the cycles run. The
-// edge that samples the set signal is not run.
-uint64_t stepper_until(stepper *s, const cxxrtl_object *signal, uint64_t limit) {
+// Cycles until `signal` (64 bits at most) equals `value` before an edge, at most `limit`; returns
+// the cycles run. The edge that samples it equal is not run. A register is current right after
+// an edge; anything else needs the design evaluated once more to be seen.
+uint64_t stepper_until(stepper *s, const cxxrtl_object *signal, uint64_t value, uint64_t limit) {
+	bool registered = (signal->flags & (CXXRTL_DRIVEN_SYNC | CXXRTL_DRIVEN_COMB)) == CXXRTL_DRIVEN_SYNC;
+	uint32_t low = (uint32_t)value, high = (uint32_t)(value >> 32);
+	bool wide = signal->width > 32;
 	uint64_t n = 0;
 	refresh(s);
-	while (!is_set(signal) && n < limit) {
+	while (!(signal->curr[0] == low && (!wide || signal->curr[1] == high)) && n < limit) {
 		rise(s);
-		refresh(s);
+		if (!registered)
+			refresh(s);
 		n++;
 	}
+	refresh(s);
 	return n;
 }
 

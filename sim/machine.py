@@ -50,10 +50,11 @@ def default_traces(bench):
     phy = bench.phy
     return {
         "MMIO bus": {
-            "req_valid": bench.mmio.req.valid, "req_ready": bench.mmio.req.ready,
-            "req": bench.mmio.req.payload,
-            "resp_valid": bench.mmio.resp.valid, "resp_ready": bench.mmio.resp.ready,
-            "resp_data": bench.mmio.resp.payload,
+            "req_valid": core.mmio.req.valid, "req_ready": core.mmio.req.ready,
+            "req": core.mmio.req.payload,
+            "resp_valid": core.mmio.resp.valid, "resp_ready": core.mmio.resp.ready,
+            "resp_data": core.mmio.resp.payload,
+            "cpu_posted": bench.mmio.posted, "cpu_done": bench.mmio.done,
             "state": mmio.fsm_state,
         },
         "Register file": {

@@ -93,9 +93,9 @@ class AmaranthBackend(Backend):
         await self.ctx.tick()
         self._poll_wire()
 
-    async def _until(self, signal, limit):
+    async def _until(self, signal, value, limit):
         n = 0
-        while not self.ctx.get(signal) and (limit is None or n < limit):
+        while self.ctx.get(signal) != value and n < limit:
             await self.ctx.tick()
             n += 1
         return n
