@@ -94,11 +94,17 @@ class AmaranthBackend(Backend):
         self._poll_wire()
 
     async def _until(self, signal, value, limit):
-        n = 0
-        while self.ctx.get(signal) != value and n < limit:
-            await self.ctx.tick()
-            n += 1
-        return n
+        ctx = self.ctx
+        start = ctx.get(self.bench.cycle)
+        end = start + limit
+        # Woken by changes rather than at every edge: a change shows just after the edge that
+        # made it, where a testbench stands after `await ctx.tick()`.
+        while ctx.get(signal) != value and ctx.get(self.bench.cycle) < end:
+            try:
+                await ctx.changed(signal).delay((end - ctx.get(self.bench.cycle)) * PERIOD)
+            except BrokenTrigger:
+                pass
+        return ctx.get(self.bench.cycle) - start
 
     async def _wait_event(self, limit):
         ctx = self.ctx
