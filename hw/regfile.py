@@ -45,8 +45,6 @@ class RegisterFile(wiring.Component):
     bus : In(RegBusSignature)
     regs : Out(signature)
         The value of every plain register, by name (one signal each).
-    written : Out(signature)
-        One-cycle strobe per plain register, high after software wrote it.
     ra_addr, ra_data, ra_busy : In(4), Out(64), Out(1)
         The receive address table's read port for the receive filter: RAL in the low half, RAH
         in the high half, two cycles after the address (block RAM data is registered before it
@@ -67,7 +65,6 @@ class RegisterFile(wiring.Component):
         super().__init__({
             "bus": In(RegBusSignature),
             "regs": Out(wiring.Signature({r.name: Out(32, init=r.reset) for r in PLAIN})),
-            "written": Out(wiring.Signature({r.name: Out(1) for r in PLAIN})),
             "ra_addr": In(range(reg.RAL.count)),
             "ra_data": Out(64),
             "ra_busy": Out(1),
@@ -94,7 +91,6 @@ class RegisterFile(wiring.Component):
             value = getattr(self.regs, r.name)
             reads[r.index] = value
             written = bus.w_stb & (bus.addr == r.index)
-            m.d.sync += getattr(self.written, r.name).eq(written)
             if r.access is Access.RO:
                 continue
             # Byte by byte, each byte's enable the flip-flops' own: no logic in front of them.

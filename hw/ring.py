@@ -22,8 +22,8 @@ __all__ = ["DescriptorPrefetch", "IndexedDescriptor"]
 
 
 class IndexedDescriptor(data.Struct):
+    desc: 128       # first, so that it lies on word boundaries in a compiled model
     index: 16
-    desc: 128
 
 
 class DescriptorPrefetch(wiring.Component):

@@ -21,8 +21,8 @@ __all__ = ["HostMemory"]
 
 
 class _Pending(data.Struct):
+    accepted: 32        # the cycle the command was accepted in, modulo 2**32
     cmd: DMACommand
-    due: 32
 
 
 class HostMemory(wiring.Component):
@@ -73,20 +73,27 @@ class HostMemory(wiring.Component):
         m.d.sync += now.eq(now + 1)
         rows = self.size // 8
 
-        def check(cmd, accepted):
-            row = (cmd.addr - self.base) >> 3
-            bad = ((cmd.addr < self.base) | (row + cmd.len >= rows) | (cmd.addr[:3] != 0)
-                   | ~self.bus_master)
-            with m.If(accepted & bad & ~self.fault):
-                m.d.sync += [self.fault.eq(1), self.fault_addr.eq(cmd.addr)]
+        # The first bad access: its address and a flag, one register. Written so that the
+        # checks are worked out only in a cycle that accepts a command, which matters to the
+        # compiled model (it evaluates every expression every cycle unless it sits in a branch).
+        fault = Signal(65)
+        m.d.comb += [self.fault.eq(fault[64]), self.fault_addr.eq(fault[:64])]
 
-        # Reads: queue with a due time, then stream the beats.
+        def check(cmd, accepted):
+            with m.If(accepted):
+                row = (cmd.addr - self.base) >> 3
+                bad = ((cmd.addr < self.base) | (row + cmd.len >= rows) | (cmd.addr[:3] != 0)
+                       | ~self.bus_master)
+                with m.If(bad & ~fault[64]):
+                    m.d.sync += fault.eq(Cat(cmd.addr, 1))
+
+        # Reads: queue with the cycle of acceptance, then stream the beats when due.
         m.submodules.rd_queue = rd_queue = fifo.SyncFIFOBuffered(
             width=_Pending.as_shape().size, depth=self._outstanding)
         pending_in = _Pending(rd_queue.w_data)
         m.d.comb += [
             pending_in.cmd.eq(dma.rd_cmd.payload),
-            pending_in.due.eq(now + self.read_latency),
+            pending_in.accepted.eq(now),
             rd_queue.w_en.eq(dma.rd_cmd.valid),
             dma.rd_cmd.ready.eq(rd_queue.w_rdy),
         ]
@@ -110,7 +117,7 @@ class HostMemory(wiring.Component):
             with m.If(finishing):
                 m.d.sync += rd_busy.eq(0)
         # The next burst follows the last beat of this one without a gap when it is due.
-        with m.If((~rd_busy | finishing) & rd_queue.r_rdy & ((now - head.due)[:32].as_signed() >= 0)):
+        with m.If((~rd_busy | finishing) & rd_queue.r_rdy & ((now - head.accepted)[:32] >= self.read_latency)):
             m.d.comb += rd_queue.r_en.eq(1)
             m.d.sync += [rd_busy.eq(1), rd_row.eq((head.cmd.addr - self.base) >> 3),
                          rd_left.eq(head.cmd.len)]
