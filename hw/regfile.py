@@ -5,9 +5,10 @@ Reference: SDM 13.4 (general, receive and transmit registers), 13.5 (filter tabl
 Registers with behaviour of their own (CTRL/STATUS, EECD/EERD, MDIC, the interrupt registers and
 the statistics counters) live in the block that implements that behaviour; this block holds the
 rest, elaborated from ``hw.regmap``: plain read/write registers with their reset values and
-writable masks, write-1-to-clear status (WUS), and three tables in block RAM: the receive
-address table RAL/RAH[16] (one 64-bit row per address, looked up by the receive filter one entry
-at a time) and the multicast and VLAN tables MTA[128] and VFTA[128].
+writable masks (in flip-flops those the datapath uses, the others in a block RAM),
+write-1-to-clear status (WUS), and three tables in block RAM: the receive address table
+RAL/RAH[16] (one 64-bit row per address, looked up by the receive filter one entry at a time)
+and the multicast and VLAN tables MTA[128] and VFTA[128].
 """
 
 import functools
@@ -33,6 +34,14 @@ _TABLES = ("MTA", "VFTA")       # in block RAM
 PLAIN = tuple(r for r in REGISTERS
               if r.count == 1 and r.name not in OWNED and r.access in (Access.RW, Access.W1C, Access.RO))
 
+# Registers the datapath uses all the time: each in flip-flops of its own. So are the registers
+# with behaviour on access (write 1 to clear, read only). The other plain registers only give
+# back what software wrote, and share one block RAM.
+LIVE = frozenset({"RCTL", "TCTL", "TIPG", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
+                  "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
+IN_FLOPS = tuple(r for r in PLAIN if r.name in LIVE or r.access is not Access.RW)
+STORED = tuple(r for r in PLAIN if r not in IN_FLOPS)
+
 
 class RegisterFile(wiring.Component):
     """Parameters
@@ -44,7 +53,7 @@ class RegisterFile(wiring.Component):
     -------
     bus : In(RegBusSignature)
     regs : Out(signature)
-        The value of every plain register, by name (one signal each).
+        The value of every plain register in flip-flops (``IN_FLOPS``), by name.
     ra_addr, ra_data, ra_busy : In(4), Out(64), Out(1)
         The receive address table's read port for the receive filter: RAL in the low half, RAH
         in the high half, two cycles after the address (block RAM data is registered before it
@@ -64,7 +73,7 @@ class RegisterFile(wiring.Component):
         assert len(self._mac) == 6
         super().__init__({
             "bus": In(RegBusSignature),
-            "regs": Out(wiring.Signature({r.name: Out(32, init=r.reset) for r in PLAIN})),
+            "regs": Out(wiring.Signature({r.name: Out(32, init=r.reset) for r in IN_FLOPS})),
             "ra_addr": In(range(reg.RAL.count)),
             "ra_data": Out(64),
             "ra_busy": Out(1),
@@ -87,7 +96,7 @@ class RegisterFile(wiring.Component):
 
         # One signal per register: the compiled simulator and synthesis both handle many narrow
         # signals better than one wide one sliced in many places.
-        for r in PLAIN:
+        for r in IN_FLOPS:
             value = getattr(self.regs, r.name)
             reads[r.index] = value
             written = bus.w_stb & (bus.addr == r.index)
@@ -105,6 +114,39 @@ class RegisterFile(wiring.Component):
                     else:
                         fixed = (r.reset >> 8 * byte) & 0xFF & ~writable
                         m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
+
+        # Registers that only hold what software wrote: a row each in block RAM, found by a
+        # decoder; the device reset sweeps their reset values back in.
+        m.submodules.stored = stored = memory.Memory(shape=32, depth=len(STORED),
+                                                     init=[r.reset for r in STORED])
+        stored_write = stored.write_port(granularity=8)
+        stored_read = stored.read_port()
+        stored_hit = Signal()
+        stored_row = Signal(range(len(STORED)))
+        keep, fixed, reset = Signal(32), Signal(32), Signal(32)
+        with m.Switch(bus.addr):
+            for row, r in enumerate(STORED):
+                with m.Case(r.index):
+                    m.d.comb += [stored_hit.eq(1), stored_row.eq(row), keep.eq(r.mask),
+                                 fixed.eq(r.reset & ~r.mask)]
+        with m.Switch(self.clear_row):
+            for row, r in enumerate(STORED):
+                with m.Case(row):
+                    m.d.comb += reset.eq(r.reset)
+        m.d.comb += stored_read.addr.eq(stored_row)
+        with m.If(self.clear):
+            with m.If(self.clear_row < len(STORED)):
+                m.d.comb += [stored_write.addr.eq(self.clear_row), stored_write.data.eq(reset),
+                             stored_write.en.eq(0b1111)]
+        with m.Else():
+            m.d.comb += [stored_write.addr.eq(stored_row),
+                         stored_write.data.eq((bus.w_data & keep) | fixed)]
+            for byte in range(4):
+                m.d.comb += stored_write.en[byte].eq(bus.w_stb & stored_hit & bus.w_mask[8 * byte])
+        stored_read_q = Signal(2)
+        stored_data_q = Signal(32)
+        m.d.sync += [stored_read_q.eq(Cat(bus.r_stb & stored_hit, stored_read_q[0])),
+                     stored_data_q.eq(stored_read.data)]
 
         # Receive addresses: row n holds RAL[n] in bytes 0-3 and RAH[n] in bytes 4-7.
         ral, count = reg.RAL.index, reg.RAL.count       # RAL[n] at index ral + 2n, RAH after
@@ -137,7 +179,7 @@ class RegisterFile(wiring.Component):
         m.d.sync += [ra_read_q.eq(Cat(bus.r_stb & ra_hit, ra_read_q[0])),
                      ra_high_q.eq(Cat(high, ra_high_q[0])), ra_data_q.eq(ra_read.data)]
         m.d.comb += self.ra_data.eq(ra_data_q)
-        table_hit = []
+        table_hit = [(stored_read_q[1], stored_data_q)]
         for name in _TABLES:
             r = getattr(reg, name)
             m.submodules[name.lower()] = mem = memory.Memory(shape=32, depth=r.count, init=[])
@@ -161,9 +203,10 @@ class RegisterFile(wiring.Component):
                 m.d.comb += lookup.addr.eq(self.mta_addr)
                 m.d.sync += self.mta_data.eq(lookup.data)
 
-        # Registers read through a mux in two registered steps, as the bus allows: a mux per
-        # group of eight registers (zero for an address outside the group), then the groups
-        # ORed. The tables' read data comes from block RAM.
+        # Registers in flip-flops read through a mux in two registered steps, as the bus
+        # allows: a mux per group of eight registers (zero for an address outside the group),
+        # then the groups ORed. The stored registers' and the tables' read data comes from
+        # block RAM.
         ordered = sorted(reads.items())
         parts = []
         for first in range(0, len(ordered), 8):

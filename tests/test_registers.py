@@ -142,6 +142,8 @@ def test_ctrl_rst_resets_the_device_mid_operation():
         await regs.write(reg.IMS, 0x9D)
         await regs.write(reg.RAL, 0xDEADBEEF, 1)
         await regs.write(reg.MTA, 0xFFFFFFFF, 5)
+        await regs.write(reg.PBA, 0x00200020)          # registers kept in block RAM
+        await regs.write(reg.FCTTV, 0x1234)
         await regs.write(reg.ICS, reg.ICS.TXDW.mask)
         # A PHY read is under way when the reset comes, through the I/O window.
         await regs.write(reg.MDIC, (1 << 21) | (2 << 26) | (1 << 16))
@@ -156,7 +158,8 @@ def test_ctrl_rst_resets_the_device_mid_operation():
         while await regs.read(reg.CTRL) & reg.CTRL.RST.mask:
             polls += 1
         after = {r.name: await regs.read(r) for r in (reg.CTRL, reg.RCTL, reg.IMS, reg.ICR,
-                                                       reg.MDIC, reg.STATUS)}
+                                                       reg.MDIC, reg.STATUS, reg.PBA,
+                                                       reg.FCTTV)}
         after["RAL1"] = await regs.read(reg.RAL, 1)
         after["MTA5"] = await regs.read(reg.MTA, 5)
         after["RAL0"] = await regs.read(reg.RAL, 0)
@@ -166,4 +169,5 @@ def test_ctrl_rst_resets_the_device_mid_operation():
     assert during == 0x00140240 | reg.CTRL.RST.mask
     assert not irq_during
     assert after == {"CTRL": 0x00140240, "RCTL": 0, "IMS": 0, "ICR": 0, "MDIC": 0x10000000,
-                     "STATUS": 0x80080783, "RAL1": 0, "MTA5": 0, "RAL0": RA0[0]}
+                     "STATUS": 0x80080783, "PBA": 0x00100030, "FCTTV": 0, "RAL1": 0, "MTA5": 0,
+                     "RAL0": RA0[0]}
