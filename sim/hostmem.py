@@ -53,6 +53,8 @@ class HostMemory(wiring.Component):
     def __init__(self, *, base=0x0010_0000, size=1 << 20, read_latency=125, outstanding=8):
         if base % 8 or size % 8 or size <= 0:
             raise ValueError("host memory base and size must be multiples of 8")
+        if base + size > 1 << 32:
+            raise ValueError("host memory must lie below 4 GiB")
         self.base = base
         self.size = size
         self.read_latency = read_latency
@@ -79,10 +81,14 @@ class HostMemory(wiring.Component):
         fault = Signal(65)
         m.d.comb += [self.fault.eq(fault[64]), self.fault_addr.eq(fault[:64])]
 
+        # Rows from bus addresses in 32 bits: host memory lies below 4 GiB.
+        def row_of(addr):
+            return (addr[3:32] - (self.base >> 3)).as_unsigned()
+
         def check(cmd, accepted):
             with m.If(accepted):
-                row = (cmd.addr - self.base) >> 3
-                bad = ((cmd.addr < self.base) | (row + cmd.len >= rows) | (cmd.addr[:3] != 0)
+                bad = ((cmd.addr[32:] != 0) | (cmd.addr[:32] < self.base)
+                       | (row_of(cmd.addr) + cmd.len >= rows) | (cmd.addr[:3] != 0)
                        | ~self.bus_master)
                 with m.If(bad & ~fault[64]):
                     m.d.sync += fault.eq(Cat(cmd.addr, 1))
@@ -119,7 +125,7 @@ class HostMemory(wiring.Component):
         # The next burst follows the last beat of this one without a gap when it is due.
         with m.If((~rd_busy | finishing) & rd_queue.r_rdy & ((now - head.accepted)[:32] >= self.read_latency)):
             m.d.comb += rd_queue.r_en.eq(1)
-            m.d.sync += [rd_busy.eq(1), rd_row.eq((head.cmd.addr - self.base) >> 3),
+            m.d.sync += [rd_busy.eq(1), rd_row.eq(row_of(head.cmd.addr)),
                          rd_left.eq(head.cmd.len)]
 
         # Writes: one command at a time, its beats, then the acknowledgement.
@@ -130,7 +136,7 @@ class HostMemory(wiring.Component):
                 m.d.comb += dma.wr_cmd.ready.eq(1)
                 check(dma.wr_cmd.payload, dma.wr_cmd.valid)
                 with m.If(dma.wr_cmd.valid):
-                    m.d.sync += wr_row.eq((dma.wr_cmd.payload.addr - self.base) >> 3)
+                    m.d.sync += wr_row.eq(row_of(dma.wr_cmd.payload.addr))
                     m.next = "DATA"
             with m.State("DATA"):
                 beat = dma.wr_data.payload

@@ -88,3 +88,18 @@ def test_faults():
 
     assert run(tb) == [(1, BASE + 4096 - 8)]
     assert run(no_master) == (1, BASE)
+
+
+def test_fault_addresses():
+    def first_fault(addr, beats, channel):
+        async def tb(ctx, dut):
+            await command(ctx, getattr(dut.dma, channel), addr, beats)
+            await ctx.tick()
+            return ctx.get(dut.fault), ctx.get(dut.fault_addr)
+        return run(tb)
+
+    for channel in ("rd_cmd", "wr_cmd"):
+        assert first_fault(BASE - 8, 1, channel) == (1, BASE - 8)             # below
+        assert first_fault(BASE + 4, 1, channel) == (1, BASE + 4)             # unaligned
+        assert first_fault(BASE + (1 << 32), 1, channel) == (1, BASE + (1 << 32))   # above 4 GiB
+        assert first_fault(BASE + 4096 - 16, 2, channel) == (0, 0)             # the last rows
