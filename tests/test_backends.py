@@ -163,3 +163,15 @@ def test_cross_simulation_scenario_is_identical_on_both_backends():
                         [(d, start, f.raw) for d, start, f in backend.wire_log]))
     assert results[0] == results[1]
     assert len(results[0][2]) == 2
+
+
+def test_memory_writes_in_the_compiled_model_are_filtered():
+    from sim.cxxrtl import _filter_writes
+    line = ("\t\tmemory_p_q.update(tmp_5.index, value<64>{0u,0u}.concat(p_a.slice<7,0>()).val(), "
+            "and_uu<1>(p_b, p_c), 0);")
+    assert _filter_writes(line) == (
+        "\t\tcxxrtl_write_if_enabled(memory_p_q, tmp_5.index, [&]() { return "
+        "value<64>{0u,0u}.concat(p_a.slice<7,0>()).val(); }, and_uu<1>(p_b, p_c), 0);")
+    # A write it cannot take apart stays as CXXRTL wrote it: correct, only slower.
+    odd = "\tmemory_p_q.update(tmp_5.index, f(p_a, 0);"
+    assert _filter_writes(odd) == odd
