@@ -99,6 +99,7 @@ class Backend(ABC):
         self._mmio_posted, self._mmio_done, self._mmio_rdata = \
             control.posted, control.done, control.rdata
         self._mmio_count = 0
+        self._mmio_latencies = (0, 0)       # as the initiator's inputs start
         # (offset, width) of each request field: packed by hand, as building a struct constant
         # per access would cost more than the access itself on the compiled backend.
         self._req_fields = {name: (field.offset, Shape.cast(field.shape).width)
@@ -181,8 +182,8 @@ class Backend(ABC):
         """One access to the core's BAR0 (``Space.MEM``) or BAR1 (``Space.IO``) at byte
         offset ``addr``. Returns the read data, or None for a (posted) write."""
         limit = self._post_mmio(space, addr, write=write, data=data, be=be)
-        await self._until(self._mmio_done, self._mmio_count, limit)
-        if self.get(self._mmio_done) != self._mmio_count:
+        ran = await self._until(self._mmio_done, self._mmio_count, limit)
+        if ran >= limit and self.get(self._mmio_done) != self._mmio_count:
             raise SimulationError(
                 f"MMIO {'write' if write else 'read'} of {Space(space).name} {addr:#x} not "
                 f"completed in {MMIO_TIMEOUT} cycles: the core stopped answering its target port")
@@ -205,8 +206,10 @@ class Backend(ABC):
         delay = self.write_latency if write else self.read_latency // 2
         tail = self.read_latency - self.read_latency // 2
         self.set(self._mmio_request, payload)
-        self.set(self._mmio_delay, delay)
-        self.set(self._mmio_tail, tail)
+        if (delay, tail) != self._mmio_latencies:    # the initiator holds them
+            self.set(self._mmio_delay, delay)
+            self.set(self._mmio_tail, tail)
+            self._mmio_latencies = (delay, tail)
         self._mmio_count = (self._mmio_count + 1) % (1 << 16)
         self.set(self._mmio_posted, self._mmio_count)
         return delay + tail + MMIO_TIMEOUT
