@@ -175,3 +175,30 @@ def test_memory_writes_in_the_compiled_model_are_filtered():
     # A write it cannot take apart stays as CXXRTL wrote it: correct, only slower.
     odd = "\tmemory_p_q.update(tmp_5.index, f(p_a, 0);"
     assert _filter_writes(odd) == odd
+
+
+def test_plain_commit_of_the_compiled_model():
+    from sim.cxxrtl import _add_plain_commit
+    generated = ("struct p_bench {\n"
+                 "\ttemplate<class ObserverT>\n"
+                 "\tbool commit(ObserverT &observer) {\n"
+                 "\t\tbool changed = false;\n"
+                 "\t\tif (p_a.commit(observer)) changed = true;\n"
+                 "\t\tif (memory_p_m.commit(observer)) changed = true;\n"
+                 "\t\tprev_p_clk = p_clk;\n"
+                 "\t\treturn changed;\n"
+                 "\t}\n"
+                 "\n"
+                 "\tbool commit() override {\n")
+    assert _add_plain_commit(generated) == generated.replace("\n\tbool commit() override", (
+        "\tvoid commit_plain() {\n"
+        "\t\tobserver observer;\n"
+        "\t\tp_a.curr = p_a.next;\n"
+        "\t\tmemory_p_m.commit(observer);\n"
+        "\t\tprev_p_clk = p_clk;\n"
+        "\t}\n"
+        "\n"
+        "\n\tbool commit() override"))
+    # Anything it does not know in CXXRTL's commit: the plain commit is the ordinary one.
+    unknown = generated.replace("\t\tprev_p_clk = p_clk;\n", "\t\tsomething(else);\n")
+    assert "\tvoid commit_plain() {\n\t\tcommit();\n\t}\n" in _add_plain_commit(unknown)
