@@ -115,14 +115,17 @@ class RegisterFile(wiring.Component):
                         fixed = (r.reset >> 8 * byte) & 0xFF & ~writable
                         m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
 
-        # Registers that only hold what software wrote: a row each in block RAM, found by a
+        # Registers that only hold what software wrote: a row each in a small RAM, found by a
         # decoder; the device reset sweeps their reset values back in.
         m.submodules.stored = stored = memory.Memory(shape=32, depth=len(STORED),
                                                      init=[r.reset for r in STORED])
         stored_write = stored.write_port(granularity=8)
-        stored_read = stored.read_port()
-        stored_hit = Signal()
+        # Read a cycle after the strobe from the registered row (the decoder and the RAM would
+        # be too long a path in one cycle), and registered again.
+        stored_read = stored.read_port(domain="comb")
         stored_row = Signal(range(len(STORED)))
+        stored_read_row = Signal.like(stored_row)
+        stored_hit = Signal()
         keep, fixed, reset = Signal(32), Signal(32), Signal(32)
         with m.Switch(bus.addr):
             for row, r in enumerate(STORED):
@@ -133,7 +136,8 @@ class RegisterFile(wiring.Component):
             for row, r in enumerate(STORED):
                 with m.Case(row):
                     m.d.comb += reset.eq(r.reset)
-        m.d.comb += stored_read.addr.eq(stored_row)
+        m.d.sync += stored_read_row.eq(stored_row)
+        m.d.comb += stored_read.addr.eq(stored_read_row)
         with m.If(self.clear):
             with m.If(self.clear_row < len(STORED)):
                 m.d.comb += [stored_write.addr.eq(self.clear_row), stored_write.data.eq(reset),

@@ -119,6 +119,10 @@ class RxDMA(wiring.Component):
         beats = Signal(13)          # beats for this buffer
         beat = Signal(13)           # beats sent so far
         chunk = Signal(9)           # beats left in the current write command
+        # Whether this beat takes a FIFO word and whether it ends the write command: registered,
+        # as they go through the DMA arbiters and back as the handshake.
+        use = Signal()
+        last = Signal()
         prev = Signal(64)
         # Whether this buffer ends the frame: registered, as ``left`` and ``n`` are set at least a
         # cycle before the write-back that uses it.
@@ -204,12 +208,12 @@ class RxDMA(wiring.Component):
             with m.State("COMMAND"):
                 m.d.comb += [cmd.payload.addr.eq(addr), cmd.payload.len.eq(burst - 1),
                              cmd.valid.eq(1)]
+                m.d.sync += use.eq(beat < buffer_words)
                 with m.If(cmd.ready):
-                    m.d.sync += [chunk.eq(burst), addr.eq(addr + burst * 8)]
+                    m.d.sync += [chunk.eq(burst), addr.eq(addr + burst * 8), last.eq(burst == 1)]
                     m.next = "DATA"
             with m.State("DATA"):
                 # Beat k carries bytes 8k - offset .. 8k - offset + 7 of this buffer's data.
-                use = beat < buffer_words
                 cur = Mux(use, self.words.payload, 0)
                 shifted = Cat(prev, cur).bit_select((64 - offset * 8).as_unsigned(), 64)
                 strb = Signal(8)
@@ -217,12 +221,13 @@ class RxDMA(wiring.Component):
                     pos = (beat << 3) + j
                     m.d.comb += strb[j].eq((pos >= offset) & (pos < offset + n))
                 m.d.comb += [out.payload.data.eq(shifted), out.payload.strb.eq(strb),
-                             out.payload.last.eq(chunk == 1), out.valid.eq(~use | self.words.valid)]
+                             out.payload.last.eq(last), out.valid.eq(~use | self.words.valid)]
                 with m.If(out.valid & out.ready):
                     m.d.comb += self.words.ready.eq(use)
                     m.d.sync += [beat.eq(beat + 1), chunk.eq(chunk - 1), prev.eq(cur),
-                                 taken.eq(taken + use)]
-                    with m.If(chunk == 1):
+                                 taken.eq(taken + use), use.eq(beat + 1 < buffer_words),
+                                 last.eq(chunk == 2)]
+                    with m.If(last):
                         with m.If(beat + 1 == beats):
                             m.next = "WB_COMMAND"
                         with m.Else():

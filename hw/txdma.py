@@ -17,6 +17,7 @@ timers when IDE is set; then TDH moves past it. TXQE is raised when TDH reaches 
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for
 
 from .bus import DMASignature, RegBusSignature, masked, read_mux
 from .delay import InterruptDelay
@@ -90,13 +91,17 @@ class TxFetch(wiring.Component):
         left = Signal(17)           # frame bytes of this descriptor not yet asked for
         reserved = Signal(16)       # queue entries promised to reads in flight
 
-        beats_left = (left + first + 7) >> 3
-        beats = Mux(beats_left > MAX_BURST, MAX_BURST, beats_left)
-        nbytes = Mux(beats_left > MAX_BURST, MAX_BURST * 8 - first, left)
+        # The bytes from the first beat's start to the descriptor's end, registered; a read
+        # takes them all when they fit a burst (then it is the last), else a whole burst.
+        span = Signal(18)
+        m.d.sync += span.eq(left + first)
+        last_read = span <= MAX_BURST * 8
+        short = span[:bits_for(MAX_BURST * 8)]
+        beats = Mux(last_read, (short + 7) >> 3, MAX_BURST)
+        nbytes = Mux(last_read, left, MAX_BURST * 8 - first)
         tag_in = _Tag(tags.w_data)
         cmd = self.dma.rd_cmd
         empty = desc.length == 0
-        last_read = beats_left <= MAX_BURST
 
         m.d.comb += [
             tag_in.eop.eq((desc.cmd & TXD_CMD.EOP) != 0),
@@ -106,10 +111,10 @@ class TxFetch(wiring.Component):
             self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
             self.done.payload.empty.eq(empty),
         ]
-        # The next read is worked out ahead in two registered steps (its size, then whether the
-        # queue has room for it), keeping this arithmetic off the path through the DMA arbiter;
-        # after each change of state (``settle`` set) both steps are brought up to date before
-        # a read goes out.
+        # The next read is worked out ahead in three registered steps (its span, its size, then
+        # whether the queue has room for it), keeping this arithmetic off the path through the
+        # DMA arbiter; after each change of state (``settle`` set) the steps are brought up to
+        # date before a read goes out.
         next_beats = Signal.like(beats)
         next_nbytes = Signal(12)
         next_last = Signal()
@@ -134,7 +139,7 @@ class TxFetch(wiring.Component):
                                      self.done.valid.eq(1), self.descs.ready.eq(1)]
                     with m.Else():
                         m.d.sync += [addr.eq(desc.buffer_addr & ~7), first.eq(desc.buffer_addr[:3]),
-                                     left.eq(desc.length), settle.eq(2)]
+                                     left.eq(desc.length), settle.eq(3)]
                         m.next = "READ"
             with m.State("READ"):
                 m.d.comb += [
@@ -148,7 +153,7 @@ class TxFetch(wiring.Component):
                 ]
                 with m.If(cmd.valid & cmd.ready):
                     m.d.sync += [addr.eq(addr + next_beats * 8), first.eq(0),
-                                 left.eq(left - next_nbytes), settle.eq(2)]
+                                 left.eq(left - next_nbytes), settle.eq(3)]
                     with m.If(next_last):
                         m.next = "DONE"
             with m.State("DONE"):
