@@ -107,7 +107,7 @@ class E1000(wiring.Component):
         self.rxmac = RxMAC()
         self.rxfifo = RxFIFO()
         self.rxdma = RxDMA()
-        self.dma_arbiter = DMAArbiter(2)
+        self.dma_arbiter = DMAArbiter(2, skid_writes=True)
 
     def elaborate(self, platform):
         m = Module()

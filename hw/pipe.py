@@ -1,17 +1,21 @@
-"""A register slice for a stream: the payload leaves from flip-flops.
+"""Register slices for streams: the payload leaves from flip-flops.
 
 Placed behind a block RAM FIFO (whose read data arrives late in the cycle) or in front of a long
-path, it cuts the timing path at the cost of one cycle of latency, and keeps full throughput:
-the slice takes a new payload in the cycle its current one leaves. ``ready`` passes through
-combinationally, so only the forward path is cut.
+path, a slice cuts the timing path at the cost of one cycle of latency, and keeps full
+throughput: it takes a new payload in the cycle its current one leaves.
+
+- ``StreamRegister``: ``ready`` passes through combinationally, so only the forward path is cut.
+- ``SkidBuffer``: ``ready`` comes from a register too, so neither direction's logic reaches the
+  other side. A payload that arrives while the output is stalled waits in a second register
+  (the skid), and ``ready`` falls while it is there.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["StreamRegister"]
+__all__ = ["StreamRegister", "SkidBuffer"]
 
 
 class StreamRegister(wiring.Component):
@@ -37,4 +41,38 @@ class StreamRegister(wiring.Component):
         m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
         with m.If(self.i.ready):
             m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
+        return m
+
+
+class SkidBuffer(wiring.Component):
+    """Parameters
+    ----------
+    shape : shape-like
+        Of the payload.
+
+    Members
+    -------
+    i : In(stream.Signature(shape))
+    o : Out(stream.Signature(shape))
+    """
+
+    def __init__(self, shape):
+        self._shape = shape
+        super().__init__({
+            "i": In(stream.Signature(shape)),
+            "o": Out(stream.Signature(shape)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        skid = Signal(self._shape)
+        skid_valid = Signal()
+        m.d.comb += self.i.ready.eq(~skid_valid)
+        with m.If(~self.o.valid | self.o.ready):
+            # The output register is free: the skid goes first, else the input.
+            m.d.sync += [self.o.valid.eq(skid_valid | self.i.valid),
+                         self.o.payload.eq(Mux(skid_valid, skid, self.i.payload)),
+                         skid_valid.eq(0)]
+        with m.Elif(self.i.valid & ~skid_valid):
+            m.d.sync += [skid.eq(self.i.payload), skid_valid.eq(1)]
         return m

@@ -138,15 +138,21 @@ class RegisterFile(wiring.Component):
                     m.d.comb += reset.eq(r.reset)
         m.d.sync += stored_read_row.eq(stored_row)
         m.d.comb += stored_read.addr.eq(stored_read_row)
+        # Software writes land a cycle after the strobe, from registers: the decoder stays off
+        # the RAM's write address. The bus reads nothing that soon after a write.
+        write_row = Signal.like(stored_row)
+        write_data = Signal(32)
+        write_en = Signal(4)
+        m.d.sync += [write_row.eq(stored_row), write_data.eq((bus.w_data & keep) | fixed),
+                     write_en.eq(Cat(bus.w_stb & stored_hit & bus.w_mask[8 * byte]
+                                     for byte in range(4)))]
         with m.If(self.clear):
             with m.If(self.clear_row < len(STORED)):
                 m.d.comb += [stored_write.addr.eq(self.clear_row), stored_write.data.eq(reset),
                              stored_write.en.eq(0b1111)]
         with m.Else():
-            m.d.comb += [stored_write.addr.eq(stored_row),
-                         stored_write.data.eq((bus.w_data & keep) | fixed)]
-            for byte in range(4):
-                m.d.comb += stored_write.en[byte].eq(bus.w_stb & stored_hit & bus.w_mask[8 * byte])
+            m.d.comb += [stored_write.addr.eq(write_row), stored_write.data.eq(write_data),
+                         stored_write.en.eq(write_en)]
         stored_read_q = Signal(2)
         stored_data_q = Signal(32)
         m.d.sync += [stored_read_q.eq(Cat(bus.r_stb & stored_hit, stored_read_q[0])),

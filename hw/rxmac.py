@@ -103,8 +103,10 @@ class RxMAC(wiring.Component):
         overflow = Signal()
         m.d.comb += fcs.data.eq(self.rxd)
 
-        # The filter, once the destination address is in.
-        broadcast = dest == 0xFFFF_FFFF_FFFF
+        # The filter, once the destination address is in. The all-ones compare is registered:
+        # it also goes into the frame's report, far from here.
+        broadcast = Signal()
+        m.d.sync += broadcast.eq(dest == 0xFFFF_FFFF_FFFF)
         multicast = dest[0]
         # Exact match: one table entry a cycle, starting when the address is complete.
         exact = Signal()

@@ -217,8 +217,11 @@ class TxFetch(wiring.Component):
             with m.If(self.words.ready):
                 m.d.sync += holding.eq(0)
 
-        # Reservations: a read reserves its beats, each arriving beat returns one.
-        issued = Mux(cmd.valid & cmd.ready, next_beats, 0)
+        # Reservations: a read reserves its beats, each arriving beat returns one. The read's
+        # beats are counted a cycle after its handshake (so that the handshake does not reach
+        # the adder); ``fits`` is worked out again only after ``settle``, later than that.
+        issued = Signal.like(next_beats)
+        m.d.sync += issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0))
         returned = beat.valid & beat.ready
         m.d.sync += reserved.eq(reserved + issued - returned)
         return m
