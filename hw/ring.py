@@ -14,7 +14,7 @@ from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMASignature
+from .bus import DMAReadBeat, DMASignature
 from .desc import DESCRIPTOR_BYTES
 
 
@@ -75,7 +75,8 @@ class DescriptorPrefetch(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         # Emptying the queue reaches many flip-flops: it follows ``enable`` a cycle late, from
-        # a register (a read is never issued while ``enable`` is low).
+        # a register. Reads go out only while it is low, so one may go out in the cycle
+        # ``enable`` falls; it is then in flight when the flush comes, and its data is dropped.
         flush = Signal(init=1)
         m.d.sync += flush.eq(~self.enable)
         queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(IndexedDescriptor).size,
@@ -148,14 +149,20 @@ class DescriptorPrefetch(wiring.Component):
         m.d.comb += [
             cmd.payload.addr.eq(addr),
             cmd.payload.len.eq(n * 2 - 1),
-            cmd.valid.eq(ready_to_go & self.enable & settled & ~busy),
+            # ``enable`` from its register (~flush): it comes from far across the core.
+            cmd.valid.eq(ready_to_go & ~flush & settled & ~busy),
         ]
         with m.If(cmd.valid & cmd.ready):
             m.d.sync += [busy.eq(1), stale.eq(0), wait.eq(steps),
                          fetch.eq(Mux(fetch + n >= count, fetch + n - count, fetch + n))]
 
         # Two beats make a descriptor.
-        beat = self.dma.rd_data
+        # Beats are always taken, and registered before use: they come from host memory through
+        # the DMA arbiters, whose routing would otherwise run into the queue's logic.
+        beat = Signal(DMAReadBeat)
+        beat_valid = Signal()
+        m.d.comb += self.dma.rd_data.ready.eq(1)
+        m.d.sync += [beat_valid.eq(self.dma.rd_data.valid), beat.eq(self.dma.rd_data.payload)]
         low = Signal(64)
         second = Signal()
         index = Signal(16)          # index of the descriptor being received
@@ -163,15 +170,14 @@ class DescriptorPrefetch(wiring.Component):
             m.d.sync += index.eq(fetch)
         entry = IndexedDescriptor(queue.w_data)
         m.d.comb += [
-            beat.ready.eq(1),
             entry.index.eq(index),
-            entry.desc.eq(Cat(low, beat.payload.data)),
-            queue.w_en.eq(beat.valid & second & ~stale & ~flush),
+            entry.desc.eq(Cat(low, beat.data)),
+            queue.w_en.eq(beat_valid & second & ~stale & ~flush),
         ]
-        with m.If(beat.valid):
-            m.d.sync += [second.eq(~second), low.eq(beat.payload.data)]
+        with m.If(beat_valid):
+            m.d.sync += [second.eq(~second), low.eq(beat.data)]
             with m.If(second):
                 m.d.sync += index.eq(Mux(index + 1 == count, 0, index + 1))
-            with m.If(beat.payload.last):
+            with m.If(beat.last):
                 m.d.sync += [busy.eq(0), stale.eq(0), second.eq(0)]
         return m

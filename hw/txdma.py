@@ -308,7 +308,8 @@ class TxDMA(wiring.Component):
         pushed = queue.w_en & queue.w_rdy & TxWord(queue.w_data).eop
         popped = self.words.valid & self.words.ready & self.words.payload.eop
         m.d.sync += frames.eq(frames + pushed - popped)
-        m.d.comb += self.frame_ready.eq((frames != 0) | (free == 0))
+        # Registered: it starts the MAC, whose start reaches many flip-flops.
+        m.d.sync += self.frame_ready.eq((frames != 0) | (free == 0))
 
         # Descriptors whose data the MAC has taken.
         consumed = Signal(range(self._depth + 1))

@@ -66,6 +66,7 @@ class TxMAC(wiring.Component):
         length = Signal(14)
         ifcs = Signal()
         gap = Signal(10)
+        gap_over = Signal(init=1)   # gap == 0, registered: the start of a frame fans out widely
         dest_ones = Signal()        # every destination byte so far is 0xFF
         multicast = Signal()
 
@@ -90,8 +91,8 @@ class TxMAC(wiring.Component):
 
         with m.FSM(name="txmac") as fsm:
             with m.State("IDLE"):
-                with m.If(gap != 0):
-                    m.d.sync += gap.eq(gap - 1)
+                with m.If(~gap_over):
+                    m.d.sync += [gap.eq(gap - 1), gap_over.eq(gap == 1)]
                 with m.Elif(self.words.valid & self.frame_ready):
                     m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1)]
                     m.d.comb += fcs.start.eq(1)
@@ -144,7 +145,8 @@ class TxMAC(wiring.Component):
                     self.stats.payload.broadcast.eq(dest_ones),
                     self.stats.payload.multicast.eq(multicast & ~dest_ones),
                 ]
-                m.d.sync += gap.eq(Mux(self.gap < MIN_GAP, MIN_GAP, self.gap) - 2)
+                m.d.sync += [gap.eq(Mux(self.gap < MIN_GAP, MIN_GAP, self.gap) - 2),
+                             gap_over.eq(0)]
                 with m.If(self.stats.ready):
                     m.next = "IDLE"
         self.fsm_state = fsm.state
