@@ -18,33 +18,7 @@ from amaranth.lib.wiring import In, Out
 __all__ = ["StreamRegister", "SkidBuffer"]
 
 
-class StreamRegister(wiring.Component):
-    """Parameters
-    ----------
-    shape : shape-like
-        Of the payload.
-
-    Members
-    -------
-    i : In(stream.Signature(shape))
-    o : Out(stream.Signature(shape))
-    """
-
-    def __init__(self, shape):
-        super().__init__({
-            "i": In(stream.Signature(shape)),
-            "o": Out(stream.Signature(shape)),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
-        with m.If(self.i.ready):
-            m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
-        return m
-
-
-class SkidBuffer(wiring.Component):
+class _Slice(wiring.Component):
     """Parameters
     ----------
     shape : shape-like
@@ -62,6 +36,21 @@ class SkidBuffer(wiring.Component):
             "i": In(stream.Signature(shape)),
             "o": Out(stream.Signature(shape)),
         })
+
+
+class StreamRegister(_Slice):
+    __doc__ = _Slice.__doc__
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(self.i.ready):
+            m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
+        return m
+
+
+class SkidBuffer(_Slice):
+    __doc__ = _Slice.__doc__
 
     def elaborate(self, platform):
         m = Module()

@@ -7,6 +7,22 @@ from amaranth.sim import Simulator
 from hw.pipe import SkidBuffer, StreamRegister
 
 
+def simulate(dut, testbench, *background):
+    """Run ``await testbench(ctx)`` against ``dut`` with a clock, and the ``background``
+    testbenches beside it; returns its result."""
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    for other in background:
+        sim.add_testbench(other, background=True)
+    result = {}
+
+    async def main(ctx):
+        result["value"] = await testbench(ctx)
+    sim.add_testbench(main)
+    sim.run()
+    return result["value"]
+
+
 def run(dut, items, ready_pattern):
     """Push ``items`` through ``dut`` with gaps on the input side and ``ready_pattern(cycle)`` on
     the output side; returns (what came out, cycles taken)."""
@@ -34,16 +50,7 @@ def run(dut, items, ready_pattern):
             cycle += 1
         return cycle
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(producer, background=True)
-    result = {}
-
-    async def main(ctx):
-        result["cycles"] = await consumer(ctx)
-    sim.add_testbench(main)
-    sim.run()
-    return out, result["cycles"]
+    return out, simulate(dut, consumer, producer)
 
 
 def test_nothing_lost_or_reordered_under_back_pressure():
@@ -68,16 +75,9 @@ def test_full_throughput():
         return seen
 
     for dut in (StreamRegister(8), SkidBuffer(8)):
-        sim = Simulator(dut)
-        sim.add_clock(1e-6)
-        result = {}
-
-        async def main(ctx):
-            result["seen"] = await tb(ctx)
-        sim.add_testbench(main)
-        sim.run()
+        seen = simulate(dut, tb)
         # One cycle of latency, then one payload per cycle.
-        assert result["seen"] == list(range(19)), type(dut).__name__
+        assert seen == list(range(19)), type(dut).__name__
 
 
 def test_skid_buffer_ready_does_not_follow_the_output_in_the_same_cycle():
@@ -96,12 +96,4 @@ def test_skid_buffer_ready_does_not_follow_the_output_in_the_same_cycle():
         after = ctx.get(dut.i.ready)
         return before, during, after
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    result = {}
-
-    async def main(ctx):
-        result["r"] = await tb(ctx)
-    sim.add_testbench(main)
-    sim.run()
-    assert result["r"] == (1, 1, 0)
+    assert simulate(dut, tb) == (1, 1, 0)
