@@ -102,6 +102,7 @@ class TxFetch(wiring.Component):
         tag_in = _Tag(tags.w_data)
         cmd = self.dma.rd_cmd
         empty = desc.length == 0
+        empty_q = Signal()
 
         m.d.comb += [
             tag_in.eop.eq((desc.cmd & TXD_CMD.EOP) != 0),
@@ -109,7 +110,7 @@ class TxFetch(wiring.Component):
             self.done.payload.index.eq(self.descs.payload.index),
             self.done.payload.rs.eq((desc.cmd & TXD_CMD.RS) != 0),
             self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
-            self.done.payload.empty.eq(empty),
+            self.done.payload.empty.eq(empty_q),
         ]
         # The next read is worked out ahead in three registered steps (its span, its size, then
         # whether the queue has room for it), keeping this arithmetic off the path through the
@@ -132,11 +133,20 @@ class TxFetch(wiring.Component):
 
         with m.FSM(name="fetch") as fsm:
             with m.State("DESCRIPTOR"):
-                with m.If(self.descs.valid & self.done.ready & tags.w_rdy):
-                    with m.If(empty):
+                # Whether it is empty is registered first (TAKE): taking a descriptor reaches
+                # into the prefetch queue, and the length compare would come before it.
+                with m.If(self.descs.valid):
+                    m.d.sync += empty_q.eq(empty)
+                    m.next = "TAKE"
+            with m.State("TAKE"):
+                with m.If(~self.descs.valid):
+                    m.next = "DESCRIPTOR"           # flushed: the ring was turned off
+                with m.Elif(self.done.ready & tags.w_rdy):
+                    with m.If(empty_q):
                         # Nothing to read; the tag keeps it in order with the data.
                         m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
                                      self.done.valid.eq(1), self.descs.ready.eq(1)]
+                        m.next = "DESCRIPTOR"
                     with m.Else():
                         m.d.sync += [addr.eq(desc.buffer_addr & ~7), first.eq(desc.buffer_addr[:3]),
                                      left.eq(desc.length), settle.eq(3)]
