@@ -5,7 +5,7 @@ Reference: SDM 13.4 (general, receive and transmit registers), 13.5 (filter tabl
 Registers with behaviour of their own (CTRL/STATUS, EECD/EERD, MDIC, the interrupt registers and
 the statistics counters) live in the block that implements that behaviour; this block holds the
 rest, elaborated from ``hw.regmap``: plain read/write registers with their reset values and
-writable masks (in flip-flops those the datapath uses, the others in a block RAM),
+writable masks (in flip-flops those the datapath uses, the others in one small RAM),
 write-1-to-clear status (WUS), and three tables in block RAM: the receive address table
 RAL/RAH[16] (one 64-bit row per address, looked up by the receive filter one entry at a time)
 and the multicast and VLAN tables MTA[128] and VFTA[128].
@@ -36,7 +36,7 @@ PLAIN = tuple(r for r in REGISTERS
 
 # Registers the datapath uses all the time: each in flip-flops of its own. So are the registers
 # with behaviour on access (write 1 to clear, read only). The other plain registers only give
-# back what software wrote, and share one block RAM.
+# back what software wrote, and share one small RAM (distributed RAM on an FPGA).
 LIVE = frozenset({"RCTL", "TCTL", "TIPG", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
                   "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
 IN_FLOPS = tuple(r for r in PLAIN if r.name in LIVE or r.access is not Access.RW)
@@ -216,7 +216,7 @@ class RegisterFile(wiring.Component):
         # Registers in flip-flops read through a mux in two registered steps, as the bus
         # allows: a mux per group of eight registers (zero for an address outside the group),
         # then the groups ORed. The stored registers' and the tables' read data comes from
-        # block RAM.
+        # their RAMs.
         ordered = sorted(reads.items())
         parts = []
         for first in range(0, len(ordered), 8):
