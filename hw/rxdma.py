@@ -101,12 +101,13 @@ class RxDMA(wiring.Component):
         # Buffer size from BSIZE and BSEX.
         bsize = rctl[reg.RCTL.BSIZE.lsb:reg.RCTL.BSIZE.lsb + 2]
         bsex = rctl[reg.RCTL.BSEX.lsb]
+        # Registered: RCTL comes from across the core, and software sets it before enabling.
         buffer_size = Signal(15)
         with m.Switch(Cat(bsize, bsex)):
             for code, size in ((0b000, 2048), (0b001, 1024), (0b010, 512), (0b011, 256),
                                (0b100, 2048), (0b101, 16384), (0b110, 8192), (0b111, 4096)):
                 with m.Case(code):
-                    m.d.comb += buffer_size.eq(size)
+                    m.d.sync += buffer_size.eq(size)
 
         frame = Signal(RxStatus)
         fifo_words = Signal(12)     # words of this frame in the FIFO
@@ -116,9 +117,18 @@ class RxDMA(wiring.Component):
         addr = Signal(64)           # of the next beat, 8-aligned
         offset = Signal(3)          # of the buffer's first byte in its first beat
         n = Signal(16)              # bytes into this buffer
-        beats = Signal(13)          # beats for this buffer
-        beat = Signal(13)           # beats sent so far
+        # Bytes for the next buffer, registered: worked out in the SIZE state from ``left``.
+        size = Signal(16)
+        m.d.sync += size.eq(Mux(left > buffer_size, buffer_size, left))
+        # The buffer's beats and the FIFO words they take, counted down as beats go out.
+        beats_left = Signal(13)
+        words_left = Signal(13)
         chunk = Signal(9)           # beats left in the current write command
+        # Byte strobes of the buffer's first and last beats (the ones between write whole
+        # quadwords), worked out with the descriptor.
+        first_beat = Signal()
+        head_strb = Signal(8)
+        tail_strb = Signal(8)
         # Whether this beat takes a FIFO word and whether it ends the write command: registered,
         # as they go through the DMA arbiters and back as the handshake.
         use = Signal()
@@ -129,14 +139,11 @@ class RxDMA(wiring.Component):
         last_buffer = Signal()
         m.d.sync += last_buffer.eq(left == n)
         wb_addr = Signal(64)        # of the descriptor's status quadword
-        buffer_words = Signal(13)   # FIFO words that go into this buffer, from ``n``
-        m.d.sync += buffer_words.eq((n + 7) >> 3)
         burst = Signal(range(MAX_BURST + 1))    # beats in the next write command
-        rest = Signal(13)
-        m.d.comb += rest.eq(beats - beat)
-        # rest > MAX_BURST (a power of 2), from its bits rather than through another comparator.
-        over = rest[_BURST_BITS + 1:].any() | (rest[_BURST_BITS] & rest[:_BURST_BITS].any())
-        m.d.sync += burst.eq(Mux(over, MAX_BURST, rest))
+        # beats_left > MAX_BURST (a power of 2), from its bits rather than through a comparator.
+        over = (beats_left[_BURST_BITS + 1:].any()
+                | (beats_left[_BURST_BITS] & beats_left[:_BURST_BITS].any()))
+        m.d.sync += burst.eq(Mux(over, MAX_BURST, beats_left))
 
         rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
         # Free descriptors, registered: a cycle behind a move of the head or the tail, which at
@@ -167,7 +174,7 @@ class RxDMA(wiring.Component):
                     with m.If(~self.enable | none_free):
                         m.next = "DROP"
                     with m.Else():
-                        m.next = "DESCRIPTOR"
+                        m.next = "SIZE"
             with m.State("DROP"):
                 # Missed: take its words out of the FIFO, touch nothing.
                 with m.If(taken == fifo_words):
@@ -180,22 +187,29 @@ class RxDMA(wiring.Component):
                     m.d.comb += self.words.ready.eq(1)
                     with m.If(self.words.valid):
                         m.d.sync += taken.eq(taken + 1)
+            with m.State("SIZE"):
+                # The next buffer's share of the frame is worked out from ``left``.
+                m.next = "DESCRIPTOR"
             with m.State("DESCRIPTOR"):
-                size = Mux(left > buffer_size, buffer_size, left)
                 with m.If(~self.enable | none_free):
                     # The ring ran dry in the middle of a frame: the rest is lost.
                     m.next = "DISCARD"
                 with m.Elif(descs.valid):
                     first = RxDescriptor(descs.payload.desc)
                     m.d.comb += descs.ready.eq(1)
+                    start = first.buffer_addr[:3]
+                    end = (start + size)[:3]        # of the byte after the buffer's last
                     m.d.sync += [
                         index.eq(descs.payload.index),
                         wb_addr.eq(self.base + descs.payload.index * DESCRIPTOR_BYTES + 8),
                         addr.eq(first.buffer_addr & ~7),
-                        offset.eq(first.buffer_addr[:3]),
+                        offset.eq(start),
                         n.eq(size),
-                        beats.eq((first.buffer_addr[:3] + size + 7) >> 3),
-                        beat.eq(0),
+                        beats_left.eq((start + size + 7) >> 3),
+                        words_left.eq((size + 7) >> 3),
+                        first_beat.eq(1),
+                        head_strb.eq(0xFF << start),
+                        tail_strb.eq(Mux(end == 0, 0xFF, ~(0xFF << end))),
                         prev.eq(0),
                     ]
                     with m.If(size == 0):
@@ -208,7 +222,7 @@ class RxDMA(wiring.Component):
             with m.State("COMMAND"):
                 m.d.comb += [cmd.payload.addr.eq(addr), cmd.payload.len.eq(burst - 1),
                              cmd.valid.eq(1)]
-                m.d.sync += use.eq(beat < buffer_words)
+                m.d.sync += use.eq(words_left != 0)
                 with m.If(cmd.ready):
                     m.d.sync += [chunk.eq(burst), addr.eq(addr + burst * 8), last.eq(burst == 1)]
                     m.next = "DATA"
@@ -216,19 +230,18 @@ class RxDMA(wiring.Component):
                 # Beat k carries bytes 8k - offset .. 8k - offset + 7 of this buffer's data.
                 cur = Mux(use, self.words.payload, 0)
                 shifted = Cat(prev, cur).bit_select((64 - offset * 8).as_unsigned(), 64)
-                strb = Signal(8)
-                for j in range(8):
-                    pos = (beat << 3) + j
-                    m.d.comb += strb[j].eq((pos >= offset) & (pos < offset + n))
+                final_beat = beats_left == 1
+                strb = Mux(first_beat, head_strb, 0xFF) & Mux(final_beat, tail_strb, 0xFF)
                 m.d.comb += [out.payload.data.eq(shifted), out.payload.strb.eq(strb),
                              out.payload.last.eq(last), out.valid.eq(~use | self.words.valid)]
                 with m.If(out.valid & out.ready):
                     m.d.comb += self.words.ready.eq(use)
-                    m.d.sync += [beat.eq(beat + 1), chunk.eq(chunk - 1), prev.eq(cur),
-                                 taken.eq(taken + use), use.eq(beat + 1 < buffer_words),
+                    m.d.sync += [beats_left.eq(beats_left - 1), words_left.eq(words_left - use),
+                                 first_beat.eq(0), chunk.eq(chunk - 1), prev.eq(cur),
+                                 taken.eq(taken + use), use.eq(use & (words_left != 1)),
                                  last.eq(chunk == 2)]
                     with m.If(last):
-                        with m.If(beat + 1 == beats):
+                        with m.If(final_beat):
                             m.next = "WB_COMMAND"
                         with m.Else():
                             m.next = "PLAN"
@@ -255,7 +268,7 @@ class RxDMA(wiring.Component):
                     with m.If(last_buffer):
                         m.next = "DISCARD"
                     with m.Else():
-                        m.next = "DESCRIPTOR"
+                        m.next = "SIZE"
             with m.State("DISCARD"):
                 # The FCS (with SECRC) or an undelivered rest; then the frame is done.
                 with m.If(taken == fifo_words):

@@ -8,7 +8,7 @@ from hw.desc import RXD_ERR, RXD_STA
 from hw.regmap import reg
 from sim.ethernet import PREAMBLE, fcs, to_wire
 
-from harness import COMPILED, nic_run
+from harness import COMPILED, RX_BUFFERS, nic_run
 
 OURS = "52:54:00:12:34:56"
 RCTL = reg.RCTL
@@ -188,6 +188,41 @@ def test_frames_across_buffers_and_ring_laps():
     assert parts == [(RXD_STA.DD, 256), (RXD_STA.DD, 256), (DD_EOP, 88)]
     assert data == big
     assert seen == [frame(OURS, 70, n)[-28:] for n in range(24)]
+
+
+def test_buffers_of_any_alignment_take_only_the_frame_bytes():
+    # Each buffer starts at another byte offset. Around what a frame fills, host memory keeps
+    # what was there: only the byte strobes of a buffer's first and last beats ensure that.
+    sizes = [60, 61, 67, 98, 255, 600]          # delivered without the FCS (SECRC)
+    frames = [frame(OURS, size, n) for n, size in enumerate(sizes)]
+    spacing, guard = 512, 0xEE
+
+    def buffer_addr(i):
+        return RX_BUFFERS + i * spacing + (3 * i + 1) % 8
+
+    async def tb(backend, regs, rings):
+        rings.rx_buffer_addr = buffer_addr
+        backend.mem_write(RX_BUFFERS, bytes([guard]) * (16 * spacing))
+        # 256-byte buffers: the last frame takes three of them.
+        await rings.rx_setup(count=16, rctl=BASE_RCTL | RCTL.BSIZE.put(3), buffer=256)
+        for f in frames:
+            backend.send(to_wire(f))
+        await rings.settle(4000)
+        return ([(rings.rx_status(i).status, rings.rx_status(i).length) for i in range(9)],
+                backend.mem_read(RX_BUFFERS, 16 * spacing))
+
+    statuses, memory = nic_run(tb, backend=COMPILED)
+    lengths = sizes[:-1] + [256, 256, 88]
+    assert statuses == [(DD_EOP, n) for n in lengths[:5]] + [
+        (RXD_STA.DD, 256), (RXD_STA.DD, 256), (DD_EOP, 88), (0, 0)]
+    expected = bytearray([guard]) * (16 * spacing)
+    data = b"".join(frames)
+    at = 0
+    for i, n in enumerate(lengths):
+        offset = buffer_addr(i) - RX_BUFFERS
+        expected[offset:offset + n] = data[at:at + n]
+        at += n
+    assert memory == bytes(expected)
 
 
 def test_rdt_before_the_ring_starts_nothing():
