@@ -20,7 +20,8 @@ from amaranth.lib.wiring import In, Out
 
 
 __all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMAReadBeat",
-           "DMAWriteBeat", "DMAWriteDone", "DMASignature", "GMIISignature", "MDIOSignature", "masked", "read_mux"]
+           "DMAWriteBeat", "DMAWriteDone", "DMAReadSignature", "DMAWriteSignature", "DMASignature",
+           "GMIISignature", "MDIOSignature", "masked", "read_mux"]
 
 
 class Space(enum.IntEnum, shape=unsigned(1)):
@@ -100,13 +101,20 @@ class DMAWriteDone(data.Struct):
     error: 1        # the write did not complete (e.g. a master abort)
 
 
-DMASignature = wiring.Signature({
+# An initiator that only reads (or only writes) has only those channels; the core's port has
+# both, as an AXI master has.
+DMAReadSignature = wiring.Signature({
     "rd_cmd":  Out(stream.Signature(DMACommand)),
     "rd_data": In(stream.Signature(DMAReadBeat)),
+})
+
+DMAWriteSignature = wiring.Signature({
     "wr_cmd":  Out(stream.Signature(DMACommand)),
     "wr_data": Out(stream.Signature(DMAWriteBeat)),
     "wr_done": In(stream.Signature(DMAWriteDone)),   # one per write command, once in memory
 })
+
+DMASignature = wiring.Signature({**DMAReadSignature.members, **DMAWriteSignature.members})
 
 
 GMIISignature = wiring.Signature({

@@ -17,7 +17,7 @@ Blocks, each owning its registers on the internal register bus:
                                  +-- Statistics (0x4000-0x40FC) <-- StatsEvents
                                  +-- TxDMA (TDH) --> TxMAC --> GMII TX
                                  +-- RxDMA (RDH) <-- RxFIFO <-- RxMAC <-- GMII RX
-    TxDMA, RxDMA --> DMAArbiter --> DMA port
+    TxDMA, RxDMA (five initiators) --> DMAArbiter --> DMA port
 
 CTRL.RST resets every block but the MMIO target and Control, which sequences the reset.
 """
@@ -107,7 +107,8 @@ class E1000(wiring.Component):
         self.rxmac = RxMAC()
         self.rxfifo = RxFIFO()
         self.rxdma = RxDMA()
-        self.dma_arbiter = DMAArbiter(2, skid_writes=True)
+        # Reads: TX descriptors, TX buffers, RX descriptors; writes: TX status, RX buffers.
+        self.dma_arbiter = DMAArbiter(readers=3, writers=2, skid_writes=True)
 
     def elaborate(self, platform):
         m = Module()
@@ -189,10 +190,14 @@ class E1000(wiring.Component):
         wiring.connect(m, rxfifo.status, rxdma.status)
         wiring.connect(m, rxfifo.words, rxdma.words)
 
-        # Both engines share the DMA port.
-        wiring.connect(m, txdma.dma, self.dma_arbiter.initiators[0])
-        wiring.connect(m, rxdma.dma, self.dma_arbiter.initiators[1])
-        wiring.connect(m, self.dma_arbiter.dma, wiring.flipped(self.dma))
+        # Both engines' initiators share the DMA port.
+        arbiter = self.dma_arbiter
+        wiring.connect(m, txdma.descriptors, arbiter.readers[0])
+        wiring.connect(m, txdma.buffers, arbiter.readers[1])
+        wiring.connect(m, rxdma.descriptors, arbiter.readers[2])
+        wiring.connect(m, txdma.writeback, arbiter.writers[0])
+        wiring.connect(m, rxdma.buffers, arbiter.writers[1])
+        wiring.connect(m, arbiter.dma, wiring.flipped(self.dma))
 
         # Statistics.
         wiring.connect(m, txmac.stats, self.stats_events.tx)

@@ -1,10 +1,10 @@
-"""Sharing the DMA port: an arbiter for several initiators.
+"""Sharing the DMA port: an arbiter for the core's DMA initiators.
 
-Reads: commands are granted round-robin; the tag of each granted command is queued, and the
-returning beats go to the initiator at the head of that queue until its last beat (host memory
-answers reads in order). Writes: a granted write command keeps the write channel until its last
-data beat, so beats of different writes never interleave; acknowledgements return in order
-through a second tag queue. Initiators that never read or never write leave those channels idle.
+Readers and writers are separate initiators, each with only its own channels. Reads: commands are
+granted round-robin; the tag of each granted command is queued, and the returning beats go to the
+reader at the head of that queue until its last beat (host memory answers reads in order).
+Writes: a granted write command keeps the write channel until its last data beat, so beats of
+different writes never interleave; acknowledgements return in order through a second tag queue.
 Granted commands leave through a register slice, a cycle later; write data may leave through a
 skid buffer (``skid_writes``), for the arbiter that faces the bus.
 """
@@ -13,7 +13,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMACommand, DMASignature, DMAWriteBeat
+from .bus import DMACommand, DMAReadSignature, DMASignature, DMAWriteBeat, DMAWriteSignature
 from .pipe import SkidBuffer, StreamRegister
 
 
@@ -23,8 +23,8 @@ __all__ = ["DMAArbiter"]
 class DMAArbiter(wiring.Component):
     """Parameters
     ----------
-    count : int
-        Number of initiators.
+    readers, writers : int
+        Number of initiators that read and that write.
     outstanding : int
         Commands in flight per direction.
     skid_writes : bool
@@ -33,28 +33,28 @@ class DMAArbiter(wiring.Component):
 
     Members
     -------
-    initiators : In(DMASignature).array(count)
+    readers : In(DMAReadSignature).array(readers)
+    writers : In(DMAWriteSignature).array(writers)
     dma : Out(DMASignature)
     """
 
-    def __init__(self, count, *, outstanding=8, skid_writes=False):
-        self._count = count
+    def __init__(self, *, readers, writers, outstanding=8, skid_writes=False):
+        assert readers >= 1 and writers >= 1
         self._outstanding = outstanding
         self._skid_writes = skid_writes
         super().__init__({
-            "initiators": In(DMASignature).array(count),
+            "readers": In(DMAReadSignature).array(readers),
+            "writers": In(DMAWriteSignature).array(writers),
             "dma": Out(DMASignature),
         })
 
     def elaborate(self, platform):
         m = Module()
-        n = self._count
-        ini = self.initiators
+        readers, writers = self.readers, self.writers
         dma = self.dma
-        tag_bits = max(1, (n - 1).bit_length())
 
         # Granted commands leave through register slices: arbitration, the initiators'
-        # handshakes and the next arbiter's would otherwise form one long path.
+        # handshakes and the bus's would otherwise form one long path.
         m.submodules.rd_out = rd_out = StreamRegister(DMACommand)
         m.submodules.wr_out = wr_out = StreamRegister(DMACommand)
         wiring.connect(m, rd_out.o, wiring.flipped(dma.rd_cmd))
@@ -62,26 +62,28 @@ class DMAArbiter(wiring.Component):
         rd_cmd, wr_cmd = rd_out.i, wr_out.i
 
         # Reads.
-        m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(width=tag_bits, depth=self._outstanding)
-        rd_last = Signal(range(n))            # round-robin: the last initiator granted
-        rd_grant, rd_any = _round_robin(m, ini, "rd_cmd", rd_last)
-        _forward(m, ini, rd_cmd, "rd_cmd", rd_grant, rd_tags)
+        m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(
+            width=_tag_bits(readers), depth=self._outstanding)
+        rd_last = Signal(range(len(readers)))       # round-robin: the last reader granted
+        rd_grant, rd_any = _round_robin(m, readers, "rd_cmd", rd_last)
+        _forward(m, readers, rd_cmd, "rd_cmd", rd_grant, rd_tags)
         m.d.comb += [rd_tags.w_data.eq(rd_grant),
                      rd_tags.w_en.eq(rd_any & rd_cmd.ready & rd_cmd.valid)]
         with m.If(rd_tags.w_en):
             m.d.sync += rd_last.eq(rd_grant)
 
-        _route_back(m, ini, dma, "rd_data", rd_tags)
+        _route_back(m, readers, dma, "rd_data", rd_tags)
         m.d.comb += rd_tags.r_en.eq(dma.rd_data.valid & dma.rd_data.ready & dma.rd_data.payload.last)
 
         # Writes.
-        m.submodules.wr_tags = wr_tags = fifo.SyncFIFOBuffered(width=tag_bits, depth=self._outstanding)
+        m.submodules.wr_tags = wr_tags = fifo.SyncFIFOBuffered(
+            width=_tag_bits(writers), depth=self._outstanding)
         wr_busy = Signal()                    # a granted write is still sending its beats
-        wr_owner = Signal(range(n))
-        wr_last = Signal(range(n))
-        wr_grant, wr_any = _round_robin(m, ini, "wr_cmd", wr_last)
+        wr_owner = Signal(range(len(writers)))
+        wr_last = Signal(range(len(writers)))
+        wr_grant, wr_any = _round_robin(m, writers, "wr_cmd", wr_last)
         with m.If(~wr_busy):
-            _forward(m, ini, wr_cmd, "wr_cmd", wr_grant, wr_tags)
+            _forward(m, writers, wr_cmd, "wr_cmd", wr_grant, wr_tags)
             with m.If(wr_cmd.valid & wr_cmd.ready):
                 m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant), wr_last.eq(wr_grant)]
         m.d.comb += [wr_tags.w_data.eq(wr_grant),
@@ -94,19 +96,23 @@ class DMAArbiter(wiring.Component):
             wr_data = dma.wr_data
         with m.If(wr_busy):
             with m.Switch(wr_owner):
-                for i in range(n):
+                for i, writer in enumerate(writers):
                     with m.Case(i):
                         m.d.comb += [
-                            wr_data.payload.eq(ini[i].wr_data.payload),
-                            wr_data.valid.eq(ini[i].wr_data.valid),
-                            ini[i].wr_data.ready.eq(wr_data.ready),
+                            wr_data.payload.eq(writer.wr_data.payload),
+                            wr_data.valid.eq(writer.wr_data.valid),
+                            writer.wr_data.ready.eq(wr_data.ready),
                         ]
             with m.If(wr_data.valid & wr_data.ready & wr_data.payload.last):
                 m.d.sync += wr_busy.eq(0)
 
-        _route_back(m, ini, dma, "wr_done", wr_tags)
+        _route_back(m, writers, dma, "wr_done", wr_tags)
         m.d.comb += wr_tags.r_en.eq(dma.wr_done.valid & dma.wr_done.ready)
         return m
+
+
+def _tag_bits(initiators):
+    return max(1, (len(initiators) - 1).bit_length())
 
 
 def _forward(m, initiators, sink, channel, grant, tags):

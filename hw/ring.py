@@ -14,7 +14,7 @@ from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMAReadBeat, DMASignature
+from .bus import DMAReadBeat, DMAReadSignature
 from .desc import DESCRIPTOR_BYTES
 
 
@@ -36,8 +36,7 @@ class DescriptorPrefetch(wiring.Component):
 
     Members
     -------
-    dma : Out(DMASignature)
-        Reads only.
+    dma : Out(DMAReadSignature)
     enable : In(1)
     base : In(64)
         Ring base address (16-byte aligned).
@@ -53,7 +52,7 @@ class DescriptorPrefetch(wiring.Component):
         self._depth = depth
         self._burst = burst
         super().__init__({
-            "dma": Out(DMASignature),
+            "dma": Out(DMAReadSignature),
             "enable": In(1),
             "base": In(64),
             "count": In(16),

@@ -16,10 +16,9 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMASignature, RegBusSignature, masked, read_mux
+from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, masked, read_mux
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, RXD_ERR, RXD_STA, RxDescriptor
-from .dma import DMAArbiter
 from .regmap import reg
 from .ring import DescriptorPrefetch
 from .rxfifo import RxStatus
@@ -44,7 +43,10 @@ class RxDMA(wiring.Component):
     -------
     bus : In(RegBusSignature)
         RDH.
-    dma : Out(DMASignature)
+    descriptors : Out(DMAReadSignature)
+        Descriptor reads (the prefetcher's).
+    buffers : Out(DMAWriteSignature)
+        Frame data and status write-back.
     enable : In(1)
         RCTL.EN with bus mastering on.
     base : In(64)
@@ -63,7 +65,8 @@ class RxDMA(wiring.Component):
     def __init__(self):
         super().__init__({
             "bus": In(RegBusSignature),
-            "dma": Out(DMASignature),
+            "descriptors": Out(DMAReadSignature),
+            "buffers": Out(DMAWriteSignature),
             "enable": In(1),
             "base": In(64),
             "length": In(20),
@@ -86,12 +89,10 @@ class RxDMA(wiring.Component):
         count = self.length >> 4
         rctl = self.rctl
 
-        m.submodules.arbiter = arbiter = DMAArbiter(2)
         m.submodules.prefetch = prefetch = DescriptorPrefetch()
         m.submodules.delay = delay = InterruptDelay()
-        wiring.connect(m, wiring.flipped(self.dma), arbiter.dma)
-        wiring.connect(m, prefetch.dma, arbiter.initiators[0])
-        writer = arbiter.initiators[1]
+        wiring.connect(m, prefetch.dma, wiring.flipped(self.descriptors))
+        writer = self.buffers
         prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
                         tail=self.tail)
         m.d.comb += [

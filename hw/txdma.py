@@ -19,10 +19,9 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from .bus import DMASignature, RegBusSignature, masked, read_mux
+from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, masked, read_mux
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
-from .dma import DMAArbiter
 from .pipe import StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch, IndexedDescriptor
@@ -66,8 +65,7 @@ class TxFetch(wiring.Component):
     Members
     -------
     descs : In(stream.Signature(IndexedDescriptor))
-    dma : Out(DMASignature)
-        Reads only.
+    dma : Out(DMAReadSignature)
     words : Out(stream.Signature(TxWord))
     done : Out(stream.Signature(_Done))
         One per descriptor, in order, once all its reads are issued.
@@ -75,7 +73,7 @@ class TxFetch(wiring.Component):
         Free entries in the word queue.
     """
     descs: In(stream.Signature(IndexedDescriptor))
-    dma: Out(DMASignature)
+    dma: Out(DMAReadSignature)
     words: Out(stream.Signature(TxWord))
     done: Out(stream.Signature(_Done))
     space: In(16)
@@ -242,7 +240,12 @@ class TxDMA(wiring.Component):
     -------
     bus : In(RegBusSignature)
         TDH.
-    dma : Out(DMASignature)
+    descriptors : Out(DMAReadSignature)
+        Descriptor reads (the prefetcher's).
+    buffers : Out(DMAReadSignature)
+        Buffer reads.
+    writeback : Out(DMAWriteSignature)
+        Status write-back.
     enable : In(1)
         TCTL.EN with bus mastering on.
     base : In(64)
@@ -263,7 +266,9 @@ class TxDMA(wiring.Component):
         self._depth = queue_depth
         super().__init__({
             "bus": In(RegBusSignature),
-            "dma": Out(DMASignature),
+            "descriptors": Out(DMAReadSignature),
+            "buffers": Out(DMAReadSignature),
+            "writeback": Out(DMAWriteSignature),
             "enable": In(1),
             "base": In(64),
             "length": In(20),
@@ -283,17 +288,15 @@ class TxDMA(wiring.Component):
         bus = self.bus
         count = self.length >> 4
 
-        m.submodules.arbiter = arbiter = DMAArbiter(3)
         m.submodules.prefetch = prefetch = DescriptorPrefetch()
         m.submodules.fetch = fetch = self.fetch
         m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(TxWord).size,
                                                            depth=self._depth)
         m.submodules.done = done = fifo.SyncFIFOBuffered(width=data.Layout.cast(_Done).size, depth=32)
         m.submodules.delay = delay = InterruptDelay()
-        wiring.connect(m, wiring.flipped(self.dma), arbiter.dma)
-        wiring.connect(m, prefetch.dma, arbiter.initiators[0])
-        wiring.connect(m, fetch.dma, arbiter.initiators[1])
-        writeback = arbiter.initiators[2]
+        wiring.connect(m, prefetch.dma, wiring.flipped(self.descriptors))
+        wiring.connect(m, fetch.dma, wiring.flipped(self.buffers))
+        writeback = self.writeback
 
         prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
                         tail=self.tail)
