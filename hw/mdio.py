@@ -25,7 +25,10 @@ __all__ = ["MDIOMaster"]
 _OP_WRITE = 0b01
 _OP_READ = 0b10
 _FRAME_BITS = 64
+_PREAMBLE_BITS = 32
 _DATA_BITS = 16
+# In a read the master drives the preamble, start, opcode and the two addresses, then lets go.
+_READ_DRIVEN_BITS = _PREAMBLE_BITS + 2 + 2 + 5 + 5
 
 
 class MDIOMaster(wiring.Component):
@@ -66,9 +69,10 @@ class MDIOMaster(wiring.Component):
         error = Signal()
         mdic = Cat(data, regadd, phyadd, op, ready, irq_en, error)
 
-        shift_out = Signal(_FRAME_BITS)     # the frame, most significant bit first
-        drive = Signal(_FRAME_BITS)         # 1 where the master drives MDIO
-        shift_in = Signal(_FRAME_BITS)
+        # The frame after its preamble (all ones, from the bit count), most significant bit first.
+        shift_out = Signal(_FRAME_BITS - _PREAMBLE_BITS)
+        is_read = Signal()
+        shift_in = Signal(_DATA_BITS + 1)   # the second turnaround bit, then the data
         bit = Signal(range(_FRAME_BITS))
         phase = Signal(range(self._half))
 
@@ -94,15 +98,15 @@ class MDIOMaster(wiring.Component):
                         irq_en.eq(value[reg.MDIC.I.lsb]),
                     ]
                     with m.If((new_op == _OP_READ) | (new_op == _OP_WRITE)):
-                        is_read = new_op == _OP_READ
-                        turnaround = Mux(is_read, Const(0b11, 2), Const(0b10, 2))
+                        read = new_op == _OP_READ
+                        turnaround = Mux(read, Const(0b11, 2), Const(0b10, 2))
                         m.d.sync += [
                             ready.eq(0),
                             error.eq(0),
+                            is_read.eq(read),
                             # Cat() lists the frame from its last bit to its first.
                             shift_out.eq(Cat(value[0:16], turnaround, value[16:21], value[21:26],
-                                             new_op, Const(0b01, 2), Const(0xFFFFFFFF, 32))),
-                            drive.eq(Mux(is_read, Const(((1 << 46) - 1) << 18, 64), Const((1 << 64) - 1, 64))),
+                                             new_op, Const(0b01, 2))),
                             bit.eq(0),
                             phase.eq(0),
                         ]
@@ -121,18 +125,16 @@ class MDIOMaster(wiring.Component):
                 m.d.comb += self.mdio.mdc.eq(1)
                 m.d.sync += phase.eq(phase + 1)
                 with m.If(phase == self._half - 1):
-                    m.d.sync += [
-                        phase.eq(0),
-                        bit.eq(bit + 1),
-                        shift_out.eq(shift_out << 1),
-                        drive.eq(drive << 1),
-                    ]
+                    m.d.sync += [phase.eq(0), bit.eq(bit + 1)]
+                    with m.If(bit >= _PREAMBLE_BITS):
+                        m.d.sync += shift_out.eq(shift_out << 1)
                     with m.If(bit == _FRAME_BITS - 1):
                         m.next = "DONE"
                     with m.Else():
                         m.next = "LOW"
             with m.State("DONE"):
-                # shift_in holds the frame as seen on the line; bit 16 is the second turnaround bit.
+                # shift_in holds the end of the frame as seen on the line: the second turnaround
+                # bit, then the data.
                 with m.If(op == _OP_READ):
                     m.d.sync += [
                         data.eq(shift_in[:_DATA_BITS]),
@@ -146,9 +148,10 @@ class MDIOMaster(wiring.Component):
         read_mux(m, bus, {reg.MDIC.index: mdic})
         # During a frame the current bit is on MDIO for both phases of MDC.
         with m.If(fsm.ongoing("LOW") | fsm.ongoing("HIGH")):
+            preamble = bit < _PREAMBLE_BITS
             m.d.comb += [
-                self.mdio.mdio_o.eq(shift_out[-1]),
-                self.mdio.mdio_oe.eq(drive[-1]),
+                self.mdio.mdio_o.eq(preamble | shift_out[-1]),
+                self.mdio.mdio_oe.eq(~is_read | (bit < _READ_DRIVEN_BITS)),
             ]
         self.fsm_state = fsm.state      # for waveform viewers
         return m
