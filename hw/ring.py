@@ -11,19 +11,14 @@ head or tail beyond its end) is never fetched from.
 """
 
 from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal, signed
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import DMAReadBeat, DMAReadSignature
 from .desc import DESCRIPTOR_BYTES
 
 
-__all__ = ["DescriptorPrefetch", "IndexedDescriptor"]
-
-
-class IndexedDescriptor(data.Struct):
-    desc: 128       # first, so that it lies on word boundaries in a compiled model
-    index: 16
+__all__ = ["DescriptorPrefetch"]
 
 
 class DescriptorPrefetch(wiring.Component):
@@ -43,8 +38,9 @@ class DescriptorPrefetch(wiring.Component):
     count : In(16)
         Descriptors in the ring (``xDLEN / 16``).
     head, tail : In(16)
-    descs : Out(stream.Signature(IndexedDescriptor))
-        The descriptors, in ring order, with their index.
+    descs : Out(stream.Signature(128))
+        The descriptors, in ring order from head: the engine that takes them knows each one's
+        index by counting from head.
     """
 
     def __init__(self, *, depth=16, burst=8):
@@ -58,7 +54,7 @@ class DescriptorPrefetch(wiring.Component):
             "count": In(16),
             "head": In(16),
             "tail": In(16),
-            "descs": Out(stream.Signature(IndexedDescriptor)),
+            "descs": Out(stream.Signature(128)),
         })
 
     def follow(self, m, *, enable, base, count, head, tail):
@@ -78,8 +74,7 @@ class DescriptorPrefetch(wiring.Component):
         # ``enable`` falls; it is then in flight when the flush comes, and its data is dropped.
         flush = Signal(init=1)
         m.d.sync += flush.eq(~self.enable)
-        queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(IndexedDescriptor).size,
-                                      depth=self._depth)
+        queue = fifo.SyncFIFOBuffered(width=128, depth=self._depth)
         m.submodules.queue = ResetInserter(flush)(queue)
         wiring.connect(m, wiring.flipped(self.descs), queue.r_stream)
 
@@ -164,19 +159,12 @@ class DescriptorPrefetch(wiring.Component):
         m.d.sync += [beat_valid.eq(self.dma.rd_data.valid), beat.eq(self.dma.rd_data.payload)]
         low = Signal(64)
         second = Signal()
-        index = Signal(16)          # index of the descriptor being received
-        with m.If(cmd.valid & cmd.ready):
-            m.d.sync += index.eq(fetch)
-        entry = IndexedDescriptor(queue.w_data)
         m.d.comb += [
-            entry.index.eq(index),
-            entry.desc.eq(Cat(low, beat.data)),
+            queue.w_data.eq(Cat(low, beat.data)),
             queue.w_en.eq(beat_valid & second & ~stale & ~flush),
         ]
         with m.If(beat_valid):
             m.d.sync += [second.eq(~second), low.eq(beat.data)]
-            with m.If(second):
-                m.d.sync += index.eq(Mux(index + 1 == count, 0, index + 1))
             with m.If(beat.last):
                 m.d.sync += [busy.eq(0), stale.eq(0), second.eq(0)]
         return m

@@ -114,7 +114,6 @@ class RxDMA(wiring.Component):
         fifo_words = Signal(12)     # words of this frame in the FIFO
         taken = Signal(12)          # ...taken so far
         left = Signal(16)           # bytes still to deliver
-        index = Signal(16)
         addr = Signal(64)           # of the next beat, 8-aligned
         offset = Signal(3)          # of the buffer's first byte in its first beat
         n = Signal(16)              # bytes into this buffer
@@ -196,13 +195,13 @@ class RxDMA(wiring.Component):
                     # The ring ran dry in the middle of a frame: the rest is lost.
                     m.next = "DISCARD"
                 with m.Elif(descs.valid):
-                    first = RxDescriptor(descs.payload.desc)
+                    first = RxDescriptor(descs.payload)
                     m.d.comb += descs.ready.eq(1)
                     start = first.buffer_addr[:3]
                     end = (start + size)[:3]        # of the byte after the buffer's last
                     m.d.sync += [
-                        index.eq(descs.payload.index),
-                        wb_addr.eq(self.base + descs.payload.index * DESCRIPTOR_BYTES + 8),
+                        # Descriptors come in ring order: this one is at RDH.
+                        wb_addr.eq(self.base + self.head * DESCRIPTOR_BYTES + 8),
                         addr.eq(first.buffer_addr & ~7),
                         offset.eq(start),
                         n.eq(size),
@@ -263,7 +262,7 @@ class RxDMA(wiring.Component):
                 ]
                 with m.If(out.ready):
                     m.d.sync += [
-                        self.head.eq(Mux(index + 1 == count, 0, index + 1)),
+                        self.head.eq(Mux(self.head + 1 == count, 0, self.head + 1)),
                         left.eq(left - n),
                     ]
                     with m.If(last_buffer):

@@ -24,7 +24,7 @@ from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
 from .pipe import StreamRegister
 from .regmap import reg
-from .ring import DescriptorPrefetch, IndexedDescriptor
+from .ring import DescriptorPrefetch
 
 
 __all__ = ["TxWord", "TxFetch", "TxDMA"]
@@ -53,7 +53,7 @@ class _Tag(data.Struct):
 
 
 class _Done(data.Struct):
-    index: 16
+    """A descriptor whose reads are all issued, in ring order: the one at TDH retires first."""
     rs: 1
     ide: 1
     empty: 1
@@ -64,7 +64,7 @@ class TxFetch(wiring.Component):
 
     Members
     -------
-    descs : In(stream.Signature(IndexedDescriptor))
+    descs : In(stream.Signature(128))
     dma : Out(DMAReadSignature)
     words : Out(stream.Signature(TxWord))
     done : Out(stream.Signature(_Done))
@@ -72,7 +72,7 @@ class TxFetch(wiring.Component):
     space : In(16)
         Free entries in the word queue.
     """
-    descs: In(stream.Signature(IndexedDescriptor))
+    descs: In(stream.Signature(128))
     dma: Out(DMAReadSignature)
     words: Out(stream.Signature(TxWord))
     done: Out(stream.Signature(_Done))
@@ -83,7 +83,7 @@ class TxFetch(wiring.Component):
         m.submodules.tags = tags = fifo.SyncFIFOBuffered(width=data.Layout.cast(_Tag).size, depth=8)
 
         # Issue side.
-        desc = TxDescriptor(self.descs.payload.desc)
+        desc = TxDescriptor(self.descs.payload)
         addr = Signal(64)           # next beat address, 8-aligned
         first = Signal(3)           # offset of the frame's first byte in the first beat
         left = Signal(17)           # frame bytes of this descriptor not yet asked for
@@ -105,7 +105,6 @@ class TxFetch(wiring.Component):
         m.d.comb += [
             tag_in.eop.eq((desc.cmd & TXD_CMD.EOP) != 0),
             tag_in.ifcs.eq((desc.cmd & TXD_CMD.IFCS) != 0),
-            self.done.payload.index.eq(self.descs.payload.index),
             self.done.payload.rs.eq((desc.cmd & TXD_CMD.RS) != 0),
             self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
             self.done.payload.empty.eq(empty_q),
@@ -332,13 +331,13 @@ class TxDMA(wiring.Component):
         m.d.sync += consumed.eq(consumed + took - (retire & ~record.empty))
 
         # Write-back and head.
-        next_head = Mux(record.index + 1 == count, 0, record.index + 1)
+        next_head = Mux(self.head + 1 == count, 0, self.head + 1)
         status_addr = Signal(64)    # of the descriptor's status quadword, registered
         with m.FSM(name="writeback") as fsm:
             with m.State("IDLE"):
                 with m.If(done.r_rdy & (record.empty | (consumed != 0))):
                     with m.If(record.rs):
-                        m.d.sync += status_addr.eq(self.base + record.index * DESCRIPTOR_BYTES + 8)
+                        m.d.sync += status_addr.eq(self.base + self.head * DESCRIPTOR_BYTES + 8)
                         m.next = "COMMAND"
                     with m.Else():
                         m.d.comb += retire.eq(1)
