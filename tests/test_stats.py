@@ -3,7 +3,10 @@
 from amaranth.sim import Simulator
 
 from hw.regmap import reg
-from hw.stats import COUNTERS, Statistics
+from hw.rxdma import RxDeliveryStats
+from hw.rxmac import RxFrameStats
+from hw.stats import COUNTERS, Statistics, StatsEvents
+from hw.txmac import TxFrameStats
 
 
 def run(testbench):
@@ -108,3 +111,50 @@ def test_back_to_back_operations_on_one_row():
         await inc("TPT", 7)
         return first, await read(reg.TPT), await read(reg.TPT)
     assert run(tb) == (55, 7, 0)
+
+
+def test_size_histogram_bins_at_their_edges():
+    # Frame reports of every bin edge, one from each side that counts sizes, stepped into the
+    # increments they make: each length lands in its bin, or in none below 64 or above 1522.
+    edges = [63, 64, 65, 127, 128, 255, 256, 511, 512, 1023, 1024, 1522, 1523]
+    bins = {64: "64", 127: "127", 255: "255", 511: "511", 1023: "1023", 1522: "1522"}
+
+    def expected_bin(length):
+        for top, name in bins.items():
+            if 64 <= length <= top:
+                return name
+        return None
+
+    dut = StatsEvents(TxFrameStats, RxFrameStats, RxDeliveryStats)
+    sim = Simulator(dut)
+    sim.add_clock(8e-9)
+    seen = []
+
+    async def tb(ctx):
+        ctx.set(dut.inc.ready, 1)
+
+        async def step():
+            _, _, valid, row = await ctx.tick().sample(dut.inc.valid, dut.inc.payload.row)
+            if valid:
+                seen.append(row)
+
+        for length in edges:
+            for port, payload in ((dut.tx, {"length": length}),
+                                  (dut.rx_delivery, {"length": length, "missed": 0})):
+                ctx.set(port.payload, payload)
+                ctx.set(port.valid, 1)
+                while not ctx.get(port.ready):
+                    await step()
+                await step()
+                ctx.set(port.valid, 0)
+        for _ in range(100):                        # every report stepped through
+            await step()
+
+    sim.add_testbench(tb)
+    sim.run()
+
+    names = {row: name for name, row in COUNTERS.items()}
+    for side in ("PTC", "PRC"):
+        histogram = [names[row] for row in seen if names[row].startswith(side)]
+        assert histogram == [f"{side}{expected_bin(length)}" for length in edges
+                             if expected_bin(length)]
