@@ -14,14 +14,14 @@ Each signature is declared from the initiator's point of view: the core takes ``
 
 
 
-from amaranth.hdl import unsigned
+from amaranth.hdl import Mux, Signal, unsigned
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
 __all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMAReadBeat",
            "DMAWriteBeat", "DMAWriteDone", "DMAReadSignature", "DMAWriteSignature", "DMASignature",
-           "GMIISignature", "MDIOSignature", "masked", "read_mux"]
+           "GMIISignature", "MDIOSignature", "masked", "decode", "read_mux"]
 
 
 class Space(enum.IntEnum, shape=unsigned(1)):
@@ -43,13 +43,14 @@ MMIOSignature = wiring.Signature({
 })
 
 
-# The register bus inside the core: every block that owns registers listens to it. A block
-# decodes ``addr`` (a BAR0 word index) and takes the side effects of a read or write in the cycle
-# the strobe is high. Read data is sampled in the second cycle after the strobe, straight from
-# registers (zero when the address is not the block's), so the core only ORs the blocks' read
-# data together. Registers in flip-flops load it in the cycle after the strobe and hold it;
-# registers in block RAM, whose read data comes late in the cycle after the address, load it a
-# cycle later.
+# The register bus inside the core: every block that owns registers listens to it. ``addr`` (a
+# BAR0 word index) is on the bus from the cycle before the strobe, so a block decodes it into
+# registers (``decode``) and takes the side effects of a read or write in the cycle the strobe is
+# high, straight from those registers. Read data is sampled in the second cycle after the strobe,
+# straight from registers (zero when the address is not the block's), so the core only ORs the
+# blocks' read data together. Registers in flip-flops load it in the cycle after the strobe and
+# hold it; registers in block RAM, whose read data comes late in the cycle after the address,
+# load it a cycle later.
 RegBusSignature = wiring.Signature({
     "addr":   Out(15),
     "r_stb":  Out(1),
@@ -65,20 +66,28 @@ def masked(old, bus):
     return (old & ~bus.w_mask) | (bus.w_data & bus.w_mask)
 
 
+def decode(m, bus, condition, *, name=None):
+    """``condition`` (on ``bus.addr``), registered: ready from a flip-flop in the strobe's cycle,
+    as the address is on the bus a cycle before."""
+    hit = Signal(name=name)
+    m.d.sync += hit.eq(condition)
+    return hit
+
+
 def read_mux(m, bus, values, *, into=None):
     """Register the read data of a block: ``values`` maps BAR0 word indices to expressions.
 
     The result, loaded at each read strobe and held until the next, goes to ``bus.r_data``, or
-    to ``into`` when the block has other read data to add.
+    to ``into`` when the block has other read data to add. Each index is decoded ahead
+    (``decode``), so the selection is an AND-OR of values with one-hot flags.
     """
     r_data = bus.r_data if into is None else into
+    selected = 0
+    for index, value in values.items():
+        selected = selected | Mux(decode(m, bus, bus.addr == index, name=f"read_{index:04x}"),
+                                  value, 0)
     with m.If(bus.r_stb):
-        with m.Switch(bus.addr):
-            for index, value in values.items():
-                with m.Case(index):
-                    m.d.sync += r_data.eq(value)
-            with m.Default():
-                m.d.sync += r_data.eq(0)
+        m.d.sync += r_data.eq(selected)
 
 
 class DMACommand(data.Struct):

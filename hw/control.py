@@ -16,7 +16,7 @@ from amaranth.lib import wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from .bus import RegBusSignature, masked, read_mux
+from .bus import RegBusSignature, decode, masked, read_mux
 from .regmap import reg
 
 
@@ -64,11 +64,12 @@ class Control(wiring.Component):
         # ``device_reset`` reaches thousands of flip-flops: it comes straight from a register,
         # high exactly while ``countdown`` is not zero.
         m.d.comb += self.reset_step.eq(countdown)
+        ctrl_hit = decode(m, bus, bus.addr == reg.CTRL.index)
         with m.If(countdown != 0):
             m.d.sync += countdown.eq(countdown - 1)
             with m.If(countdown == 1):
                 m.d.sync += [self.ctrl.eq(reg.CTRL.reset), self.device_reset.eq(0)]
-        with m.Elif(bus.w_stb & (bus.addr == reg.CTRL.index)):
+        with m.Elif(bus.w_stb & ctrl_hit):
             value = masked(self.ctrl, bus)
             m.d.sync += self.ctrl.eq(value)
             with m.If(value & reg.CTRL.RST.mask):

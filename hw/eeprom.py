@@ -18,7 +18,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In
 
-from .bus import RegBusSignature, masked, read_mux
+from .bus import RegBusSignature, decode, masked, read_mux
 from .regmap import reg
 
 
@@ -84,7 +84,7 @@ class EEPROM(wiring.Component):
         eerd_busy = Signal(2)       # cycles until the ROM's answer is in
         eerd_data = Signal(16)
         m.d.comb += eerd_port.addr.eq(eerd_addr)
-        with m.If(bus.w_stb & (bus.addr == reg.EERD.index)):
+        with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.EERD.index)):
             value = masked(0, bus)
             with m.If(value & reg.EERD.START.mask):
                 m.d.sync += [
@@ -103,7 +103,7 @@ class EEPROM(wiring.Component):
         sk, cs, di, do = self.sk, self.cs, self.di, self.do
         req = Signal()
         fwe = Signal(2)
-        with m.If(bus.w_stb & (bus.addr == reg.EECD.index)):
+        with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.EECD.index)):
             value = masked(0, bus)
             m.d.sync += [
                 sk.eq(value[reg.EECD.SK.lsb]),

@@ -13,7 +13,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import RegBusSignature, masked, read_mux
+from .bus import RegBusSignature, decode, masked, read_mux
 from .regmap import CAUSE_MASK, reg
 
 
@@ -52,12 +52,15 @@ class InterruptController(wiring.Component):
 
         icr, ims, itr = self.icr, self.ims, self.itr
 
+        decoded = {r.name: decode(m, bus, bus.addr == r.index)
+                   for r in (reg.ICR, reg.ICS, reg.IMS, reg.IMC, reg.ITR)}
+
         def hit(r):
-            return bus.w_stb & (bus.addr == r.index)
+            return bus.w_stb & decoded[r.name]
 
         written = bus.w_data & bus.w_mask & CAUSE_MASK
         cleared = Signal(32)
-        with m.If(bus.r_stb & (bus.addr == reg.ICR.index)):
+        with m.If(bus.r_stb & decoded["ICR"]):
             m.d.comb += cleared.eq(0xFFFFFFFF)
         with m.Elif(hit(reg.ICR)):
             m.d.comb += cleared.eq(written)

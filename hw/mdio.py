@@ -16,7 +16,7 @@ from amaranth.lib import wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from .bus import MDIOSignature, RegBusSignature, masked, read_mux
+from .bus import MDIOSignature, RegBusSignature, decode, masked, read_mux
 from .regmap import reg
 
 
@@ -83,7 +83,7 @@ class MDIOMaster(wiring.Component):
         # apart from the frame's set-up.
         written = Signal()
         value = Signal(32)
-        m.d.sync += [written.eq(bus.w_stb & (bus.addr == reg.MDIC.index)),
+        m.d.sync += [written.eq(bus.w_stb & decode(m, bus, bus.addr == reg.MDIC.index)),
                      value.eq(masked(mdic, bus))]
 
         with m.FSM(name="mdio") as fsm:

@@ -4,9 +4,9 @@ Reference: SDM 13.2 (register access: memory-mapped and the IOADDR/IODATA I/O wi
 
 BAR0 decodes 128 KiB, one register per aligned 32-bit word. BAR1 holds IOADDR at +0, the BAR0
 offset that a read or write of IODATA at +4 reaches; other I/O offsets read 0 and ignore writes.
-One access is handled at a time: the request is registered, the register bus strobed in the next
-cycle, and the read data, due two cycles after the strobe, answered on ``resp`` in the cycle
-after that.
+One access is handled at a time: the request is registered and its address put on the register
+bus, which the blocks decode in the next cycle; the bus is strobed in the cycle after, and the
+read data, due two cycles after the strobe, answered on ``resp`` in the cycle after that.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
@@ -66,8 +66,11 @@ class MMIOTarget(wiring.Component):
                             m.d.sync += resp.payload.eq(ioaddr)
                             m.next = "RESPOND"
                     with m.Elif(reg_access):
-                        m.d.sync += [bus.r_stb.eq(~p.write), bus.w_stb.eq(p.write)]
-                        m.next = "ACCESS"
+                        m.next = "DECODE"
+            with m.State("DECODE"):
+                # The blocks decode the address.
+                m.d.sync += [bus.r_stb.eq(read), bus.w_stb.eq(~read)]
+                m.next = "ACCESS"
             with m.State("ACCESS"):
                 # The strobe is on the bus in this cycle.
                 with m.If(read):

@@ -18,7 +18,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import RegBusSignature, read_mux
+from .bus import RegBusSignature, decode, read_mux
 from .regmap import Access, REGISTERS, reg
 
 
@@ -99,7 +99,7 @@ class RegisterFile(wiring.Component):
         for r in IN_FLOPS:
             value = getattr(self.regs, r.name)
             reads[r.index] = value
-            written = bus.w_stb & (bus.addr == r.index)
+            written = bus.w_stb & decode(m, bus, bus.addr == r.index)
             if r.access is Access.RO:
                 continue
             # Byte by byte, each byte's enable the flip-flops' own: no logic in front of them.
@@ -116,34 +116,33 @@ class RegisterFile(wiring.Component):
                         m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
 
         # Registers that only hold what software wrote: a row each in a small RAM, found by a
-        # decoder; the device reset sweeps their reset values back in.
+        # decoder ahead of the strobe; the device reset sweeps their reset values back in. Every
+        # bit of them is writable, so a write stores the bus's data as it is.
+        assert all(r.mask == 0xFFFFFFFF for r in STORED)
         m.submodules.stored = stored = memory.Memory(shape=32, depth=len(STORED),
                                                      init=[r.reset for r in STORED])
         stored_write = stored.write_port(granularity=8)
-        # Read a cycle after the strobe from the registered row (the decoder and the RAM would
-        # be too long a path in one cycle), and registered again.
+        # Read from the decoded row, and registered.
         stored_read = stored.read_port(domain="comb")
         stored_row = Signal(range(len(STORED)))
-        stored_read_row = Signal.like(stored_row)
         stored_hit = Signal()
-        keep, fixed, reset = Signal(32), Signal(32), Signal(32)
+        reset = Signal(32)
+        m.d.sync += [stored_hit.eq(0), stored_row.eq(0)]
         with m.Switch(bus.addr):
             for row, r in enumerate(STORED):
                 with m.Case(r.index):
-                    m.d.comb += [stored_hit.eq(1), stored_row.eq(row), keep.eq(r.mask),
-                                 fixed.eq(r.reset & ~r.mask)]
+                    m.d.sync += [stored_hit.eq(1), stored_row.eq(row)]
         with m.Switch(self.clear_row):
             for row, r in enumerate(STORED):
                 with m.Case(row):
                     m.d.comb += reset.eq(r.reset)
-        m.d.sync += stored_read_row.eq(stored_row)
-        m.d.comb += stored_read.addr.eq(stored_read_row)
-        # Software writes land a cycle after the strobe, from registers: the decoder stays off
-        # the RAM's write address. The bus reads nothing that soon after a write.
+        m.d.comb += stored_read.addr.eq(stored_row)
+        # Software writes land a cycle after the strobe, from registers: the strobe and the byte
+        # enables stay off the RAM's write port. The bus reads nothing that soon after a write.
         write_row = Signal.like(stored_row)
         write_data = Signal(32)
         write_en = Signal(4)
-        m.d.sync += [write_row.eq(stored_row), write_data.eq((bus.w_data & keep) | fixed),
+        m.d.sync += [write_row.eq(stored_row), write_data.eq(bus.w_data),
                      write_en.eq(Cat(bus.w_stb & stored_hit & bus.w_mask[8 * byte]
                                      for byte in range(4)))]
         with m.If(self.clear):
@@ -164,7 +163,7 @@ class RegisterFile(wiring.Component):
                                              init=[self._ra0()] + [0] * (count - 1))
         ra_write = ra.write_port(granularity=8)
         ra_read = ra.read_port()        # one read port, so that it fits a block RAM
-        ra_hit = (bus.addr >= ral) & (bus.addr < ral + 2 * count)
+        ra_hit = decode(m, bus, (bus.addr >= ral) & (bus.addr < ral + 2 * count))
         ra_offset = (bus.addr - ral).as_unsigned()
         high = ra_offset[0]
         m.d.comb += [
@@ -195,7 +194,7 @@ class RegisterFile(wiring.Component):
             m.submodules[name.lower()] = mem = memory.Memory(shape=32, depth=r.count, init=[])
             wr = mem.write_port(granularity=8)
             rd = mem.read_port()
-            hit = (bus.addr >> 7) == (r.index >> 7)
+            hit = decode(m, bus, (bus.addr >> 7) == (r.index >> 7))
             m.d.comb += rd.addr.eq(bus.addr[:7])
             with m.If(self.clear):
                 # Combinational, so it works while the device reset holds this block's registers.

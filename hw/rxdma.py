@@ -16,7 +16,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, masked, read_mux
+from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, decode, masked, read_mux
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, RXD_ERR, RXD_STA, RxDescriptor
 from .regmap import reg
@@ -294,14 +294,14 @@ class RxDMA(wiring.Component):
             self.stats.payload.multicast.eq(frame.multicast),
         ]
 
-        with m.If(bus.w_stb & (bus.addr == reg.RDH.index)):
+        with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.RDH.index)):
             m.d.sync += self.head.eq(masked(self.head, bus))
         read_mux(m, bus, {reg.RDH.index: self.head})
 
         m.d.comb += [
             delay.packet_delay.eq(self.rdtr),
             delay.absolute_delay.eq(self.radv),
-            delay.flush.eq(bus.w_stb & (bus.addr == reg.RDTR.index)
+            delay.flush.eq(bus.w_stb & decode(m, bus, bus.addr == reg.RDTR.index)
                            & (bus.w_data[reg.RDTR.FPD.lsb] & bus.w_mask[reg.RDTR.FPD.lsb])),
             self.rxt0.eq(delay.fire),
         ]

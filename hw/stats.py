@@ -23,7 +23,7 @@ from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import data, enum, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import RegBusSignature
+from .bus import RegBusSignature, decode
 from .pipe import StreamRegister
 from .regmap import Access, STATS
 from .rxmac import RxOutcome
@@ -97,7 +97,7 @@ class Statistics(wiring.Component):
         is_high = _row_mask(Access.CNTH)
 
         # Stage 0: pick an operation and read its row.
-        bus_hit = bus.r_stb & ((bus.addr >> 6) == (BASE >> 8))
+        bus_hit = bus.r_stb & decode(m, bus, (bus.addr >> 6) == (BASE >> 8))
         s1, s2 = Signal(_Op), Signal(_Op)
         carry_pending = Signal()
         carry_row = Signal(6)

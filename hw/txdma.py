@@ -19,7 +19,7 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, masked, read_mux
+from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, decode, masked, read_mux
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
 from .pipe import StreamRegister
@@ -368,9 +368,10 @@ class TxDMA(wiring.Component):
         m.d.comb += done.r_en.eq(retire)
 
         # TDH: software sets it while the engine is off; the engine moves it as it retires.
+        tdh_hit = decode(m, bus, bus.addr == reg.TDH.index)
         with m.If(retire):
             m.d.sync += self.head.eq(next_head)
-        with m.Elif(bus.w_stb & (bus.addr == reg.TDH.index)):
+        with m.Elif(bus.w_stb & tdh_hit):
             m.d.sync += self.head.eq(masked(self.head, bus))
         read_mux(m, bus, {reg.TDH.index: self.head})
 

@@ -79,6 +79,7 @@ class Rings:
         await self.regs.write(_reg.TDLEN, 16 * count)
         await self.regs.write(_reg.TIPG, tipg)
         await self.regs.write(_reg.TCTL, tctl)
+        await self.flush()
 
     def tx_desc(self, i, addr, length, cmd):
         value = TxDescriptor.const({"buffer_addr": addr, "length": length, "cmd": cmd}).as_bits()
@@ -97,6 +98,12 @@ class Rings:
         await self.regs.write(_reg.RDH, 0)
         await self.regs.write(_reg.RDT, count - 1 if give is None else give)
         await self.regs.write(_reg.RCTL, rctl)
+        await self.flush()
+
+    async def flush(self):
+        """Wait until the writes posted so far have landed, as a driver does: a read completes
+        only after them."""
+        await self.regs.read(_reg.STATUS)
 
     def rx_buffer_addr(self, i):
         return RX_BUFFERS + i * self.rx_buffer

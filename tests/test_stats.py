@@ -17,7 +17,10 @@ def run(testbench):
 
     async def tb(ctx):
         async def read(register):
-            ctx.set(dut.bus.addr, register.index)
+            # The address goes on the bus a cycle before the strobe, unless it is there already.
+            if ctx.get(dut.bus.addr) != register.index:
+                ctx.set(dut.bus.addr, register.index)
+                await ctx.tick()
             ctx.set(dut.bus.r_stb, 1)
             await ctx.tick()
             ctx.set(dut.bus.r_stb, 0)
@@ -101,6 +104,7 @@ def test_back_to_back_operations_on_one_row():
     # Each operation takes the value the one just ahead of it writes, not the RAM's stale row:
     # increments every cycle, then a read in the cycle after the last of them, then another.
     async def tb(ctx, dut, read, inc):
+        ctx.set(dut.bus.addr, reg.TPT.index)          # decoded ahead of the read's strobe
         ctx.set(dut.inc.valid, 1)
         for amount in range(1, 11):
             ctx.set(dut.inc.payload, {"row": COUNTERS["TPT"], "amount": amount})
