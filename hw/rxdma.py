@@ -111,8 +111,11 @@ class RxDMA(wiring.Component):
                     m.d.sync += buffer_size.eq(size)
 
         frame = Signal(RxStatus)
-        fifo_words = Signal(12)     # words of this frame in the FIFO
-        taken = Signal(12)          # ...taken so far
+        # The frame's words still in the FIFO, and whether none are: registered, as the frame's
+        # end waits on it, and the end reaches the statistics and the delay timers.
+        to_take = Signal(12)
+        all_taken = Signal()
+        delivered = Signal()        # the whole frame went into buffers
         left = Signal(16)           # bytes still to deliver
         addr = Signal(64)           # of the next beat, 8-aligned
         offset = Signal(3)          # of the buffer's first byte in its first beat
@@ -154,6 +157,9 @@ class RxDMA(wiring.Component):
                                  self.tail + count - self.head)),
                      none_free.eq(self.tail == self.head)]
         threshold_check = Signal()      # a frame is done: compare ``free`` once it is current
+        frame_done = Signal()           # ...and was delivered: the delay timers start a cycle later
+        m.d.sync += frame_done.eq(0)
+        m.d.comb += delay.event.eq(frame_done)
         descs = prefetch.descs
         cmd = writer.wr_cmd
         out = writer.wr_data
@@ -167,8 +173,8 @@ class RxDMA(wiring.Component):
                     strip = rctl[reg.RCTL.SECRC.lsb] & (length >= 4)
                     m.d.sync += [
                         frame.eq(self.status.payload),
-                        fifo_words.eq((length + 7) >> 3),
-                        taken.eq(0),
+                        to_take.eq((length + 7) >> 3),
+                        all_taken.eq(length == 0),
                         left.eq(length - Mux(strip, 4, 0)),
                     ]
                     with m.If(~self.enable | none_free):
@@ -177,7 +183,7 @@ class RxDMA(wiring.Component):
                         m.next = "SIZE"
             with m.State("DROP"):
                 # Missed: take its words out of the FIFO, touch nothing.
-                with m.If(taken == fifo_words):
+                with m.If(all_taken):
                     m.d.comb += [self.status.ready.eq(self.stats.ready), self.stats.valid.eq(1),
                                  self.stats.payload.missed.eq(1)]
                     with m.If(self.stats.ready):
@@ -186,13 +192,14 @@ class RxDMA(wiring.Component):
                 with m.Else():
                     m.d.comb += self.words.ready.eq(1)
                     with m.If(self.words.valid):
-                        m.d.sync += taken.eq(taken + 1)
+                        m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
             with m.State("SIZE"):
                 # The next buffer's share of the frame is worked out from ``left``.
                 m.next = "DESCRIPTOR"
             with m.State("DESCRIPTOR"):
                 with m.If(~self.enable | none_free):
                     # The ring ran dry in the middle of a frame: the rest is lost.
+                    m.d.sync += delivered.eq(left == 0)
                     m.next = "DISCARD"
                 with m.Elif(descs.valid):
                     first = RxDescriptor(descs.payload)
@@ -236,9 +243,11 @@ class RxDMA(wiring.Component):
                              out.payload.last.eq(last), out.valid.eq(~use | self.words.valid)]
                 with m.If(out.valid & out.ready):
                     m.d.comb += self.words.ready.eq(use)
+                    with m.If(use):
+                        m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
                     m.d.sync += [beats_left.eq(beats_left - 1), words_left.eq(words_left - use),
                                  first_beat.eq(0), chunk.eq(chunk - 1), prev.eq(cur),
-                                 taken.eq(taken + use), use.eq(use & (words_left != 1)),
+                                 use.eq(use & (words_left != 1)),
                                  last.eq(chunk == 2)]
                     with m.If(last):
                         with m.If(final_beat):
@@ -266,26 +275,26 @@ class RxDMA(wiring.Component):
                         left.eq(left - n),
                     ]
                     with m.If(last_buffer):
+                        m.d.sync += delivered.eq(1)
                         m.next = "DISCARD"
                     with m.Else():
                         m.next = "SIZE"
             with m.State("DISCARD"):
                 # The FCS (with SECRC) or an undelivered rest; then the frame is done.
-                with m.If(taken == fifo_words):
-                    delivered = left == 0
+                with m.If(all_taken):
                     m.d.comb += [
                         self.status.ready.eq(self.stats.ready),
                         self.stats.valid.eq(1),
                         self.stats.payload.missed.eq(~delivered),
                     ]
                     with m.If(self.stats.ready):
-                        m.d.comb += delay.event.eq(delivered)
-                        m.d.sync += [threshold_check.eq(1), self.rxo.eq(~delivered)]
+                        m.d.sync += [frame_done.eq(delivered), threshold_check.eq(1),
+                                     self.rxo.eq(~delivered)]
                         m.next = "IDLE"
                 with m.Else():
                     m.d.comb += self.words.ready.eq(1)
                     with m.If(self.words.valid):
-                        m.d.sync += taken.eq(taken + 1)
+                        m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
         self.fsm_state = fsm.state
 
         m.d.comb += [
