@@ -323,19 +323,24 @@ class TxDMA(wiring.Component):
         # Registered: it starts the MAC, whose start reaches many flip-flops.
         m.d.sync += self.frame_ready.eq((frames != 0) | (free == 0))
 
-        # Descriptors whose data the MAC has taken.
+        # Descriptors whose data the MAC has taken, and whether there are any: registered, and a
+        # cycle behind the count, so a retirement waits a cycle for it to catch up.
         consumed = Signal(range(self._depth + 1))
+        any_consumed = Signal()
         took = self.words.valid & self.words.ready & self.words.payload.desc_end
         retire = Signal()
+        retired = Signal()
         record = _Done(done.r_data)
-        m.d.sync += consumed.eq(consumed + took - (retire & ~record.empty))
+        m.d.sync += [consumed.eq(consumed + took - (retire & ~record.empty)),
+                     any_consumed.eq(consumed != 0), retired.eq(retire)]
 
-        # Write-back and head.
+        # Write-back and head. Each step starts from registers: the retirement reaches the head,
+        # the done queue, the count above and the interrupt timers.
         next_head = Mux(self.head + 1 == count, 0, self.head + 1)
         status_addr = Signal(64)    # of the descriptor's status quadword, registered
         with m.FSM(name="writeback") as fsm:
             with m.State("IDLE"):
-                with m.If(done.r_rdy & (record.empty | (consumed != 0))):
+                with m.If(done.r_rdy & (record.empty | any_consumed) & ~retired):
                     with m.If(record.rs):
                         m.d.sync += status_addr.eq(self.base + self.head * DESCRIPTOR_BYTES + 8)
                         m.next = "COMMAND"
@@ -362,8 +367,11 @@ class TxDMA(wiring.Component):
             with m.State("WAIT"):
                 m.d.comb += writeback.wr_done.ready.eq(1)
                 with m.If(writeback.wr_done.valid):
-                    m.d.comb += retire.eq(1)
-                    m.next = "IDLE"
+                    m.next = "RETIRE"
+            with m.State("RETIRE"):
+                # DD is in host memory.
+                m.d.comb += retire.eq(1)
+                m.next = "IDLE"
         self.fsm_state = fsm.state
         m.d.comb += done.r_en.eq(retire)
 
@@ -384,6 +392,5 @@ class TxDMA(wiring.Component):
             self.txdw.eq(delay.fire),
         ]
         # TXQE a cycle after the retirement that emptied the queue, from the moved head.
-        retired = Signal()
-        m.d.sync += [retired.eq(retire), self.txqe.eq(retired & (self.head == self.tail))]
+        m.d.sync += self.txqe.eq(retired & (self.head == self.tail))
         return m
