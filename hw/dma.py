@@ -1,7 +1,7 @@
 """Sharing the DMA port: an arbiter for the core's DMA initiators.
 
 Readers and writers are separate initiators, each with only its own channels. Reads: commands are
-granted round-robin; the tag of each granted command is queued, and the returning beats go to the
+granted round-robin, the grant a register that moves on after each command; the tag of each granted command is queued, and the returning beats go to the
 reader at the head of that queue until its last beat (host memory answers reads in order).
 Writes: a granted write command keeps the write channel until its last data beat, so beats of
 different writes never interleave; acknowledgements return in order through a second tag queue.
@@ -64,13 +64,10 @@ class DMAArbiter(wiring.Component):
         # Reads.
         m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(
             width=_tag_bits(readers), depth=self._outstanding)
-        rd_last = Signal(range(len(readers)))       # round-robin: the last reader granted
-        rd_grant, rd_any = _round_robin(m, readers, "rd_cmd", rd_last)
+        rd_grant = _round_robin(m, readers, "rd_cmd")
         _forward(m, readers, rd_cmd, "rd_cmd", rd_grant, rd_tags)
         m.d.comb += [rd_tags.w_data.eq(rd_grant),
-                     rd_tags.w_en.eq(rd_any & rd_cmd.ready & rd_cmd.valid)]
-        with m.If(rd_tags.w_en):
-            m.d.sync += rd_last.eq(rd_grant)
+                     rd_tags.w_en.eq(rd_cmd.ready & rd_cmd.valid)]
 
         _route_back(m, readers, dma, "rd_data", rd_tags)
         m.d.comb += rd_tags.r_en.eq(dma.rd_data.valid & dma.rd_data.ready & dma.rd_data.payload.last)
@@ -80,14 +77,13 @@ class DMAArbiter(wiring.Component):
             width=_tag_bits(writers), depth=self._outstanding)
         wr_busy = Signal()                    # a granted write is still sending its beats
         wr_owner = Signal(range(len(writers)))
-        wr_last = Signal(range(len(writers)))
-        wr_grant, wr_any = _round_robin(m, writers, "wr_cmd", wr_last)
+        wr_grant = _round_robin(m, writers, "wr_cmd", hold=wr_busy)
         with m.If(~wr_busy):
             _forward(m, writers, wr_cmd, "wr_cmd", wr_grant, wr_tags)
             with m.If(wr_cmd.valid & wr_cmd.ready):
-                m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant), wr_last.eq(wr_grant)]
+                m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant)]
         m.d.comb += [wr_tags.w_data.eq(wr_grant),
-                     wr_tags.w_en.eq(~wr_busy & wr_any & wr_cmd.valid & wr_cmd.ready)]
+                     wr_tags.w_en.eq(~wr_busy & wr_cmd.valid & wr_cmd.ready)]
         if self._skid_writes:
             m.submodules.wr_data_out = wr_data_out = SkidBuffer(DMAWriteBeat)
             wiring.connect(m, wr_data_out.o, wiring.flipped(dma.wr_data))
@@ -147,18 +143,31 @@ def _route_back(m, initiators, dma, channel, tags):
                 ]
 
 
-def _round_robin(m, initiators, channel, last):
-    """The initiator to grant ``channel`` to, and whether any asks: the first one after ``last``
-    (the one granted last time) whose command is valid."""
+def _round_robin(m, initiators, channel, *, hold=None):
+    """A registered round-robin grant of ``channel`` (``rd_cmd`` or ``wr_cmd``): the initiator
+    whose command the arbiter takes. Whenever its holder is not asking, or has just been served,
+    it moves (from the next cycle) to the nearest initiator after the holder that asks, the
+    holder itself last; ``hold`` keeps it in place. Being a register, the grant keeps the
+    initiators' ``valid`` off their ``ready``: the round trip through the arbitration would
+    otherwise be one long path."""
     n = len(initiators)
     grant = Signal(range(n), name=f"{channel}_grant")
-    any_ = Signal(name=f"{channel}_any")
-    # Later statements win, so the nearest one after ``last`` is checked last.
+    nearest = Signal(range(n), name=f"{channel}_next")
+    m.d.comb += nearest.eq(grant)
+    # Later statements win, so the nearest one after the holder is checked last.
     for offset in reversed(range(1, n + 1)):
-        i = _after(last, offset, n)
+        i = _after(grant, offset, n)
         with m.If(_pick(initiators, i, channel)):
-            m.d.comb += [grant.eq(i), any_.eq(1)]
-    return grant, any_
+            m.d.comb += nearest.eq(i)
+    command = [getattr(initiator, channel) for initiator in initiators]
+    asking = _pick(initiators, grant, channel)
+    served = 0
+    for i, cmd in enumerate(command):
+        served = served | ((grant == i) & cmd.valid & cmd.ready)
+    move = served | ~asking
+    with m.If(move if hold is None else move & ~hold):
+        m.d.sync += grant.eq(nearest)
+    return grant
 
 
 def _after(last, offset, n):
