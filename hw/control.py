@@ -37,8 +37,9 @@ class Control(wiring.Component):
         STATUS.LU.
     lsc : Out(1)
         One-cycle pulse: link status changed.
-    reset_step : Out(8)
-        Counts down during the device reset; blocks with RAM sweep it row by row.
+    reset_row : Out(8)
+        Counts down during the device reset, from ``reset_cycles - 1``: the row that blocks with
+        RAM clear in this cycle, from a register.
     """
     bus: In(RegBusSignature)
     ctrl: Out(32, init=reg.CTRL.reset)
@@ -46,7 +47,7 @@ class Control(wiring.Component):
     phy_link: In(1)
     link_up: Out(1)
     lsc: Out(1)
-    reset_step: Out(8)
+    reset_row: Out(8)
 
     def __init__(self, *, reset_cycles=128):
         if not 128 <= reset_cycles < 256:
@@ -63,17 +64,17 @@ class Control(wiring.Component):
         countdown = Signal(range(self._reset_cycles + 1))
         # ``device_reset`` reaches thousands of flip-flops: it comes straight from a register,
         # high exactly while ``countdown`` is not zero.
-        m.d.comb += self.reset_step.eq(countdown)
         ctrl_hit = decode(m, bus, bus.addr == reg.CTRL.index)
         with m.If(countdown != 0):
-            m.d.sync += countdown.eq(countdown - 1)
+            m.d.sync += [countdown.eq(countdown - 1), self.reset_row.eq(self.reset_row - 1)]
             with m.If(countdown == 1):
                 m.d.sync += [self.ctrl.eq(reg.CTRL.reset), self.device_reset.eq(0)]
         with m.Elif(bus.w_stb & ctrl_hit):
             value = masked(self.ctrl, bus)
             m.d.sync += self.ctrl.eq(value)
             with m.If(value & reg.CTRL.RST.mask):
-                m.d.sync += [countdown.eq(self._reset_cycles), self.device_reset.eq(1)]
+                m.d.sync += [countdown.eq(self._reset_cycles), self.device_reset.eq(1),
+                             self.reset_row.eq(self._reset_cycles - 1)]
 
         # Link status.
         phy_link = Signal()

@@ -135,7 +135,7 @@ class E1000(wiring.Component):
         for block in (self.regfile, self.stats):
             m.d.comb += [
                 block.clear.eq(self.control.device_reset),
-                block.clear_row.eq(self.control.reset_step - 1),
+                block.clear_row.eq(self.control.reset_row),
             ]
         wiring.connect(m, self.mdio_master.mdio, wiring.flipped(self.mdio))
 
