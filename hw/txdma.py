@@ -22,7 +22,7 @@ from amaranth.utils import bits_for
 from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, decode, masked, read_mux
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
-from .pipe import StreamRegister
+from .pipe import SkidBuffer, StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch
 
@@ -310,10 +310,14 @@ class TxDMA(wiring.Component):
         wiring.connect(m, prefetch.descs, fetch.descs)
         wiring.connect(m, fetch.words, queue.w_stream)
         wiring.connect(m, fetch.done, done.w_stream)
-        # The queue is block RAM: its read data goes to the MAC through a register.
+        # The queue is block RAM, whose read data only a register may follow: it goes to the
+        # MAC through a register slice, then a skid buffer, whose ready is a register too, so
+        # the MAC's byte count stays off the queue's read logic.
         m.submodules.out = out = StreamRegister(TxWord)
+        m.submodules.skid = skid = SkidBuffer(TxWord)
         wiring.connect(m, queue.r_stream, out.i)
-        wiring.connect(m, out.o, wiring.flipped(self.words))
+        wiring.connect(m, out.o, skid.i)
+        wiring.connect(m, skid.o, wiring.flipped(self.words))
 
         # Whole frames queued, for store-and-forward.
         frames = Signal(range(self._depth + 1))
