@@ -8,11 +8,12 @@ the filter rejects. ``amaranth.lib.fifo`` has no roll-back, hence this block: a 
 write pointer, a committed write pointer and a read pointer. ``room`` tells the MAC whether a
 word still fits; a frame that does not fit is rolled back and counted as missed.
 
-Committed words are read out of the RAM ahead of use into a small queue, whose output is a
-register: block RAM read data arrives too late in its cycle for the reader's logic.
+Committed words are read out of the RAM ahead of use, through a register (block RAM read data
+arrives too late in its cycle for anything but a register), into a small queue whose output is
+a register too.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -104,11 +105,13 @@ class RxFIFO(wiring.Component):
             frames.r_en.eq(self.status.ready),
         ]
         # Read ahead: a committed word is read whenever the queue has room for it and for the
-        # read still in flight; it enters the queue in the next cycle.
-        in_flight = Signal()
-        issue = (rp != committed) & (ahead.level + in_flight < _AHEAD)
-        m.d.comb += [rd.addr.eq(rp[:bits]), ahead.w_data.eq(rd.data), ahead.w_en.eq(in_flight)]
-        m.d.sync += in_flight.eq(issue)
+        # reads still in flight; it is registered in the next cycle and enters the queue in the
+        # one after.
+        in_flight = Signal(2)           # a read issued one and two cycles ago
+        read_data = Signal(64)
+        issue = (rp != committed) & (ahead.level + in_flight[0] + in_flight[1] < _AHEAD)
+        m.d.comb += [rd.addr.eq(rp[:bits]), ahead.w_data.eq(read_data), ahead.w_en.eq(in_flight[1])]
+        m.d.sync += [in_flight.eq(Cat(issue, in_flight[0])), read_data.eq(rd.data)]
         with m.If(issue):
             m.d.sync += rp.eq(rp + 1)
         wiring.connect(m, ahead.r_stream, wiring.flipped(self.words))
