@@ -94,12 +94,13 @@ class DescriptorPrefetch(wiring.Component):
             with m.If(busy):
                 m.d.sync += stale.eq(1)
 
-        # The next read is worked out ahead in three registered steps (the differences, the
-        # three limits, then the smallest), which keeps this arithmetic off the path through the
-        # DMA arbiter. A read only goes out once every step reflects a moment with no read in
-        # flight (``wait`` counted down), so the queue level they saw is current.
+        # The next read is worked out ahead in four registered steps (the differences, the
+        # descriptors up to the tail, the three limits, then the smallest), which keeps this
+        # arithmetic off the path through the DMA arbiter. A read only goes out once every step
+        # reflects a moment with no read in flight (``wait`` counted down), so the queue level
+        # they saw is current.
         burst = self._burst
-        steps = 3
+        steps = 4
 
         def clamp(value):
             # At most a burst, in as few bits as a burst needs: the comparisons below stay short.
@@ -114,11 +115,13 @@ class DescriptorPrefetch(wiring.Component):
             room_full.eq(self._depth - queue.level),
             sane_q.eq(sane),
         ]
+        up_to_tail = Signal(16)
+        m.d.sync += up_to_tail.eq(Mux(ahead < 0, ahead + count, ahead))
         available = Signal(range(burst + 1))
         to_end = Signal(range(burst + 1))
         room = Signal(range(burst + 1))
         m.d.sync += [
-            available.eq(clamp(Mux(ahead < 0, ahead + count, ahead).as_unsigned())),
+            available.eq(clamp(up_to_tail)),
             to_end.eq(clamp(to_end_full)),
             room.eq(clamp(room_full)),
         ]
