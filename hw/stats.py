@@ -19,7 +19,7 @@ Semantics per the map:
 Offsets in the range that name no counter read 0: nothing ever increments them.
 """
 
-from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -251,26 +251,31 @@ class StatsEvents(wiring.Component):
             sources.append((queue, self._steps(name, layout(queue.r_data))))
 
         source = Signal(range(len(sources)))
-        step = Signal(range(max(len(steps) for _, steps in sources) + 1))
+        most = max(len(steps) for _, steps in sources)
+        step = Signal(range(most + 1))
+        # Which of the report's steps make an increment, worked out as the report is taken up:
+        # stepping through then starts from registers.
+        counts = Signal(most)
         busy = Signal()
         with m.If(~busy):
             # Later statements win: the first source with a report goes next.
-            for i, (queue, _) in reversed(list(enumerate(sources))):
+            for i, (queue, steps) in reversed(list(enumerate(sources))):
                 with m.If(queue.r_rdy):
-                    m.d.sync += [source.eq(i), step.eq(0), busy.eq(1)]
+                    m.d.sync += [source.eq(i), step.eq(0), busy.eq(1),
+                                 counts.eq(Cat(condition for _, _, condition in steps))]
         with m.Else():
             with m.Switch(source):
                 for i, (queue, steps) in enumerate(sources):
                     with m.Case(i):
                         with m.Switch(step):
-                            for k, (row, amount, condition) in enumerate(steps):
+                            for k, (row, amount, _) in enumerate(steps):
                                 with m.Case(k):
                                     m.d.comb += [
                                         inc.payload.row.eq(row),
                                         inc.payload.amount.eq(amount),
-                                        inc.valid.eq(condition),
+                                        inc.valid.eq(counts[k]),
                                     ]
-                                    with m.If(inc.ready | ~condition):
+                                    with m.If(inc.ready | ~counts[k]):
                                         m.d.sync += step.eq(k + 1)
                             with m.Default():
                                 m.d.comb += queue.r_en.eq(1)
