@@ -43,21 +43,27 @@ class InterruptDelay(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        # The unit boundary and whether each delay is set, from registers: the event comes from
+        # a DMA engine's state machine, and the settings from the register file across the core.
         prescaler = Signal(range(self._unit))
-        tick = prescaler == self._unit - 1
-        m.d.sync += prescaler.eq(prescaler + 1)
-        with m.If(tick):
+        tick = Signal()
+        m.d.sync += [prescaler.eq(prescaler + 1), tick.eq(prescaler == self._unit - 1)]
+        with m.If(prescaler == self._unit - 1):
             m.d.sync += prescaler.eq(0)
+        no_packet_delay = Signal()
+        absolute_delay_set = Signal()
+        m.d.sync += [no_packet_delay.eq(self.packet_delay == 0),
+                     absolute_delay_set.eq(self.absolute_delay != 0)]
 
         packet = Signal(16)         # units left; 0 = not running
         absolute = Signal(16)
 
         m.d.sync += self.fire.eq(0)
-        with m.If(self.immediate | self.flush | (self.event & (self.packet_delay == 0))):
+        with m.If(self.immediate | self.flush | (self.event & no_packet_delay)):
             m.d.sync += [self.fire.eq(1), packet.eq(0), absolute.eq(0)]
         with m.Elif(self.event):
             m.d.sync += packet.eq(self.packet_delay)
-            with m.If((absolute == 0) & (self.absolute_delay != 0)):
+            with m.If((absolute == 0) & absolute_delay_set):
                 m.d.sync += absolute.eq(self.absolute_delay)
         with m.Elif(tick):
             with m.If((packet == 1) | (absolute == 1)):
