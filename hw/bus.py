@@ -44,9 +44,9 @@ MMIOSignature = wiring.Signature({
 
 
 # The register bus inside the core: every block that owns registers listens to it. ``addr`` (a
-# BAR0 word index) is on the bus from the cycle before the strobe, so a block decodes it into
-# registers (``decode``) and takes the side effects of a read or write in the cycle the strobe is
-# high, straight from those registers. Read data is sampled in the second cycle after the strobe,
+# BAR0 word index) is on the bus from two cycles before the strobe, so a block decodes it into
+# registers (``decode``, or in two steps where one is not enough) and takes the side effects of a
+# read or write in the cycle the strobe is high, straight from those registers. Read data is sampled in the second cycle after the strobe,
 # straight from registers (zero when the address is not the block's), so the core only ORs the
 # blocks' read data together. Registers in flip-flops load it in the cycle after the strobe and
 # hold it; registers in block RAM, whose read data comes late in the cycle after the address,
@@ -68,7 +68,7 @@ def masked(old, bus):
 
 def decode(m, bus, condition, *, name=None):
     """``condition`` (on ``bus.addr``), registered: ready from a flip-flop in the strobe's cycle,
-    as the address is on the bus a cycle before."""
+    as the address is on the bus before."""
     hit = Signal(name=name)
     m.d.sync += hit.eq(condition)
     return hit

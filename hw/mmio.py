@@ -5,8 +5,8 @@ Reference: SDM 13.2 (register access: memory-mapped and the IOADDR/IODATA I/O wi
 BAR0 decodes 128 KiB, one register per aligned 32-bit word. BAR1 holds IOADDR at +0, the BAR0
 offset that a read or write of IODATA at +4 reaches; other I/O offsets read 0 and ignore writes.
 One access is handled at a time: the request is registered and its address put on the register
-bus, which the blocks decode in the next cycle; the bus is strobed in the cycle after, and the
-read data, due two cycles after the strobe, answered on ``resp`` in the cycle after that.
+bus, which the blocks decode in the next two cycles; the bus is strobed in the cycle after, and
+the read data, due two cycles after the strobe, answered on ``resp`` in the cycle after that.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
@@ -68,7 +68,9 @@ class MMIOTarget(wiring.Component):
                     with m.Elif(reg_access):
                         m.next = "DECODE"
             with m.State("DECODE"):
-                # The blocks decode the address.
+                # The blocks decode the address (in up to two registered steps).
+                m.next = "DECODE2"
+            with m.State("DECODE2"):
                 m.d.sync += [bus.r_stb.eq(read), bus.w_stb.eq(~read)]
                 m.next = "ACCESS"
             with m.State("ACCESS"):

@@ -116,7 +116,7 @@ class RegisterFile(wiring.Component):
                         m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
 
         # Registers that only hold what software wrote: a row each in a small RAM, found by a
-        # decoder ahead of the strobe; the device reset sweeps their reset values back in. Every
+        # decoder in the two cycles ahead of the strobe; the device reset sweeps their reset values back in. Every
         # bit of them is writable, so a write stores the bus's data as it is.
         assert all(r.mask == 0xFFFFFFFF for r in STORED)
         m.submodules.stored = stored = memory.Memory(shape=32, depth=len(STORED),
@@ -127,11 +127,12 @@ class RegisterFile(wiring.Component):
         stored_row = Signal(range(len(STORED)))
         stored_hit = Signal()
         reset = Signal(32)
-        m.d.sync += [stored_hit.eq(0), stored_row.eq(0)]
-        with m.Switch(bus.addr):
-            for row, r in enumerate(STORED):
-                with m.Case(r.index):
-                    m.d.sync += [stored_hit.eq(1), stored_row.eq(row)]
+        # Two steps: a match flag per row, then the row number from those flags.
+        matches = Signal(len(STORED))
+        m.d.sync += [matches.eq(Cat(bus.addr == r.index for r in STORED)),
+                     stored_hit.eq(matches.any()),
+                     stored_row.eq(functools.reduce(operator.or_, (
+                         Mux(matches[row], row, 0) for row in range(len(STORED)))))]
         with m.Switch(self.clear_row):
             for row, r in enumerate(STORED):
                 with m.Case(row):

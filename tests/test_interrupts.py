@@ -52,10 +52,12 @@ def test_cause_mask_and_line():
     seen = run(tb)
     assert seen["masked"] is False
     assert seen["icr"] == TXDW | RXT0 and seen["icr cleared"] == 0
-    assert seen["unmask delay"] <= 3
+    # From the posted write's hand-over: two cycles of address decode, the strobe, the mask
+    # register, then the line in the next cycle.
+    assert seen["unmask delay"] <= 4
     assert seen["ims"] == TXDW | LSC
     assert seen["after ICR read"] is False
-    assert seen["IMC delay"] <= 3 and seen["ims after IMC"] == LSC
+    assert seen["IMC delay"] <= 4 and seen["ims after IMC"] == LSC
     assert seen["icr after W1C"] == TXDW           # only RXT0 was written
     assert seen["icr partly cleared"] == RXT0
     assert seen["ics reads"] == 0 and seen["imc reads"] == 0
@@ -107,4 +109,4 @@ def test_itr_spaces_assertions():
     early, spacing, wait = run(tb)
     assert early < 128
     assert spacing == 128
-    assert wait <= 3
+    assert wait <= 4                                # the posted write's path, as above
