@@ -129,10 +129,13 @@ class Statistics(wiring.Component):
                 m.d.sync += [s1.kind.eq(_Kind.ADD), s1.row.eq(self.inc.payload.row),
                              s1.amount.eq(self.inc.payload.amount)]
 
-        # A write in the cycle of the read, to the row read.
+        # A write in the cycle of the read, to the row read: compared in the next cycle, with
+        # the row read as stage 1 holds it, so the comparison stays off the read's selection.
         older = Signal(32)
-        older_hit = Signal()
-        m.d.sync += [older.eq(wr.data), older_hit.eq(wr.en & (wr.addr == rd.addr))]
+        older_addr = Signal(6)
+        older_en = Signal()
+        m.d.sync += [older.eq(wr.data), older_addr.eq(wr.addr), older_en.eq(wr.en)]
+        older_hit = older_en & (older_addr == s1.row)
 
         # Stage 1: the row's value comes out of the RAM; register it as it is, with the data
         # written now in case it is the same row.
