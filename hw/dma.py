@@ -65,7 +65,7 @@ class DMAArbiter(wiring.Component):
         m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(
             width=_tag_bits(readers), depth=self._outstanding)
         rd_grant = _round_robin(m, readers, "rd_cmd")
-        _forward(m, readers, rd_cmd, "rd_cmd", rd_grant, rd_tags)
+        _forward(m, readers, rd_cmd, "rd_cmd", rd_grant, _tag_room(m, rd_tags, "rd_cmd"))
         m.d.comb += [rd_tags.w_data.eq(rd_grant),
                      rd_tags.w_en.eq(rd_cmd.ready & rd_cmd.valid)]
 
@@ -78,8 +78,9 @@ class DMAArbiter(wiring.Component):
         wr_busy = Signal()                    # a granted write is still sending its beats
         wr_owner = Signal(range(len(writers)))
         wr_grant = _round_robin(m, writers, "wr_cmd", hold=wr_busy)
+        wr_room = _tag_room(m, wr_tags, "wr_cmd")
         with m.If(~wr_busy):
-            _forward(m, writers, wr_cmd, "wr_cmd", wr_grant, wr_tags)
+            _forward(m, writers, wr_cmd, "wr_cmd", wr_grant, wr_room)
             with m.If(wr_cmd.valid & wr_cmd.ready):
                 m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant)]
         m.d.comb += [wr_tags.w_data.eq(wr_grant),
@@ -111,17 +112,25 @@ def _tag_bits(initiators):
     return max(1, (len(initiators) - 1).bit_length())
 
 
-def _forward(m, initiators, sink, channel, grant, tags):
+def _tag_room(m, tags, channel):
+    """Whether ``tags`` has room for two, registered: the queue's level then stays off the
+    initiators' ready (one entry of ``outstanding`` goes unused)."""
+    room = Signal(name=f"{channel}_room")
+    m.d.sync += room.eq(tags.level < tags.depth - 1)
+    return room
+
+
+def _forward(m, initiators, sink, channel, grant, room):
     """Pass the ``grant``-ed initiator's ``channel`` (``rd_cmd`` or ``wr_cmd``) to ``sink``,
-    while ``tags`` has room to remember whose it was."""
+    while the tag queue has ``room`` to remember whose it was."""
     with m.Switch(grant):
         for i, initiator in enumerate(initiators):
             with m.Case(i):
                 source = getattr(initiator, channel)
                 m.d.comb += [
                     sink.payload.eq(source.payload),
-                    sink.valid.eq(source.valid & tags.w_rdy),
-                    source.ready.eq(sink.ready & tags.w_rdy),
+                    sink.valid.eq(source.valid & room),
+                    source.ready.eq(sink.ready & room),
                 ]
 
 

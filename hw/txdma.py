@@ -127,6 +127,10 @@ class TxFetch(wiring.Component):
         ]
         with m.If(~settled):
             m.d.sync += settle.eq(settle - 1)
+        # Room for the read's tag, registered: a read is followed by at least a cycle of
+        # ``settle``, so it is current again by the next read.
+        tag_room = Signal()
+        m.d.sync += tag_room.eq(tags.w_rdy)
 
         with m.FSM(name="fetch") as fsm:
             with m.State("DESCRIPTOR"):
@@ -152,7 +156,7 @@ class TxFetch(wiring.Component):
                 m.d.comb += [
                     cmd.payload.addr.eq(addr),
                     cmd.payload.len.eq(next_beats - 1),
-                    cmd.valid.eq(settled & fits & tags.w_rdy),
+                    cmd.valid.eq(settled & fits & tag_room),
                     tag_in.first.eq(first),
                     tag_in.nbytes.eq(next_nbytes),
                     tag_in.last.eq(next_last),
