@@ -308,7 +308,17 @@ class TxDMA(wiring.Component):
         # is freed when it leaves the register behind the queue.
         free = Signal(range(self._depth + 1), init=self._depth)
         queue_in = queue.w_en & queue.w_rdy
-        queue_out = self.words.valid & self.words.ready
+        # What the MAC takes is counted a cycle later, from registers: its handshake comes from
+        # its byte count. A word is then freed a cycle late (the fetcher only waits longer), a
+        # descriptor's data counts as taken a cycle late (its write-back waits longer), and a
+        # frame's end leaves the count a cycle late (the MAC's gap is longer than that).
+        taken_valid = Signal()
+        taken_eop = Signal()
+        taken_desc_end = Signal()
+        m.d.sync += [taken_valid.eq(self.words.valid & self.words.ready),
+                     taken_eop.eq(self.words.payload.eop),
+                     taken_desc_end.eq(self.words.payload.desc_end)]
+        queue_out = taken_valid
         m.d.sync += free.eq(free - queue_in + queue_out)
         m.d.comb += fetch.space.eq(free)
         wiring.connect(m, prefetch.descs, fetch.descs)
@@ -323,10 +333,13 @@ class TxDMA(wiring.Component):
         wiring.connect(m, out.o, skid.i)
         wiring.connect(m, skid.o, wiring.flipped(self.words))
 
-        # Whole frames queued, for store-and-forward.
+        # Whole frames queued, for store-and-forward; a frame's end is counted a cycle after it
+        # is queued, from a register (the word comes from the host's read data, far across the
+        # core), and at the earliest a cycle after that it could leave the queue again.
         frames = Signal(range(self._depth + 1))
-        pushed = queue.w_en & queue.w_rdy & TxWord(queue.w_data).eop
-        popped = self.words.valid & self.words.ready & self.words.payload.eop
+        pushed = Signal()
+        m.d.sync += pushed.eq(queue.w_en & queue.w_rdy & TxWord(queue.w_data).eop)
+        popped = taken_valid & taken_eop
         m.d.sync += frames.eq(frames + pushed - popped)
         # Registered: it starts the MAC, whose start reaches many flip-flops.
         m.d.sync += self.frame_ready.eq((frames != 0) | (free == 0))
@@ -335,7 +348,7 @@ class TxDMA(wiring.Component):
         # cycle behind the count, so a retirement waits a cycle for it to catch up.
         consumed = Signal(range(self._depth + 1))
         any_consumed = Signal()
-        took = self.words.valid & self.words.ready & self.words.payload.desc_end
+        took = taken_valid & taken_desc_end
         retire = Signal()
         retired = Signal()
         record = _Done(done.r_data)
