@@ -16,9 +16,11 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, decode, masked, read_mux
+from .bus import (DMAReadSignature, DMAWriteBeat, DMAWriteSignature, RegBusSignature, decode,
+                  masked, read_mux)
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, RXD_ERR, RXD_STA, RxDescriptor
+from .pipe import StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch
 from .rxfifo import RxStatus
@@ -162,7 +164,11 @@ class RxDMA(wiring.Component):
         m.d.comb += delay.event.eq(frame_done)
         descs = prefetch.descs
         cmd = writer.wr_cmd
-        out = writer.wr_data
+        # Write data leaves through a register slice: the beat's valid comes out of the state
+        # machine, and the arbiter's write path and skid buffer follow it.
+        m.submodules.wr_out = wr_out = StreamRegister(DMAWriteBeat)
+        wiring.connect(m, wr_out.o, wiring.flipped(writer.wr_data))
+        out = wr_out.i
 
         m.d.sync += [self.rxo.eq(0), threshold_check.eq(0),
                      self.rxdmt0.eq(threshold_check & (free == (count >> (rdmts + 1))))]
