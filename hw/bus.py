@@ -45,12 +45,12 @@ MMIOSignature = wiring.Signature({
 
 # The register bus inside the core: every block that owns registers listens to it. ``addr`` (a
 # BAR0 word index) is on the bus from two cycles before the strobe, so a block decodes it into
-# registers (``decode``, or in two steps where one is not enough) and takes the side effects of a
-# read or write in the cycle the strobe is high, straight from those registers. Read data is sampled in the second cycle after the strobe,
-# straight from registers (zero when the address is not the block's), so the core only ORs the
-# blocks' read data together. Registers in flip-flops load it in the cycle after the strobe and
-# hold it; registers in block RAM, whose read data comes late in the cycle after the address,
-# load it a cycle later.
+# registers (``decode``, or in two steps where one is not enough) and takes the side effects of
+# a read or write in the cycle the strobe is high, straight from those registers. Read data is
+# sampled in the second cycle after the strobe, straight from registers (zero when the address
+# is not the block's), so the core only ORs the blocks' read data together. Registers in
+# flip-flops load it in the cycle after the strobe and hold it; registers in block RAM, whose
+# read data comes late in the cycle after the address, load it a cycle later.
 RegBusSignature = wiring.Signature({
     "addr":   Out(15),
     "r_stb":  Out(1),

@@ -1,8 +1,9 @@
 """Sharing the DMA port: an arbiter for the core's DMA initiators.
 
 Readers and writers are separate initiators, each with only its own channels. Reads: commands are
-granted round-robin, the grant a register that moves on after each command; the tag of each granted command is queued, and the returning beats go to the
-reader at the head of that queue until its last beat (host memory answers reads in order).
+granted round-robin (the grant is a register that moves on after each command); the tag of each
+granted command is queued, and the returning beats go to the reader at the head of that queue
+until its last beat (host memory answers reads in order).
 Writes: a granted write command keeps the write channel until its last data beat, so beats of
 different writes never interleave; acknowledgements return in order through a second tag queue.
 Granted commands leave through a register slice, a cycle later; write data may leave through a
