@@ -155,7 +155,7 @@ class DescriptorPrefetch(wiring.Component):
 
         # Two beats make a descriptor.
         # Beats are always taken, and registered before use: they come from host memory through
-        # the DMA arbiters, whose routing would otherwise run into the queue's logic.
+        # the DMA arbiter, whose routing would otherwise run into the queue's logic.
         beat = Signal(DMAReadBeat)
         beat_valid = Signal()
         m.d.comb += self.dma.rd_data.ready.eq(1)

@@ -135,7 +135,7 @@ class RxDMA(wiring.Component):
         head_strb = Signal(8)
         tail_strb = Signal(8)
         # Whether this beat takes a FIFO word and whether it ends the write command: registered,
-        # as they go through the DMA arbiters and back as the handshake.
+        # as they go through the DMA arbiter and back as the handshake.
         use = Signal()
         last = Signal()
         prev = Signal(64)
