@@ -116,8 +116,8 @@ class RegisterFile(wiring.Component):
                         m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
 
         # Registers that only hold what software wrote: a row each in a small RAM, found by a
-        # decoder in the two cycles ahead of the strobe; the device reset sweeps their reset values back in. Every
-        # bit of them is writable, so a write stores the bus's data as it is.
+        # decoder in the two cycles ahead of the strobe; the device reset sweeps their reset
+        # values back in. Every bit of them is writable, so a write stores the bus's data as it is.
         assert all(r.mask == 0xFFFFFFFF for r in STORED)
         m.submodules.stored = stored = memory.Memory(shape=32, depth=len(STORED),
                                                      init=[r.reset for r in STORED])
