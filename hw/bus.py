@@ -21,7 +21,16 @@ from amaranth.lib.wiring import In, Out
 
 __all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMAReadBeat",
            "DMAWriteBeat", "DMAWriteDone", "DMAReadSignature", "DMAWriteSignature", "DMASignature",
-           "GMIISignature", "MDIOSignature", "masked", "decode", "read_mux"]
+           "GMIISignature", "MDIOSignature", "masked", "decode", "read_mux", "NO_RW_CHECK"]
+
+
+# Attributes for a memory whose synchronous reads never depend on what they return in the cycle
+# a write to the same row lands (the reader discards that data, or takes the write's data
+# instead). A read port is specified to return the old data then, and block RAM read and written
+# through different ports does not promise it, so Yosys would add a register for every data bit
+# and a bypass multiplexer, which also sits between the RAM and whatever it feeds: the
+# ``no_rw_check`` attribute tells it not to. Each use says why it holds.
+NO_RW_CHECK = {"no_rw_check": 1}
 
 
 class Space(enum.IntEnum, shape=unsigned(1)):

@@ -18,7 +18,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import RegBusSignature, decode, read_mux
+from .bus import NO_RW_CHECK, RegBusSignature, decode, read_mux
 from .regmap import Access, REGISTERS, reg
 
 
@@ -192,7 +192,13 @@ class RegisterFile(wiring.Component):
         table_hit = [(stored_read_q[1], stored_data_q)]
         for name in _TABLES:
             r = getattr(reg, name)
-            m.submodules[name.lower()] = mem = memory.Memory(shape=32, depth=r.count, init=[])
+            # The bus reads its address every cycle but uses the data only after a read strobe,
+            # never in a write's cycle. The filter's look-up of the multicast table may meet a
+            # software write to the same row, and block RAM then returns undefined data: the
+            # verdict on a frame whose hash bit is being rewritten as it arrives is left open,
+            # as a filter update in the middle of traffic leaves it anyway.
+            m.submodules[name.lower()] = mem = memory.Memory(shape=32, depth=r.count, init=[],
+                                                             attrs=NO_RW_CHECK)
             wr = mem.write_port(granularity=8)
             rd = mem.read_port()
             hit = decode(m, bus, (bus.addr >> 7) == (r.index >> 7))

@@ -17,6 +17,8 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .bus import NO_RW_CHECK
+
 
 __all__ = ["RxFIFO", "RxStatus"]
 
@@ -70,7 +72,10 @@ class RxFIFO(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bits = (self._depth - 1).bit_length()
-        m.submodules.ram = ram = memory.Memory(shape=64, depth=self._depth, init=[])
+        # The read port reads ``rp`` every cycle; it is written in that cycle only when the FIFO
+        # is empty, and then nothing is committed there, so the read is not used.
+        m.submodules.ram = ram = memory.Memory(shape=64, depth=self._depth, init=[],
+                                               attrs=NO_RW_CHECK)
         m.submodules.frames = frames = fifo.SyncFIFOBuffered(
             width=data.Layout.cast(RxStatus).size, depth=self._frames)
         m.submodules.ahead = ahead = fifo.SyncFIFOBuffered(width=64, depth=_AHEAD)

