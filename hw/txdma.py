@@ -19,10 +19,10 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from .bus import DMAReadSignature, DMAWriteSignature, RegBusSignature, decode, masked, read_mux
+from .bus import DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignature, decode, masked, read_mux
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
-from .pipe import SkidBuffer, StreamRegister
+from .pipe import StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch
 
@@ -99,15 +99,14 @@ class TxFetch(wiring.Component):
         nbytes = Mux(last_read, left, MAX_BURST * 8 - first)
         tag_in = _Tag(tags.w_data)
         cmd = self.dma.rd_cmd
-        empty = desc.length == 0
-        empty_q = Signal()
-
+        # What the descriptor says beyond its buffer, kept from when it was taken.
+        eop = Signal()
+        ifcs = Signal()
+        empty = Signal()
         m.d.comb += [
-            tag_in.eop.eq((desc.cmd & TXD_CMD.EOP) != 0),
-            tag_in.ifcs.eq((desc.cmd & TXD_CMD.IFCS) != 0),
-            self.done.payload.rs.eq((desc.cmd & TXD_CMD.RS) != 0),
-            self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
-            self.done.payload.empty.eq(empty_q),
+            tag_in.eop.eq(eop),
+            tag_in.ifcs.eq(ifcs),
+            self.done.payload.empty.eq(empty),
         ]
         # The next read is worked out ahead in three registered steps (its span, its size, then
         # whether the queue has room for it), keeping this arithmetic off the path through the
@@ -116,47 +115,56 @@ class TxFetch(wiring.Component):
         next_beats = Signal.like(beats)
         next_nbytes = Signal(12)
         next_last = Signal()
-        fits = Signal()
+        fits = Signal()             # the queue has room for the read, and the tags for its tag
         settle = Signal(2)
-        settled = settle == 0
+        settled = Signal()          # settle == 0, registered
+        # Room for a tag and for the descriptor's done entry, registered: a read is followed by
+        # at least a cycle of ``settle``, and a done entry by at least a cycle in DESCRIPTOR, so
+        # both are current again by the next write.
+        tag_room = Signal()
+        done_room = Signal()
+        m.d.sync += [tag_room.eq(tags.w_rdy), done_room.eq(self.done.ready)]
         m.d.sync += [
             next_beats.eq(beats),
             next_nbytes.eq(nbytes),
             next_last.eq(last_read),
-            fits.eq(next_beats + reserved <= self.space),
+            fits.eq((next_beats + reserved <= self.space) & tag_room),
         ]
-        with m.If(~settled):
-            m.d.sync += settle.eq(settle - 1)
-        # Room for the read's tag, registered: a read is followed by at least a cycle of
-        # ``settle``, so it is current again by the next read.
-        tag_room = Signal()
-        m.d.sync += tag_room.eq(tags.w_rdy)
+        with m.If(settle != 0):
+            m.d.sync += [settle.eq(settle - 1), settled.eq(settle == 1)]
 
         with m.FSM(name="fetch") as fsm:
             with m.State("DESCRIPTOR"):
-                # Whether it is empty is registered first (TAKE): taking a descriptor reaches
-                # into the prefetch queue, and the length compare would come before it.
+                # The descriptor is taken into registers at once, so that taking it depends on
+                # nothing but this state: the prefetch queue's logic is far across the core.
+                m.d.comb += self.descs.ready.eq(1)
                 with m.If(self.descs.valid):
-                    m.d.sync += empty_q.eq(empty)
+                    m.d.sync += [
+                        addr.eq(desc.buffer_addr & ~7),
+                        first.eq(desc.buffer_addr[:3]),
+                        left.eq(desc.length),
+                        settle.eq(3),
+                        settled.eq(0),
+                        empty.eq(desc.length == 0),
+                        eop.eq((desc.cmd & TXD_CMD.EOP) != 0),
+                        ifcs.eq((desc.cmd & TXD_CMD.IFCS) != 0),
+                        self.done.payload.rs.eq((desc.cmd & TXD_CMD.RS) != 0),
+                        self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
+                    ]
                     m.next = "TAKE"
             with m.State("TAKE"):
-                with m.If(~self.descs.valid):
-                    m.next = "DESCRIPTOR"           # flushed: the ring was turned off
-                with m.Elif(self.done.ready & tags.w_rdy):
-                    with m.If(empty_q):
-                        # Nothing to read; the tag keeps it in order with the data.
-                        m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
-                                     self.done.valid.eq(1), self.descs.ready.eq(1)]
-                        m.next = "DESCRIPTOR"
-                    with m.Else():
-                        m.d.sync += [addr.eq(desc.buffer_addr & ~7), first.eq(desc.buffer_addr[:3]),
-                                     left.eq(desc.length), settle.eq(3)]
-                        m.next = "READ"
+                with m.If(~empty):
+                    m.next = "READ"
+                with m.Elif(done_room & tag_room):
+                    # Nothing to read; the tag keeps it in order with the data.
+                    m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
+                                 self.done.valid.eq(1)]
+                    m.next = "DESCRIPTOR"
             with m.State("READ"):
                 m.d.comb += [
                     cmd.payload.addr.eq(addr),
                     cmd.payload.len.eq(next_beats - 1),
-                    cmd.valid.eq(settled & fits & tag_room),
+                    cmd.valid.eq(settled & fits),
                     tag_in.first.eq(first),
                     tag_in.nbytes.eq(next_nbytes),
                     tag_in.last.eq(next_last),
@@ -164,26 +172,30 @@ class TxFetch(wiring.Component):
                 ]
                 with m.If(cmd.valid & cmd.ready):
                     m.d.sync += [addr.eq(addr + next_beats * 8), first.eq(0),
-                                 left.eq(left - next_nbytes), settle.eq(3)]
+                                 left.eq(left - next_nbytes), settle.eq(3), settled.eq(0)]
                     with m.If(next_last):
                         m.next = "DONE"
             with m.State("DONE"):
-                m.d.comb += self.done.valid.eq(1)
-                with m.If(self.done.ready):
-                    m.d.comb += self.descs.ready.eq(1)
+                m.d.comb += self.done.valid.eq(done_room)
+                with m.If(done_room):
                     m.next = "DESCRIPTOR"
         self.fsm_state = fsm.state
 
-        # Receive side: beats become words; the last word of a descriptor waits for the next
-        # word (or a zero-length descriptor) in case that one ends the frame.
+        # Receive side: beats become words, and every word leaves from a register (``held``),
+        # so that the queue's block RAM is written from registers. The last word of a
+        # descriptor waits there for the next word (or a zero-length descriptor) in case that
+        # one ends the frame.
         tag = _Tag(tags.r_data)
-        beat = self.dma.rd_data
+        # Beats are registered as they arrive: the DMA arbiter's routing of read data to its
+        # readers would otherwise run into the logic below.
+        m.submodules.beats = beats_in = StreamRegister(DMAReadBeat)
+        wiring.connect(m, wiring.flipped(self.dma.rd_data), beats_in.i)
+        beat = beats_in.o
         remaining = Signal(12)
         in_read = Signal()          # the head tag's first beat has arrived
         held = Signal(TxWord)
         holding = Signal()
         new = Signal(TxWord)
-        new_valid = Signal()
 
         start = Mux(in_read, 0, tag.first)
         have = Mux(in_read, remaining, tag.nbytes)
@@ -196,44 +208,40 @@ class TxFetch(wiring.Component):
             new.desc_end.eq(tag.last & beat.payload.last),
             new.eop.eq(tag.eop & tag.last & beat.payload.last),
         ]
-        # At most one word leaves per cycle. A held word is either waiting (the end of a
-        # descriptor that did not end the frame) or just late (two words met in one cycle).
+        # A held word is waiting (the end of a descriptor that did not end the frame) until
+        # what comes next says whether it ends the frame; any other goes as soon as it can.
         waiting = holding & held.desc_end & ~held.eop
-        late = holding & ~waiting
+        arriving = tags.r_rdy & ~tag.empty & beat.valid
+        m.d.comb += [
+            self.words.payload.eq(held),
+            # A waiting word goes when data follows it: it did not end the frame.
+            self.words.valid.eq(holding & (~waiting | arriving)),
+        ]
+        leaving = self.words.valid & self.words.ready
+        with m.If(leaving):
+            m.d.sync += holding.eq(0)
         with m.If(tags.r_rdy & tag.empty):
             # A zero-length descriptor: if it ends the frame, the waiting word carries the end.
-            with m.If(~late & self.words.ready):
-                m.d.comb += tags.r_en.eq(1)
-                with m.If(tag.eop & waiting):
-                    m.d.comb += [self.words.valid.eq(1), self.words.payload.eq(held),
-                                 self.words.payload.eop.eq(1)]
-                    m.d.sync += holding.eq(0)
+            m.d.comb += tags.r_en.eq(1)
+            with m.If(tag.eop & waiting):
+                m.d.sync += held.eop.eq(1)
         with m.Elif(tags.r_rdy):
-            m.d.comb += beat.ready.eq(self.words.ready)
-            with m.If(beat.valid & self.words.ready):
-                m.d.comb += new_valid.eq(1)
-                m.d.sync += [in_read.eq(~beat.payload.last), remaining.eq(have - count)]
+            m.d.comb += beat.ready.eq(~holding | self.words.ready)
+            with m.If(beat.valid & beat.ready):
+                m.d.sync += [held.eq(new), holding.eq(1),
+                             in_read.eq(~beat.payload.last), remaining.eq(have - count)]
                 with m.If(beat.payload.last):
                     m.d.comb += tags.r_en.eq(1)
-        with m.If(new_valid):
-            with m.If(holding | (new.desc_end & ~new.eop)):
-                # The held word goes now (data follows it, so it did not end the frame); the
-                # new one is held, to wait or to leave in the next cycle.
-                m.d.comb += [self.words.valid.eq(holding), self.words.payload.eq(held)]
-                m.d.sync += [held.eq(new), holding.eq(1)]
-            with m.Else():
-                m.d.comb += [self.words.valid.eq(1), self.words.payload.eq(new)]
-        with m.Elif(late):
-            m.d.comb += [self.words.valid.eq(1), self.words.payload.eq(held)]
-            with m.If(self.words.ready):
-                m.d.sync += holding.eq(0)
 
         # Reservations: a read reserves its beats, each arriving beat returns one. The read's
         # beats are counted a cycle after its handshake (so that the handshake does not reach
-        # the adder); ``fits`` is worked out again only after ``settle``, later than that.
+        # the adder); ``fits`` is worked out again only after ``settle``, later than that. An
+        # arriving beat is counted a cycle late too, as the engine counts the word it becomes
+        # into the queue a cycle late: the two stay in step.
         issued = Signal.like(next_beats)
-        m.d.sync += issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0))
-        returned = beat.valid & beat.ready
+        returned = Signal()
+        m.d.sync += [issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0)),
+                     returned.eq(beat.valid & beat.ready)]
         m.d.sync += reserved.eq(reserved + issued - returned)
         return m
 
@@ -305,11 +313,14 @@ class TxDMA(wiring.Component):
                         tail=self.tail)
         # Free entries, counted here rather than taken from the queue's level, which the queue
         # works out combinationally: this keeps an adder off the fetcher's space check. A word
-        # is freed when it leaves the register behind the queue.
+        # is freed when it leaves the register behind the queue. A word coming in is counted a
+        # cycle late, from a register (it comes from the host's read data, far across the
+        # core), as the fetcher counts its beat back from the reservations a cycle late.
         free = Signal(range(self._depth + 1), init=self._depth)
-        queue_in = queue.w_en & queue.w_rdy
-        # What the MAC takes is counted a cycle later, from registers: its handshake comes from
-        # its byte count. A word is then freed a cycle late (the fetcher only waits longer), a
+        queue_in = Signal()
+        m.d.sync += queue_in.eq(queue.w_en & queue.w_rdy)
+        # What the MAC takes is counted a cycle later, from registers: its handshake goes to
+        # many places already. A word is then freed a cycle late (the fetcher only waits longer), a
         # descriptor's data counts as taken a cycle late (its write-back waits longer), and a
         # frame's end leaves the count a cycle late (the MAC's gap is longer than that).
         taken_valid = Signal()
@@ -322,16 +333,23 @@ class TxDMA(wiring.Component):
         m.d.sync += free.eq(free - queue_in + queue_out)
         m.d.comb += fetch.space.eq(free)
         wiring.connect(m, prefetch.descs, fetch.descs)
-        wiring.connect(m, fetch.words, queue.w_stream)
+        # Words go in while a register says there is room: room for two more than a write a cycle
+        # can use, so that the queue's ready, which comes from its level, stays off the fetcher's
+        # logic (and never falls while this is high).
+        room = Signal()
+        m.d.sync += room.eq(queue.level < self._depth - 2)
+        m.d.comb += [
+            queue.w_data.eq(fetch.words.payload),
+            queue.w_en.eq(fetch.words.valid & room),
+            fetch.words.ready.eq(room),
+        ]
         wiring.connect(m, fetch.done, done.w_stream)
         # The queue is block RAM, whose read data only a register may follow: it goes to the
-        # MAC through a register slice, then a skid buffer, whose ready is a register too, so
-        # the MAC's byte count stays off the queue's read logic.
+        # MAC through a register slice (the MAC takes each word into a register of its own, and
+        # its ready comes from registers).
         m.submodules.out = out = StreamRegister(TxWord)
-        m.submodules.skid = skid = SkidBuffer(TxWord)
         wiring.connect(m, queue.r_stream, out.i)
-        wiring.connect(m, out.o, skid.i)
-        wiring.connect(m, skid.o, wiring.flipped(self.words))
+        wiring.connect(m, out.o, wiring.flipped(self.words))
 
         # Whole frames queued, for store-and-forward; a frame's end is counted a cycle after it
         # is queued, from a register (the word comes from the host's read data, far across the

@@ -9,9 +9,14 @@ when TCTL.PSP asks for it, the FCS when the frame's descriptors asked for it (IF
 gap of TIPG.IPGT byte times, never less than 12. At the end of each frame the MAC reports its
 length and destination class to the statistics counters.
 
+The word being sent is the MAC's own register, taken from the DMA engine's queue when the word
+before it ends (a frame's first word, as soon as the gap is over), with the index of its next
+byte and whether that is its last: each byte is selected from registers, and the handshake with
+the queue comes from them too.
 The GMII outputs come from registers, a cycle after the state machine chose each byte, and the
-FCS is computed over the registered bytes, so the byte selection out of the DMA engine's block
-RAM and the CRC are in different cycles; the FCS bytes are read straight from the CRC register.
+FCS is computed over the registered bytes, so the byte selection and the CRC are in different
+cycles; the FCS bytes are read straight from the CRC register. The destination class is worked
+out from the registered bytes as well.
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -62,69 +67,103 @@ class TxMAC(wiring.Component):
         m.submodules.crc = fcs = crc.catalog.CRC32_ETHERNET(8).create()
 
         word = self.words.payload
-        count = Signal(4)           # preamble bytes, byte within the word, FCS bytes
+        count = Signal(4)           # preamble bytes, FCS bytes
         length = Signal(14)
-        ifcs = Signal()
         gap = Signal(10)
         gap_over = Signal(init=1)   # gap == 0, registered: the start of a frame fans out widely
         dest_ones = Signal()        # every destination byte so far is 0xFF
         multicast = Signal()
 
-        byte = word.data.word_select(word.first + count, 8)
+        # The word on the line, its next byte, its last byte, and whether they are the same.
+        # ``want`` is the queue's ready, worked out a cycle ahead: after the gap, and with the
+        # last byte of a word that is not the frame's last.
+        cur = Signal(TxWord)
+        index = Signal(3)
+        last = Signal(3)
+        at_last = Signal()
+        want = Signal(init=1)
+        byte = cur.data.word_select(index, 8)
+        m.d.comb += self.words.ready.eq(want)
+        m.d.sync += want.eq(0)
+
+        def take_word():
+            m.d.sync += [cur.eq(word), index.eq(word.first), last.eq(word.first + word.count - 1),
+                         at_last.eq(word.count == 1)]
 
         # What the state machine puts on the line this cycle, and the output register.
         out_en = Signal()
         out_byte = Signal(8)
         out_fcs = Signal()          # an FCS byte: out_byte's low two bits say which
         out_crc = Signal()          # a byte the FCS covers
+        out_dest = Signal()         # a destination address byte
+        out_first = Signal()        # the frame's first byte
         en_q = Signal()
         byte_q = Signal(8)
         fcs_q = Signal()
         crc_q = Signal()
-        m.d.sync += [en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs), crc_q.eq(out_crc)]
+        dest_q = Signal()
+        first_q = Signal()
+        m.d.sync += [en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs), crc_q.eq(out_crc),
+                     dest_q.eq(out_dest), first_q.eq(out_first)]
+        # The CRC starts over in the first preamble cycle, from a register.
+        crc_start = Signal()
+        m.d.sync += crc_start.eq(0)
         m.d.comb += [
+            fcs.start.eq(crc_start),
             fcs.data.eq(byte_q),
             fcs.valid.eq(crc_q),
             self.tx_en.eq(en_q),
             self.txd.eq(Mux(fcs_q, fcs.crc.word_select(byte_q[:2], 8), byte_q)),
         ]
+        with m.If(dest_q & (byte_q != 0xFF)):
+            m.d.sync += dest_ones.eq(0)
+        with m.If(first_q):
+            m.d.sync += multicast.eq(byte_q[0])
 
         with m.FSM(name="txmac") as fsm:
             with m.State("IDLE"):
+                # After the gap, the frame's first word is taken at once; the frame starts once
+                # all of it is queued (then its first word is its last, or ``frame_ready``).
                 with m.If(~gap_over):
-                    m.d.sync += [gap.eq(gap - 1), gap_over.eq(gap == 1)]
-                with m.Elif(self.words.valid & self.frame_ready):
-                    m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1)]
-                    m.d.comb += fcs.start.eq(1)
+                    m.d.sync += [gap.eq(gap - 1), gap_over.eq(gap == 1), want.eq(gap == 1)]
+                with m.Elif(want & self.words.valid):
+                    take_word()
+                    m.next = "START"
+                with m.Else():
+                    m.d.sync += want.eq(1)
+            with m.State("START"):
+                with m.If(self.frame_ready | cur.eop):
+                    m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1)]
                     m.next = "PREAMBLE"
             with m.State("PREAMBLE"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(Mux(count == 7, SFD, PREAMBLE))]
                 m.d.sync += count.eq(count + 1)
                 with m.If(count == 7):
-                    m.d.sync += count.eq(0)
+                    m.d.sync += [count.eq(0), want.eq(at_last & ~cur.eop)]
                     m.next = "DATA"
             with m.State("DATA"):
-                m.d.comb += [out_en.eq(1), out_byte.eq(byte), out_crc.eq(1)]
-                m.d.sync += [count.eq(count + 1), length.eq(length + 1), ifcs.eq(word.ifcs)]
-                with m.If(length == 0):
-                    m.d.sync += multicast.eq(byte[0])
-                with m.If((length < 6) & (byte != 0xFF)):
-                    m.d.sync += dest_ones.eq(0)
-                with m.If(count + 1 == word.count):
-                    m.d.comb += self.words.ready.eq(1)
-                    m.d.sync += count.eq(0)
-                    with m.If(word.eop):
-                        with m.If(self.pad & (length + 1 < MIN_FRAME)):
-                            m.next = "PAD"
-                        with m.Elif(word.ifcs):
-                            m.next = "FCS"
-                        with m.Else():
-                            m.next = "END"
+                m.d.comb += [out_en.eq(1), out_byte.eq(byte), out_crc.eq(1),
+                             out_dest.eq(length < 6), out_first.eq(length == 0)]
+                m.d.sync += [index.eq(index + 1), at_last.eq(index + 1 == last),
+                             length.eq(length + 1)]
+                with m.If(want):
+                    # The word's last byte, and another word follows.
+                    take_word()
+                    m.d.sync += want.eq((word.count == 1) & ~word.eop)
+                with m.Elif(~at_last):
+                    m.d.sync += want.eq((index + 1 == last) & ~cur.eop)
+                with m.Else():
+                    with m.If(self.pad & (length + 1 < MIN_FRAME)):
+                        m.next = "PAD"
+                    with m.Elif(cur.ifcs):
+                        m.next = "FCS"
+                    with m.Else():
+                        m.next = "END"
             with m.State("PAD"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(0), out_crc.eq(1)]
                 m.d.sync += length.eq(length + 1)
                 with m.If(length + 1 == MIN_FRAME):
-                    with m.If(ifcs):
+                    with m.If(cur.ifcs):
                         m.next = "FCS"
                     with m.Else():
                         m.next = "END"
@@ -137,17 +176,20 @@ class TxMAC(wiring.Component):
                     m.next = "END"
             with m.State("END"):
                 # Report the frame, then keep the line idle for the gap: this cycle, the
-                # countdown, and the cycle that starts the next frame (the line runs a cycle
-                # behind the state machine throughout, so the gap on it is the same).
+                # countdown, the cycle that takes the next frame's first word and the one that
+                # starts it (the line runs a cycle behind the state machine throughout, so the
+                # gap on it is the same). A frame
+                # that ends within its destination address waits a cycle for its last byte to
+                # be classified.
                 m.d.comb += [
-                    self.stats.valid.eq(1),
+                    self.stats.valid.eq(~dest_q),
                     self.stats.payload.length.eq(length),
                     self.stats.payload.broadcast.eq(dest_ones),
                     self.stats.payload.multicast.eq(multicast & ~dest_ones),
                 ]
-                m.d.sync += [gap.eq(Mux(self.gap < MIN_GAP, MIN_GAP, self.gap) - 2),
+                m.d.sync += [gap.eq(Mux(self.gap < MIN_GAP, MIN_GAP, self.gap) - 3),
                              gap_over.eq(0)]
-                with m.If(self.stats.ready):
+                with m.If(self.stats.valid & self.stats.ready):
                     m.next = "IDLE"
         self.fsm_state = fsm.state
         return m
