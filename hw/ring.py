@@ -94,13 +94,13 @@ class DescriptorPrefetch(wiring.Component):
             with m.If(busy):
                 m.d.sync += stale.eq(1)
 
-        # The next read is worked out ahead in four registered steps (the differences, the
-        # descriptors up to the tail, the three limits, then the smallest), which keeps this
-        # arithmetic off the path through the DMA arbiter. A read only goes out once every step
-        # reflects a moment with no read in flight (``wait`` counted down), so the queue level
-        # they saw is current.
+        # The next read is worked out ahead in five registered steps (the differences, the
+        # descriptors up to the tail, the three limits, the smaller of two of them, then the
+        # smallest), which keeps this arithmetic off the path through the DMA arbiter. A read
+        # only goes out once every step reflects a moment with no read in flight and a sane
+        # ring (``wait`` counted down), so the queue level they saw is current.
         burst = self._burst
-        steps = 4
+        steps = 5
 
         def clamp(value):
             # At most a burst, in as few bits as a burst needs: the comparisons below stay short.
@@ -125,32 +125,39 @@ class DescriptorPrefetch(wiring.Component):
             to_end.eq(clamp(to_end_full)),
             room.eq(clamp(room_full)),
         ]
-        smallest = Mux(available < to_end, available, to_end)
-        smallest = Mux(room < smallest, room, smallest)
+        limit = Signal(range(burst + 1))    # the smaller of the descriptors there and to the end
+        room_q = Signal(range(burst + 1))
+        m.d.sync += [
+            limit.eq(Mux(available < to_end, available, to_end)),
+            room_q.eq(room),
+        ]
         n = Signal(range(self._burst + 1))     # descriptors in the next read
         addr = Signal(64)
         ready_to_go = Signal()
         wait = Signal(range(steps + 1), init=steps)
         m.d.sync += [
-            n.eq(smallest),
+            n.eq(Mux(room_q < limit, room_q, limit)),
             addr.eq(self.base + fetch * DESCRIPTOR_BYTES),
-            ready_to_go.eq(self.enable & sane_q & (smallest != 0)),
+            ready_to_go.eq(self.enable & (limit != 0) & (room_q != 0)),
         ]
-        with m.If(busy | flush):
-            m.d.sync += wait.eq(steps)
+        # A ring that is not sane holds the steps back too, so once it is, no read goes out
+        # before every step has seen it so.
+        # ``settled`` is ``wait == 0`` as a register; it is low while a read is in flight.
+        settled = Signal()
+        with m.If(busy | flush | ~sane_q):
+            m.d.sync += [wait.eq(steps), settled.eq(0)]
         with m.Elif(wait != 0):
-            m.d.sync += wait.eq(wait - 1)
-        settled = wait == 0
+            m.d.sync += [wait.eq(wait - 1), settled.eq(wait == 1)]
 
         cmd = self.dma.rd_cmd
         m.d.comb += [
             cmd.payload.addr.eq(addr),
             cmd.payload.len.eq(n * 2 - 1),
             # ``enable`` from its register (~flush): it comes from far across the core.
-            cmd.valid.eq(ready_to_go & ~flush & settled & ~busy),
+            cmd.valid.eq(ready_to_go & ~flush & settled),
         ]
         with m.If(cmd.valid & cmd.ready):
-            m.d.sync += [busy.eq(1), stale.eq(0), wait.eq(steps),
+            m.d.sync += [busy.eq(1), stale.eq(0), wait.eq(steps), settled.eq(0),
                          fetch.eq(Mux(fetch + n >= count, fetch + n - count, fetch + n))]
 
         # Two beats make a descriptor.
