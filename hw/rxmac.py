@@ -113,19 +113,24 @@ class RxMAC(wiring.Component):
         scanning = Signal()         # presenting an entry's address
         reading = Signal()          # its row is being read
         checking = Signal()         # ...and is on ra_data
+        matching = Signal()         # its compare, in three parts, is registered
         settling = Signal()         # the last result is going into ``passed``
         entry = Signal(range(self._addresses))
         m.d.comb += self.ra_addr.eq(entry)
         m.d.sync += [reading.eq(scanning & ~self.ra_busy), checking.eq(reading),
-                     settling.eq(checking)]
+                     matching.eq(checking), settling.eq(matching)]
         with m.If(scanning & ~self.ra_busy):
             m.d.sync += entry.eq(entry + 1)
             with m.If(entry == self._addresses - 1):
                 m.d.sync += scanning.eq(0)
         valid = self.ra_data[32 + reg.RAH.AV.lsb]
-        with m.If(checking & valid & (dest == self.ra_data[:48])):
+        parts = Signal(3)
+        m.d.sync += parts.eq(Cat(valid & (dest[:16] == self.ra_data[:16]),
+                                 dest[16:32] == self.ra_data[16:32],
+                                 dest[32:48] == self.ra_data[32:48]))
+        with m.If(matching & parts.all()):
             m.d.sync += exact.eq(1)
-        filtering = scanning | reading | checking | settling
+        filtering = scanning | reading | checking | matching | settling
         shift = Signal(3)
         with m.Switch(rctl[reg.RCTL.MO.lsb:reg.RCTL.MO.lsb + 2]):
             for mo, amount in enumerate(_MTA_SHIFT):
