@@ -4,12 +4,12 @@ Reference: SDM 13.7 (statistics registers).
 
 The counters at 0x4000-0x40FC are 64 rows of one RAM. The MAC reports what it counted as a
 stream of increments (a row and an amount); register reads and increments share one
-read-modify-write pipeline of three stages: a row is read; its value, which comes out of the
-block RAM late in the next cycle, is registered; the sum (or zero) is written back. The RAM's
-read data misses the writes of the two operations ahead, made in the cycle of the read and the
-next: an operation on a row one of them writes takes that write's data instead (the newer one
-when both do). A register read has priority (its data is due two cycles later) and clears the
-row it read where the map says so.
+read-modify-write pipeline: a row is read; its value, which comes out of the block RAM late in
+the next cycle, is registered; the sum (or zero) is worked out and registered; it is written
+back. The RAM's read data misses the writes of the three operations ahead, the last of them
+made in the cycle of the read: an operation on a row one of them writes takes that write's data
+instead (the newest one's). A register read has priority (its data is due two cycles later) and
+clears the row it read where the map says so.
 Semantics per the map:
 
 - CNT: 32 bits, clear on read, saturating at 0xFFFFFFFF.
@@ -23,8 +23,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import RegBusSignature, decode
-from .pipe import StreamRegister
+from .bus import NO_RW_CHECK, RegBusSignature, decode
+from .pipe import SkidBuffer
 from .regmap import Access, STATS
 from .rxmac import RxOutcome
 
@@ -62,6 +62,14 @@ class _Op(data.Struct):
     kind: _Kind
     row: 6
     amount: 16
+    follows_up: 1   # a follow-up operation must go before any further increment
+
+
+class _Write(data.Struct):
+    """A write to the counters' RAM."""
+    row: 6
+    data: 32
+    en: 1
 
 
 class Statistics(wiring.Component):
@@ -80,7 +88,8 @@ class Statistics(wiring.Component):
 
     def __init__(self):
         super().__init__()
-        self.counters = memory.Memory(shape=32, depth=ROWS, init=[])
+        # A row read in the cycle it is written is taken from the write (``older``), not the RAM.
+        self.counters = memory.Memory(shape=32, depth=ROWS, init=[], attrs=NO_RW_CHECK)
 
     def elaborate(self, platform):
         m = Module()
@@ -106,20 +115,20 @@ class Statistics(wiring.Component):
 
         # After a read of a high row or an increment of a low row, hold increments until it has
         # left the pipeline, so that the follow-up (clearing the low row, carrying into the high
-        # row) goes first.
-        def follows_up(op):
-            return ((op.kind == _Kind.READ) & is_high.bit_select(op.row, 1)) | \
-                   ((op.kind == _Kind.ADD) & is_low.bit_select(op.row, 1))
-        hold = follows_up(s1) | follows_up(s2)
+        # row) goes first. Which operations have one is worked out as they enter the pipeline:
+        # the increments' handshake then comes from registers.
+        hold = s1.follows_up | s2.follows_up
 
-        m.d.sync += s1.kind.eq(_Kind.NONE)
+        m.d.sync += [s1.kind.eq(_Kind.NONE), s1.follows_up.eq(0)]
         with m.If(bus_hit):
             m.d.comb += rd.addr.eq(bus.addr[:6])
-            m.d.sync += [s1.kind.eq(_Kind.READ), s1.row.eq(bus.addr[:6])]
+            m.d.sync += [s1.kind.eq(_Kind.READ), s1.row.eq(bus.addr[:6]),
+                         s1.follows_up.eq(is_high.bit_select(bus.addr[:6], 1))]
         with m.Elif(clear_pending):
             m.d.comb += rd.addr.eq(clear_row)
             m.d.sync += [s1.kind.eq(_Kind.CLEAR), s1.row.eq(clear_row), clear_pending.eq(0)]
         with m.Elif(carry_pending):
+            # Into a high row: no follow-up.
             m.d.comb += rd.addr.eq(carry_row)
             m.d.sync += [s1.kind.eq(_Kind.ADD), s1.row.eq(carry_row), s1.amount.eq(1),
                          carry_pending.eq(0)]
@@ -127,49 +136,55 @@ class Statistics(wiring.Component):
             m.d.comb += [rd.addr.eq(self.inc.payload.row), self.inc.ready.eq(1)]
             with m.If(self.inc.valid):
                 m.d.sync += [s1.kind.eq(_Kind.ADD), s1.row.eq(self.inc.payload.row),
-                             s1.amount.eq(self.inc.payload.amount)]
+                             s1.amount.eq(self.inc.payload.amount),
+                             s1.follows_up.eq(is_low.bit_select(self.inc.payload.row, 1))]
 
-        # A write in the cycle of the read, to the row read: compared in the next cycle, with
-        # the row read as stage 1 holds it, so the comparison stays off the read's selection.
-        older = Signal(32)
-        older_addr = Signal(6)
-        older_en = Signal()
-        m.d.sync += [older.eq(wr.data), older_addr.eq(wr.addr), older_en.eq(wr.en)]
-        older_hit = older_en & (older_addr == s1.row)
+        # Stage 2's result (``res``) is registered (``w``) and written to the RAM in the next
+        # cycle, so that the path into the RAM starts from registers. A row read in stage 0
+        # then misses the results of the three operations ahead of it: the one in stage 1 (in
+        # ``w`` by the time this one is in stage 2), the one in stage 2 (written in the next
+        # cycle) and the one whose write lands in the cycle of the read (``older``). Which of them
+        # wrote the row is worked out in stage 1, against the row as stage 1 holds it.
+        res = Signal(_Write)
+        w = Signal(_Write)
+        older = Signal(_Write)
+        m.d.sync += [w.eq(res), older.eq(w)]
+        m.d.comb += [wr.addr.eq(w.row), wr.data.eq(w.data), wr.en.eq(w.en)]
 
-        # Stage 1: the row's value comes out of the RAM; register it as it is, with the data
-        # written now in case it is the same row.
+        # Stage 1: the row's value comes out of the RAM; register it as it is, with the data of
+        # the newest of the two earlier writes to the same row, if any.
         raw = Signal(32)
-        newer = Signal(32)
-        newer_hit = Signal()
-        s2_older = Signal(32)
-        s2_older_hit = Signal()
-        m.d.sync += [s2.eq(s1), raw.eq(rd.data), newer.eq(wr.data),
-                     newer_hit.eq(wr.en & (wr.addr == s1.row)),
-                     s2_older.eq(older), s2_older_hit.eq(older_hit)]
+        next_hit = Signal()         # the result in stage 2 now goes to this row
+        earlier = Signal(32)
+        earlier_hit = Signal()
+        w_hit = w.en & (w.row == s1.row)
+        older_hit = older.en & (older.row == s1.row)
+        m.d.sync += [s2.eq(s1), raw.eq(rd.data),
+                     next_hit.eq(res.en & (res.row == s1.row)),
+                     earlier.eq(Mux(w_hit, w.data, older.data)), earlier_hit.eq(w_hit | older_hit)]
 
-        # Stage 2: write the row back.
-        value = Mux(newer_hit, newer, Mux(s2_older_hit, s2_older, raw))
+        # Stage 2: work out the row's new value.
+        value = Mux(next_hit, w.data, Mux(earlier_hit, earlier, raw))
         total = value + s2.amount
-        m.d.comb += [wr.addr.eq(s2.row), bus.r_data.eq(Mux(s2.kind == _Kind.READ, value, 0))]
+        m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(Mux(s2.kind == _Kind.READ, value, 0))]
         with m.If(self.clear):
-            m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(1)]
+            m.d.comb += [res.row.eq(self.clear_row), res.data.eq(0), res.en.eq(1)]
         with m.Elif(s2.kind == _Kind.READ):
             with m.If(is_cnt.bit_select(s2.row, 1) | is_high.bit_select(s2.row, 1)):
-                m.d.comb += [wr.data.eq(0), wr.en.eq(1)]
+                m.d.comb += [res.data.eq(0), res.en.eq(1)]
             with m.If(is_high.bit_select(s2.row, 1)):
                 m.d.sync += [clear_pending.eq(1), clear_row.eq(s2.row - 1)]
         with m.Elif(s2.kind == _Kind.CLEAR):
-            m.d.comb += [wr.data.eq(0), wr.en.eq(1)]
+            m.d.comb += [res.data.eq(0), res.en.eq(1)]
         with m.Elif(s2.kind == _Kind.ADD):
             with m.If(is_cnt.bit_select(s2.row, 1)):
-                m.d.comb += [wr.data.eq(Mux(total[32], 0xFFFFFFFF, total[:32])), wr.en.eq(1)]
+                m.d.comb += [res.data.eq(Mux(total[32], 0xFFFFFFFF, total[:32])), res.en.eq(1)]
             with m.Elif(is_low.bit_select(s2.row, 1)):
-                m.d.comb += [wr.data.eq(total[:32]), wr.en.eq(1)]
+                m.d.comb += [res.data.eq(total[:32]), res.en.eq(1)]
                 with m.If(total[32]):
                     m.d.sync += [carry_pending.eq(1), carry_row.eq(s2.row + 1)]
             with m.Elif(is_high.bit_select(s2.row, 1)):
-                m.d.comb += [wr.data.eq(total[:32]), wr.en.eq(1)]
+                m.d.comb += [res.data.eq(total[:32]), res.en.eq(1)]
         return m
 
 
@@ -239,9 +254,10 @@ class StatsEvents(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # Increments leave through a register slice: the size bin and the counters' operation
-        # select would otherwise be one path.
-        m.submodules.out = out = StreamRegister(StatsIncrement)
+        # Increments leave through a skid buffer: the size bin and the counters' operation
+        # select would otherwise be one path, and so would the counters' handshake and the
+        # stepping through the steps.
+        m.submodules.out = out = SkidBuffer(StatsIncrement)
         wiring.connect(m, out.o, wiring.flipped(self.inc))
         inc = out.i
         sources = []
