@@ -55,16 +55,25 @@ class InterruptDelay(wiring.Component):
         m.d.sync += [no_packet_delay.eq(self.packet_delay == 0),
                      absolute_delay_set.eq(self.absolute_delay != 0)]
 
+        # The requests and the delays are taken a cycle late, from registers, for the same
+        # reasons.
+        event = Signal()
+        immediate = Signal()
+        packet_delay = Signal(16)
+        absolute_delay = Signal(16)
+        m.d.sync += [event.eq(self.event), immediate.eq(self.immediate | self.flush),
+                     packet_delay.eq(self.packet_delay), absolute_delay.eq(self.absolute_delay)]
+
         packet = Signal(16)         # units left; 0 = not running
         absolute = Signal(16)
 
         m.d.sync += self.fire.eq(0)
-        with m.If(self.immediate | self.flush | (self.event & no_packet_delay)):
+        with m.If(immediate | (event & no_packet_delay)):
             m.d.sync += [self.fire.eq(1), packet.eq(0), absolute.eq(0)]
-        with m.Elif(self.event):
-            m.d.sync += packet.eq(self.packet_delay)
+        with m.Elif(event):
+            m.d.sync += packet.eq(packet_delay)
             with m.If((absolute == 0) & absolute_delay_set):
-                m.d.sync += absolute.eq(self.absolute_delay)
+                m.d.sync += absolute.eq(absolute_delay)
         with m.Elif(tick):
             with m.If((packet == 1) | (absolute == 1)):
                 m.d.sync += [self.fire.eq(1), packet.eq(0), absolute.eq(0)]
