@@ -170,6 +170,12 @@ class RxMAC(wiring.Component):
             m.d.comb += outcome.eq(RxOutcome.ACCEPTED)
         keep = ((outcome == RxOutcome.ACCEPTED)
                 | (bit("SBP") & (outcome != RxOutcome.OVERRUN) & (outcome != RxOutcome.FILTERED)))
+        # The verdict is registered before the end of the frame acts on it (END), a cycle after
+        # the checks (VERDICT) and a cycle after the filter has settled (``settled_q``).
+        outcome_q = Signal(RxOutcome)
+        keep_q = Signal()
+        settled_q = Signal()
+        m.d.sync += [outcome_q.eq(outcome), keep_q.eq(keep), settled_q.eq(~filtering)]
 
         with m.FSM(name="rxmac") as fsm:
             with m.State("IDLE"):
@@ -215,6 +221,8 @@ class RxMAC(wiring.Component):
             with m.State("CHECK"):
                 m.d.sync += [crc_ok.eq(fcs.match_detected), runt.eq(length < MIN_FRAME),
                              too_long.eq(length > max_length)]
+                m.next = "VERDICT"
+            with m.State("VERDICT"):
                 m.next = "END"
             with m.State("END"):
                 status = self.commit.payload
@@ -225,20 +233,20 @@ class RxMAC(wiring.Component):
                     status.broadcast.eq(broadcast),
                     status.multicast.eq(multicast & ~broadcast),
                     self.stats.payload.length.eq(Mux(length > 0x3FFF, 0x3FFF, length)),
-                    self.stats.payload.outcome.eq(outcome),
+                    self.stats.payload.outcome.eq(outcome_q),
                 ]
                 # Wait for the filter (runts end before it does) and for the counters to take
                 # the report (a few cycles at most).
-                with m.If(self.stats.ready & ~filtering):
+                with m.If(self.stats.ready & settled_q):
                     m.d.comb += self.stats.valid.eq(1)
                     m.next = "IDLE"
-                    with m.If(keep & self.commit.ready):
+                    with m.If(keep_q & self.commit.ready):
                         m.d.comb += self.commit.valid.eq(1)
                     with m.Else():
                         # Not kept, or no room left to queue one more frame.
-                        lost = (outcome == RxOutcome.OVERRUN) | keep
+                        lost = (outcome_q == RxOutcome.OVERRUN) | keep_q
                         m.d.comb += [self.rollback.eq(1), self.overrun.eq(lost)]
-                        with m.If(keep):
+                        with m.If(keep_q):
                             m.d.comb += self.stats.payload.outcome.eq(RxOutcome.OVERRUN)
         self.fsm_state = fsm.state
         return m
