@@ -154,10 +154,14 @@ class RxDMA(wiring.Component):
         # Free descriptors, registered: a cycle behind a move of the head or the tail, which at
         # worst makes the engine wait a cycle for a descriptor before it sees there is none.
         free = Signal(16)
-        none_free = Signal()        # free == 0, without going through the subtraction
-        m.d.sync += [free.eq(Mux(self.tail >= self.head, self.tail - self.head,
-                                 self.tail + count - self.head)),
-                     none_free.eq(self.tail == self.head)]
+        m.d.sync += free.eq(Mux(self.tail >= self.head, self.tail - self.head,
+                                self.tail + count - self.head))
+        # Whether there is nowhere to deliver to (no free descriptor, without going through the
+        # subtraction, or the engine off), registered: RCTL.EN is in the register file, across
+        # the core, and taking a descriptor depends on it.
+        stopped = Signal()
+        m.d.sync += stopped.eq(~self.enable | (self.tail == self.head))
+        strip = Signal()                # the frame's FCS is stripped (RCTL.SECRC)
         threshold_check = Signal()      # a frame is done: compare ``free`` once it is current
         frame_done = Signal()           # ...and was delivered: the delay timers start a cycle later
         m.d.sync += frame_done.eq(0)
@@ -170,23 +174,31 @@ class RxDMA(wiring.Component):
         wiring.connect(m, wr_out.o, wiring.flipped(writer.wr_data))
         out = wr_out.i
 
+        # The head after this buffer's write-back, registered: buffers take many cycles each,
+        # and software moves the head only while the engine is off.
+        next_head = Signal(16)
+        m.d.sync += next_head.eq(Mux(self.head + 1 == count, 0, self.head + 1))
         m.d.sync += [self.rxo.eq(0), threshold_check.eq(0),
                      self.rxdmt0.eq(threshold_check & (free == (count >> (rdmts + 1))))]
         with m.FSM(name="rxdma") as fsm:
             with m.State("IDLE"):
+                # The frame's status is registered first: it comes from the FIFO, across the
+                # core.
                 with m.If(self.status.valid):
-                    length = self.status.payload.length
-                    strip = rctl[reg.RCTL.SECRC.lsb] & (length >= 4)
-                    m.d.sync += [
-                        frame.eq(self.status.payload),
-                        to_take.eq((length + 7) >> 3),
-                        all_taken.eq(length == 0),
-                        left.eq(length - Mux(strip, 4, 0)),
-                    ]
-                    with m.If(~self.enable | none_free):
-                        m.next = "DROP"
-                    with m.Else():
-                        m.next = "SIZE"
+                    m.d.sync += [frame.eq(self.status.payload),
+                                 strip.eq(rctl[reg.RCTL.SECRC.lsb]
+                                          & (self.status.payload.length >= 4))]
+                    m.next = "START"
+            with m.State("START"):
+                m.d.sync += [
+                    to_take.eq((frame.length + 7) >> 3),
+                    all_taken.eq(frame.length == 0),
+                    left.eq(frame.length - Mux(strip, 4, 0)),
+                ]
+                with m.If(stopped):
+                    m.next = "DROP"
+                with m.Else():
+                    m.next = "SIZE"
             with m.State("DROP"):
                 # Missed: take its words out of the FIFO, touch nothing.
                 with m.If(all_taken):
@@ -203,7 +215,7 @@ class RxDMA(wiring.Component):
                 # The next buffer's share of the frame is worked out from ``left``.
                 m.next = "DESCRIPTOR"
             with m.State("DESCRIPTOR"):
-                with m.If(~self.enable | none_free):
+                with m.If(stopped):
                     # The ring ran dry in the middle of a frame: the rest is lost.
                     m.d.sync += delivered.eq(left == 0)
                     m.next = "DISCARD"
@@ -277,7 +289,7 @@ class RxDMA(wiring.Component):
                 ]
                 with m.If(out.ready):
                     m.d.sync += [
-                        self.head.eq(Mux(self.head + 1 == count, 0, self.head + 1)),
+                        self.head.eq(next_head),
                         left.eq(left - n),
                     ]
                     with m.If(last_buffer):
