@@ -14,7 +14,7 @@ byte gets DD (a one-byte write to host memory) and TXDW is raised, at once or th
 timers when IDE is set; then TDH moves past it. TXQE is raised when TDH reaches TDT.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
@@ -46,7 +46,8 @@ class _Tag(data.Struct):
     """What a data read returns, in the order reads were issued."""
     empty: 1            # a zero-length descriptor: nothing comes back
     first: 3
-    nbytes: 12          # frame bytes in this read
+    lead: 4             # frame bytes in the first beat
+    rest: 12            # frame bytes in the beats after it
     last: 1             # the last read of the descriptor
     eop: 1
     ifcs: 1
@@ -114,6 +115,7 @@ class TxFetch(wiring.Component):
         # date before a read goes out.
         next_beats = Signal.like(beats)
         next_nbytes = Signal(12)
+        next_lead = Signal(4)       # of them in the first beat
         next_last = Signal()
         fits = Signal()             # the queue has room for the read, and the tags for its tag
         settle = Signal(2)
@@ -127,6 +129,7 @@ class TxFetch(wiring.Component):
         m.d.sync += [
             next_beats.eq(beats),
             next_nbytes.eq(nbytes),
+            next_lead.eq(Mux(next_nbytes > 8 - first, 8 - first, next_nbytes)),
             next_last.eq(last_read),
             fits.eq((next_beats + reserved <= self.space) & tag_room),
         ]
@@ -166,7 +169,8 @@ class TxFetch(wiring.Component):
                     cmd.payload.len.eq(next_beats - 1),
                     cmd.valid.eq(settled & fits),
                     tag_in.first.eq(first),
-                    tag_in.nbytes.eq(next_nbytes),
+                    tag_in.lead.eq(next_lead),
+                    tag_in.rest.eq(next_nbytes - next_lead),
                     tag_in.last.eq(next_last),
                     tags.w_en.eq(cmd.valid & cmd.ready),
                 ]
@@ -197,13 +201,13 @@ class TxFetch(wiring.Component):
         holding = Signal()
         new = Signal(TxWord)
 
-        start = Mux(in_read, 0, tag.first)
-        have = Mux(in_read, remaining, tag.nbytes)
-        count = Mux(have > 8 - start, 8 - start, have)
+        # The first beat's share was worked out as the read was issued; after it, a beat has
+        # eight bytes of the frame but for the last.
+        more = remaining[3:].any()
         m.d.comb += [
             new.data.eq(beat.payload.data),
-            new.first.eq(start),
-            new.count.eq(count),
+            new.first.eq(Mux(in_read, 0, tag.first)),
+            new.count.eq(Mux(in_read, Mux(more, 8, remaining[:3]), tag.lead)),
             new.ifcs.eq(tag.ifcs),
             new.desc_end.eq(tag.last & beat.payload.last),
             new.eop.eq(tag.eop & tag.last & beat.payload.last),
@@ -228,8 +232,8 @@ class TxFetch(wiring.Component):
         with m.Elif(tags.r_rdy):
             m.d.comb += beat.ready.eq(~holding | self.words.ready)
             with m.If(beat.valid & beat.ready):
-                m.d.sync += [held.eq(new), holding.eq(1),
-                             in_read.eq(~beat.payload.last), remaining.eq(have - count)]
+                m.d.sync += [held.eq(new), holding.eq(1), in_read.eq(~beat.payload.last),
+                             remaining.eq(Mux(in_read, Mux(more, remaining - 8, 0), tag.rest))]
                 with m.If(beat.payload.last):
                     m.d.comb += tags.r_en.eq(1)
 
@@ -345,11 +349,13 @@ class TxDMA(wiring.Component):
         ]
         wiring.connect(m, fetch.done, done.w_stream)
         # The queue is block RAM, whose read data only a register may follow: it goes to the
-        # MAC through a register slice (the MAC takes each word into a register of its own, and
-        # its ready comes from registers).
+        # MAC through two register slices, one that can sit by the RAM and one by the MAC (the
+        # MAC takes each word into a register of its own, and its ready comes from registers).
         m.submodules.out = out = StreamRegister(TxWord)
+        m.submodules.out2 = out2 = StreamRegister(TxWord)
         wiring.connect(m, queue.r_stream, out.i)
-        wiring.connect(m, out.o, wiring.flipped(self.words))
+        wiring.connect(m, out.o, out2.i)
+        wiring.connect(m, out2.o, wiring.flipped(self.words))
 
         # Whole frames queued, for store-and-forward; a frame's end is counted a cycle after it
         # is queued, from a register (the word comes from the host's read data, far across the
@@ -362,24 +368,29 @@ class TxDMA(wiring.Component):
         # Registered: it starts the MAC, whose start reaches many flip-flops.
         m.d.sync += self.frame_ready.eq((frames != 0) | (free == 0))
 
-        # Descriptors whose data the MAC has taken, and whether there are any: registered, and a
-        # cycle behind the count, so a retirement waits a cycle for it to catch up.
+        # Descriptors whose data the MAC has taken, and whether there are any: registered. A
+        # retirement is counted a cycle late, from a register, and ``any_consumed`` is a cycle
+        # behind the count, so a retirement waits two cycles for them to catch up.
         consumed = Signal(range(self._depth + 1))
         any_consumed = Signal()
         took = taken_valid & taken_desc_end
         retire = Signal()
-        retired = Signal()
+        retired = Signal(2)         # a retirement one and two cycles ago
+        uncount = Signal()          # ...and it had data
         record = _Done(done.r_data)
-        m.d.sync += [consumed.eq(consumed + took - (retire & ~record.empty)),
-                     any_consumed.eq(consumed != 0), retired.eq(retire)]
+        m.d.sync += [consumed.eq(consumed + took - uncount), uncount.eq(retire & ~record.empty),
+                     any_consumed.eq(consumed != 0), retired.eq(Cat(retire, retired[0]))]
 
         # Write-back and head. Each step starts from registers: the retirement reaches the head,
         # the done queue, the count above and the interrupt timers.
-        next_head = Mux(self.head + 1 == count, 0, self.head + 1)
+        # The head after the next retirement, registered: retirements are at least two cycles
+        # apart, and software moves the head only while the engine is off.
+        next_head = Signal(16)
+        m.d.sync += next_head.eq(Mux(self.head + 1 == count, 0, self.head + 1))
         status_addr = Signal(64)    # of the descriptor's status quadword, registered
         with m.FSM(name="writeback") as fsm:
             with m.State("IDLE"):
-                with m.If(done.r_rdy & (record.empty | any_consumed) & ~retired):
+                with m.If(done.r_rdy & (record.empty | any_consumed) & ~retired.any()):
                     with m.If(record.rs):
                         m.d.sync += status_addr.eq(self.base + self.head * DESCRIPTOR_BYTES + 8)
                         m.next = "COMMAND"
@@ -431,5 +442,5 @@ class TxDMA(wiring.Component):
             self.txdw.eq(delay.fire),
         ]
         # TXQE a cycle after the retirement that emptied the queue, from the moved head.
-        m.d.sync += self.txqe.eq(retired & (self.head == self.tail))
+        m.d.sync += self.txqe.eq(retired[0] & (self.head == self.tail))
         return m

@@ -71,6 +71,10 @@ class TxMAC(wiring.Component):
         length = Signal(14)
         gap = Signal(10)
         gap_over = Signal(init=1)   # gap == 0, registered: the start of a frame fans out widely
+        # The countdown the gap starts from, registered: TIPG is in the register file, across
+        # the core.
+        gap_setting = Signal(10)
+        m.d.sync += gap_setting.eq(Mux(self.gap < MIN_GAP, MIN_GAP, self.gap) - 3)
         dest_ones = Signal()        # every destination byte so far is 0xFF
         multicast = Signal()
 
@@ -187,7 +191,7 @@ class TxMAC(wiring.Component):
                     self.stats.payload.broadcast.eq(dest_ones),
                     self.stats.payload.multicast.eq(multicast & ~dest_ones),
                 ]
-                m.d.sync += [gap.eq(Mux(self.gap < MIN_GAP, MIN_GAP, self.gap) - 3),
+                m.d.sync += [gap.eq(gap_setting),
                              gap_over.eq(0)]
                 with m.If(self.stats.valid & self.stats.ready):
                     m.next = "IDLE"
