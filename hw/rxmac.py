@@ -177,6 +177,13 @@ class RxMAC(wiring.Component):
         settled_q = Signal()
         m.d.sync += [outcome_q.eq(outcome), keep_q.eq(keep), settled_q.eq(~filtering)]
 
+        # Words go to the FIFO from registers, a cycle after they are complete: the FIFO is
+        # block RAM, across the core. A word that finds no room overflows the frame; the last
+        # word is written in CHECK, before the verdict.
+        m.d.sync += self.w_en.eq(0)
+        with m.If(self.w_en & ~self.room):
+            m.d.sync += overflow.eq(1)
+
         with m.FSM(name="rxmac") as fsm:
             with m.State("IDLE"):
                 with m.If(self.rx_dv & self.enable):
@@ -208,15 +215,11 @@ class RxMAC(wiring.Component):
                     with m.If(length == 5):
                         m.d.sync += [scanning.eq(1), entry.eq(0)]
                     with m.If(length[:3] == 7):
-                        m.d.comb += [self.w_data.eq(Cat(word[:56], self.rxd)), self.w_en.eq(1)]
-                        with m.If(~self.room):
-                            m.d.sync += overflow.eq(1)
+                        m.d.sync += [self.w_data.eq(Cat(word[:56], self.rxd)), self.w_en.eq(1)]
                 with m.Else():
                     # The last, partial word.
                     with m.If(length[:3] != 0):
-                        m.d.comb += [self.w_data.eq(word), self.w_en.eq(1)]
-                        with m.If(~self.room):
-                            m.d.sync += overflow.eq(1)
+                        m.d.sync += [self.w_data.eq(word), self.w_en.eq(1)]
                     m.next = "CHECK"
             with m.State("CHECK"):
                 m.d.sync += [crc_ok.eq(fcs.match_detected), runt.eq(length < MIN_FRAME),
