@@ -177,7 +177,9 @@ class RxDMA(wiring.Component):
         # The head after this buffer's write-back, registered: buffers take many cycles each,
         # and software moves the head only while the engine is off.
         next_head = Signal(16)
-        m.d.sync += next_head.eq(Mux(self.head + 1 == count, 0, self.head + 1))
+        last_index = Signal(16)
+        m.d.sync += [last_index.eq(count - 1),
+                     next_head.eq(Mux(self.head == last_index, 0, self.head + 1))]
         m.d.sync += [self.rxo.eq(0), threshold_check.eq(0),
                      self.rxdmt0.eq(threshold_check & (free == (count >> (rdmts + 1))))]
         with m.FSM(name="rxdma") as fsm:

@@ -348,14 +348,23 @@ class TxDMA(wiring.Component):
             fetch.words.ready.eq(room),
         ]
         wiring.connect(m, fetch.done, done.w_stream)
-        # The queue is block RAM, whose read data only a register may follow: it goes to the
-        # MAC through two register slices, one that can sit by the RAM and one by the MAC (the
-        # MAC takes each word into a register of its own, and its ready comes from registers).
-        m.submodules.out = out = StreamRegister(TxWord)
-        m.submodules.out2 = out2 = StreamRegister(TxWord)
-        wiring.connect(m, queue.r_stream, out.i)
-        wiring.connect(m, out.o, out2.i)
-        wiring.connect(m, out2.o, wiring.flipped(self.words))
+        # The queue is block RAM, whose read data only a register may follow, and which sits
+        # far from the MAC. It is read ahead into a small queue in front of the MAC, through two
+        # registers that only load: the MAC's handshake reaches only the small queue, and the
+        # RAM's read enable only the count of words read ahead (``pending``, the words in
+        # flight among them), so the first register can sit by the RAM.
+        ahead_depth = 5
+        m.submodules.ahead = ahead = fifo.SyncFIFOBuffered(width=data.Layout.cast(TxWord).size,
+                                                           depth=ahead_depth)
+        pending = Signal(range(ahead_depth + 1))
+        in_flight = Signal(2)       # a word taken one and two cycles ago
+        read_data = Signal(TxWord, reset_less=True)
+        write_data = Signal(TxWord, reset_less=True)
+        take = queue.r_rdy & (pending != ahead_depth)
+        m.d.comb += [queue.r_en.eq(take), ahead.w_data.eq(write_data), ahead.w_en.eq(in_flight[1])]
+        m.d.sync += [in_flight.eq(Cat(take, in_flight[0])), read_data.eq(queue.r_data),
+                     write_data.eq(read_data), pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
+        wiring.connect(m, ahead.r_stream, wiring.flipped(self.words))
 
         # Whole frames queued, for store-and-forward; a frame's end is counted a cycle after it
         # is queued, from a register (the word comes from the host's read data, far across the
@@ -386,7 +395,9 @@ class TxDMA(wiring.Component):
         # The head after the next retirement, registered: retirements are at least two cycles
         # apart, and software moves the head only while the engine is off.
         next_head = Signal(16)
-        m.d.sync += next_head.eq(Mux(self.head + 1 == count, 0, self.head + 1))
+        last_index = Signal(16)
+        m.d.sync += [last_index.eq(count - 1),
+                     next_head.eq(Mux(self.head == last_index, 0, self.head + 1))]
         status_addr = Signal(64)    # of the descriptor's status quadword, registered
         with m.FSM(name="writeback") as fsm:
             with m.State("IDLE"):

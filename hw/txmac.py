@@ -75,6 +75,12 @@ class TxMAC(wiring.Component):
         # the core.
         gap_setting = Signal(10)
         m.d.sync += gap_setting.eq(Mux(self.gap < MIN_GAP, MIN_GAP, self.gap) - 3)
+        # Whether the frame is short of the minimum (``length + 1 < MIN_FRAME``) and whether it
+        # reaches it (``length + 1 == MIN_FRAME``), worked out a cycle ahead: where they are
+        # used, the length counts up by one a cycle (from 0 in the preamble).
+        short = Signal()
+        padded = Signal()
+        m.d.sync += [short.eq(length + 2 < MIN_FRAME), padded.eq(length + 2 == MIN_FRAME)]
         dest_ones = Signal()        # every destination byte so far is 0xFF
         multicast = Signal()
 
@@ -157,7 +163,7 @@ class TxMAC(wiring.Component):
                 with m.Elif(~at_last):
                     m.d.sync += want.eq((index + 1 == last) & ~cur.eop)
                 with m.Else():
-                    with m.If(self.pad & (length + 1 < MIN_FRAME)):
+                    with m.If(self.pad & short):
                         m.next = "PAD"
                     with m.Elif(cur.ifcs):
                         m.next = "FCS"
@@ -166,7 +172,7 @@ class TxMAC(wiring.Component):
             with m.State("PAD"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(0), out_crc.eq(1)]
                 m.d.sync += length.eq(length + 1)
-                with m.If(length + 1 == MIN_FRAME):
+                with m.If(padded):
                     with m.If(cur.ifcs):
                         m.next = "FCS"
                     with m.Else():
