@@ -19,7 +19,8 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from .bus import DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignature, decode, masked, read_mux
+from .bus import (DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignature, decode,
+                  masked, read_mux)
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
 from .pipe import StreamRegister
@@ -317,15 +318,16 @@ class TxDMA(wiring.Component):
                         tail=self.tail)
         # Free entries, counted here rather than taken from the queue's level, which the queue
         # works out combinationally: this keeps an adder off the fetcher's space check. A word
-        # is freed when it leaves the register behind the queue. A word coming in is counted a
-        # cycle late, from a register (it comes from the host's read data, far across the
-        # core), as the fetcher counts its beat back from the reservations a cycle late.
+        # is freed when the MAC takes it (the words read ahead count as not yet freed). A word
+        # coming in is counted a cycle late, from a register (it comes from the host's read
+        # data, far across the core), as the fetcher counts its beat back from the reservations
+        # a cycle late.
         free = Signal(range(self._depth + 1), init=self._depth)
         queue_in = Signal()
         m.d.sync += queue_in.eq(queue.w_en & queue.w_rdy)
         # What the MAC takes is counted a cycle later, from registers: its handshake goes to
-        # many places already. A word is then freed a cycle late (the fetcher only waits longer), a
-        # descriptor's data counts as taken a cycle late (its write-back waits longer), and a
+        # many places already. A word is then freed a cycle late (the fetcher only waits
+        # longer), a descriptor's data counts as taken a cycle late (its write-back waits longer), and a
         # frame's end leaves the count a cycle late (the MAC's gap is longer than that).
         taken_valid = Signal()
         taken_eop = Signal()
@@ -337,9 +339,9 @@ class TxDMA(wiring.Component):
         m.d.sync += free.eq(free - queue_in + queue_out)
         m.d.comb += fetch.space.eq(free)
         wiring.connect(m, prefetch.descs, fetch.descs)
-        # Words go in while a register says there is room: room for two more than a write a cycle
-        # can use, so that the queue's ready, which comes from its level, stays off the fetcher's
-        # logic (and never falls while this is high).
+        # Words go in while a register says there is room: room for two more than a write a
+        # cycle can use, so that the queue's ready, which comes from its level, stays off the
+        # fetcher's logic (and never falls while this is high).
         room = Signal()
         m.d.sync += room.eq(queue.level < self._depth - 2)
         m.d.comb += [
@@ -361,9 +363,11 @@ class TxDMA(wiring.Component):
         read_data = Signal(TxWord, reset_less=True)
         write_data = Signal(TxWord, reset_less=True)
         take = queue.r_rdy & (pending != ahead_depth)
-        m.d.comb += [queue.r_en.eq(take), ahead.w_data.eq(write_data), ahead.w_en.eq(in_flight[1])]
+        m.d.comb += [queue.r_en.eq(take), ahead.w_data.eq(write_data),
+                     ahead.w_en.eq(in_flight[1])]
         m.d.sync += [in_flight.eq(Cat(take, in_flight[0])), read_data.eq(queue.r_data),
-                     write_data.eq(read_data), pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
+                     write_data.eq(read_data),
+                     pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
         wiring.connect(m, ahead.r_stream, wiring.flipped(self.words))
 
         # Whole frames queued, for store-and-forward; a frame's end is counted a cycle after it
