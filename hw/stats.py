@@ -272,9 +272,11 @@ class StatsEvents(wiring.Component):
         source = Signal(range(len(sources)))
         most = max(len(steps) for _, steps in sources)
         step = Signal(range(most + 1))
-        # Which of the report's steps make an increment, worked out as the report is taken up:
-        # stepping through then starts from registers.
+        # Which of the report's steps make an increment, and the row of its size bin (the one
+        # row that depends on the report), worked out as the report is taken up: stepping
+        # through then starts from registers.
         counts = Signal(most)
+        bin_row = Signal(6)
         busy = Signal()
         with m.If(~busy):
             # Later statements win: the first source with a report goes next.
@@ -282,6 +284,8 @@ class StatsEvents(wiring.Component):
                 with m.If(queue.r_rdy):
                     m.d.sync += [source.eq(i), step.eq(0), busy.eq(1),
                                  counts.eq(Cat(condition for _, _, condition in steps))]
+                    m.d.sync += [bin_row.eq(row) for row, _, _ in steps
+                                 if not isinstance(row, int)]
         with m.Else():
             with m.Switch(source):
                 for i, (queue, steps) in enumerate(sources):
@@ -290,7 +294,8 @@ class StatsEvents(wiring.Component):
                             for k, (row, amount, _) in enumerate(steps):
                                 with m.Case(k):
                                     m.d.comb += [
-                                        inc.payload.row.eq(row),
+                                        inc.payload.row.eq(
+                                            row if isinstance(row, int) else bin_row),
                                         inc.payload.amount.eq(amount),
                                         inc.valid.eq(counts[k]),
                                     ]
