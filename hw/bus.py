@@ -7,6 +7,8 @@ Each signature is declared from the initiator's point of view: the core takes ``
   window). Writes are posted: only reads produce a response.
 - DMA: AXI-like channels with bursts of 64-bit beats (SDM 3.2 and 3.3 describe the descriptor
   traffic that rides on it). Addresses are byte addresses aligned to 8; ``len`` is beats - 1.
+  Inside the core, an initiator names the address as a base it holds (a ring's, a buffer's)
+  and an offset from it (``DMARequest``); the DMA arbiter adds them up once, for all of them.
 - GMII: IEEE 802.3 clause 35, 8 bits per 125 MHz cycle.
 - MDIO: IEEE 802.3 clause 22 management pins, with a separate output enable so that a board
   top can build the tristate buffer.
@@ -19,7 +21,8 @@ from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMAReadBeat",
+__all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMARequest",
+           "DMAReadBeat",
            "DMAWriteBeat", "DMAWriteDone", "DMAReadSignature", "DMAWriteSignature", "DMASignature",
            "GMIISignature", "MDIOSignature", "masked", "decode", "read_mux", "NO_RW_CHECK"]
 
@@ -104,6 +107,15 @@ class DMACommand(data.Struct):
     len: 8          # burst length in beats, minus one
 
 
+class DMARequest(data.Struct):
+    """A command as an initiator inside the core gives it. The address is ``base + offset``:
+    what varies from one command to the next is only the offset, so the 64-bit sum is worked
+    out in one place (the DMA arbiter) instead of in every initiator."""
+    base: 64        # a ring's base or a buffer's address, 8-byte aligned
+    offset: 20      # bytes, a multiple of 8: within a ring (xDLEN) or a buffer
+    len: 8          # burst length in beats, minus one
+
+
 class DMAReadBeat(data.Struct):
     data: 64
     last: 1
@@ -119,20 +131,24 @@ class DMAWriteDone(data.Struct):
     error: 1        # the write did not complete (e.g. a master abort)
 
 
-# An initiator that only reads (or only writes) has only those channels; the core's port has
-# both, as an AXI master has.
+# An initiator inside the core that only reads (or only writes) has only those channels, with
+# its commands as requests; the core's port has both, with addresses, as an AXI master has.
 DMAReadSignature = wiring.Signature({
-    "rd_cmd":  Out(stream.Signature(DMACommand)),
+    "rd_cmd":  Out(stream.Signature(DMARequest)),
     "rd_data": In(stream.Signature(DMAReadBeat)),
 })
 
 DMAWriteSignature = wiring.Signature({
-    "wr_cmd":  Out(stream.Signature(DMACommand)),
+    "wr_cmd":  Out(stream.Signature(DMARequest)),
     "wr_data": Out(stream.Signature(DMAWriteBeat)),
     "wr_done": In(stream.Signature(DMAWriteDone)),   # one per write command, once in memory
 })
 
-DMASignature = wiring.Signature({**DMAReadSignature.members, **DMAWriteSignature.members})
+DMASignature = wiring.Signature({
+    **DMAReadSignature.members, **DMAWriteSignature.members,
+    "rd_cmd":  Out(stream.Signature(DMACommand)),
+    "wr_cmd":  Out(stream.Signature(DMACommand)),
+})
 
 
 GMIISignature = wiring.Signature({

@@ -6,15 +6,18 @@ granted command is queued, and the returning beats go to the reader at the head 
 until its last beat (host memory answers reads in order).
 Writes: a granted write command keeps the write channel until its last data beat, so beats of
 different writes never interleave; acknowledgements return in order through a second tag queue.
-Granted commands leave through a register slice, a cycle later; write data may leave through a
-skid buffer (``skid_writes``), for the arbiter that faces the bus.
+Initiators give each command as a base and an offset (``DMARequest``): the granted one's address
+is added up here, one adder per direction instead of one per initiator. Granted commands leave
+through a register slice, a cycle later; write data may leave through a skid buffer
+(``skid_writes``), for the arbiter that faces the bus.
 """
 
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMACommand, DMAReadSignature, DMASignature, DMAWriteBeat, DMAWriteSignature
+from .bus import (DMACommand, DMAReadSignature, DMARequest, DMASignature, DMAWriteBeat,
+                  DMAWriteSignature)
 from .pipe import SkidBuffer, StreamRegister
 
 
@@ -61,12 +64,19 @@ class DMAArbiter(wiring.Component):
         wiring.connect(m, rd_out.o, wiring.flipped(dma.rd_cmd))
         wiring.connect(m, wr_out.o, wiring.flipped(dma.wr_cmd))
         rd_cmd, wr_cmd = rd_out.i, wr_out.i
+        # The granted request, and its address worked out into the slice.
+        rd_request = Signal(DMARequest)
+        wr_request = Signal(DMARequest)
+        for cmd, request in ((rd_cmd, rd_request), (wr_cmd, wr_request)):
+            m.d.comb += [cmd.payload.addr.eq(request.base + request.offset),
+                         cmd.payload.len.eq(request.len)]
 
         # Reads.
         m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(
             width=_tag_bits(readers), depth=self._outstanding)
         rd_grant = _round_robin(m, readers, "rd_cmd")
-        _forward(m, readers, rd_cmd, "rd_cmd", rd_grant, _tag_room(m, rd_tags, "rd_cmd"))
+        _forward(m, readers, rd_cmd, rd_request, "rd_cmd", rd_grant,
+                 _tag_room(m, rd_tags, "rd_cmd"))
         m.d.comb += [rd_tags.w_data.eq(rd_grant),
                      rd_tags.w_en.eq(rd_cmd.ready & rd_cmd.valid)]
 
@@ -81,7 +91,7 @@ class DMAArbiter(wiring.Component):
         wr_grant = _round_robin(m, writers, "wr_cmd", hold=wr_busy)
         wr_room = _tag_room(m, wr_tags, "wr_cmd")
         with m.If(~wr_busy):
-            _forward(m, writers, wr_cmd, "wr_cmd", wr_grant, wr_room)
+            _forward(m, writers, wr_cmd, wr_request, "wr_cmd", wr_grant, wr_room)
             with m.If(wr_cmd.valid & wr_cmd.ready):
                 m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant)]
         m.d.comb += [wr_tags.w_data.eq(wr_grant),
@@ -121,15 +131,15 @@ def _tag_room(m, tags, channel):
     return room
 
 
-def _forward(m, initiators, sink, channel, grant, room):
+def _forward(m, initiators, sink, request, channel, grant, room):
     """Pass the ``grant``-ed initiator's ``channel`` (``rd_cmd`` or ``wr_cmd``) to ``sink``,
-    while the tag queue has ``room`` to remember whose it was."""
+    its payload to ``request``, while the tag queue has ``room`` to remember whose it was."""
     with m.Switch(grant):
         for i, initiator in enumerate(initiators):
             with m.Case(i):
                 source = getattr(initiator, channel)
                 m.d.comb += [
-                    sink.payload.eq(source.payload),
+                    request.eq(source.payload),
                     sink.valid.eq(source.valid & room),
                     source.ready.eq(sink.ready & room),
                 ]

@@ -132,12 +132,10 @@ class DescriptorPrefetch(wiring.Component):
             room_q.eq(room),
         ]
         n = Signal(range(self._burst + 1))     # descriptors in the next read
-        addr = Signal(64)
         ready_to_go = Signal()
         wait = Signal(range(steps + 1), init=steps)
         m.d.sync += [
             n.eq(Mux(room_q < limit, room_q, limit)),
-            addr.eq(self.base + fetch * DESCRIPTOR_BYTES),
             ready_to_go.eq(self.enable & (limit != 0) & (room_q != 0)),
         ]
         # A ring that is not sane holds the steps back too, so once it is, no read goes out
@@ -151,7 +149,8 @@ class DescriptorPrefetch(wiring.Component):
 
         cmd = self.dma.rd_cmd
         m.d.comb += [
-            cmd.payload.addr.eq(addr),
+            cmd.payload.base.eq(self.base),
+            cmd.payload.offset.eq(fetch * DESCRIPTOR_BYTES),
             cmd.payload.len.eq(n * 2 - 1),
             # ``enable`` from its register (~flush): it comes from far across the core.
             cmd.valid.eq(ready_to_go & ~flush & settled),

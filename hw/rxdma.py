@@ -119,7 +119,11 @@ class RxDMA(wiring.Component):
         all_taken = Signal()
         delivered = Signal()        # the whole frame went into buffers
         left = Signal(16)           # bytes still to deliver
-        addr = Signal(64)           # of the next beat, 8-aligned
+        # Write commands name a base and an offset, both registers: the buffer's first quadword
+        # and the next beat's offset from it, then the ring's base and the offset of the
+        # descriptor's status quadword (descriptors come in ring order: this one is at RDH).
+        cmd_base = Signal(64)
+        cmd_offset = Signal(20)
         offset = Signal(3)          # of the buffer's first byte in its first beat
         n = Signal(16)              # bytes into this buffer
         # Bytes for the next buffer, registered: worked out in the SIZE state from ``left``.
@@ -143,7 +147,6 @@ class RxDMA(wiring.Component):
         # cycle before the write-back that uses it.
         last_buffer = Signal()
         m.d.sync += last_buffer.eq(left == n)
-        wb_addr = Signal(64)        # of the descriptor's status quadword
         burst = Signal(range(MAX_BURST + 1))    # beats in the next write command
         # beats_left > MAX_BURST (a power of 2), from its bits rather than through a comparator.
         over = (beats_left[_BURST_BITS + 1:].any()
@@ -167,7 +170,10 @@ class RxDMA(wiring.Component):
         m.d.sync += frame_done.eq(0)
         m.d.comb += delay.event.eq(frame_done)
         descs = prefetch.descs
+        wb_offset = self.head * DESCRIPTOR_BYTES | 8     # of the status quadword
         cmd = writer.wr_cmd
+        # Whatever the state: the address is added up in the DMA arbiter, straight from them.
+        m.d.comb += [cmd.payload.base.eq(cmd_base), cmd.payload.offset.eq(cmd_offset)]
         # Write data leaves through a register slice: the beat's valid comes out of the state
         # machine, and the arbiter's write path and skid buffer follow it.
         m.submodules.wr_out = wr_out = StreamRegister(DMAWriteBeat)
@@ -227,9 +233,8 @@ class RxDMA(wiring.Component):
                     start = first.buffer_addr[:3]
                     end = (start + size)[:3]        # of the byte after the buffer's last
                     m.d.sync += [
-                        # Descriptors come in ring order: this one is at RDH.
-                        wb_addr.eq(self.base + self.head * DESCRIPTOR_BYTES + 8),
-                        addr.eq(first.buffer_addr & ~7),
+                        cmd_base.eq(first.buffer_addr & ~7),
+                        cmd_offset.eq(0),
                         offset.eq(start),
                         n.eq(size),
                         beats_left.eq((start + size + 7) >> 3),
@@ -240,6 +245,7 @@ class RxDMA(wiring.Component):
                         prev.eq(0),
                     ]
                     with m.If(size == 0):
+                        m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
                         m.next = "WB_COMMAND"
                     with m.Else():
                         m.next = "PLAN"
@@ -247,11 +253,11 @@ class RxDMA(wiring.Component):
                 # The next write's length is worked out from the new position and registered.
                 m.next = "COMMAND"
             with m.State("COMMAND"):
-                m.d.comb += [cmd.payload.addr.eq(addr), cmd.payload.len.eq(burst - 1),
-                             cmd.valid.eq(1)]
+                m.d.comb += [cmd.payload.len.eq(burst - 1), cmd.valid.eq(1)]
                 m.d.sync += use.eq(words_left != 0)
                 with m.If(cmd.ready):
-                    m.d.sync += [chunk.eq(burst), addr.eq(addr + burst * 8), last.eq(burst == 1)]
+                    m.d.sync += [chunk.eq(burst), cmd_offset.eq(cmd_offset + burst * 8),
+                                 last.eq(burst == 1)]
                     m.next = "DATA"
             with m.State("DATA"):
                 # Beat k carries bytes 8k - offset .. 8k - offset + 7 of this buffer's data.
@@ -271,12 +277,12 @@ class RxDMA(wiring.Component):
                                  last.eq(chunk == 2)]
                     with m.If(last):
                         with m.If(final_beat):
+                            m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
                             m.next = "WB_COMMAND"
                         with m.Else():
                             m.next = "PLAN"
             with m.State("WB_COMMAND"):
-                m.d.comb += [cmd.payload.addr.eq(wb_addr),
-                             cmd.payload.len.eq(0), cmd.valid.eq(1)]
+                m.d.comb += [cmd.payload.len.eq(0), cmd.valid.eq(1)]
                 with m.If(cmd.ready):
                     m.next = "WB_DATA"
             with m.State("WB_DATA"):

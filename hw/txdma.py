@@ -86,7 +86,8 @@ class TxFetch(wiring.Component):
 
         # Issue side.
         desc = TxDescriptor(self.descs.payload)
-        addr = Signal(64)           # next beat address, 8-aligned
+        buffer = Signal(64)         # the buffer's first quadword
+        pos = Signal(17)            # bytes from there to the next beat
         first = Signal(3)           # offset of the frame's first byte in the first beat
         left = Signal(17)           # frame bytes of this descriptor not yet asked for
         reserved = Signal(16)       # queue entries promised to reads in flight
@@ -137,6 +138,8 @@ class TxFetch(wiring.Component):
         with m.If(settle != 0):
             m.d.sync += [settle.eq(settle - 1), settled.eq(settle == 1)]
 
+        # Whatever the state: the address is added up in the DMA arbiter, straight from them.
+        m.d.comb += [cmd.payload.base.eq(buffer), cmd.payload.offset.eq(pos)]
         with m.FSM(name="fetch") as fsm:
             with m.State("DESCRIPTOR"):
                 # The descriptor is taken into registers at once, so that taking it depends on
@@ -144,7 +147,8 @@ class TxFetch(wiring.Component):
                 m.d.comb += self.descs.ready.eq(1)
                 with m.If(self.descs.valid):
                     m.d.sync += [
-                        addr.eq(desc.buffer_addr & ~7),
+                        buffer.eq(desc.buffer_addr & ~7),
+                        pos.eq(0),
                         first.eq(desc.buffer_addr[:3]),
                         left.eq(desc.length),
                         settle.eq(3),
@@ -166,7 +170,6 @@ class TxFetch(wiring.Component):
                     m.next = "DESCRIPTOR"
             with m.State("READ"):
                 m.d.comb += [
-                    cmd.payload.addr.eq(addr),
                     cmd.payload.len.eq(next_beats - 1),
                     cmd.valid.eq(settled & fits),
                     tag_in.first.eq(first),
@@ -176,7 +179,7 @@ class TxFetch(wiring.Component):
                     tags.w_en.eq(cmd.valid & cmd.ready),
                 ]
                 with m.If(cmd.valid & cmd.ready):
-                    m.d.sync += [addr.eq(addr + next_beats * 8), first.eq(0),
+                    m.d.sync += [pos.eq(pos + next_beats * 8), first.eq(0),
                                  left.eq(left - next_nbytes), settle.eq(3), settled.eq(0)]
                     with m.If(next_last):
                         m.next = "DONE"
@@ -402,18 +405,18 @@ class TxDMA(wiring.Component):
         last_index = Signal(16)
         m.d.sync += [last_index.eq(count - 1),
                      next_head.eq(Mux(self.head == last_index, 0, self.head + 1))]
-        status_addr = Signal(64)    # of the descriptor's status quadword, registered
+        # The descriptor's status quadword, whatever the state (for the DMA arbiter's adder).
+        m.d.comb += [writeback.wr_cmd.payload.base.eq(self.base),
+                     writeback.wr_cmd.payload.offset.eq(self.head * DESCRIPTOR_BYTES | 8)]
         with m.FSM(name="writeback") as fsm:
             with m.State("IDLE"):
                 with m.If(done.r_rdy & (record.empty | any_consumed) & ~retired.any()):
                     with m.If(record.rs):
-                        m.d.sync += status_addr.eq(self.base + self.head * DESCRIPTOR_BYTES + 8)
                         m.next = "COMMAND"
                     with m.Else():
                         m.d.comb += retire.eq(1)
             with m.State("COMMAND"):
                 m.d.comb += [
-                    writeback.wr_cmd.payload.addr.eq(status_addr),
                     writeback.wr_cmd.payload.len.eq(0),
                     writeback.wr_cmd.valid.eq(1),
                 ]
