@@ -152,12 +152,15 @@ def _route_back(m, initiators, dma, channel, tags):
     owner = Signal(len(tags.r_data), name=f"{channel}_owner")
     m.d.comb += owner.eq(Mux(tags.r_rdy, tags.r_data, 0))
     source = getattr(dma, channel)
+    # The payload goes to every initiator as it is: only the handshake needs routing, and a
+    # payload zeroed for the others would cost a gate per bit and initiator.
+    for initiator in initiators:
+        m.d.comb += getattr(initiator, channel).payload.eq(source.payload)
     with m.Switch(owner):
         for i, initiator in enumerate(initiators):
             with m.Case(i):
                 sink = getattr(initiator, channel)
                 m.d.comb += [
-                    sink.payload.eq(source.payload),
                     sink.valid.eq(source.valid & tags.r_rdy),
                     source.ready.eq(sink.ready & tags.r_rdy),
                 ]
