@@ -242,7 +242,6 @@ class RxDMA(wiring.Component):
                         first_beat.eq(1),
                         head_strb.eq(0xFF << start),
                         tail_strb.eq(Mux(end == 0, 0xFF, ~(0xFF << end))),
-                        prev.eq(0),
                     ]
                     with m.If(size == 0):
                         m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
@@ -261,7 +260,9 @@ class RxDMA(wiring.Component):
                     m.next = "DATA"
             with m.State("DATA"):
                 # Beat k carries bytes 8k - offset .. 8k - offset + 7 of this buffer's data.
-                cur = Mux(use, self.words.payload, 0)
+                # Bytes taken from before the buffer's first word or after its last one (when
+                # the beat takes no word) are always outside the strobes: neither is zeroed.
+                cur = self.words.payload
                 shifted = Cat(prev, cur).bit_select((64 - offset * 8).as_unsigned(), 64)
                 final_beat = beats_left == 1
                 strb = Mux(first_beat, head_strb, 0xFF) & Mux(final_beat, tail_strb, 0xFF)
