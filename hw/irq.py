@@ -9,7 +9,7 @@ it is unmasked). With ITR non-zero, the line asserts at most once every ITR x 25
 that arrives sooner waits for the interval to pass.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -39,6 +39,7 @@ class InterruptController(wiring.Component):
     irq: Out(1)
 
     def __init__(self, *, clk_per_itr_unit=32):
+        assert clk_per_itr_unit >= 2     # the first unit starts a cycle in
         self._unit = clk_per_itr_unit
         super().__init__()
         # Internal state, named here so that waveform viewers can find it.
@@ -74,19 +75,24 @@ class InterruptController(wiring.Component):
         with m.If(hit(reg.ITR)):
             m.d.sync += itr.eq(masked(itr, bus))
 
-        # Throttling: the interval runs from the moment the line asserts.
-        interval = Signal(range(0x10000 * self._unit))
+        # Throttling: the interval runs from the moment the line asserts, counted in whole ITR
+        # units (``interval``) of ``unit`` cycles each (``cycle``, within the unit).
+        interval = Signal(16)
+        cycle = Signal(range(self._unit))
         pending = (icr & ims) != 0
         with m.If(interval != 0):
-            m.d.sync += interval.eq(interval - 1)
+            m.d.sync += cycle.eq(cycle + 1)
+            with m.If(cycle == self._unit - 1):
+                m.d.sync += [cycle.eq(0), interval.eq(interval - 1)]
         with m.If(~pending):
             m.d.sync += self.irq.eq(0)
         with m.Elif(~self.irq & (interval == 0)):
             m.d.sync += [
                 self.irq.eq(1),
-                # Counting down to 0 from here takes ITR x unit - 1 cycles; the line may assert
-                # again on the cycle after that, ITR x unit cycles after this assertion.
-                interval.eq(Mux(itr == 0, 0, itr * self._unit - 1)),
+                # The first unit starts a cycle in, so that the count reaches 0 ITR x unit
+                # cycles after this assertion: the line may assert again in that cycle.
+                interval.eq(itr),
+                cycle.eq(1),
             ]
         # An ICR read drops the line in the cycle of the read, not one later.
         with m.If(cleared == 0xFFFFFFFF):
