@@ -156,9 +156,10 @@ class RxDMA(wiring.Component):
         rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
         # Free descriptors, registered: a cycle behind a move of the head or the tail, which at
         # worst makes the engine wait a cycle for a descriptor before it sees there is none.
+        # tail - head, and count added back when it is negative (the tail has wrapped).
         free = Signal(16)
-        m.d.sync += free.eq(Mux(self.tail >= self.head, self.tail - self.head,
-                                self.tail + count - self.head))
+        ahead = self.tail - self.head
+        m.d.sync += free.eq(Mux(ahead < 0, ahead + count, ahead))
         # Whether there is nowhere to deliver to (no free descriptor, without going through the
         # subtraction, or the engine off), registered: RCTL.EN is in the register file, across
         # the core, and taking a descriptor depends on it.

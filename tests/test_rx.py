@@ -267,6 +267,26 @@ def test_receive_interrupts_and_delay_timer():
     assert 2 * 128 <= delay <= 3 * 128 + 16
 
 
+def test_descriptor_minimum_threshold_after_the_tail_wraps():
+    # RXDMT0 counts the free descriptors around the end of the ring: with the tail behind the
+    # head, tail - head + RDLEN / 16 of them.
+    async def tb(backend, regs, rings):
+        await rings.rx_setup(count=16, rctl=BASE_RCTL, give=12)  # threshold: 8 free
+        for n in range(12):
+            backend.send(to_wire(frame(OURS, tag=n)))
+        await rings.settle(6000)
+        head = await regs.read(reg.RDH)
+        await regs.write(reg.RDT, 5)                         # 5 - 12 + 16 = 9 free
+        await regs.read(reg.ICR)
+        backend.send(to_wire(frame(OURS, tag=12)))           # 8 free after this one
+        await rings.settle(800)
+        return head, await regs.read(reg.RDH), await regs.read(reg.ICR)
+
+    first_head, head, icr = nic_run(tb)
+    assert (first_head, head) == (12, 13)
+    assert icr & reg.ICR.RXDMT0.mask
+
+
 def test_address_table_reads_while_the_filter_scans_it():
     # The last entry only matches once the filter has read all sixteen, while software keeps
     # taking the table's read port with reads of another entry.
