@@ -129,9 +129,10 @@ class RxDMA(wiring.Component):
         # Bytes for the next buffer, registered: worked out in the SIZE state from ``left``.
         size = Signal(16)
         m.d.sync += size.eq(Mux(left > buffer_size, buffer_size, left))
-        # The buffer's beats and the FIFO words they take, counted down as beats go out.
+        # The buffer's beats, counted down as beats go out. Each takes a FIFO word but maybe the
+        # last: it takes none when its bytes all came with the word before (``spill``).
         beats_left = Signal(13)
-        words_left = Signal(13)
+        spill = Signal()
         chunk = Signal(9)           # beats left in the current write command
         # Byte strobes of the buffer's first and last beats (the ones between write whole
         # quadwords), worked out with the descriptor.
@@ -239,7 +240,7 @@ class RxDMA(wiring.Component):
                         offset.eq(start),
                         n.eq(size),
                         beats_left.eq((start + size + 7) >> 3),
-                        words_left.eq((size + 7) >> 3),
+                        spill.eq(Mux(size[:3] == 0, start != 0, start + size[:3] > 8)),
                         first_beat.eq(1),
                         head_strb.eq(0xFF << start),
                         tail_strb.eq(Mux(end == 0, 0xFF, ~(0xFF << end))),
@@ -254,7 +255,7 @@ class RxDMA(wiring.Component):
                 m.next = "COMMAND"
             with m.State("COMMAND"):
                 m.d.comb += [cmd.payload.len.eq(burst - 1), cmd.valid.eq(1)]
-                m.d.sync += use.eq(words_left != 0)
+                m.d.sync += use.eq(~(spill & (beats_left == 1)))
                 with m.If(cmd.ready):
                     m.d.sync += [chunk.eq(burst), cmd_offset.eq(cmd_offset + burst * 8),
                                  last.eq(burst == 1)]
@@ -273,9 +274,9 @@ class RxDMA(wiring.Component):
                     m.d.comb += self.words.ready.eq(use)
                     with m.If(use):
                         m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
-                    m.d.sync += [beats_left.eq(beats_left - 1), words_left.eq(words_left - use),
+                    m.d.sync += [beats_left.eq(beats_left - 1),
                                  first_beat.eq(0), chunk.eq(chunk - 1), prev.eq(cur),
-                                 use.eq(use & (words_left != 1)),
+                                 use.eq(~(spill & (beats_left == 2))),
                                  last.eq(chunk == 2)]
                     with m.If(last):
                         with m.If(final_beat):
