@@ -95,8 +95,9 @@ class DescriptorPrefetch(wiring.Component):
                 m.d.sync += stale.eq(1)
 
         # The next read is worked out ahead in five registered steps (the differences, the
-        # descriptors up to the tail, the three limits, the smaller of two of them, then the
-        # smallest), which keeps this arithmetic off the path through the DMA arbiter. A read
+        # descriptors there before the tail or the ring's end, whichever comes first, the two
+        # limits, a step that only passes them on, then the smaller), which keeps this
+        # arithmetic off the path through the DMA arbiter. A read
         # only goes out once every step reflects a moment with no read in flight and a sane
         # ring (``wait`` counted down), so the queue level they saw is current.
         burst = self._burst
@@ -106,7 +107,7 @@ class DescriptorPrefetch(wiring.Component):
             # At most a burst, in as few bits as a burst needs: the comparisons below stay short.
             return Mux(value[burst.bit_length() - 1:].any(), burst, value)
         ahead = Signal(signed(17))          # tail - fetch, negative when the tail has wrapped
-        to_end_full = Signal(17)
+        to_end_full = Signal(17)            # count - fetch
         room_full = Signal(range(self._depth + 1))
         sane_q = Signal()
         m.d.sync += [
@@ -115,20 +116,20 @@ class DescriptorPrefetch(wiring.Component):
             room_full.eq(self._depth - queue.level),
             sane_q.eq(sane),
         ]
-        up_to_tail = Signal(16)
-        m.d.sync += up_to_tail.eq(Mux(ahead < 0, ahead + count, ahead))
+        # Up to the tail when it is ahead; when it has wrapped, up to the end of the ring (the
+        # fewer, as tail - fetch + count is more than count - fetch).
+        up_to = Signal(17)
+        m.d.sync += up_to.eq(Mux(ahead < 0, to_end_full, ahead))
         available = Signal(range(burst + 1))
-        to_end = Signal(range(burst + 1))
         room = Signal(range(burst + 1))
         m.d.sync += [
-            available.eq(clamp(up_to_tail)),
-            to_end.eq(clamp(to_end_full)),
+            available.eq(clamp(up_to)),
             room.eq(clamp(room_full)),
         ]
-        limit = Signal(range(burst + 1))    # the smaller of the descriptors there and to the end
+        limit = Signal(range(burst + 1))    # the descriptors there
         room_q = Signal(range(burst + 1))
         m.d.sync += [
-            limit.eq(Mux(available < to_end, available, to_end)),
+            limit.eq(available),
             room_q.eq(room),
         ]
         n = Signal(range(self._burst + 1))     # descriptors in the next read
@@ -157,7 +158,8 @@ class DescriptorPrefetch(wiring.Component):
         ]
         with m.If(cmd.valid & cmd.ready):
             m.d.sync += [busy.eq(1), stale.eq(0), wait.eq(steps), settled.eq(0),
-                         fetch.eq(Mux(fetch + n >= count, fetch + n - count, fetch + n))]
+                         # A read never passes the ring's end: it wraps when it reaches it.
+                         fetch.eq(Mux(n == to_end_full, 0, fetch + n))]
 
         # Two beats make a descriptor.
         # Beats are always taken, and registered before use: they come from host memory through
