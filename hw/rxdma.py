@@ -267,6 +267,10 @@ class RxDMA(wiring.Component):
                 cur = self.words.payload
                 shifted = Cat(prev, cur).bit_select((64 - offset * 8).as_unsigned(), 64)
                 final_beat = beats_left == 1
+                with m.If(final_beat):
+                    # No write of this buffer's data follows: the write-back's base and offset
+                    # can be loaded already, away from the beat's handshake.
+                    m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
                 strb = Mux(first_beat, head_strb, 0xFF) & Mux(final_beat, tail_strb, 0xFF)
                 m.d.comb += [out.payload.data.eq(shifted), out.payload.strb.eq(strb),
                              out.payload.last.eq(last), out.valid.eq(~use | self.words.valid)]
@@ -280,7 +284,6 @@ class RxDMA(wiring.Component):
                                  last.eq(chunk == 2)]
                     with m.If(last):
                         with m.If(final_beat):
-                            m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
                             m.next = "WB_COMMAND"
                         with m.Else():
                             m.next = "PLAN"
