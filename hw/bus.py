@@ -22,9 +22,9 @@ from amaranth.lib.wiring import In, Out
 
 
 __all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMARequest",
-           "DMAReadBeat",
-           "DMAWriteBeat", "DMAWriteDone", "DMAReadSignature", "DMAWriteSignature", "DMASignature",
-           "GMIISignature", "MDIOSignature", "masked", "decode", "read_mux", "NO_RW_CHECK"]
+           "DMAReadBeat", "DMAWriteBeat", "DMAWriteDone", "DMAReadSignature", "DMAWriteSignature",
+           "DMASignature", "GMIISignature", "MDIOSignature", "masked", "decode", "read_mux",
+           "NO_RW_CHECK"]
 
 
 # Attributes for a memory whose synchronous reads never depend on what they return in the cycle

@@ -97,9 +97,9 @@ class DescriptorPrefetch(wiring.Component):
         # The next read is worked out ahead in five registered steps (the differences, the
         # descriptors there before the tail or the ring's end, whichever comes first, the two
         # limits, a step that only passes them on, then the smaller), which keeps this
-        # arithmetic off the path through the DMA arbiter. A read
-        # only goes out once every step reflects a moment with no read in flight and a sane
-        # ring (``wait`` counted down), so the queue level they saw is current.
+        # arithmetic off the path through the DMA arbiter. A read only goes out once every step
+        # reflects a moment with no read in flight and a sane ring (``wait`` counted down), so
+        # the queue level they saw is current.
         burst = self._burst
         steps = 5
 

@@ -284,8 +284,9 @@ class StatsEvents(wiring.Component):
                 with m.If(queue.r_rdy):
                     m.d.sync += [source.eq(i), step.eq(0), busy.eq(1),
                                  counts.eq(Cat(condition for _, _, condition in steps))]
-                    m.d.sync += [bin_row.eq(row) for row, _, _ in steps
-                                 if not isinstance(row, int)]
+                    report_rows = [row for row, _, _ in steps if not isinstance(row, int)]
+                    assert len(report_rows) <= 1        # one register holds it
+                    m.d.sync += [bin_row.eq(row) for row in report_rows]
         with m.Else():
             with m.Switch(source):
                 for i, (queue, steps) in enumerate(sources):
