@@ -225,6 +225,34 @@ def test_buffers_of_any_alignment_take_only_the_frame_bytes():
     assert memory == bytes(expected)
 
 
+
+def test_a_long_frame_takes_several_write_bursts_per_buffer():
+    # 4096-byte buffers (BSEX) and a 6000-byte frame (LPE): the first buffer, which starts five
+    # bytes into its quadword, takes 513 beats, more than one write burst (256 beats) carries.
+    head = bytes(Ether(src="52:55:0a:00:02:02", dst=OURS, type=0x88B5))
+    long = head + bytes((7 * i + 3) % 251 for i in range(6000 - len(head)))
+    guard = 0xEE
+
+    def buffer_addr(i):
+        return RX_BUFFERS + i * 8192 + (5 if i == 0 else 3)
+
+    async def tb(backend, regs, rings):
+        rings.rx_buffer_addr = buffer_addr
+        backend.mem_write(RX_BUFFERS, bytes([guard]) * 16384)
+        rctl = BASE_RCTL | RCTL.LPE.mask | RCTL.BSEX.mask | RCTL.BSIZE.put(3)
+        await rings.rx_setup(count=8, rctl=rctl, buffer=4096)
+        backend.send(to_wire(long))
+        await rings.settle(16000)
+        return ([(rings.rx_status(i).status, rings.rx_status(i).length) for i in range(3)],
+                backend.mem_read(RX_BUFFERS, 16384))
+
+    statuses, memory = nic_run(tb, backend=COMPILED)
+    assert statuses == [(RXD_STA.DD, 4096), (DD_EOP, 1904), (0, 0)]
+    expected = bytearray([guard]) * 16384
+    expected[5:5 + 4096] = long[:4096]
+    expected[8192 + 3:8192 + 3 + 1904] = long[4096:]
+    assert memory == bytes(expected)
+
 def test_rdt_before_the_ring_starts_nothing():
     async def tb(backend, regs, rings):
         # The order of the driver that pings: RDT first, ring base and RCTL.EN later.
