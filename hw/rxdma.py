@@ -10,6 +10,12 @@ buffers (RCTL's buffer size; a frame larger than one buffer continues in the nex
 the last), any byte alignment of a buffer, without the FCS when RCTL.SECRC is set, then writes
 each descriptor's length, DD (and EOP) and error bits back and moves RDH past it. After a frame:
 RXT0 through the delay timers, and RXDMT0 when the free descriptors fall to the threshold.
+
+Frame data moves a byte a cycle, as fast as the line delivers it: from its lane in the FIFO's
+word to its lane in the outgoing beat. Aligning a buffer then needs no shifter; what a frame
+costs beyond its bytes (its descriptor, commands and write-back, about a dozen cycles) fits in
+the gap and preamble between frames, so back-to-back frames of any size keep up with the line
+as long as each takes one buffer.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -124,26 +130,25 @@ class RxDMA(wiring.Component):
         # descriptor's status quadword (descriptors come in ring order: this one is at RDH).
         cmd_base = Signal(64)
         cmd_offset = Signal(20)
-        offset = Signal(3)          # of the buffer's first byte in its first beat
         n = Signal(16)              # bytes into this buffer
         # Bytes for the next buffer, registered: worked out in the SIZE state from ``left``.
         size = Signal(16)
         m.d.sync += size.eq(Mux(left > buffer_size, buffer_size, left))
-        # The buffer's beats, counted down as beats go out. Each takes a FIFO word but maybe the
-        # last: it takes none when its bytes all came with the word before (``spill``).
+        # Bytes move one a cycle, the line's rate, from the FIFO word (byte ``rd_lane`` of it)
+        # into a beat (byte ``wr_lane``, its strobe set), so that any alignment of the buffer
+        # costs a byte select and a byte-wide write instead of a shifter 64 bits wide.
+        rd_lane = Signal(3)         # of the frame's next byte in the FIFO's word
+        wr_lane = Signal(3)         # of the buffer's next byte in the beat
+        beat = Signal(64)
+        strb = Signal(8)
+        to_move = Signal(16)        # of this buffer's bytes
+        moving = Signal()           # to_move != 0, registered
+        send = Signal()             # the beat is complete and waits to go out
+        # The buffer's beats and the current write command's, counted down as beats go out.
         beats_left = Signal(13)
-        spill = Signal()
-        chunk = Signal(9)           # beats left in the current write command
-        # Byte strobes of the buffer's first and last beats (the ones between write whole
-        # quadwords), worked out with the descriptor.
-        first_beat = Signal()
-        head_strb = Signal(8)
-        tail_strb = Signal(8)
-        # Whether this beat takes a FIFO word and whether it ends the write command: registered,
-        # as they go through the DMA arbiter and back as the handshake.
-        use = Signal()
-        last = Signal()
-        prev = Signal(64)
+        chunk = Signal(9)
+        last = Signal()             # chunk == 1
+        final = Signal()            # beats_left == 1
         # Whether this buffer ends the frame: registered, as ``left`` and ``n`` are set at least a
         # cycle before the write-back that uses it.
         last_buffer = Signal()
@@ -176,11 +181,33 @@ class RxDMA(wiring.Component):
         cmd = writer.wr_cmd
         # Whatever the state: the address is added up in the DMA arbiter, straight from them.
         m.d.comb += [cmd.payload.base.eq(cmd_base), cmd.payload.offset.eq(cmd_offset)]
-        # Write data leaves through a register slice: the beat's valid comes out of the state
-        # machine, and the arbiter's write path and skid buffer follow it.
+        # Beats leave through a register slice, taken only while it is empty: a beat takes at
+        # least eight cycles to fill but for a buffer's first and last, so the slice is almost
+        # always empty by then, and the DMA arbiter's ready reaches nothing here.
         m.submodules.wr_out = wr_out = StreamRegister(DMAWriteBeat)
         wiring.connect(m, wr_out.o, wiring.flipped(writer.wr_data))
         out = wr_out.i
+        goes = send & ~wr_out.o.valid
+        # The status quadword goes out of the same register as the data: ``beat`` is cleared
+        # after the buffer's last beat, and the fields are ORed in.
+        status = Const(RXD_STA.DD, 8) | Mux(last_buffer, RXD_STA.EOP, 0)
+        errors = Mux(frame.crc_error, RXD_ERR.CE, 0) | Mux(frame.rx_error, RXD_ERR.RXE, 0)
+        write_back = Signal()
+        # Length, checksum, status, errors and special: the descriptor's second quadword.
+        fields = Cat(n[:16], Const(0, 16), status, errors[:8], Const(0, 16))
+        # Each byte of the beat: cleared (a reset, in the flip-flops) or loaded with the moving
+        # byte (an enable).
+        clear = Signal()
+        moved = Signal()
+        byte = self.words.payload.word_select(rd_lane, 8)
+        for lane in range(8):
+            with m.If(clear):
+                m.d.sync += beat[8 * lane:8 * lane + 8].eq(0)
+            with m.Elif(moved & (wr_lane == lane)):
+                m.d.sync += beat[8 * lane:8 * lane + 8].eq(byte)
+        m.d.comb += [out.payload.data.eq(beat | Mux(write_back, fields, 0)),
+                     out.payload.strb.eq(strb), out.payload.last.eq(last),
+                     out.valid.eq(goes)]
 
         # The head after this buffer's write-back, registered: buffers take many cycles each,
         # and software moves the head only while the engine is off.
@@ -204,6 +231,7 @@ class RxDMA(wiring.Component):
                     to_take.eq((frame.length + 7) >> 3),
                     all_taken.eq(frame.length == 0),
                     left.eq(frame.length - Mux(strip, 4, 0)),
+                    rd_lane.eq(0),
                 ]
                 with m.If(stopped):
                     m.next = "DROP"
@@ -233,20 +261,22 @@ class RxDMA(wiring.Component):
                     first = RxDescriptor(descs.payload)
                     m.d.comb += descs.ready.eq(1)
                     start = first.buffer_addr[:3]
-                    end = (start + size)[:3]        # of the byte after the buffer's last
                     m.d.sync += [
                         cmd_base.eq(first.buffer_addr & ~7),
                         cmd_offset.eq(0),
-                        offset.eq(start),
+                        wr_lane.eq(start),
+                        strb.eq(0),
+                        write_back.eq(0),
                         n.eq(size),
+                        to_move.eq(size),
+                        moving.eq(size != 0),
                         beats_left.eq((start + size + 7) >> 3),
-                        spill.eq(Mux(size[:3] == 0, start != 0, start + size[:3] > 8)),
-                        first_beat.eq(1),
-                        head_strb.eq(0xFF << start),
-                        tail_strb.eq(Mux(end == 0, 0xFF, ~(0xFF << end))),
+                        final.eq(((start + size + 7) >> 3) == 1),
                     ]
                     with m.If(size == 0):
-                        m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
+                        m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset),
+                                     strb.eq(0xFF), last.eq(1), write_back.eq(1)]
+                        m.d.comb += clear.eq(1)
                         m.next = "WB_COMMAND"
                     with m.Else():
                         m.next = "PLAN"
@@ -255,54 +285,50 @@ class RxDMA(wiring.Component):
                 m.next = "COMMAND"
             with m.State("COMMAND"):
                 m.d.comb += [cmd.payload.len.eq(burst - 1), cmd.valid.eq(1)]
-                m.d.sync += use.eq(~(spill & (beats_left == 1)))
                 with m.If(cmd.ready):
                     m.d.sync += [chunk.eq(burst), cmd_offset.eq(cmd_offset + burst * 8),
                                  last.eq(burst == 1)]
                     m.next = "DATA"
             with m.State("DATA"):
-                # Beat k carries bytes 8k - offset .. 8k - offset + 7 of this buffer's data.
-                # Bytes taken from before the buffer's first word or after its last one (when
-                # the beat takes no word) are always outside the strobes: neither is zeroed.
-                cur = self.words.payload
-                shifted = Cat(prev, cur).bit_select((64 - offset * 8).as_unsigned(), 64)
-                final_beat = beats_left == 1
-                with m.If(final_beat):
-                    # No write of this buffer's data follows: the write-back's base and offset
-                    # can be loaded already, away from the beat's handshake.
-                    m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
-                strb = Mux(first_beat, head_strb, 0xFF) & Mux(final_beat, tail_strb, 0xFF)
-                m.d.comb += [out.payload.data.eq(shifted), out.payload.strb.eq(strb),
-                             out.payload.last.eq(last), out.valid.eq(~use | self.words.valid)]
-                with m.If(out.valid & out.ready):
-                    m.d.comb += self.words.ready.eq(use)
-                    with m.If(use):
-                        m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
-                    m.d.sync += [beats_left.eq(beats_left - 1),
-                                 first_beat.eq(0), chunk.eq(chunk - 1), prev.eq(cur),
-                                 use.eq(~(spill & (beats_left == 2))),
+                # A byte moves unless a complete beat is still waiting for the slice. While the
+                # beat goes, its register can take the next beat's first byte already.
+                move = moving & self.words.valid & (~send | goes)
+                with m.If(goes):
+                    m.d.sync += [send.eq(0), strb.eq(0), beats_left.eq(beats_left - 1),
+                                 final.eq(beats_left == 2), chunk.eq(chunk - 1),
                                  last.eq(chunk == 2)]
                     with m.If(last):
-                        with m.If(final_beat):
+                        with m.If(final):
+                            # The buffer is written: the status quadword goes next, with its
+                            # base and offset, out of a cleared beat.
+                            m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset),
+                                         strb.eq(0xFF), last.eq(1), write_back.eq(1)]
+                            m.d.comb += clear.eq(1)
                             m.next = "WB_COMMAND"
                         with m.Else():
                             m.next = "PLAN"
+                m.d.comb += moved.eq(move)
+                with m.If(move):
+                    m.d.sync += [
+                        strb.eq(Mux(goes, 0, strb) | (1 << wr_lane)),
+                        wr_lane.eq(wr_lane + 1),
+                        rd_lane.eq(rd_lane + 1),
+                        to_move.eq(to_move - 1),
+                        moving.eq(to_move != 1),
+                        send.eq((wr_lane == 7) | (to_move == 1)),
+                    ]
+                    with m.If(rd_lane == 7):
+                        m.d.comb += self.words.ready.eq(1)
+                        m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
             with m.State("WB_COMMAND"):
                 m.d.comb += [cmd.payload.len.eq(0), cmd.valid.eq(1)]
                 with m.If(cmd.ready):
+                    m.d.sync += send.eq(1)
                     m.next = "WB_DATA"
             with m.State("WB_DATA"):
-                status = Const(RXD_STA.DD, 8) | Mux(last_buffer, RXD_STA.EOP, 0)
-                errors = (Mux(frame.crc_error, RXD_ERR.CE, 0) | Mux(frame.rx_error, RXD_ERR.RXE, 0))
-                m.d.comb += [
-                    # Length, checksum, status, errors and special: the second quadword.
-                    out.payload.data.eq(Cat(n[:16], Const(0, 16), status, errors[:8], Const(0, 16))),
-                    out.payload.strb.eq(0xFF),
-                    out.payload.last.eq(1),
-                    out.valid.eq(1),
-                ]
-                with m.If(out.ready):
+                with m.If(goes):
                     m.d.sync += [
+                        send.eq(0),
                         self.head.eq(next_head),
                         left.eq(left - n),
                     ]
