@@ -138,6 +138,7 @@ class RxDMA(wiring.Component):
         # into a beat (byte ``wr_lane``, its strobe set), so that any alignment of the buffer
         # costs a byte select and a byte-wide write instead of a shifter 64 bits wide.
         rd_lane = Signal(3)         # of the frame's next byte in the FIFO's word
+        word_end = Signal()         # rd_lane == 7
         wr_lane = Signal(3)         # of the buffer's next byte in the beat
         beat = Signal(64)
         strb = Signal(8)
@@ -196,8 +197,10 @@ class RxDMA(wiring.Component):
         # Length, checksum, status, errors and special: the descriptor's second quadword.
         fields = Cat(n[:16], Const(0, 16), status, errors[:8], Const(0, 16))
         # Each byte of the beat: cleared (a reset, in the flip-flops) or loaded with the moving
-        # byte (an enable).
+        # byte (an enable). The clear comes from a register, in the first cycle of WB_COMMAND:
+        # the beat is not used again before WB_DATA.
         clear = Signal()
+        m.d.sync += clear.eq(0)
         moved = Signal()
         byte = self.words.payload.word_select(rd_lane, 8)
         for lane in range(8):
@@ -232,6 +235,7 @@ class RxDMA(wiring.Component):
                     all_taken.eq(frame.length == 0),
                     left.eq(frame.length - Mux(strip, 4, 0)),
                     rd_lane.eq(0),
+                    word_end.eq(0),
                 ]
                 with m.If(stopped):
                     m.next = "DROP"
@@ -275,8 +279,7 @@ class RxDMA(wiring.Component):
                     ]
                     with m.If(size == 0):
                         m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset),
-                                     strb.eq(0xFF), last.eq(1), write_back.eq(1)]
-                        m.d.comb += clear.eq(1)
+                                     strb.eq(0xFF), last.eq(1), write_back.eq(1), clear.eq(1)]
                         m.next = "WB_COMMAND"
                     with m.Else():
                         m.next = "PLAN"
@@ -302,8 +305,8 @@ class RxDMA(wiring.Component):
                             # The buffer is written: the status quadword goes next, with its
                             # base and offset, out of a cleared beat.
                             m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset),
-                                         strb.eq(0xFF), last.eq(1), write_back.eq(1)]
-                            m.d.comb += clear.eq(1)
+                                         strb.eq(0xFF), last.eq(1), write_back.eq(1),
+                                         clear.eq(1)]
                             m.next = "WB_COMMAND"
                         with m.Else():
                             m.next = "PLAN"
@@ -313,13 +316,15 @@ class RxDMA(wiring.Component):
                         strb.eq(Mux(goes, 0, strb) | (1 << wr_lane)),
                         wr_lane.eq(wr_lane + 1),
                         rd_lane.eq(rd_lane + 1),
+                        word_end.eq(rd_lane == 6),
                         to_move.eq(to_move - 1),
                         moving.eq(to_move != 1),
                         send.eq((wr_lane == 7) | (to_move == 1)),
                     ]
-                    with m.If(rd_lane == 7):
-                        m.d.comb += self.words.ready.eq(1)
+                    with m.If(word_end):
                         m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
+                # The word's last byte takes the word: from registers but for the state.
+                m.d.comb += self.words.ready.eq(moving & word_end & (~send | goes))
             with m.State("WB_COMMAND"):
                 m.d.comb += [cmd.payload.len.eq(0), cmd.valid.eq(1)]
                 with m.If(cmd.ready):

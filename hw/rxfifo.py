@@ -8,12 +8,11 @@ the filter rejects. ``amaranth.lib.fifo`` has no roll-back, hence this block: a 
 write pointer, a committed write pointer and a read pointer. ``room`` tells the MAC whether a
 word still fits; a frame that does not fit is rolled back and counted as missed.
 
-Committed words are read out of the RAM ahead of use, through a register (block RAM read data
-arrives too late in its cycle for anything but a register), into a small queue whose output is
-a register too.
+Committed words are read out of the RAM ahead of use into a register (block RAM read data
+arrives too late in its cycle for anything but a register).
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -21,8 +20,6 @@ from .bus import NO_RW_CHECK
 
 
 __all__ = ["RxFIFO", "RxStatus"]
-
-_AHEAD = 4              # words read ahead of the reader
 
 
 class RxStatus(data.Struct):
@@ -72,19 +69,19 @@ class RxFIFO(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bits = (self._depth - 1).bit_length()
-        # The read port reads ``rp`` every cycle; it is written in that cycle only when the FIFO
-        # is empty, and then nothing is committed there, so the read is not used.
+        # The read port reads ``rp`` only while it is behind the committed pointer, and a write
+        # needs room, so the RAM is never written where it is read in the same cycle.
         m.submodules.ram = ram = memory.Memory(shape=64, depth=self._depth, init=[],
                                                attrs=NO_RW_CHECK)
         m.submodules.frames = frames = fifo.SyncFIFOBuffered(
             width=data.Layout.cast(RxStatus).size, depth=self._frames)
-        m.submodules.ahead = ahead = fifo.SyncFIFOBuffered(width=64, depth=_AHEAD)
         wr = ram.write_port()
         rd = ram.read_port()        # synchronous, so that the RAM can be block RAM
 
         wp = Signal(bits + 1)           # one extra bit tells full from empty
         committed = Signal(bits + 1)
         rp = Signal(bits + 1)
+        word = Signal(64)
         m.d.comb += [
             self.room.eq((wp - rp)[:bits + 1] < self._depth),
             wr.addr.eq(wp[:bits]),
@@ -109,15 +106,22 @@ class RxFIFO(wiring.Component):
             self.status.valid.eq(frames.r_rdy),
             frames.r_en.eq(self.status.ready),
         ]
-        # Read ahead: a committed word is read whenever the queue has room for it and for the
-        # reads still in flight; it is registered in the next cycle and enters the queue in the
-        # one after.
-        in_flight = Signal(2)           # a read issued one and two cycles ago
-        read_data = Signal(64)
-        issue = (rp != committed) & (ahead.level + in_flight[0] + in_flight[1] < _AHEAD)
-        m.d.comb += [rd.addr.eq(rp[:bits]), ahead.w_data.eq(read_data), ahead.w_en.eq(in_flight[1])]
-        m.d.sync += [in_flight.eq(Cat(issue, in_flight[0])), read_data.eq(rd.data)]
+        # Read ahead, two words deep: the RAM's own output register holds the word read last
+        # (its read enable low until that word has moved on), and the output register takes it
+        # from there. The DMA engine takes a word in at most every other cycle, and while it
+        # delivers, one in eight, so the word after is always there in time; the read enable
+        # comes from a register alone.
+        held = Signal()             # the RAM's read data is a word not yet moved on
+        # Committed words not yet read, registered: after a read, ``held`` stays high for at
+        # least a cycle, by when this is current again.
+        pending = Signal()
+        m.d.sync += pending.eq(rp != committed)
+        issue = pending & ~held
+        m.d.comb += [rd.addr.eq(rp[:bits]), rd.en.eq(issue), self.words.payload.eq(word)]
         with m.If(issue):
-            m.d.sync += rp.eq(rp + 1)
-        wiring.connect(m, ahead.r_stream, wiring.flipped(self.words))
+            m.d.sync += [rp.eq(rp + 1), held.eq(1)]
+        with m.If(self.words.ready):
+            m.d.sync += self.words.valid.eq(0)
+        with m.If(held & (~self.words.valid | self.words.ready)):
+            m.d.sync += [word.eq(rd.data), self.words.valid.eq(1), held.eq(0)]
         return m
