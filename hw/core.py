@@ -108,7 +108,7 @@ class E1000(wiring.Component):
         self.rxfifo = RxFIFO()
         self.rxdma = RxDMA()
         # Reads: TX descriptors, TX buffers, RX descriptors; writes: TX status, RX buffers.
-        self.dma_arbiter = DMAArbiter(readers=3, writers=2, skid_writes=True)
+        self.dma_arbiter = DMAArbiter(readers=3, writers=2)
 
     def elaborate(self, platform):
         m = Module()

@@ -8,17 +8,17 @@ Writes: a granted write command keeps the write channel until its last data beat
 different writes never interleave; acknowledgements return in order through a second tag queue.
 Initiators give each command as a base and an offset (``DMARequest``): the granted one's address
 is added up here, one adder per direction instead of one per initiator. Granted commands leave
-through a register slice, a cycle later; write data may leave through a skid buffer
-(``skid_writes``), for the arbiter that faces the bus.
+through a register slice, a cycle later. Write data passes straight through the owner's
+multiplexer: each writer sends it from a register, and takes the bus's ready only into
+flip-flop enables and its state.
 """
 
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import (DMACommand, DMAReadSignature, DMARequest, DMASignature, DMAWriteBeat,
-                  DMAWriteSignature)
-from .pipe import SkidBuffer, StreamRegister
+from .bus import DMACommand, DMAReadSignature, DMARequest, DMASignature, DMAWriteSignature
+from .pipe import StreamRegister
 
 
 __all__ = ["DMAArbiter"]
@@ -31,9 +31,6 @@ class DMAArbiter(wiring.Component):
         Number of initiators that read and that write.
     outstanding : int
         Commands in flight per direction.
-    skid_writes : bool
-        Write data leaves through a skid buffer, so that the owner's handshake and the bus's never
-        meet in one cycle, in either direction (a cycle of latency, and some 150 LUT4).
 
     Members
     -------
@@ -42,10 +39,9 @@ class DMAArbiter(wiring.Component):
     dma : Out(DMASignature)
     """
 
-    def __init__(self, *, readers, writers, outstanding=8, skid_writes=False):
+    def __init__(self, *, readers, writers, outstanding=8):
         assert readers >= 1 and writers >= 1
         self._outstanding = outstanding
-        self._skid_writes = skid_writes
         super().__init__({
             "readers": In(DMAReadSignature).array(readers),
             "writers": In(DMAWriteSignature).array(writers),
@@ -96,12 +92,7 @@ class DMAArbiter(wiring.Component):
                 m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant)]
         m.d.comb += [wr_tags.w_data.eq(wr_grant),
                      wr_tags.w_en.eq(~wr_busy & wr_cmd.valid & wr_cmd.ready)]
-        if self._skid_writes:
-            m.submodules.wr_data_out = wr_data_out = SkidBuffer(DMAWriteBeat)
-            wiring.connect(m, wr_data_out.o, wiring.flipped(dma.wr_data))
-            wr_data = wr_data_out.i
-        else:
-            wr_data = dma.wr_data
+        wr_data = dma.wr_data
         with m.If(wr_busy):
             with m.Switch(wr_owner):
                 for i, writer in enumerate(writers):

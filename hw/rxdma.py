@@ -184,7 +184,7 @@ class RxDMA(wiring.Component):
         m.d.comb += [cmd.payload.base.eq(cmd_base), cmd.payload.offset.eq(cmd_offset)]
         # Beats leave through a register slice, taken only while it is empty: a beat takes at
         # least eight cycles to fill but for a buffer's first and last, so the slice is almost
-        # always empty by then, and the DMA arbiter's ready reaches nothing here.
+        # always empty by then, and the bus's ready reaches only the slice.
         m.submodules.wr_out = wr_out = StreamRegister(DMAWriteBeat)
         wiring.connect(m, wr_out.o, wiring.flipped(writer.wr_data))
         out = wr_out.i
