@@ -5,10 +5,10 @@ Reference: SDM 13.4 (general, receive and transmit registers), 13.5 (filter tabl
 Registers with behaviour of their own (CTRL/STATUS, EECD/EERD, MDIC, the interrupt registers and
 the statistics counters) live in the block that implements that behaviour; this block holds the
 rest, elaborated from ``hw.regmap``: plain read/write registers with their reset values and
-writable masks (in flip-flops those the datapath uses, the others in one small RAM),
-write-1-to-clear status (WUS), and three tables in block RAM: the receive address table
-RAL/RAH[16] (one 64-bit row per address, looked up by the receive filter one entry at a time)
-and the multicast and VLAN tables MTA[128] and VFTA[128].
+writable masks (in one block RAM, where reads come from; those the datapath uses also in
+flip-flops), write-1-to-clear status (WUS), and three tables in block RAM: the receive address
+table RAL/RAH[16] (one 64-bit row per address, looked up by the receive filter one entry at a
+time) and the multicast and VLAN tables MTA[128] and VFTA[128].
 """
 
 import functools
@@ -34,13 +34,16 @@ _TABLES = ("MTA", "VFTA")       # in block RAM
 PLAIN = tuple(r for r in REGISTERS
               if r.count == 1 and r.name not in OWNED and r.access in (Access.RW, Access.W1C, Access.RO))
 
-# Registers the datapath uses all the time: each in flip-flops of its own. So are the registers
-# with behaviour on access (write 1 to clear, read only). The other plain registers only give
-# back what software wrote, and share one small RAM (distributed RAM on an FPGA).
+# Registers the datapath uses all the time: each in flip-flops of its own, which is where the
+# datapath takes it from. So are the registers with behaviour on access (write 1 to clear, read
+# only). Every read/write register also has a row in one RAM, where reads come from: those in
+# flip-flops keep a copy there (``SHADOWED``), the others only live there (``STORED``).
 LIVE = frozenset({"RCTL", "TCTL", "TIPG", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
                   "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
 IN_FLOPS = tuple(r for r in PLAIN if r.name in LIVE or r.access is not Access.RW)
 STORED = tuple(r for r in PLAIN if r not in IN_FLOPS)
+SHADOWED = tuple(r for r in IN_FLOPS if r.access is Access.RW)
+ROWS = STORED + SHADOWED
 
 
 class RegisterFile(wiring.Component):
@@ -115,26 +118,29 @@ class RegisterFile(wiring.Component):
                         fixed = (r.reset >> 8 * byte) & 0xFF & ~writable
                         m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
 
-        # Registers that only hold what software wrote: a row each in a small RAM, found by a
-        # decoder in the two cycles ahead of the strobe; the device reset sweeps their reset
-        # values back in. Every bit of them is writable, so a write stores the bus's data as it is.
-        assert all(r.mask == 0xFFFFFFFF for r in STORED)
-        m.submodules.stored = stored = memory.Memory(shape=32, depth=len(STORED),
-                                                     init=[r.reset for r in STORED])
+        # Read/write registers: a row each in a block RAM, found by a decoder in the two cycles
+        # ahead of the strobe; the device reset sweeps their reset values back in. A write
+        # stores what a read gives back: the writable bits of the bus's data, the others as at
+        # reset (the same value the flip-flops of a shadowed register take).
+        m.submodules.stored = stored = memory.Memory(shape=32, depth=len(ROWS),
+                                                     init=[r.reset for r in ROWS],
+                                                     attrs={"ram_style": "block", **NO_RW_CHECK})
         stored_write = stored.write_port(granularity=8)
-        # Read from the decoded row, and registered.
-        stored_read = stored.read_port(domain="comb")
-        stored_row = Signal(range(len(STORED)))
+        # Read from the decoded row, registered in the RAM, then once more. The bus uses the
+        # data only after a read strobe, and a write lands in the cycle after its strobe, when no
+        # read strobe can come.
+        stored_read = stored.read_port()
+        stored_row = Signal(range(len(ROWS)))
         stored_hit = Signal()
         reset = Signal(32)
         # Two steps: a match flag per row, then the row number from those flags.
-        matches = Signal(len(STORED))
-        m.d.sync += [matches.eq(Cat(bus.addr == r.index for r in STORED)),
+        matches = Signal(len(ROWS))
+        m.d.sync += [matches.eq(Cat(bus.addr == r.index for r in ROWS)),
                      stored_hit.eq(matches.any()),
                      stored_row.eq(functools.reduce(operator.or_, (
-                         Mux(matches[row], row, 0) for row in range(len(STORED)))))]
+                         Mux(matches[row], row, 0) for row in range(len(ROWS)))))]
         with m.Switch(self.clear_row):
-            for row, r in enumerate(STORED):
+            for row, r in enumerate(ROWS):
                 with m.Case(row):
                     m.d.comb += reset.eq(r.reset)
         m.d.comb += stored_read.addr.eq(stored_row)
@@ -143,11 +149,15 @@ class RegisterFile(wiring.Component):
         write_row = Signal.like(stored_row)
         write_data = Signal(32)
         write_en = Signal(4)
-        m.d.sync += [write_row.eq(stored_row), write_data.eq(bus.w_data),
+        m.d.sync += [write_row.eq(stored_row),
                      write_en.eq(Cat(bus.w_stb & stored_hit & bus.w_mask[8 * byte]
                                      for byte in range(4)))]
+        with m.Switch(stored_row):
+            for row, r in enumerate(ROWS):
+                with m.Case(row):
+                    m.d.sync += write_data.eq((bus.w_data & r.mask) | (r.reset & ~r.mask))
         with m.If(self.clear):
-            with m.If(self.clear_row < len(STORED)):
+            with m.If(self.clear_row < len(ROWS)):
                 m.d.comb += [stored_write.addr.eq(self.clear_row), stored_write.data.eq(reset),
                              stored_write.en.eq(0b1111)]
         with m.Else():
@@ -219,18 +229,13 @@ class RegisterFile(wiring.Component):
                 m.d.comb += lookup.addr.eq(self.mta_addr)
                 m.d.sync += self.mta_data.eq(lookup.data)
 
-        # Registers in flip-flops read through a mux in two registered steps, as the bus
-        # allows: a mux per group of eight registers (zero for an address outside the group),
-        # then the groups ORed. The stored registers' and the tables' read data comes from
-        # their RAMs.
-        ordered = sorted(reads.items())
-        parts = []
-        for first in range(0, len(ordered), 8):
-            part = Signal(32, name=f"read_group{first // 8}")
-            read_mux(m, bus, dict(ordered[first:first + 8]), into=part)
-            parts.append(part)
+        # The registers in flip-flops that have no row (read only, or write 1 to clear) are
+        # read through a mux, registered twice as the bus allows.
         registered = Signal(32)
-        m.d.sync += registered.eq(functools.reduce(operator.or_, parts))
+        unshadowed = Signal(32)
+        read_mux(m, bus, {index: value for index, value in reads.items()
+                          if index not in {r.index for r in SHADOWED}}, into=unshadowed)
+        m.d.sync += registered.eq(unshadowed)
         tables = Mux(ra_read_q[1], Mux(ra_high_q[1], ra_data_q[32:], ra_data_q[:32]), 0)
         for hit_q, rdata in table_hit:
             tables = tables | Mux(hit_q, rdata, 0)
