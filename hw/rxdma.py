@@ -296,16 +296,19 @@ class RxDMA(wiring.Component):
                 # A byte moves unless a complete beat is still waiting for the slice. While the
                 # beat goes, its register can take the next beat's first byte already.
                 move = moving & self.words.valid & (~send | goes)
+                with m.If(final):
+                    # This buffer's last write command is out: the write-back's base and offset
+                    # can be loaded already, away from the beat's handshake.
+                    m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
                 with m.If(goes):
                     m.d.sync += [send.eq(0), strb.eq(0), beats_left.eq(beats_left - 1),
                                  final.eq(beats_left == 2), chunk.eq(chunk - 1),
                                  last.eq(chunk == 2)]
                     with m.If(last):
                         with m.If(final):
-                            # The buffer is written: the status quadword goes next, with its
-                            # base and offset, out of a cleared beat.
-                            m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset),
-                                         strb.eq(0xFF), last.eq(1), write_back.eq(1),
+                            # The buffer is written: the status quadword goes next, out of
+                            # a cleared beat.
+                            m.d.sync += [strb.eq(0xFF), last.eq(1), write_back.eq(1),
                                          clear.eq(1)]
                             m.next = "WB_COMMAND"
                         with m.Else():
