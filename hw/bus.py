@@ -92,8 +92,13 @@ def read_mux(m, bus, values, *, into=None):
     The result, loaded at each read strobe and held until the next, goes to ``bus.r_data``, or
     to ``into`` when the block has other read data to add. Each index is decoded ahead
     (``decode``), so the selection is an AND-OR of values with one-hot flags.
+
+    The register is reloaded at every read strobe, so it needs no reset: without one, the
+    flip-flops' reset input is free for the zero of an address that is not the block's (a
+    block's device reset would otherwise take it, and the zero would cost a LUT per bit).
     """
-    r_data = bus.r_data if into is None else into
+    r_data = Signal(32, reset_less=True, name="read_data")
+    m.d.comb += (bus.r_data if into is None else into).eq(r_data)
     selected = 0
     for index, value in values.items():
         selected = selected | Mux(decode(m, bus, bus.addr == index, name=f"read_{index:04x}"),
