@@ -6,9 +6,10 @@ Registers with behaviour of their own (CTRL/STATUS, EECD/EERD, MDIC, the interru
 the statistics counters) live in the block that implements that behaviour; this block holds the
 rest, elaborated from ``hw.regmap``: plain read/write registers with their reset values and
 writable masks (in one block RAM, where reads come from; those the datapath uses also in
-flip-flops), write-1-to-clear status (WUS), and three tables in block RAM: the receive address
-table RAL/RAH[16] (one 64-bit row per address, looked up by the receive filter one entry at a
-time) and the multicast and VLAN tables MTA[128] and VFTA[128].
+flip-flops), the wake-up status WUS (write 1 to clear; with no wake-up logic it stays zero),
+and three tables in block RAM: the receive address table RAL/RAH[16] (one 64-bit row per
+address, looked up by the receive filter one entry at a time) and the multicast and VLAN
+tables MTA[128] and VFTA[128].
 """
 
 import functools
@@ -102,9 +103,13 @@ class RegisterFile(wiring.Component):
         for r in IN_FLOPS:
             value = getattr(self.regs, r.name)
             reads[r.index] = value
-            written = bus.w_stb & decode(m, bus, bus.addr == r.index)
-            if r.access is Access.RO:
+            if r.access is not Access.RW:
+                # Read only, or write 1 to clear (WUS): nothing in the core sets their bits (there
+                # is no wake-up logic), so they keep their reset value, which for a W1C register
+                # is zero: a write has nothing to clear.
+                assert r.access is Access.RO or r.reset == 0
                 continue
+            written = bus.w_stb & decode(m, bus, bus.addr == r.index)
             # Byte by byte, each byte's enable the flip-flops' own: no logic in front of them.
             for byte in range(4):
                 bits = slice(8 * byte, 8 * byte + 8)
@@ -112,11 +117,8 @@ class RegisterFile(wiring.Component):
                 if not writable:
                     continue
                 with m.If(written & bus.w_mask[8 * byte]):
-                    if r.access is Access.W1C:
-                        m.d.sync += value[bits].eq(value[bits] & ~(bus.w_data[bits] & writable))
-                    else:
-                        fixed = (r.reset >> 8 * byte) & 0xFF & ~writable
-                        m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
+                    fixed = (r.reset >> 8 * byte) & 0xFF & ~writable
+                    m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
 
         # Read/write registers: a row each in a block RAM, found by a decoder in the two cycles
         # ahead of the strobe; the device reset sweeps their reset values back in. A write
@@ -131,10 +133,13 @@ class RegisterFile(wiring.Component):
         # read strobe can come.
         stored_read = stored.read_port()
         stored_row = Signal(range(len(ROWS)))
-        stored_hit = Signal()
+        # The decode and the write's row and data need no reset: they are loaded every cycle,
+        # or used only with ``write_en``, which has one. That leaves the flip-flops' reset input
+        # free for the zeros of the masks.
+        stored_hit = Signal(reset_less=True)
         reset = Signal(32)
         # Two steps: a match flag per row, then the row number from those flags.
-        matches = Signal(len(ROWS))
+        matches = Signal(len(ROWS), reset_less=True)
         m.d.sync += [matches.eq(Cat(bus.addr == r.index for r in ROWS)),
                      stored_hit.eq(matches.any()),
                      stored_row.eq(functools.reduce(operator.or_, (
@@ -146,8 +151,8 @@ class RegisterFile(wiring.Component):
         m.d.comb += stored_read.addr.eq(stored_row)
         # Software writes land a cycle after the strobe, from registers: the strobe and the byte
         # enables stay off the RAM's write port. The bus reads nothing that soon after a write.
-        write_row = Signal.like(stored_row)
-        write_data = Signal(32)
+        write_row = Signal.like(stored_row, reset_less=True)
+        write_data = Signal(32, reset_less=True)
         write_en = Signal(4)
         m.d.sync += [write_row.eq(stored_row),
                      write_en.eq(Cat(bus.w_stb & stored_hit & bus.w_mask[8 * byte]

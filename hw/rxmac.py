@@ -96,7 +96,9 @@ class RxMAC(wiring.Component):
         def bit(field):
             return rctl[getattr(reg.RCTL, field).lsb]
 
-        length = Signal(15)
+        # Set at the start of every frame before it is used: no reset, so that the flip-flops'
+        # reset input can take that zero.
+        length = Signal(15, reset_less=True)
         word = Signal(64)
         dest = Signal(48)
         rx_error = Signal()

@@ -87,7 +87,9 @@ class TxFetch(wiring.Component):
         # Issue side.
         desc = TxDescriptor(self.descs.payload)
         buffer = Signal(64)         # the buffer's first quadword
-        pos = Signal(17)            # bytes from there to the next beat
+        # Bytes from there to the next beat: set with each descriptor, so no reset (which
+        # leaves the flip-flops' reset input for that zero).
+        pos = Signal(17, reset_less=True)
         first = Signal(3)           # offset of the frame's first byte in the first beat
         left = Signal(17)           # frame bytes of this descriptor not yet asked for
         reserved = Signal(16)       # queue entries promised to reads in flight

@@ -68,7 +68,8 @@ class TxMAC(wiring.Component):
 
         word = self.words.payload
         count = Signal(4)           # preamble bytes, FCS bytes
-        length = Signal(14)
+        # Set at each frame's start, so no reset: the flip-flops' reset input takes that zero.
+        length = Signal(14, reset_less=True)
         gap = Signal(10)
         gap_over = Signal(init=1)   # gap == 0, registered: the start of a frame fans out widely
         # The countdown the gap starts from, registered: TIPG is in the register file, across
