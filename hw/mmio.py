@@ -39,6 +39,10 @@ class MMIOTarget(wiring.Component):
 
         ioaddr = Signal(17)
         read = Signal()
+        # The response is loaded before every use: with no reset, the flip-flops' reset input
+        # takes its zero (an access outside the I/O window), and the data is a choice of two.
+        data = Signal(32, reset_less=True)
+        m.d.comb += resp.payload.eq(data)
         mask = Cat(b.replicate(8) for b in req.payload.be)
 
         m.d.sync += [bus.r_stb.eq(0), bus.w_stb.eq(0)]
@@ -53,7 +57,7 @@ class MMIOTarget(wiring.Component):
                         bus.addr.eq(Mux(p.space == Space.MEM, p.addr[2:], ioaddr[2:])),
                         bus.w_data.eq(p.data),
                         bus.w_mask.eq(mask),
-                        resp.payload.eq(0),
+                        data.eq(0),
                     ]
                     with m.If((p.space == Space.IO) & (p.addr[2:] > 1)):
                         # Outside the I/O window's two registers.
@@ -63,7 +67,7 @@ class MMIOTarget(wiring.Component):
                         with m.If(p.write):
                             m.d.sync += ioaddr.eq((ioaddr & ~mask) | (p.data & mask))
                         with m.Else():
-                            m.d.sync += resp.payload.eq(ioaddr)
+                            m.d.sync += data.eq(ioaddr)
                             m.next = "RESPOND"
                     with m.Elif(reg_access):
                         m.next = "DECODE"
@@ -83,7 +87,7 @@ class MMIOTarget(wiring.Component):
                 # The blocks load their read data.
                 m.next = "READ"
             with m.State("READ"):
-                m.d.sync += resp.payload.eq(bus.r_data)
+                m.d.sync += data.eq(bus.r_data)
                 m.next = "RESPOND"
             with m.State("RESPOND"):
                 m.d.comb += resp.valid.eq(1)
