@@ -97,6 +97,11 @@ class RegisterFile(wiring.Component):
         m = Module()
         bus = self.bus
         reads = {}
+        # A match flag per row of the RAM below, decoded from the address ahead of the strobe;
+        # the flip-flops of a shadowed register take their writes by its row's flag too. No
+        # reset: loaded every cycle.
+        matches = Signal(len(ROWS), reset_less=True)
+        m.d.sync += matches.eq(Cat(bus.addr == r.index for r in ROWS))
 
         # One signal per register: the compiled simulator and synthesis both handle many narrow
         # signals better than one wide one sliced in many places.
@@ -109,7 +114,7 @@ class RegisterFile(wiring.Component):
                 # is zero: a write has nothing to clear.
                 assert r.access is Access.RO or r.reset == 0
                 continue
-            written = bus.w_stb & decode(m, bus, bus.addr == r.index)
+            written = bus.w_stb & matches[ROWS.index(r)]
             # Byte by byte, each byte's enable the flip-flops' own: no logic in front of them.
             for byte in range(4):
                 bits = slice(8 * byte, 8 * byte + 8)
@@ -139,9 +144,7 @@ class RegisterFile(wiring.Component):
         stored_hit = Signal(reset_less=True)
         reset = Signal(32)
         # Two steps: a match flag per row, then the row number from those flags.
-        matches = Signal(len(ROWS), reset_less=True)
-        m.d.sync += [matches.eq(Cat(bus.addr == r.index for r in ROWS)),
-                     stored_hit.eq(matches.any()),
+        m.d.sync += [stored_hit.eq(matches.any()),
                      stored_row.eq(functools.reduce(operator.or_, (
                          Mux(matches[row], row, 0) for row in range(len(ROWS)))))]
         with m.Switch(self.clear_row):
