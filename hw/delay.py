@@ -66,20 +66,32 @@ class InterruptDelay(wiring.Component):
 
         packet = Signal(16)         # units left; 0 = not running
         absolute = Signal(16)
+        # Whether each timer runs and whether it is in its last unit, kept in step with it as
+        # flags: the decision at a unit boundary then starts from flip-flops, not from 16-bit
+        # comparisons of the counts.
+        packet_runs, packet_last = Signal(), Signal()
+        absolute_runs, absolute_last = Signal(), Signal()
+        packet_delay_one, absolute_delay_one = Signal(), Signal()
+        m.d.sync += [packet_delay_one.eq(self.packet_delay == 1),
+                     absolute_delay_one.eq(self.absolute_delay == 1)]
 
         m.d.sync += self.fire.eq(0)
+        stop = [self.fire.eq(1), packet.eq(0), absolute.eq(0), packet_runs.eq(0),
+                packet_last.eq(0), absolute_runs.eq(0), absolute_last.eq(0)]
         with m.If(immediate | (event & no_packet_delay)):
-            m.d.sync += [self.fire.eq(1), packet.eq(0), absolute.eq(0)]
+            m.d.sync += stop
         with m.Elif(event):
-            m.d.sync += packet.eq(packet_delay)
-            with m.If((absolute == 0) & absolute_delay_set):
-                m.d.sync += absolute.eq(absolute_delay)
+            m.d.sync += [packet.eq(packet_delay), packet_runs.eq(1),
+                         packet_last.eq(packet_delay_one)]
+            with m.If(~absolute_runs & absolute_delay_set):
+                m.d.sync += [absolute.eq(absolute_delay), absolute_runs.eq(1),
+                             absolute_last.eq(absolute_delay_one)]
         with m.Elif(tick):
-            with m.If((packet == 1) | (absolute == 1)):
-                m.d.sync += [self.fire.eq(1), packet.eq(0), absolute.eq(0)]
+            with m.If(packet_last | absolute_last):
+                m.d.sync += stop
             with m.Else():
-                with m.If(packet != 0):
-                    m.d.sync += packet.eq(packet - 1)
-                with m.If(absolute != 0):
-                    m.d.sync += absolute.eq(absolute - 1)
+                with m.If(packet_runs):
+                    m.d.sync += [packet.eq(packet - 1), packet_last.eq(packet == 2)]
+                with m.If(absolute_runs):
+                    m.d.sync += [absolute.eq(absolute - 1), absolute_last.eq(absolute == 2)]
         return m
