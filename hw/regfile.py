@@ -36,9 +36,9 @@ PLAIN = tuple(r for r in REGISTERS
               if r.count == 1 and r.name not in OWNED and r.access in (Access.RW, Access.W1C, Access.RO))
 
 # Registers the datapath uses all the time: each in flip-flops of its own, which is where the
-# datapath takes it from. So are the registers with behaviour on access (write 1 to clear, read
-# only). Every read/write register also has a row in one RAM, where reads come from: those in
-# flip-flops keep a copy there (``SHADOWED``), the others only live there (``STORED``).
+# datapath takes it from. So are the read-only and write-1-to-clear ones, which nothing in the
+# core changes. Every read/write register also has a row in one RAM, where reads come from:
+# those in flip-flops keep a copy there (``SHADOWED``), the others only live there (``STORED``).
 LIVE = frozenset({"RCTL", "TCTL", "TIPG", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
                   "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
 IN_FLOPS = tuple(r for r in PLAIN if r.name in LIVE or r.access is not Access.RW)
@@ -96,7 +96,7 @@ class RegisterFile(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
-        reads = {}
+        reads = {}          # of the registers with no row
         # A match flag per row of the RAM below, decoded from the address ahead of the strobe;
         # the flip-flops of a shadowed register take their writes by its row's flag too. No
         # reset: loaded every cycle.
@@ -107,12 +107,12 @@ class RegisterFile(wiring.Component):
         # signals better than one wide one sliced in many places.
         for r in IN_FLOPS:
             value = getattr(self.regs, r.name)
-            reads[r.index] = value
             if r.access is not Access.RW:
                 # Read only, or write 1 to clear (WUS): nothing in the core sets their bits (there
                 # is no wake-up logic), so they keep their reset value, which for a W1C register
                 # is zero: a write has nothing to clear.
                 assert r.access is Access.RO or r.reset == 0
+                reads[r.index] = value
                 continue
             written = bus.w_stb & matches[ROWS.index(r)]
             # Byte by byte, each byte's enable the flip-flops' own: no logic in front of them.
@@ -241,8 +241,7 @@ class RegisterFile(wiring.Component):
         # read through a mux, registered twice as the bus allows.
         registered = Signal(32)
         unshadowed = Signal(32)
-        read_mux(m, bus, {index: value for index, value in reads.items()
-                          if index not in {r.index for r in SHADOWED}}, into=unshadowed)
+        read_mux(m, bus, reads, into=unshadowed)
         m.d.sync += registered.eq(unshadowed)
         tables = Mux(ra_read_q[1], Mux(ra_high_q[1], ra_data_q[32:], ra_data_q[:32]), 0)
         for hit_q, rdata in table_hit:
