@@ -15,7 +15,7 @@ or, with RCTL.SBP, whatever its errors; otherwise it is rolled back. A frame tha
 FIFO is rolled back and counted as missed (ICR.RXO). Every frame is reported to the counters.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -90,7 +90,11 @@ class RxMAC(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.crc = fcs = crc.catalog.CRC32_ETHERNET(8).create()
+        # The CRC starts over through its reset, throughout the preamble: that way its initial
+        # value goes to the flip-flops' reset input (a ``start`` input would cost a LUT per bit).
+        fcs = crc.catalog.CRC32_ETHERNET(8).create()
+        crc_restart = Signal()
+        m.submodules.crc = ResetInserter(crc_restart)(fcs)
         rctl = self.rctl
 
         def bit(field):
@@ -198,7 +202,7 @@ class RxMAC(wiring.Component):
                 with m.If(~self.rx_dv):
                     m.next = "IDLE"
             with m.State("PREAMBLE"):
-                m.d.comb += fcs.start.eq(1)
+                m.d.comb += crc_restart.eq(1)
                 with m.If(~self.rx_dv):
                     m.next = "IDLE"
                 with m.Elif(self.rxd == 0xD5):

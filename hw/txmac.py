@@ -19,7 +19,7 @@ cycles; the FCS bytes are read straight from the CRC register. The destination c
 out from the registered bytes as well.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -64,7 +64,12 @@ class TxMAC(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.crc = fcs = crc.catalog.CRC32_ETHERNET(8).create()
+        fcs = crc.catalog.CRC32_ETHERNET(8).create()
+        # The CRC starts over through its reset, in the first preamble cycle, from a register:
+        # that way its initial value goes to the flip-flops' reset input (a ``start`` input would
+        # cost a LUT per bit).
+        crc_start = Signal()
+        m.submodules.crc = ResetInserter(crc_start)(fcs)
 
         word = self.words.payload
         count = Signal(4)           # preamble bytes, FCS bytes
@@ -116,11 +121,8 @@ class TxMAC(wiring.Component):
         first_q = Signal()
         m.d.sync += [en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs), crc_q.eq(out_crc),
                      dest_q.eq(out_dest), first_q.eq(out_first)]
-        # The CRC starts over in the first preamble cycle, from a register.
-        crc_start = Signal()
         m.d.sync += crc_start.eq(0)
         m.d.comb += [
-            fcs.start.eq(crc_start),
             fcs.data.eq(byte_q),
             fcs.valid.eq(crc_q),
             self.tx_en.eq(en_q),
