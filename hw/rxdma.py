@@ -275,7 +275,6 @@ class RxDMA(wiring.Component):
                         to_move.eq(size),
                         moving.eq(size != 0),
                         beats_left.eq((start + size + 7) >> 3),
-                        final.eq(((start + size + 7) >> 3) == 1),
                     ]
                     with m.If(size == 0):
                         m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset),
@@ -284,7 +283,9 @@ class RxDMA(wiring.Component):
                     with m.Else():
                         m.next = "PLAN"
             with m.State("PLAN"):
-                # The next write's length is worked out from the new position and registered.
+                # The next write's length is worked out from the new position and registered,
+                # and whether it is the buffer's last from the beats it has left.
+                m.d.sync += final.eq(beats_left == 1)
                 m.next = "COMMAND"
             with m.State("COMMAND"):
                 m.d.comb += [cmd.payload.len.eq(burst - 1), cmd.valid.eq(1)]
