@@ -176,10 +176,15 @@ class RegisterFile(wiring.Component):
         m.d.sync += [stored_read_q.eq(Cat(bus.r_stb & stored_hit, stored_read_q[0])),
                      stored_data_q.eq(stored_read.data)]
 
-        # Receive addresses: row n holds RAL[n] in bytes 0-3 and RAH[n] in bytes 4-7.
+        # Receive addresses: row n holds RAL[n] in bytes 0-3 and RAH[n] in bytes 4-7, in block
+        # RAM (16 rows would otherwise go to distributed RAM, at 2 LUT4 per 4 bits). A software
+        # read comes a cycle after its write at the earliest, but the filter's look-up may meet a
+        # write to the same row: as with the multicast table below, the verdict on a frame that
+        # arrives while its address is being rewritten is left open.
         ral, count = reg.RAL.index, reg.RAL.count       # RAL[n] at index ral + 2n, RAH after
         m.submodules.ra = ra = memory.Memory(shape=64, depth=count,
-                                             init=[self._ra0()] + [0] * (count - 1))
+                                             init=[self._ra0()] + [0] * (count - 1),
+                                             attrs={"ram_style": "block", **NO_RW_CHECK})
         ra_write = ra.write_port(granularity=8)
         ra_read = ra.read_port()        # one read port, so that it fits a block RAM
         ra_hit = decode(m, bus, (bus.addr >= ral) & (bus.addr < ral + 2 * count))
