@@ -17,6 +17,7 @@ from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK
+from .pipe import StreamRegister
 
 
 __all__ = ["RxFIFO", "RxStatus"]
@@ -101,11 +102,11 @@ class RxFIFO(wiring.Component):
         with m.Elif(self.rollback):
             m.d.sync += wp.eq(committed)
 
-        m.d.comb += [
-            self.status.payload.eq(frames.r_data),
-            self.status.valid.eq(frames.r_rdy),
-            frames.r_en.eq(self.status.ready),
-        ]
+        # The frames' statuses are queued in block RAM (``hw.synth`` asks for it), whose read
+        # data comes late in the cycle: they leave from a register slice.
+        m.submodules.status = status = StreamRegister(RxStatus)
+        wiring.connect(m, frames.r_stream, status.i)
+        wiring.connect(m, status.o, wiring.flipped(self.status))
         # Read ahead, two words deep: the RAM's own output register holds the word read last
         # (its read enable low until that word has moved on), and the output register takes it
         # from there. The DMA engine takes a word in at most every other cycle, and while it

