@@ -138,23 +138,20 @@ def _forward(m, initiators, sink, request, channel, grant, room):
 
 def _route_back(m, initiators, dma, channel, tags):
     """Send ``channel`` (``rd_data`` or ``wr_done``) to the initiator whose tag is at the head
-    of ``tags``. The tag is only looked at while the FIFO holds one: before the first read a
-    block RAM's output is undefined."""
-    owner = Signal(len(tags.r_data), name=f"{channel}_owner")
-    m.d.comb += owner.eq(Mux(tags.r_rdy, tags.r_data, 0))
+    of ``tags``. The tag counts only while the FIFO holds one (before the first, the RAM's
+    output is undefined): each initiator's selection is ANDed with ``r_rdy`` first, which in
+    a Verilog simulation also keeps an unknown tag from reaching the handshakes. The readers
+    that are always ready then leave only a LUT between the tag and the bus's ``ready``."""
     source = getattr(dma, channel)
     # The payload goes to every initiator as it is: only the handshake needs routing, and a
     # payload zeroed for the others would cost a gate per bit and initiator.
-    for initiator in initiators:
-        m.d.comb += getattr(initiator, channel).payload.eq(source.payload)
-    with m.Switch(owner):
-        for i, initiator in enumerate(initiators):
-            with m.Case(i):
-                sink = getattr(initiator, channel)
-                m.d.comb += [
-                    sink.valid.eq(source.valid & tags.r_rdy),
-                    source.ready.eq(sink.ready & tags.r_rdy),
-                ]
+    ready = 0
+    for i, initiator in enumerate(initiators):
+        sink = getattr(initiator, channel)
+        selected = tags.r_rdy & (tags.r_data == i)
+        m.d.comb += [sink.payload.eq(source.payload), sink.valid.eq(source.valid & selected)]
+        ready = ready | (selected & sink.ready)
+    m.d.comb += source.ready.eq(ready)
 
 
 def _round_robin(m, initiators, channel, *, hold=None):
