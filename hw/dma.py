@@ -14,11 +14,11 @@ flip-flop enables and its state.
 """
 
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import fifo, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import DMACommand, DMAReadSignature, DMARequest, DMASignature, DMAWriteSignature
-from .pipe import StreamRegister
+from .pipe import StreamRegister, queue
 
 
 __all__ = ["DMAArbiter"]
@@ -68,8 +68,8 @@ class DMAArbiter(wiring.Component):
                          cmd.payload.len.eq(request.len)]
 
         # Reads.
-        m.submodules.rd_tags = rd_tags = fifo.SyncFIFOBuffered(
-            width=_tag_bits(readers), depth=self._outstanding)
+        m.submodules.rd_tags = rd_tags = queue(width=_tag_bits(readers),
+                                               ram_depth=self._outstanding)
         rd_grant = _round_robin(m, readers, "rd_cmd")
         _forward(m, readers, rd_cmd, rd_request, "rd_cmd", rd_grant,
                  _tag_room(m, rd_tags, "rd_cmd"))
@@ -80,8 +80,8 @@ class DMAArbiter(wiring.Component):
         m.d.comb += rd_tags.r_en.eq(dma.rd_data.valid & dma.rd_data.ready & dma.rd_data.payload.last)
 
         # Writes.
-        m.submodules.wr_tags = wr_tags = fifo.SyncFIFOBuffered(
-            width=_tag_bits(writers), depth=self._outstanding)
+        m.submodules.wr_tags = wr_tags = queue(width=_tag_bits(writers),
+                                               ram_depth=self._outstanding)
         wr_busy = Signal()                    # a granted write is still sending its beats
         wr_owner = Signal(range(len(writers)))
         wr_grant = _round_robin(m, writers, "wr_cmd", hold=wr_busy)
@@ -116,7 +116,7 @@ def _tag_bits(initiators):
 
 def _tag_room(m, tags, channel):
     """Whether ``tags`` has room for two, registered: the queue's level then stays off the
-    initiators' ready (one entry of ``outstanding`` goes unused)."""
+    initiators' ready (the queue holds ``outstanding`` + 1, and one entry goes unused)."""
     room = Signal(name=f"{channel}_room")
     m.d.sync += room.eq(tags.level < tags.depth - 1)
     return room

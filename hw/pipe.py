@@ -8,14 +8,25 @@ throughput: it takes a new payload in the cycle its current one leaves.
 - ``SkidBuffer``: ``ready`` comes from a register too, so neither direction's logic reaches the
   other side. A payload that arrives while the output is stalled waits in a second register
   (the skid), and ``ready`` falls while it is there.
+
+And ``queue``, the core's way of making an ``amaranth.lib.fifo.SyncFIFOBuffered``.
 """
 
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["StreamRegister", "SkidBuffer"]
+__all__ = ["StreamRegister", "SkidBuffer", "queue"]
+
+
+def queue(*, width, ram_depth):
+    """A ``SyncFIFOBuffered`` whose RAM has ``ram_depth`` entries, a power of 2, and which holds
+    one more in its output register (its ``depth`` is ``ram_depth + 1``). Asked for a depth that
+    is a power of 2, it would make a RAM of one fewer, whose pointers need a comparison and a
+    multiplexer each to wrap around; these wrap by overflowing."""
+    assert ram_depth & (ram_depth - 1) == 0
+    return fifo.SyncFIFOBuffered(width=width, depth=ram_depth + 1)
 
 
 class _Slice(wiring.Component):

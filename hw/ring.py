@@ -11,12 +11,12 @@ head or tail beyond its end) is never fetched from.
 """
 
 from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal, signed
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import DMAReadBeat, DMAReadSignature
 from .desc import DESCRIPTOR_BYTES
-from .pipe import StreamRegister
+from . import pipe
 
 
 __all__ = ["DescriptorPrefetch"]
@@ -26,7 +26,8 @@ class DescriptorPrefetch(wiring.Component):
     """Parameters
     ----------
     depth : int
-        Descriptors the queue holds.
+        Descriptors in the queue's RAM (a power of 2); its output register and the register
+        slice after it hold one more each.
     burst : int
         Most descriptors one read fetches.
 
@@ -45,7 +46,7 @@ class DescriptorPrefetch(wiring.Component):
     """
 
     def __init__(self, *, depth=16, burst=8):
-        assert burst <= depth and burst & (burst - 1) == 0     # a power of 2
+        assert burst <= depth and burst & (burst - 1) == 0     # powers of 2
         self._depth = depth
         self._burst = burst
         super().__init__({
@@ -75,11 +76,11 @@ class DescriptorPrefetch(wiring.Component):
         # ``enable`` falls; it is then in flight when the flush comes, and its data is dropped.
         flush = Signal(init=1)
         m.d.sync += flush.eq(~self.enable)
-        queue = fifo.SyncFIFOBuffered(width=128, depth=self._depth)
+        queue = pipe.queue(width=128, ram_depth=self._depth)
         m.submodules.queue = ResetInserter(flush)(queue)
         # The queue goes into block RAM (``hw.synth`` asks for it), whose read data comes late
         # in the cycle: the descriptors leave from a register slice, emptied with the queue.
-        out = StreamRegister(128)
+        out = pipe.StreamRegister(128)
         m.submodules.out = ResetInserter(flush)(out)
         wiring.connect(m, queue.r_stream, out.i)
         wiring.connect(m, wiring.flipped(self.descs), out.o)
@@ -114,12 +115,12 @@ class DescriptorPrefetch(wiring.Component):
             return Mux(value[burst.bit_length() - 1:].any(), burst, value)
         ahead = Signal(signed(17))          # tail - fetch, negative when the tail has wrapped
         to_end_full = Signal(17)            # count - fetch
-        room_full = Signal(range(self._depth + 1))
+        room_full = Signal(range(queue.depth + 1))
         sane_q = Signal()
         m.d.sync += [
             ahead.eq(tail - fetch),
             to_end_full.eq(count - fetch),
-            room_full.eq(self._depth - queue.level),
+            room_full.eq(queue.depth - queue.level),
             sane_q.eq(sane),
         ]
         # Up to the tail when it is ahead; when it has wrapped, up to the end of the ring (the

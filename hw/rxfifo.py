@@ -13,11 +13,11 @@ arrives too late in its cycle for anything but a register).
 """
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK
-from .pipe import StreamRegister
+from .pipe import StreamRegister, queue
 
 
 __all__ = ["RxFIFO", "RxStatus"]
@@ -36,6 +36,9 @@ class RxFIFO(wiring.Component):
     ----------
     depth : int
         64-bit words of frame data (a power of 2).
+    frames : int
+        Committed frames whose statuses wait in the queue's RAM (a power of 2); its output
+        register and the register slice after it hold one more each.
 
     Members
     -------
@@ -74,8 +77,8 @@ class RxFIFO(wiring.Component):
         # needs room, so the RAM is never written where it is read in the same cycle.
         m.submodules.ram = ram = memory.Memory(shape=64, depth=self._depth, init=[],
                                                attrs=NO_RW_CHECK)
-        m.submodules.frames = frames = fifo.SyncFIFOBuffered(
-            width=data.Layout.cast(RxStatus).size, depth=self._frames)
+        m.submodules.frames = frames = queue(width=data.Layout.cast(RxStatus).size,
+                                             ram_depth=self._frames)
         wr = ram.write_port()
         rd = ram.read_port()        # synchronous, so that the RAM can be block RAM
 

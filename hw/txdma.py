@@ -23,6 +23,7 @@ from .bus import (DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignat
                   masked, read_mux)
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
+from . import pipe
 from .pipe import StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch
@@ -82,7 +83,7 @@ class TxFetch(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.tags = tags = fifo.SyncFIFOBuffered(width=data.Layout.cast(_Tag).size, depth=8)
+        m.submodules.tags = tags = pipe.queue(width=data.Layout.cast(_Tag).size, ram_depth=8)
 
         # Issue side.
         desc = TxDescriptor(self.descs.payload)
@@ -311,9 +312,9 @@ class TxDMA(wiring.Component):
 
         m.submodules.prefetch = prefetch = DescriptorPrefetch()
         m.submodules.fetch = fetch = self.fetch
-        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(TxWord).size,
-                                                           depth=self._depth)
-        m.submodules.done = done = fifo.SyncFIFOBuffered(width=data.Layout.cast(_Done).size, depth=32)
+        m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxWord).size,
+                                                ram_depth=self._depth)
+        m.submodules.done = done = pipe.queue(width=data.Layout.cast(_Done).size, ram_depth=32)
         m.submodules.delay = delay = InterruptDelay()
         wiring.connect(m, prefetch.dma, wiring.flipped(self.descriptors))
         wiring.connect(m, fetch.dma, wiring.flipped(self.buffers))
