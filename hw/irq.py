@@ -80,13 +80,11 @@ class InterruptController(wiring.Component):
         interval = Signal(16)
         cycle = Signal(range(self._unit))
         pending = (icr & ims) != 0
-        with m.If(interval != 0):
-            m.d.sync += cycle.eq(cycle + 1)
-            with m.If(cycle == self._unit - 1):
-                m.d.sync += [cycle.eq(0), interval.eq(interval - 1)]
-        with m.If(~pending):
-            m.d.sync += self.irq.eq(0)
-        with m.Elif(~self.irq & (interval == 0)):
+        throttled = interval != 0
+        # The count loads only when it is 0 and counts down only when it is not: written as
+        # one choice, so that each bit's next value is one of two, taken by an enable.
+        assert_line = pending & ~self.irq & ~throttled
+        with m.If(assert_line):
             m.d.sync += [
                 self.irq.eq(1),
                 # The first unit starts a cycle in, so that the count reaches 0 ITR x unit
@@ -94,6 +92,12 @@ class InterruptController(wiring.Component):
                 interval.eq(itr),
                 cycle.eq(1),
             ]
+        with m.Elif(throttled):
+            m.d.sync += cycle.eq(cycle + 1)
+            with m.If(cycle == self._unit - 1):
+                m.d.sync += [cycle.eq(0), interval.eq(interval - 1)]
+        with m.If(~pending):
+            m.d.sync += self.irq.eq(0)
         # An ICR read drops the line in the cycle of the read, not one later.
         with m.If(cleared == 0xFFFFFFFF):
             m.d.sync += self.irq.eq(0)
