@@ -26,9 +26,10 @@ BUILD = "build"
 LUT_BUDGET = 5000
 TARGET_MHZ = 125.0
 # The ``amaranth.lib.fifo`` queues that go to block RAM (as Yosys names their modules): the
-# descriptor prefetch queues (``hw.ring``) and the receive FIFO's frame statuses (``hw.rxfifo``).
+# descriptor prefetch queues (``hw.ring``), the receive FIFO's frame statuses (``hw.rxfifo``) and
+# the transmit words read ahead for the MAC (``hw.txdma``).
 BLOCK_RAM_QUEUES = ("e1000.txdma.prefetch.queue", "e1000.rxdma.prefetch.queue",
-                    "e1000.rxfifo.frames")
+                    "e1000.rxfifo.frames", "e1000.txdma.ahead")
 # Cells that count as LUTs: a distributed RAM cell takes the LUTs of half a slice pair.
 _LUT_WEIGHT = {"LUT4": 1, "TRELLIS_DPR16X4": 2, "CCU2C": 2}
 

@@ -374,7 +374,11 @@ class TxDMA(wiring.Component):
         m.d.sync += [in_flight.eq(Cat(take, in_flight[0])), read_data.eq(queue.r_data),
                      write_data.eq(read_data),
                      pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
-        wiring.connect(m, ahead.r_stream, wiring.flipped(self.words))
+        # The small queue is block RAM too (``hw.synth`` asks for it), which can sit by the
+        # MAC: words leave it through a register slice.
+        m.submodules.to_mac = to_mac = StreamRegister(TxWord)
+        wiring.connect(m, ahead.r_stream, to_mac.i)
+        wiring.connect(m, to_mac.o, wiring.flipped(self.words))
 
         # Whole frames queued, for store-and-forward; a frame's end is counted a cycle after it
         # is queued, from a register (the word comes from the host's read data, far across the
