@@ -65,6 +65,11 @@ class _Done(data.Struct):
 class TxFetch(wiring.Component):
     """Turns descriptors into buffer reads and the beats into ``TxWord`` entries.
 
+    Parameters
+    ----------
+    space : int
+        Entries of the word queue, all free at first.
+
     Members
     -------
     descs : In(stream.Signature(128))
@@ -72,14 +77,20 @@ class TxFetch(wiring.Component):
     words : Out(stream.Signature(TxWord))
     done : Out(stream.Signature(_Done))
         One per descriptor, in order, once all its reads are issued.
-    space : In(16)
-        Free entries in the word queue.
+    queued, dequeued : In(1)
+        A word went into the word queue, and one left it, each counted a cycle late.
     """
-    descs: In(stream.Signature(128))
-    dma: Out(DMAReadSignature)
-    words: Out(stream.Signature(TxWord))
-    done: Out(stream.Signature(_Done))
-    space: In(16)
+
+    def __init__(self, *, space):
+        self._space = space
+        super().__init__({
+            "descs": In(stream.Signature(128)),
+            "dma": Out(DMAReadSignature),
+            "words": Out(stream.Signature(TxWord)),
+            "done": Out(stream.Signature(_Done)),
+            "queued": In(1),
+            "dequeued": In(1),
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -93,7 +104,8 @@ class TxFetch(wiring.Component):
         pos = Signal(17, reset_less=True)
         first = Signal(3)           # offset of the frame's first byte in the first beat
         left = Signal(17)           # frame bytes of this descriptor not yet asked for
-        reserved = Signal(16)       # queue entries promised to reads in flight
+        # Queue entries neither taken nor promised to reads in flight.
+        headroom = Signal(range(self._space + 1), init=self._space)
 
         # The bytes from the first beat's start to the descriptor's end, registered; a read
         # takes them all when they fit a burst (then it is the last), else a whole burst.
@@ -122,7 +134,7 @@ class TxFetch(wiring.Component):
         next_nbytes = Signal(12)
         next_lead = Signal(4)       # of them in the first beat
         next_last = Signal()
-        fits = Signal()             # the queue has room for the read, and the tags for its tag
+        fits = Signal()             # the queue has room for the read, and the tag queue for its tag
         settle = Signal(2)
         settled = Signal()          # settle == 0, registered
         # Room for a tag and for the descriptor's done entry, registered: a read is followed by
@@ -136,7 +148,7 @@ class TxFetch(wiring.Component):
             next_nbytes.eq(nbytes),
             next_lead.eq(Mux(next_nbytes > 8 - first, 8 - first, next_nbytes)),
             next_last.eq(last_read),
-            fits.eq((next_beats + reserved <= self.space) & tag_room),
+            fits.eq((next_beats <= headroom) & tag_room),
         ]
         with m.If(settle != 0):
             m.d.sync += [settle.eq(settle - 1), settled.eq(settle == 1)]
@@ -244,16 +256,17 @@ class TxFetch(wiring.Component):
                 with m.If(beat.payload.last):
                     m.d.comb += tags.r_en.eq(1)
 
-        # Reservations: a read reserves its beats, each arriving beat returns one. The read's
-        # beats are counted a cycle after its handshake (so that the handshake does not reach
-        # the adder); ``fits`` is worked out again only after ``settle``, later than that. An
-        # arriving beat is counted a cycle late too, as the engine counts the word it becomes
-        # into the queue a cycle late: the two stay in step.
+        # Headroom: a read reserves its beats, each arriving beat returns its reservation, and
+        # the word it becomes takes an entry until the MAC takes it. The read's beats are
+        # counted a cycle after its handshake (so that the handshake does not reach the adder);
+        # ``fits`` is worked out again only after ``settle``, later than that. An arriving beat
+        # is counted a cycle late too, as the engine counts the word it becomes into the queue
+        # a cycle late: the two stay in step.
         issued = Signal.like(next_beats)
         returned = Signal()
         m.d.sync += [issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0)),
                      returned.eq(beat.valid & beat.ready)]
-        m.d.sync += reserved.eq(reserved + issued - returned)
+        m.d.sync += headroom.eq(headroom - issued + returned - self.queued + self.dequeued)
         return m
 
 
@@ -303,7 +316,7 @@ class TxDMA(wiring.Component):
             "txqe": Out(1),
             "head": Out(16),
         })
-        self.fetch = TxFetch()
+        self.fetch = TxFetch(space=queue_depth)
 
     def elaborate(self, platform):
         m = Module()
@@ -322,9 +335,10 @@ class TxDMA(wiring.Component):
 
         prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
                         tail=self.tail)
-        # Free entries, counted here rather than taken from the queue's level, which the queue
-        # works out combinationally: this keeps an adder off the fetcher's space check. A word
-        # is freed when the MAC takes it (the words read ahead count as not yet freed). A word
+        # Free entries (whether there are none starts the MAC on a frame larger than the
+        # queue), counted rather than taken from the queue's level, which the queue works out
+        # combinationally; the fetcher counts its headroom from the same two events. A word is
+        # freed when the MAC takes it (the words read ahead count as not yet freed). A word
         # coming in is counted a cycle late, from a register (it comes from the host's read
         # data, far across the core), as the fetcher counts its beat back from the reservations
         # a cycle late.
@@ -343,7 +357,7 @@ class TxDMA(wiring.Component):
                      taken_desc_end.eq(self.words.payload.desc_end)]
         queue_out = taken_valid
         m.d.sync += free.eq(free - queue_in + queue_out)
-        m.d.comb += fetch.space.eq(free)
+        m.d.comb += [fetch.queued.eq(queue_in), fetch.dequeued.eq(queue_out)]
         wiring.connect(m, prefetch.descs, fetch.descs)
         # Words go in while a register says there is room: room for two more than a write a
         # cycle can use, so that the queue's ready, which comes from its level, stays off the
