@@ -10,7 +10,7 @@ Initiators give each command as a base and an offset (``DMARequest``): the grant
 is added up here, one adder per direction instead of one per initiator. Granted commands leave
 through a register slice, a cycle later. Write data passes straight through the owner's
 multiplexer: each writer sends it from a register, and takes the bus's ready only into
-flip-flop enables and its state.
+flip-flop enables and its state. Data bytes whose strobe is off are left to whatever is cheapest.
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -98,12 +98,24 @@ class DMAArbiter(wiring.Component):
                 for i, writer in enumerate(writers):
                     with m.Case(i):
                         m.d.comb += [
-                            wr_data.payload.eq(writer.wr_data.payload),
+                            wr_data.payload.strb.eq(writer.wr_data.payload.strb),
+                            wr_data.payload.last.eq(writer.wr_data.payload.last),
                             wr_data.valid.eq(writer.wr_data.valid),
                             writer.wr_data.ready.eq(wr_data.ready),
                         ]
             with m.If(wr_data.valid & wr_data.ready & wr_data.payload.last):
                 m.d.sync += wr_busy.eq(0)
+        # A byte whose strobe is off may carry anything, as on AXI: each data byte comes from
+        # the owner where the owner strobes it, and from the last writer otherwise. A writer's
+        # bytes that it never strobes then cost nothing here (the transmit write-back strobes
+        # only its status byte).
+        for byte in range(8):
+            lane = slice(8 * byte, 8 * byte + 8)
+            value = writers[-1].wr_data.payload.data[lane]
+            for i, writer in reversed(list(enumerate(writers[:-1]))):
+                value = Mux((wr_owner == i) & writer.wr_data.payload.strb[byte],
+                            writer.wr_data.payload.data[lane], value)
+            m.d.comb += wr_data.payload.data[lane].eq(value)
 
         _route_back(m, writers, dma, "wr_done", wr_tags)
         m.d.comb += wr_tags.r_en.eq(dma.wr_done.valid & dma.wr_done.ready)
