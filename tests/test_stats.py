@@ -4,7 +4,7 @@ from amaranth.sim import Simulator
 
 from hw.regmap import reg
 from hw.rxdma import RxDeliveryStats
-from hw.rxmac import RxFrameStats
+from hw.rxmac import RxFrameStats, RxOutcome
 from hw.stats import COUNTERS, Statistics, StatsEvents
 from hw.txmac import TxFrameStats
 
@@ -162,3 +162,52 @@ def test_size_histogram_bins_at_their_edges():
         histogram = [names[row] for row in seen if names[row].startswith(side)]
         assert histogram == [f"{side}{expected_bin(length)}" for length in edges
                              if expected_bin(length)]
+
+
+def test_reports_from_every_side_at_once_are_each_taken_at_once_and_stepped_in_time():
+    # The three sides report in the same cycle, twice, a minimum frame time (84 cycles) apart.
+    # Each side holds one report, so each must be taken in the cycle it is offered, and all the
+    # increments of a round must be out before the next round: then no side ever waits.
+    dut = StatsEvents(TxFrameStats, RxFrameStats, RxDeliveryStats)
+    sim = Simulator(dut)
+    sim.add_clock(8e-9)
+    reports = [(dut.tx, {"length": 64, "broadcast": 1}),
+               (dut.rx, {"length": 64, "outcome": RxOutcome.ACCEPTED}),
+               (dut.rx_delivery, {"length": 64, "missed": 0, "multicast": 1})]
+    seen = []       # (cycle, row) of each increment
+    waits = []      # cycles each report was offered before it was taken
+
+    async def tb(ctx):
+        ctx.set(dut.inc.ready, 1)
+        cycle = 0
+        for _ in range(2):
+            offered = list(reports)
+            for port, payload in offered:
+                ctx.set(port.payload, payload)
+                ctx.set(port.valid, 1)
+            waited = 0
+            for _ in range(84):
+                taken = [port for port, _ in offered if ctx.get(port.ready)]
+                _, _, valid, row = await ctx.tick().sample(dut.inc.valid, dut.inc.payload.row)
+                if valid:
+                    seen.append((cycle, row))
+                for port in taken:
+                    ctx.set(port.valid, 0)
+                    waits.append(waited)
+                offered = [(port, payload) for port, payload in offered if port not in taken]
+                waited += 1
+                cycle += 1
+            assert not offered
+
+    sim.add_testbench(tb)
+    sim.run()
+
+    assert waits == [0] * 6
+    names = {row: name for name, row in COUNTERS.items()}
+    one_round = ["TPT", "TOT", "GPTC", "GOTC", "PTC64", "BPTC",
+                 "TPR", "TOR",
+                 "GPRC", "GORC", "PRC64", "MPRC"]
+    assert [names[row] for _, row in seen] == one_round * 2
+    # Every increment of a round is out within the round.
+    for k in range(2):
+        assert seen[k * 12 + 11][0] < 84 * (k + 1)
