@@ -266,10 +266,12 @@ class StatsEvents(wiring.Component):
             m.d.sync += [self.inc.valid.eq(inc.valid), self.inc.payload.eq(inc.payload)]
         sources = []
         for name, layout in zip(("tx", "rx", "rx_delivery"), self._layouts):
-            # One report of each side is held, in a register: a side reports once a frame, 84
-            # cycles apart at the least, and the three sides' reports take at most sixteen
-            # cycles each to step through (and a few more when the counters are busy with a
-            # read), so the register is free again long before a side's next report.
+            # One report of each side is held, in a register, until it has been stepped
+            # through. The MACs report once a frame, 84 cycles apart at the least, and come
+            # first; a report takes at most sixteen cycles to step through (a few more when
+            # the counters are busy with a read), so a MAC's register is free again within 48
+            # cycles, before its next report. The receive engine may report faster while it
+            # drains frames from its FIFO; it then waits its turn, last, holding the frame.
             queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(layout).size, depth=1)
             m.submodules[f"{name}_queue"] = queue
             port = getattr(self, name)
