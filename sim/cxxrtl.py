@@ -183,6 +183,19 @@ def _rtlil(bench):
     return text, names
 
 
+def _mangle(name):
+    """The C++ member name CXXRTL gives a memory whose RTLIL name is ``name``."""
+    out = "memory_p_"
+    for c in name:
+        if c.isascii() and c.isalnum():
+            out += c
+        elif c == "_":
+            out += "__"
+        else:
+            out += f"_{ord(c):02x}_"
+    return out
+
+
 def _shown(path):
     path = Path(path).resolve()
     return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
@@ -231,13 +244,16 @@ def build(bench, *, cache=CACHE, log=None):
         source = yosys.run(["-q", "-"], f"read_rtlil <<rtlil\n{text}\nrtlil\nwrite_cxxrtl\n")
         source = _add_plain_commit(_filter_writes(source))
         (directory / "bench.cc").write_text(source)
+        host = _mangle("hostmem.mem")          # what the stepper can lend out (a VM's RAM)
         (directory / "model.cc").write_text(
             "#include <cxxrtl/cxxrtl.h>\n"
             f"{WRITE_FILTER}"
             '#include "bench.cc"\n'
             "#include <cxxrtl/capi/cxxrtl_capi.cc>\n"
             "#include <cxxrtl/capi/cxxrtl_capi_vcd.cc>\n"
-            f'#include "{STEPPER}"\n')
+            + (f"#define STEPPER_HOST_MEMORY {host}\n"
+               if re.search(rf"\b{host}\b", source) else "")
+            + f'#include "{STEPPER}"\n')
         partial = directory / "model.so.partial"
         result = subprocess.run([cxx, *CXXFLAGS, f"-I{include}", f"-I{directory}",
                                  str(directory / "model.cc"), "-o", str(partial)],
@@ -275,6 +291,9 @@ def _load(path):
             ("stepper_cycles", None, [p, u64]),
             ("stepper_until", u64, [p, obj, u64, u64]),
             ("stepper_wait", u64, [p, obj, obj, u64]),
+            ("stepper_serve", u64, [p, obj, obj, ctypes.POINTER(ctypes.c_int), ctypes.c_int,
+                                    u64, u64, ctypes.POINTER(ctypes.c_int)]),
+            ("stepper_host_storage", ctypes.c_int, [p, p, u64]),
             ("stepper_vcd_start", None, [p, u64, p, _FILTER]),
             ("stepper_vcd_read", ctypes.c_size_t, [p, ctypes.POINTER(ctypes.c_char_p)]),
             ("cxxrtl_get_parts", obj, [p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t)]),
@@ -434,6 +453,30 @@ class CxxrtlBackend(Backend):
     def host_memory(self):
         """All of host memory as a numpy array of bytes, shared with the model (no copy)."""
         return self.memory(self.bench.hostmem.data).bytes[:, :8].reshape(-1)
+
+    def lend_host_memory(self, address):
+        """Make the ``hostmem.size`` bytes at ``address`` in this process (a virtual machine's
+        RAM mapped here, say) host memory's storage; its own is given back when the backend
+        goes. DMA then reads and writes them directly."""
+        size = self.bench.hostmem.size
+        if self._lib.stepper_host_storage(self._stepper, address, size) != 0:
+            raise SimulationError(f"this model's host memory is not {size} bytes")
+        obj = _Object(type=_MEMORY, width=64, depth=size // 8,
+                      curr=ctypes.cast(ctypes.c_void_p(address), ctypes.POINTER(ctypes.c_uint32)))
+        self._memories[id(self.bench.hostmem.data)] = _Rows(self, obj)
+
+    def serve(self, fds, *, every, limit):
+        """Run until INTx changes, the MAC finishes a frame, one of ``fds`` is readable (looked
+        at every ``every`` cycles) or ``limit`` cycles; returns (cycles, why) with why one of
+        "irq", "frame", "fd" or "limit"."""
+        self._settle()
+        array = (ctypes.c_int * max(1, len(fds)))(*fds)
+        why = ctypes.c_int(0)
+        n = self._lib.stepper_serve(self._stepper, self._irq.pointer, self._tx_frames.pointer,
+                                    array, len(fds), every, limit, ctypes.byref(why))
+        self._flush_vcd()
+        self._poll_wire()
+        return n, {1: "irq", 2: "frame", 4: "fd"}.get(why.value, "limit")
 
     async def cycles(self, n):
         if n <= 0:

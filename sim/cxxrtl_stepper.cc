@@ -14,6 +14,7 @@
 #include <cxxrtl/capi/cxxrtl_capi_vcd.h>
 #include <cstdint>
 #include <cstring>
+#include <poll.h>
 
 struct stepper {
 	cxxrtl_design::p_bench *top;
@@ -23,6 +24,7 @@ struct stepper {
 	uint64_t edges;         // rising edges so far
 	uint64_t period;        // in VCD time units
 	bool stale;             // combinational values are those of the cycle before
+	void *own_host;         // host memory's own storage while it is lent out, else null
 };
 
 static bool is_set(const cxxrtl_object *object) {
@@ -96,7 +98,7 @@ stepper *stepper_create() {
 	cxxrtl_object *clk = cxxrtl_get(handle, "clk");
 	if (!clk)
 		return nullptr;
-	stepper *s = new stepper { top, handle, clk, nullptr, 0, 8, false };
+	stepper *s = new stepper { top, handle, clk, nullptr, 0, 8, false, nullptr };
 	// Reset released, the clock low, the state settled: ready for inputs to be set before the
 	// first rising edge.
 	cxxrtl_object *rst = cxxrtl_get(handle, "rst");
@@ -107,7 +109,10 @@ stepper *stepper_create() {
 	return s;
 }
 
+int stepper_host_storage(stepper *s, void *storage, uint64_t bytes);
+
 void stepper_destroy(stepper *s) {
+	stepper_host_storage(s, nullptr, 0);
 	if (s->vcd)
 		cxxrtl_vcd_destroy(s->vcd);
 	cxxrtl_destroy(s->handle);
@@ -180,6 +185,76 @@ uint64_t stepper_wait(stepper *s, const cxxrtl_object *rising, const cxxrtl_obje
 	rise(s);
 	refresh(s);
 	return n + 1;
+}
+
+// Cycles until `counter` (a register) changes, INTx (`irq`) changes or one of the `nfds` file
+// descriptors becomes readable (both looked at every `every` cycles), or `limit` cycles have run;
+// returns the cycles run, and in `why` what stopped it: 1 INTx, 2 the counter, 4 a file
+// descriptor, 0 the limit. This is how a model serves a virtual machine: it runs on its own
+// between the accesses it answers, so that its timers and the wire go on.
+uint64_t stepper_serve(stepper *s, const cxxrtl_object *irq, const cxxrtl_object *counter,
+                       const int *fds, int nfds, uint64_t every, uint64_t limit, int *why) {
+	struct pollfd polled[8];
+	size_t chunks = (counter->width + 31) / 32;
+	uint32_t before[8];
+	*why = 0;
+	if (chunks > 8 || nfds > 8 || every == 0)
+		return 0;
+	for (int i = 0; i < nfds; i++)
+		polled[i] = { fds[i], POLLIN, 0 };
+	refresh(s);
+	memcpy(before, counter->curr, chunks * 4);
+	bool level = is_set(irq);
+	uint64_t n = 0;
+	while (n < limit) {
+		rise(s);
+		n++;
+		if (memcmp(before, counter->curr, chunks * 4) != 0) {
+			*why = 2;
+			break;
+		}
+		if (n % every != 0)
+			continue;
+		refresh(s);             // INTx may come from logic: look at this edge's value
+		if (is_set(irq) != level) {
+			*why = 1;
+			break;
+		}
+		if (nfds && poll(polled, nfds, 0) > 0) {
+			*why = 4;
+			break;
+		}
+	}
+	refresh(s);
+	return n;
+}
+
+// Lend host memory storage that lives elsewhere (`bytes` of it, as many as the memory has),
+// such as a virtual machine's RAM mapped into this process; null gives it its own back.
+// Returns 0, or -1 if the size does not match. Python's view of the memory must follow.
+int stepper_host_storage(stepper *s, void *storage, uint64_t bytes) {
+#ifdef STEPPER_HOST_MEMORY
+	auto &memory = s->top->STEPPER_HOST_MEMORY;
+	typedef typename std::remove_reference<decltype(memory.data[0])>::type row;
+	if (storage == nullptr) {
+		if (s->own_host) {
+			memory.data.release();
+			memory.data.reset(static_cast<row *>(s->own_host));
+			s->own_host = nullptr;
+		}
+		return 0;
+	}
+	if (bytes != memory.depth * sizeof(row))
+		return -1;
+	if (s->own_host)
+		memory.data.release();
+	else
+		s->own_host = memory.data.release();
+	memory.data.reset(static_cast<row *>(storage));
+	return 0;
+#else
+	return storage ? -1 : 0;
+#endif
 }
 
 // Waveforms: every object `filter` accepts, sampled on both clock edges from now on.
