@@ -8,6 +8,10 @@ does (write all ones to each BAR, read back the size, assign an aligned address)
 accesses to the BAR they hit (an access that hits nothing, or a BAR whose decoding is off, ends
 in a master abort: reads return all ones, writes vanish), and implements the kernel's
 ``Platform`` over the simulation. ``SimPciDevice`` is the driver's view of the function.
+
+Like the 82540EM's, the header has a capabilities list with one entry, PCI power management at
+0xDC (version 1.1, D0 and D3hot, no PME): a real kernel's PCI core looks for it and moves the
+function between D0 and D3hot through its PMCSR. Nothing else in the model depends on the state.
 """
 
 from hw.bus import Space
@@ -28,6 +32,10 @@ MMIO_WINDOW = 0xFEB0_0000               # where firmware places memory BARs
 IO_WINDOW = 0xC000                      # and I/O BARs
 IRQ_LINE = 11
 
+PM_CAPABILITY = 0xDC                    # where the 82540EM has it
+_PMC = 0x0002                           # PCI PM 1.1; no D1/D2, no PME
+_STATUS_CAP_LIST = 1 << 4
+
 
 class PciFunction:
     """Configuration space of the e1000 function."""
@@ -40,7 +48,8 @@ class PciFunction:
         ]
         self.base = [0, 0]
         self.command = 0
-        self.status = 0
+        self.status = _STATUS_CAP_LIST
+        self.power_state = 0            # PMCSR.PowerState: D0 or D3hot (3)
         self.interrupt_line = 0
         self.ident = {
             0x00: vendor, 0x02: device, 0x08: revision | class_code << 8,
@@ -64,6 +73,12 @@ class PciFunction:
             return self.base[n] | (1 if self.bars[n]["io"] else 0)
         if where == 0x2C:
             return self.ident[0x2C] | self.ident[0x2E] << 16
+        if where == 0x34:
+            return PM_CAPABILITY
+        if where == PM_CAPABILITY:
+            return 0x01 | _PMC << 16                    # PM capability, last in the list
+        if where == PM_CAPABILITY + 4:
+            return self.power_state
         if where == 0x3C:
             return self.interrupt_line | 0x01 << 8      # interrupt pin A
         return 0
@@ -92,6 +107,10 @@ class PciFunction:
             self.base[n] = merged & size_mask
         elif aligned == 0x3C and mask & 0xFF:
             self.interrupt_line = value & 0xFF
+        elif aligned == PM_CAPABILITY + 4 and mask & 0x3:
+            state = value & 0x3
+            if state in (0, 3):                         # D1 and D2 are not supported
+                self.power_state = state
 
     def decodes(self, n):
         bar = self.bars[n]
