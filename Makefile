@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
 
-.PHONY: all sim tap test bench verilog lint crosssim synth regs clean distclean
+.PHONY: all sim tap qemu test bench verilog lint crosssim synth regs clean distclean
 
 all: sim
 
@@ -25,6 +25,10 @@ sim: $(STAMP)
 tap: $(STAMP)
 	@command -v ping >/dev/null || { echo "error: ping not found (Debian: apt-get install iputils-ping)" >&2; exit 1; }
 	$(PY) -m sim tap $(SIMARGS)
+
+## qemu: the kernel's own e1000.ko under QEMU, with the Amaranth core as its NIC (apt-get; QEMU)
+qemu: $(STAMP)
+	$(PY) -m sim qemu $(SIMARGS)
 
 ## test: run the test suite
 test: $(STAMP)

@@ -5,6 +5,7 @@
     python -m sim --script FILE        commands from a file, one per line
     python -m sim --interactive        type commands at the guest's prompt
     python -m sim tap [-- COMMAND]     real Linux at both ends, through TAPs (root; see sim.tap)
+    python -m sim qemu                 the real e1000.ko in a kernel under QEMU (see sim.qemu)
 """
 
 import argparse
@@ -108,6 +109,9 @@ def main(argv=None):
     if argv[:1] == ["tap"]:
         from .tap import main as tap_main
         return tap_main(argv[1:])
+    if argv[:1] == ["qemu"]:
+        from .qemu import main as qemu_main
+        return qemu_main(argv[1:])
     args = build_parser().parse_args(argv)
 
     if args.interactive:

@@ -1,0 +1,566 @@
+"""The real Linux e1000 driver on the Amaranth model: a kernel under QEMU with our core as its NIC.
+
+    python -m sim qemu                       boot, then the reference commands with busybox
+    python -m sim qemu --cmd 'insmod e1000.ko' --cmd 'ip link set eth0 up'
+    python -m sim qemu --interactive         the guest's own shell after the commands
+
+A Debian kernel boots under QEMU (TCG, no KVM needed) with busybox as its userland and no network
+device of QEMU's own. Its NIC is QEMU's multi-process PCI proxy (``x-pci-proxy-dev``), whose far
+end is this process (``sim.mpqemu``): here the project's e1000 core runs on the compiled backend,
+and the kernel's own, unmodified ``e1000.ko`` probes it, reads its EEPROM bit by bit through EECD,
+talks to its PHY through MDIC, and sends and receives through its descriptor rings.
+
+- Configuration space is the project's PCI function model (``sim.pci.PciFunction``).
+- Every BAR access becomes one access of the bench's MMIO initiator, the way the simulated CPU
+  makes it, with its latencies.
+- DMA: guest RAM is a shared memory file QEMU hands over; it is mapped here and becomes the
+  storage of the bench's host memory, whose latency model still applies, so the core's DMA reads
+  and writes the guest's memory itself.
+- INTx: the proxy's interrupt path works only with KVM. Under TCG the line is driven through
+  QEMU's qtest socket (``set_irq_in`` on the IOAPIC input the function's INTERRUPT_LINE names).
+  A change caused by an access is confirmed before the access returns, so a handler that has
+  read ICR never sees a line that is about to drop.
+- Time: the model runs on its own between accesses (about a million cycles a second, some 8 ms
+  of simulated time per second of wall time), so autonegotiation, the delay timers and frames on
+  the wire go on while the guest does something else. It looks for a new request every few
+  dozen cycles.
+- The wire: the built-in gateway (10.0.2.2, and hosts beyond it once routed), as in
+  ``python -m sim``.
+
+Needs ``qemu-system-x86_64`` (Debian: qemu-system-x86; installed on first use when run as root)
+and apt-get to fetch the kernel and busybox (Debian packages, once, into ``build/qemu/``).
+"""
+
+import argparse
+import os
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hw.bus import Space
+from hw.core import DEFAULT_MAC, E1000
+from hw.regmap import reg, register_at
+
+from .bench import Bench, CLOCK_HZ
+from .guest import MARK_DONE, MARK_OFFSET, GuestError, check_command, fetch, initramfs, \
+    scenario_archive
+from .hostmem import HostMemory
+from .mpqemu import Channel, Command, GuestRam, ProtocolError
+from .pci import PciFunction
+from .phy import PHYModel
+
+
+__all__ = ["main", "REFERENCE", "QemuError", "NicServer", "requirements"]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "qemu"
+
+# The reference session's commands, with the real driver and busybox.
+REFERENCE = [
+    "insmod e1000.ko",
+    "ip link set eth0 up",
+    "ip addr add 10.0.2.15/255.255.255.0 dev eth0",
+    "ping -c 4 10.0.2.2",
+    "ping -c 1 192.168.0.113",
+    "ip route add default via 10.0.2.2",
+    "ping -c 4 192.168.0.113",
+    "grep eth0 /proc/interrupts",
+    "rmmod e1000",
+]
+
+RAM_BYTES = 256 << 20           # the guest's RAM, all of it host memory of the bench
+IOAPIC = "/machine/i440fx/ioapic"
+POLL_EVERY = 32                 # cycles between looks for a new request while running free
+SETTLE = 4                      # cycles a write is given to take effect before it returns
+
+
+class QemuError(Exception):
+    """The virtual machine could not be started or run."""
+
+
+def requirements():
+    """What is missing to run a virtual machine, as a message, or None (QEMU itself may still
+    be installed on first use, as root)."""
+    if shutil.which("qemu-system-x86_64") is None and (os.geteuid() != 0
+                                                        or shutil.which("apt-get") is None):
+        return ("qemu-system-x86_64 not found (Debian: apt-get install qemu-system-x86; "
+                "run as root to have it installed on first use)")
+    if shutil.which("apt-get") is None:
+        return "apt-get not found: the guest's kernel and busybox come from Debian's packages"
+    try:
+        from .cxxrtl import compiler
+        compiler()
+    except Exception as error:
+        return str(error)
+    return None
+
+
+def _qemu_binary(log):
+    found = shutil.which("qemu-system-x86_64")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing qemu-system-x86 with apt-get (once)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for command in (["apt-get", "update", "-qq"],
+                        ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                         "qemu-system-x86"]):
+            result = subprocess.run(command, capture_output=True, text=True, env=env)
+            if result.returncode != 0:
+                raise QemuError(f"{' '.join(command[:2])} failed: "
+                                f"{(result.stderr.strip().splitlines() or ['?'])[-1]}")
+        found = shutil.which("qemu-system-x86_64")
+    if not found:
+        raise QemuError("qemu-system-x86_64 not found (Debian: apt-get install qemu-system-x86, "
+                        "as root)")
+    return found
+
+
+def _register_name(offset):
+    found = register_at(offset)
+    if found is None:
+        return ""
+    register, n = found
+    return f"{register.name}[{n}]" if register.count > 1 else register.name
+
+
+def _run(coroutine):
+    """The result of a backend coroutine: on the compiled backend they never suspend."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coroutine.close()
+    raise RuntimeError("a backend coroutine suspended")
+
+
+class Qtest:
+    """QEMU's qtest socket, used for one thing: driving the NIC's IOAPIC input."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.pending = 0
+        self.sent = 0
+        self._buffer = b""
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def set_irq(self, line, level, *, wait):
+        self.sock.sendall(f"set_irq_in {IOAPIC} unnamed-gpio-in {line} {int(level)}\n".encode())
+        self.pending += 1
+        self.sent += 1
+        if wait:
+            self.drain(block=True)
+
+    def drain(self, *, block):
+        while self.pending:
+            if not block and not select.select([self.sock], [], [], 0)[0]:
+                return
+            data = self.sock.recv(4096)
+            if not data:
+                raise EOFError("QEMU closed the qtest socket")
+            self._buffer += data
+            while b"\n" in self._buffer:
+                line, self._buffer = self._buffer.split(b"\n", 1)
+                if line.startswith(b"OK"):
+                    self.pending -= 1
+                elif not line.startswith(b"IRQ"):
+                    raise QemuError(f"qtest answered {line.decode(errors='replace')!r}")
+
+
+class NicServer:
+    """The project's e1000 behind QEMU's PCI proxy: configuration space, BARs, DMA and INTx.
+
+    Parameters
+    ----------
+    backend : CxxrtlBackend
+        Running a ``Bench`` whose host memory starts at 0 and is ``ram.size`` bytes.
+    ram : GuestRam
+    function : PciFunction
+    trace : file, optional
+        Every BAR access as a CSV row.
+    """
+
+    def __init__(self, backend, ram, function, *, trace=None):
+        self.backend = backend
+        self.ram = ram
+        self.function = function
+        function.on_command = lambda command: backend.set_bus_master(command & 0x4)
+        self.qtest = None
+        self.level = False
+        self.irq_changes = 0
+        self.accesses = 0
+        self.marks = []         # (mark, wall time, accesses, cycle)
+        self.trace = trace
+        self.started = time.perf_counter()
+        backend.lend_host_memory(ram.address)
+        if trace:
+            trace.write("seq,time_us,cycle,access,bar,offset,size,value,register\n")
+
+    # INTx.
+
+    @property
+    def line_level(self):
+        return self.backend.irq and not self.function.command & (1 << 10)    # INTx disable
+
+    def update_irq(self, *, wait):
+        level = self.line_level
+        if level != self.level and self.qtest is not None:
+            self.level = level
+            self.irq_changes += 1
+            self.qtest.set_irq(self.function.interrupt_line, level, wait=wait)
+
+    # Requests.
+
+    def handle(self, message):
+        c = message.command
+        if c == Command.SYNC_SYSMEM:
+            self.ram.sync(message.regions)
+        elif c == Command.SET_IRQFD:
+            for fd in message.fds:          # KVM's path; nothing reads it under TCG
+                os.close(fd)
+        elif c == Command.DEVICE_RESET:
+            self.reset()
+        elif c == Command.PCI_CFGREAD:
+            return self.config_read(message.address, message.size)
+        elif c == Command.PCI_CFGWRITE:
+            self.config_write(message.address, message.value, message.size)
+        elif c in (Command.BAR_READ, Command.BAR_WRITE):
+            return self.bar_access(message)
+        return 0
+
+    def config_read(self, address, size):
+        if size not in (1, 2, 4) or address % size or not 0 <= address < 256:
+            return (1 << 8 * size) - 1 if size in (1, 2, 4) else 0
+        return self.function.read(address, size)
+
+    def config_write(self, address, value, size):
+        if address == MARK_OFFSET and size == 1:
+            self.marks.append((value & 0xFF, time.perf_counter(), self.accesses,
+                               self.backend.now))
+            return
+        if size in (1, 2, 4) and address % size == 0 and 0 <= address < 256:
+            self.function.write(address, size, value)
+            self.update_irq(wait=False)
+
+    def reset(self):
+        """QEMU's reset of the machine: the function's header, then the device itself."""
+        f = self.function
+        f.write(0x04, 2, 0)
+        for n in range(len(f.bars)):
+            f.base[n] = 0
+        f.power_state = 0
+        _run(self.backend.mmio(Space.MEM, reg.CTRL.offset, write=True, data=reg.CTRL.RST.mask))
+        _run(self.backend.cycles(1000))
+        self.update_irq(wait=False)
+
+    def _route(self, address, memory):
+        f = self.function
+        for n, bar in enumerate(f.bars):
+            if bar["io"] != memory and f.base[n] and f.base[n] <= address < f.base[n] + bar["size"]:
+                return (n, address - f.base[n]) if f.decodes(n) else None
+        return None
+
+    def bar_access(self, message):
+        write = message.command == Command.BAR_WRITE
+        hit = self._route(message.address, message.memory)
+        size = message.size
+        if hit is None or size not in (1, 2, 4, 8):
+            return 0 if write else (1 << 8 * min(size, 8)) - 1     # master abort
+        n, offset = hit
+        space = self.function.bars[n]["space"]
+        value = 0
+        for part in range(0, size, 4):          # a 64-bit access is two 32-bit ones
+            at = offset + part
+            width = min(size - part, 4)
+            shift = 8 * (at % 4)
+            mask = (1 << 8 * width) - 1
+            if write:
+                data = ((message.value >> 8 * part) & mask) << shift
+                be = ((1 << width) - 1) << (at % 4)
+                _run(self.backend.mmio(space, at & ~3, write=True, data=data & 0xFFFF_FFFF,
+                                       be=be))
+                _run(self.backend.cycles(SETTLE))
+            else:
+                word = _run(self.backend.mmio(space, at & ~3))
+                value |= ((word >> shift) & mask) << 8 * part
+        self.accesses += 1
+        if self.trace:
+            name = _register_name(offset) if space == Space.MEM else \
+                ("IOADDR", "IODATA")[offset // 4] if offset < 8 else ""
+            self.trace.write(f"{self.accesses},{(time.perf_counter() - self.started) * 1e6:.1f},"
+                             f"{self.backend.now},{'write' if write else 'read'},{n},"
+                             f"{offset:#x},{size},{(message.value if write else value):#x},"
+                             f"{name}\n")
+        self.update_irq(wait=True)
+        return value
+
+
+class Vm:
+    """QEMU with the proxy and the qtest socket, its console on a pipe."""
+
+    def __init__(self, qemu, kernel, initrd, proxy_fd, qtest_path, *, interactive=False,
+                 append=""):
+        command = [
+            qemu, "-accel", "tcg", "-m", f"{RAM_BYTES >> 20}M",
+            "-object", f"memory-backend-memfd,id=ram,size={RAM_BYTES >> 20}M,share=on",
+            "-machine", "pc,memory-backend=ram",
+            "-nographic", "-vga", "none", "-no-reboot", "-nic", "none",
+            "-kernel", str(kernel), "-initrd", str(initrd),
+            "-append", f"console=ttyS0 quiet panic=-1 io_delay=none {append}".strip(),
+            "-device", f"x-pci-proxy-dev,id=nic,fd={proxy_fd}",
+            "-qtest", f"unix:{qtest_path}", "-qtest-log", "none",
+        ]
+        self.command = command
+        self.interactive = interactive
+        self.process = subprocess.Popen(
+            command, pass_fds=[proxy_fd],
+            stdin=None if interactive else subprocess.DEVNULL,
+            stdout=None if interactive else subprocess.PIPE,
+            stderr=None if interactive else subprocess.STDOUT)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _bench(args):
+    core = E1000(mac=args.mac)
+    phy = PHYModel(autoneg_cycles=max(1, round(args.autoneg_us * CLOCK_HZ / 1e6)))
+    hostmem = HostMemory(base=0, size=RAM_BYTES, read_latency=args.dma_read_latency)
+    return Bench(core=core, phy=phy, hostmem=hostmem)
+
+
+_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
+_FIRMWARE = re.compile(r"^(SeaBIOS \(version [^)]*\)|Booting from ROM\.*)")
+
+
+def _console_printer(out):
+    """``feed(bytes)`` for the guest's console; lines go to ``out`` without the firmware's
+    screen-clearing escapes and banners, and are kept in the returned list."""
+    buffer = bytearray()
+    lines = []
+
+    def feed(data):
+        buffer.extend(data)
+        while b"\n" in buffer:
+            at = buffer.index(b"\n")
+            line = _ESCAPE.sub("", buffer[:at].decode("utf-8", "replace")).rstrip("\r")
+            line = _FIRMWARE.sub("", line)
+            del buffer[:at + 1]
+            if not line.strip():
+                continue
+            lines.append(line)
+            out.write(line + "\n")
+            out.flush()
+
+    return feed, lines
+
+
+def run(args, *, log, out=sys.stdout):
+    """Boot, serve the NIC until the machine powers off; returns a summary dict."""
+    from .cxxrtl import CxxrtlBackend
+    from .gateway import Gateway
+    from .pcap import write_pcap
+
+    qemu = _qemu_binary(log)
+    WORK.mkdir(parents=True, exist_ok=True)
+    files = fetch(WORK, log=log)
+    kernel = Path(args.kernel) if args.kernel else files.kernel
+    module = Path(args.module) if args.module else files.module
+    for what, path in (("kernel", kernel), ("module", module)):
+        if not path.is_file():
+            raise QemuError(f"the {what} {path} is not a file")
+    base = WORK / ("initramfs.gz" if not args.module else "initramfs-custom.gz")
+    if args.module or not base.exists() or base.stat().st_mtime < module.stat().st_mtime:
+        initramfs(files, base, module=module)
+
+    began = time.perf_counter()
+    bench = _bench(args)
+    backend = CxxrtlBackend(bench, log=log)
+    ram = GuestRam(RAM_BYTES)
+    words = bench.core.eeprom_words
+    function = PciFunction(subsystem_device=words[0x0B], subsystem_vendor=words[0x0C])
+    trace = open(args.trace_mmio, "w") if args.trace_mmio else None
+    server = NicServer(backend, ram, function, trace=trace)
+    gateway = Gateway(backend)
+    log(f"model ready in {time.perf_counter() - began:.1f} s; booting {kernel.name} "
+        f"({files.release if not args.kernel else 'your kernel'}) under QEMU (TCG)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="e1000-qemu-"))
+    initrd = tmp / "initrd"
+    initrd.write_bytes(base.read_bytes() + scenario_archive(args.commands,
+                                                            interactive=args.interactive))
+    qtest_path = tmp / "qtest.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(qtest_path))
+    listener.listen(1)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    channel = Channel(ours)
+    vm = Vm(qemu, kernel, initrd, theirs.fileno(), qtest_path, interactive=args.interactive)
+    theirs.close()
+    feed, console = _console_printer(out)
+    deadline = time.monotonic() + args.timeout
+    status = "powered off"
+    cycles_at_boot = backend.now
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                status = f"timed out after {args.timeout:.0f} s"
+                break
+            watched = [channel.fileno()]
+            if vm.process.stdout is not None:
+                watched.append(vm.process.stdout.fileno())
+            if server.qtest is None:
+                watched.append(listener.fileno())
+            elif server.qtest.pending:
+                watched.append(server.qtest.fileno())
+            _, why = backend.serve(watched, every=POLL_EVERY, limit=CLOCK_HZ // 100)
+            server.update_irq(wait=False)
+            ready = select.select(watched, [], [], 0)[0]
+            if listener.fileno() in ready:
+                sock, _ = listener.accept()
+                server.qtest = Qtest(sock)
+                server.update_irq(wait=False)
+            if server.qtest is not None and server.qtest.fileno() in ready:
+                server.qtest.drain(block=False)
+            if vm.process.stdout is not None and vm.process.stdout.fileno() in ready:
+                data = os.read(vm.process.stdout.fileno(), 65536)
+                if data:
+                    feed(data)
+            if channel.fileno() in ready:
+                try:
+                    message = channel.receive()
+                except EOFError:
+                    break
+                value = server.handle(message)
+                if message.answered:
+                    channel.reply(value)
+            if vm.process.poll() is not None and channel.fileno() not in ready:
+                break
+    except ProtocolError as error:
+        status = f"protocol error: {error}"
+    finally:
+        vm.stop()
+        if vm.process.stdout is not None:
+            rest = vm.process.stdout.read()
+            if rest:
+                feed(rest + b"\n")
+        listener.close()
+        if trace:
+            trace.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if args.pcap:
+            frames = []
+            for _, start, wire_frame in backend.wire_log:
+                frame = wire_frame.frame
+                frames.append((start, wire_frame.raw if frame is None else frame[:-4]))
+            write_pcap(args.pcap, frames, clock_hz=CLOCK_HZ)
+    wall = time.perf_counter() - began
+    return {
+        "status": status, "qemu_exit": vm.process.returncode, "wall_s": wall,
+        "cycles": backend.now - cycles_at_boot, "accesses": server.accesses,
+        "marks": server.marks, "irq_changes": server.irq_changes,
+        "config_reads": channel.received[Command.PCI_CFGREAD],
+        "config_writes": channel.received[Command.PCI_CFGWRITE],
+        "sysmem_syncs": ram.syncs, "frames": len(backend.wire_log),
+        "gateway_ignored": gateway.ignored, "console": console, "started": began,
+        "commands": args.commands,
+    }
+
+
+def report(summary, log):
+    marks = summary["marks"]
+    log(f"{summary['status']}: {summary['wall_s']:.1f} s of wall time, {summary['accesses']:,} "
+        f"BAR accesses, {summary['cycles']:,} cycles simulated "
+        f"({summary['cycles'] / CLOCK_HZ * 1e3:.1f} ms), {summary['irq_changes']} INTx changes, "
+        f"{summary['frames']} frames on the wire")
+    if not marks:
+        return
+    log(f"boot to the first command: {marks[0][1] - summary['started']:.1f} s")
+    commands = summary["commands"]
+    for (mark, t0, a0, c0), (_, t1, a1, c1) in zip(marks, marks[1:]):
+        name = commands[mark - 1] if 1 <= mark <= len(commands) else f"mark {mark}"
+        accesses = a1 - a0
+        log(f"  {name:<46} {t1 - t0:6.2f} s {accesses:7,} accesses {c1 - c0:10,} cycles"
+            + (f" ({(c1 - c0) / accesses:,.0f} per access)" if accesses else ""))
+
+
+def build_parser():
+    from .__main__ import parse_mac, positive
+    p = argparse.ArgumentParser(
+        prog="python -m sim qemu",
+        description="Boot a Debian kernel under QEMU whose NIC is the project's e1000 model "
+                    "(compiled), driven by the kernel's own e1000.ko, and run commands in it.",
+        epilog="With no commands, runs: " + "; ".join(REFERENCE) + ". The guest's files are "
+               "downloaded once into build/qemu/ with apt-get download.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("-c", "--cmd", action="append", metavar="CMD",
+                     help="a command for the guest's shell (repeatable); replaces the reference "
+                          "commands, so start with 'insmod e1000.ko'")
+    src.add_argument("--script", metavar="FILE", help="guest commands from a file, one per line")
+    p.add_argument("-i", "--interactive", action="store_true",
+                   help="after the commands, the guest's own shell on this terminal")
+    p.add_argument("--kernel", metavar="BZIMAGE", help="your own kernel instead of Debian's")
+    p.add_argument("--module", metavar="KO",
+                   help="your own driver module instead of the kernel's e1000.ko (it must match "
+                        "the kernel); the guest loads it as /e1000.ko")
+    p.add_argument("--mac", type=parse_mac, default=DEFAULT_MAC,
+                   help="the card's MAC address (default: 52:54:00:12:34:56)")
+    p.add_argument("--autoneg-us", type=positive(float), default=20.0, metavar="US",
+                   help="simulated time autonegotiation takes (default: %(default)s)")
+    p.add_argument("--dma-read-latency", type=positive(int), default=125, metavar="CYCLES",
+                   help="host memory's read latency (default: %(default)s)")
+    p.add_argument("--pcap", default="build/qemu.pcap", metavar="PATH",
+                   help="every frame on the wire (default: %(default)s)")
+    p.add_argument("--trace-mmio", metavar="CSV",
+                   help="write every BAR access the guest makes (time, cycle, offset, value, "
+                        "register name) to this file")
+    p.add_argument("--timeout", type=positive(float), default=600, metavar="SECONDS",
+                   help="give up after this long (default: %(default)s)")
+    return p
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+
+    def log(message):
+        print(f"-- {message}", file=sys.stderr, flush=True)
+
+    try:
+        if args.script:
+            with open(args.script) as f:
+                args.commands = [l.rstrip("\n") for l in f
+                                 if l.strip() and not l.lstrip().startswith("#")]
+        else:
+            args.commands = list(args.cmd) if args.cmd else \
+                ([] if args.interactive else list(REFERENCE))
+        for line in args.commands:
+            check_command(line)
+        for path in (args.pcap, args.trace_mmio):
+            if path:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        summary = run(args, log=log)
+    except (QemuError, GuestError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    report(summary, log)
+    if summary["status"] != "powered off":
+        return 3
+    return 0
