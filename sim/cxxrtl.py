@@ -523,6 +523,15 @@ class CxxrtlBackend(Backend):
 
     # Waveforms.
 
+    def start_waveforms(self, vcd, gtkw=None, traces=None, trace_all=False):
+        """Record waveforms from now on (``run`` does this for a whole scenario); the time
+        axis is simulated time since the start."""
+        self._start_vcd(vcd, gtkw, traces or {}, trace_all)
+
+    def finish_waveforms(self):
+        """Stop recording and close the files."""
+        self._finish_vcd()
+
     def _start_vcd(self, path, gtkw, traces, trace_all):
         from .trace import flatten
         groups = {}

@@ -305,27 +305,26 @@ class NicServer:
 
 
 class Vm:
-    """QEMU with the proxy and the qtest socket, its console on a pipe."""
+    """QEMU running the guest, its console on a pipe (or on this terminal, interactively).
+    ``nic`` is the command line's NIC: the proxy, or QEMU's own e1000 for comparison."""
 
-    def __init__(self, qemu, kernel, initrd, proxy_fd, qtest_path, *, interactive=False,
-                 append=""):
-        command = [
+    def __init__(self, qemu, kernel, initrd, nic, *, pass_fds=(), interactive=False):
+        self.command = [
             qemu, "-accel", "tcg", "-m", f"{RAM_BYTES >> 20}M",
             "-object", f"memory-backend-memfd,id=ram,size={RAM_BYTES >> 20}M,share=on",
             "-machine", "pc,memory-backend=ram",
             "-nographic", "-vga", "none", "-no-reboot", "-nic", "none",
             "-kernel", str(kernel), "-initrd", str(initrd),
-            "-append", f"console=ttyS0 quiet panic=-1 io_delay=none {append}".strip(),
-            "-device", f"x-pci-proxy-dev,id=nic,fd={proxy_fd}",
-            "-qtest", f"unix:{qtest_path}", "-qtest-log", "none",
-        ]
-        self.command = command
-        self.interactive = interactive
+            "-append", "console=ttyS0 quiet panic=-1 io_delay=none", *nic]
         self.process = subprocess.Popen(
-            command, pass_fds=[proxy_fd],
+            self.command, pass_fds=list(pass_fds),
             stdin=None if interactive else subprocess.DEVNULL,
             stdout=None if interactive else subprocess.PIPE,
             stderr=None if interactive else subprocess.STDOUT)
+
+    @property
+    def console(self):
+        return self.process.stdout
 
     def stop(self):
         if self.process.poll() is None:
@@ -335,6 +334,9 @@ class Vm:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stdout is not None:
+            return self.process.stdout.read() or b""
+        return b""
 
 
 def _bench(args):
@@ -348,34 +350,94 @@ _ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
 _FIRMWARE = re.compile(r"^(SeaBIOS \(version [^)]*\)|Booting from ROM\.*)")
 
 
-def _console_printer(out):
-    """``feed(bytes)`` for the guest's console; lines go to ``out`` without the firmware's
-    screen-clearing escapes and banners, and are kept in the returned list."""
-    buffer = bytearray()
-    lines = []
+class Console:
+    """The guest's serial console: lines go to ``out`` without the firmware's screen-clearing
+    escapes and banners, are kept, and the time each command's prompt line arrived is noted."""
 
-    def feed(data):
-        buffer.extend(data)
-        while b"\n" in buffer:
-            at = buffer.index(b"\n")
-            line = _ESCAPE.sub("", buffer[:at].decode("utf-8", "replace")).rstrip("\r")
+    def __init__(self, out):
+        self.out = out
+        self.lines = []
+        self.prompts = []       # (wall time, command) of each "/ # " line
+        self._buffer = bytearray()
+
+    def feed(self, data):
+        self._buffer.extend(data)
+        while b"\n" in self._buffer:
+            at = self._buffer.index(b"\n")
+            line = _ESCAPE.sub("", self._buffer[:at].decode("utf-8", "replace")).rstrip("\r")
             line = _FIRMWARE.sub("", line)
-            del buffer[:at + 1]
+            del self._buffer[:at + 1]
             if not line.strip():
                 continue
-            lines.append(line)
-            out.write(line + "\n")
-            out.flush()
+            if line.startswith("/ # "):
+                self.prompts.append((time.perf_counter(), line[4:]))
+            self.lines.append(line)
+            self.out.write(line + "\n")
+            self.out.flush()
 
-    return feed, lines
+    def finish(self, rest=b""):
+        self.feed(rest + (b"\n" if self._buffer or rest else b""))
 
 
-def run(args, *, log, out=sys.stdout):
-    """Boot, serve the NIC until the machine powers off; returns a summary dict."""
-    from .cxxrtl import CxxrtlBackend
-    from .gateway import Gateway
-    from .pcap import write_pcap
+class TapWire:
+    """The far end of the simulated wire in a gateway network namespace with a real kernel
+    (10.0.2.2, and 192.168.0.113 beyond it), as ``python -m sim tap`` makes it."""
 
+    def __init__(self, backend):
+        from .tap import PREFIX, Namespace, gateway_host, requirements as tap_requirements
+        problem = tap_requirements()
+        if problem:
+            raise QemuError(problem)
+        self.backend = backend
+        self.namespace = Namespace(f"{PREFIX}gw-{os.getpid()}")
+        self.namespace.create()
+        try:
+            self.tap, self.beyond = gateway_host(self.namespace)
+        except BaseException:
+            self.namespace.delete()
+            raise
+        self.waiting = []
+        self.counts = dict(to_gateway=0, from_gateway=0, bad_fcs=0)
+        backend.tx_listeners.append(self._from_wire)
+
+    def fileno(self):
+        return self.tap.fd
+
+    def _from_wire(self, wire_frame):
+        from .ethernet import check_fcs
+        frame = wire_frame.frame
+        if frame is None or wire_frame.error or not check_fcs(frame):
+            self.counts["bad_fcs"] += 1
+            return
+        self.tap.write(frame[:-4])
+        self.counts["to_gateway"] += 1
+
+    def pump(self):
+        """Frames the gateway's kernel sent, onto the wire as the partner has room."""
+        from .ethernet import to_wire
+        self.waiting += [to_wire(frame) for frame in self.tap.read()]
+        while self.waiting and self.backend.send_room >= len(self.waiting[0]):
+            self.backend.send(self.waiting.pop(0), not_before=self.backend.now)
+            self.counts["from_gateway"] += 1
+
+    def close(self):
+        self.tap.close()
+        self.namespace.delete()
+
+
+def _cycles(text):
+    """A point of simulated time: cycles, or a number with s, ms, us or ns."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*(s|ms|us|ns)?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a time (cycles, or e.g. 20ms)")
+    number, unit = float(match.group(1)), match.group(2)
+    scale = {None: 1, "s": CLOCK_HZ, "ms": CLOCK_HZ / 1e3, "us": CLOCK_HZ / 1e6,
+             "ns": CLOCK_HZ / 1e9}[unit]
+    return round(number * scale)
+
+
+def _prepare(args, log):
+    """QEMU, the kernel and the initrd with this run's commands (in ``tmp``)."""
     qemu = _qemu_binary(log)
     WORK.mkdir(parents=True, exist_ok=True)
     files = fetch(WORK, log=log)
@@ -385,9 +447,55 @@ def run(args, *, log, out=sys.stdout):
         if not path.is_file():
             raise QemuError(f"the {what} {path} is not a file")
     base = WORK / ("initramfs.gz" if not args.module else "initramfs-custom.gz")
-    if args.module or not base.exists() or base.stat().st_mtime < module.stat().st_mtime:
+    stale = not base.exists() or base.stat().st_mtime < module.stat().st_mtime
+    if args.module or stale:
         initramfs(files, base, module=module)
+    tmp = Path(tempfile.mkdtemp(prefix="e1000-qemu-"))
+    initrd = tmp / "initrd"
+    initrd.write_bytes(base.read_bytes() + scenario_archive(args.commands,
+                                                            interactive=args.interactive))
+    what = files.release if not args.kernel else str(kernel)
+    return qemu, kernel, initrd, tmp, what
 
+
+def run_reference_nic(args, *, log, out=sys.stdout):
+    """The same guest with QEMU's own e1000 and user network, for comparison."""
+    qemu, kernel, initrd, tmp, what = _prepare(args, log)
+    log(f"booting {what} under QEMU (TCG) with QEMU's own e1000 and user network")
+    console = Console(out)
+    began = time.perf_counter()
+    vm = Vm(qemu, kernel, initrd, ["-netdev", "user,id=n0,restrict=on",
+                                   "-device", "e1000,netdev=n0,romfile="],
+            interactive=args.interactive)
+    status = "powered off"
+    try:
+        deadline = time.monotonic() + args.timeout
+        while vm.console is not None:
+            if time.monotonic() > deadline:
+                status = f"timed out after {args.timeout:.0f} s"
+                break
+            if select.select([vm.console], [], [], 0.5)[0]:
+                data = os.read(vm.console.fileno(), 65536)
+                if not data:
+                    break
+                console.feed(data)
+        if vm.console is None:
+            vm.process.wait()
+    finally:
+        console.finish(vm.stop())
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"status": status, "wall_s": time.perf_counter() - began, "started": began,
+            "console": console, "commands": args.commands, "marks": [], "model": False}
+
+
+def run(args, *, log, out=sys.stdout):
+    """Boot, serve the NIC until the machine powers off; returns a summary dict."""
+    from .cxxrtl import CxxrtlBackend
+    from .gateway import Gateway
+    from .machine import default_traces
+    from .pcap import write_pcap
+
+    qemu, kernel, initrd, tmp, what = _prepare(args, log)
     began = time.perf_counter()
     bench = _bench(args)
     backend = CxxrtlBackend(bench, log=log)
@@ -396,39 +504,58 @@ def run(args, *, log, out=sys.stdout):
     function = PciFunction(subsystem_device=words[0x0B], subsystem_vendor=words[0x0C])
     trace = open(args.trace_mmio, "w") if args.trace_mmio else None
     server = NicServer(backend, ram, function, trace=trace)
-    gateway = Gateway(backend)
-    log(f"model ready in {time.perf_counter() - began:.1f} s; booting {kernel.name} "
-        f"({files.release if not args.kernel else 'your kernel'}) under QEMU (TCG)")
+    wire = TapWire(backend) if args.tap else None
+    gateway = None if wire else Gateway(backend)
+    if wire:
+        log(f"the wire's far end: namespace {wire.namespace.name} (10.0.2.2 on eth0, "
+            f"192.168.0.113 on {wire.beyond})")
+    log(f"model ready in {time.perf_counter() - began:.1f} s; booting {what} under QEMU (TCG)")
 
-    tmp = Path(tempfile.mkdtemp(prefix="e1000-qemu-"))
-    initrd = tmp / "initrd"
-    initrd.write_bytes(base.read_bytes() + scenario_archive(args.commands,
-                                                            interactive=args.interactive))
     qtest_path = tmp / "qtest.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(qtest_path))
     listener.listen(1)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     channel = Channel(ours)
-    vm = Vm(qemu, kernel, initrd, theirs.fileno(), qtest_path, interactive=args.interactive)
+    vm = Vm(qemu, kernel, initrd, [
+        "-device", f"x-pci-proxy-dev,id=nic,fd={theirs.fileno()}",
+        "-qtest", f"unix:{qtest_path}", "-qtest-log", "none"],
+        pass_fds=[theirs.fileno()], interactive=args.interactive)
     theirs.close()
-    feed, console = _console_printer(out)
+    spawned = time.perf_counter()
+    console = Console(out)
     deadline = time.monotonic() + args.timeout
     status = "powered off"
     cycles_at_boot = backend.now
+    vcd_state = "before" if args.vcd else "none"
     try:
         while True:
             if time.monotonic() > deadline:
                 status = f"timed out after {args.timeout:.0f} s"
                 break
             watched = [channel.fileno()]
-            if vm.process.stdout is not None:
-                watched.append(vm.process.stdout.fileno())
+            if vm.console is not None:
+                watched.append(vm.console.fileno())
             if server.qtest is None:
                 watched.append(listener.fileno())
             elif server.qtest.pending:
                 watched.append(server.qtest.fileno())
-            _, why = backend.serve(watched, every=POLL_EVERY, limit=CLOCK_HZ // 100)
+            if wire:
+                watched.append(wire.fileno())
+            limit = CLOCK_HZ // 100
+            if vcd_state == "before":
+                if backend.now >= args.trace_start:
+                    backend.start_waveforms(args.vcd, args.gtkw, default_traces(bench))
+                    vcd_state = "on"
+                else:
+                    limit = min(limit, args.trace_start - backend.now)
+            if vcd_state == "on" and args.trace_end is not None:
+                if backend.now >= args.trace_end:
+                    backend.finish_waveforms()
+                    vcd_state = "after"
+                else:
+                    limit = min(limit, args.trace_end - backend.now)
+            backend.serve(watched, every=POLL_EVERY, limit=max(1, limit))
             server.update_irq(wait=False)
             ready = select.select(watched, [], [], 0)[0]
             if listener.fileno() in ready:
@@ -437,10 +564,10 @@ def run(args, *, log, out=sys.stdout):
                 server.update_irq(wait=False)
             if server.qtest is not None and server.qtest.fileno() in ready:
                 server.qtest.drain(block=False)
-            if vm.process.stdout is not None and vm.process.stdout.fileno() in ready:
-                data = os.read(vm.process.stdout.fileno(), 65536)
-                if data:
-                    feed(data)
+            if vm.console is not None and vm.console.fileno() in ready:
+                console.feed(os.read(vm.console.fileno(), 65536))
+            if wire:
+                wire.pump()
             if channel.fileno() in ready:
                 try:
                     message = channel.receive()
@@ -454,14 +581,14 @@ def run(args, *, log, out=sys.stdout):
     except ProtocolError as error:
         status = f"protocol error: {error}"
     finally:
-        vm.stop()
-        if vm.process.stdout is not None:
-            rest = vm.process.stdout.read()
-            if rest:
-                feed(rest + b"\n")
+        console.finish(vm.stop())
         listener.close()
         if trace:
             trace.close()
+        if wire:
+            wire.close()
+        if vcd_state == "on":
+            backend.finish_waveforms()
         shutil.rmtree(tmp, ignore_errors=True)
         if args.pcap:
             frames = []
@@ -471,23 +598,36 @@ def run(args, *, log, out=sys.stdout):
             write_pcap(args.pcap, frames, clock_hz=CLOCK_HZ)
     wall = time.perf_counter() - began
     return {
-        "status": status, "qemu_exit": vm.process.returncode, "wall_s": wall,
+        "status": status, "wall_s": wall, "model": True,
         "cycles": backend.now - cycles_at_boot, "accesses": server.accesses,
         "marks": server.marks, "irq_changes": server.irq_changes,
         "config_reads": channel.received[Command.PCI_CFGREAD],
         "config_writes": channel.received[Command.PCI_CFGWRITE],
         "sysmem_syncs": ram.syncs, "frames": len(backend.wire_log),
-        "gateway_ignored": gateway.ignored, "console": console, "started": began,
+        "gateway_ignored": gateway.ignored if gateway else 0,
+        "wire": wire.counts if wire else None, "console": console, "started": spawned,
         "commands": args.commands,
     }
 
 
 def report(summary, log):
-    marks = summary["marks"]
+    if not summary["model"]:
+        log(f"{summary['status']}: {summary['wall_s']:.1f} s of wall time from QEMU's start")
+        prompts = summary["console"].prompts
+        if prompts:
+            log(f"boot to the first command: {prompts[0][0] - summary['started']:.1f} s")
+        for (t0, name), (t1, _) in zip(prompts, prompts[1:]):
+            log(f"  {name:<46} {t1 - t0:6.2f} s")
+        return
     log(f"{summary['status']}: {summary['wall_s']:.1f} s of wall time, {summary['accesses']:,} "
         f"BAR accesses, {summary['cycles']:,} cycles simulated "
         f"({summary['cycles'] / CLOCK_HZ * 1e3:.1f} ms), {summary['irq_changes']} INTx changes, "
         f"{summary['frames']} frames on the wire")
+    if summary["wire"]:
+        w = summary["wire"]
+        log(f"gateway namespace: got {w['to_gateway']} frames, sent {w['from_gateway']}"
+            + (f", {w['bad_fcs']} with a bad FCS dropped" if w["bad_fcs"] else ""))
+    marks = summary["marks"]
     if not marks:
         return
     log(f"boot to the first command: {marks[0][1] - summary['started']:.1f} s")
@@ -524,8 +664,23 @@ def build_parser():
                    help="simulated time autonegotiation takes (default: %(default)s)")
     p.add_argument("--dma-read-latency", type=positive(int), default=125, metavar="CYCLES",
                    help="host memory's read latency (default: %(default)s)")
+    p.add_argument("--tap", action="store_true",
+                   help="the wire's far end is a network namespace with a real kernel "
+                        "(10.0.2.2, 192.168.0.113 beyond), as in 'python -m sim tap' (root)")
+    p.add_argument("--nic", choices=("model", "qemu"), default="model",
+                   help="model: the project's e1000 (default); qemu: QEMU's own e1000 and user "
+                        "network, the same guest and commands, for comparison")
     p.add_argument("--pcap", default="build/qemu.pcap", metavar="PATH",
                    help="every frame on the wire (default: %(default)s)")
+    w = p.add_argument_group("waveforms (a boot is long: record a window of it)")
+    w.add_argument("--vcd", metavar="PATH", help="write waveforms of the window to this VCD")
+    w.add_argument("--gtkw", metavar="PATH",
+                   help="GTKWave save file (default: the VCD path with .gtkw)")
+    w.add_argument("--trace-start", type=_cycles, default=0, metavar="TIME",
+                   help="where the window starts, in cycles or simulated time such as 20ms "
+                        "(default: the start)")
+    w.add_argument("--trace-end", type=_cycles, default=None, metavar="TIME",
+                   help="where it ends (default: the end of the run)")
     p.add_argument("--trace-mmio", metavar="CSV",
                    help="write every BAR access the guest makes (time, cycle, offset, value, "
                         "register name) to this file")
@@ -550,10 +705,19 @@ def main(argv):
                 ([] if args.interactive else list(REFERENCE))
         for line in args.commands:
             check_command(line)
-        for path in (args.pcap, args.trace_mmio):
+        if args.vcd is not None and not args.vcd.strip():
+            raise ValueError("--vcd needs a file name")
+        if args.vcd and not args.gtkw:
+            args.gtkw = os.path.splitext(args.vcd)[0] + ".gtkw"
+        if args.trace_end is not None and args.trace_end <= args.trace_start:
+            raise ValueError("--trace-end must come after --trace-start")
+        if args.nic == "qemu" and (args.tap or args.vcd or args.trace_mmio or args.module):
+            raise ValueError("--nic qemu runs QEMU's own e1000: --tap, --vcd, --trace-mmio "
+                             "and --module are for the model")
+        for path in (args.pcap, args.trace_mmio, args.vcd, args.gtkw):
             if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        summary = run(args, log=log)
+        summary = (run_reference_nic if args.nic == "qemu" else run)(args, log=log)
     except (QemuError, GuestError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -43,7 +43,8 @@ from .bench import CLOCK_HZ
 from .ethernet import check_fcs, to_wire
 
 
-__all__ = ["main", "Namespace", "Tap", "TapBridge", "requirements", "REFERENCE"]
+__all__ = ["main", "Namespace", "Tap", "TapBridge", "gateway_host", "requirements",
+           "REFERENCE"]
 
 
 # The reference scenario's commands, with the real tools.
@@ -201,6 +202,29 @@ class Tap:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def gateway_host(namespace):
+    """Make ``namespace`` (created) the gateway: a TAP ``eth0`` with 10.0.2.2/24 and QEMU's
+    gateway MAC address, 192.168.0.113 beyond it, forwarding on. Returns the TAP and the
+    interface 192.168.0.113 is on (a dummy, or the loopback where the kernel has no dummy)."""
+    tap = Tap(namespace, "eth0")
+    try:
+        namespace.ip("link", "set", "eth0", "address", GATEWAY_MAC)
+        namespace.ip("addr", "add", "10.0.2.2/24", "dev", "eth0")
+        namespace.ip("link", "set", "eth0", "up")
+        try:
+            namespace.ip("link", "add", "dummy0", "type", "dummy")
+            beyond = "dummy0"
+            namespace.ip("link", "set", "dummy0", "up")
+        except TapError:
+            beyond = "lo"
+        namespace.ip("addr", "add", "192.168.0.113/32", "dev", beyond)
+        namespace.sysctl("net.ipv4.ip_forward", 1)
+    except BaseException:
+        tap.close()
+        raise
+    return tap, beyond
 
 
 def _echo(frame):
@@ -369,20 +393,9 @@ def main(argv=None):
             ns.create()
         guest_tap = Tap(guest, "eth0")
         taps.append(guest_tap)
-        gateway_tap = Tap(gateway, "eth0")
+        gateway_tap, beyond = gateway_host(gateway)
         taps.append(gateway_tap)
         guest.ip("link", "set", "eth0", "address", mac)
-        gateway.ip("link", "set", "eth0", "address", GATEWAY_MAC)
-        gateway.ip("addr", "add", "10.0.2.2/24", "dev", "eth0")
-        gateway.ip("link", "set", "eth0", "up")
-        try:
-            gateway.ip("link", "add", "dummy0", "type", "dummy")
-            beyond = "dummy0"
-            gateway.ip("link", "set", "dummy0", "up")
-        except TapError:
-            beyond = "lo"           # no dummy interfaces in this kernel: the loopback will do
-        gateway.ip("addr", "add", "192.168.0.113/32", "dev", beyond)
-        gateway.sysctl("net.ipv4.ip_forward", 1)
         if args.up:
             guest.ip("link", "set", "eth0", "up")
             guest.ip("addr", "add", "10.0.2.15/24", "dev", "eth0")

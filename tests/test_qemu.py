@@ -93,3 +93,30 @@ def test_linux_e1000_probes_links_pings_and_unloads(tmp_path):
 
     # Every echo and reply crossed the wire (ARP, 8 requests, 8 replies at the least).
     assert pcap.stat().st_size > 24 + 18 * (16 + 60)
+
+
+@pytest.mark.skipif(missing is not None, reason=missing or "")
+def test_real_kernels_at_both_ends_and_a_waveform_window(tmp_path):
+    from sim.tap import PREFIX, requirements as tap_requirements
+    if tap_requirements() is not None:
+        pytest.skip(tap_requirements())
+    vcd = tmp_path / "boot.vcd"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "qemu", "--tap", "--pcap", str(tmp_path / "w.pcap"),
+         "--vcd", str(vcd), "--trace-start", "2ms", "--trace-end", "2.2ms",
+         "-c", "insmod e1000.ko", "-c", "ip link set eth0 up",
+         "-c", "ip addr add 10.0.2.15/24 dev eth0", "-c", "ping -c 2 10.0.2.2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out + err
+    # TTL 64: the gateway namespace's kernel answered, not the built-in gateway (255).
+    assert "2 packets transmitted, 2 packets received, 0% packet loss" in out, out
+    assert re.search(r"64 bytes from 10\.0\.2\.2: seq=1 ttl=64", out), out
+    assert re.search(r"gateway namespace: got \d+ frames, sent [1-9]", err), err
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert [n for n in names.split() if n.startswith(PREFIX) and n.endswith(f"-{proc.pid}")] == []
+    # The window: the VCD's time stamps (ns) lie within 2 ms to 2.2 ms of simulated time.
+    text = vcd.read_text()
+    stamps = [int(line[1:]) for line in text.splitlines() if line.startswith("#")]
+    assert stamps and 2_000_000 <= stamps[0] and stamps[-1] <= 2_200_000 + 8, stamps[:3]
+    assert "$var" in text and (tmp_path / "boot.gtkw").exists()
