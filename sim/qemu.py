@@ -458,6 +458,17 @@ def _prepare(args, log):
     return qemu, kernel, initrd, tmp, what
 
 
+def _outcome(vm, marks, interactive):
+    """How a run that ended by itself went."""
+    if vm.process.returncode:
+        return f"QEMU exited with status {vm.process.returncode}"
+    if not marks:
+        return "the guest never started its commands (see its console above)"
+    if marks[-1][0] != MARK_DONE and not interactive:
+        return "the guest stopped before its last command"
+    return "powered off"
+
+
 def run_reference_nic(args, *, log, out=sys.stdout):
     """The same guest with QEMU's own e1000 and user network, for comparison."""
     qemu, kernel, initrd, tmp, what = _prepare(args, log)
@@ -484,6 +495,8 @@ def run_reference_nic(args, *, log, out=sys.stdout):
     finally:
         console.finish(vm.stop())
         shutil.rmtree(tmp, ignore_errors=True)
+    if status == "powered off" and vm.process.returncode:
+        status = f"QEMU exited with status {vm.process.returncode}"
     return {"status": status, "wall_s": time.perf_counter() - began, "started": began,
             "console": console, "commands": args.commands, "marks": [], "model": False}
 
@@ -597,6 +610,11 @@ def run(args, *, log, out=sys.stdout):
                 frames.append((start, wire_frame.raw if frame is None else frame[:-4]))
             write_pcap(args.pcap, frames, clock_hz=CLOCK_HZ)
     wall = time.perf_counter() - began
+    if status == "powered off":
+        status = _outcome(vm, server.marks, args.interactive)
+        if server.accesses and not ram.syncs:
+            status = ("QEMU shared no guest RAM with the model (memory-backend-memfd,share=on), "
+                      "so DMA could not reach the guest")
     return {
         "status": status, "wall_s": wall, "model": True,
         "cycles": backend.now - cycles_at_boot, "accesses": server.accesses,
