@@ -75,6 +75,7 @@ class Kernel:
         self._work = []                 # deferred work, run after interrupt handlers
         self._napi = []                 # NAPI contexts scheduled to poll
         self.netdevs = {}
+        self.netdev_notifiers = []      # called with ("unregister", netdev)
         self.modules = {}
 
     # Log.
@@ -96,8 +97,9 @@ class Kernel:
         self._unhandled[line] = 0
 
     def free_irq(self, line, handler):
+        # By equality: a bound method is a new object each time it is taken from its instance.
         handlers = self._handlers.get(line, [])
-        self._handlers[line] = [(h, n) for h, n in handlers if h is not handler]
+        self._handlers[line] = [(h, n) for h, n in handlers if h != handler]
 
     def schedule_work(self, work):
         """Run ``async work()`` once, after the interrupt handlers (``schedule_work``)."""
@@ -207,4 +209,9 @@ class Kernel:
         return netdev.name
 
     def unregister_netdev(self, netdev):
-        self.netdevs.pop(netdev.name, None)
+        """Remove ``netdev``; everything that registered in ``netdev_notifiers`` is told, as
+        the kernel's protocols are (NETDEV_UNREGISTER), to forget its addresses and routes."""
+        if self.netdevs.get(netdev.name) is netdev:
+            del self.netdevs[netdev.name]
+            for notify in list(self.netdev_notifiers):
+                notify("unregister", netdev)

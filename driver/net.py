@@ -68,11 +68,27 @@ class NetStack:
         self._pending = {}          # IPv4Address -> _Pending
         self._ident = 0
         self.echo_listeners = []    # called with (source, ttl, icmp bytes) of echo replies
+        kernel.netdev_notifiers.append(self.netdev_event)
 
     # Configuration.
 
     def attach(self, netdev):
         netdev.rx_handler = self.receive
+
+    def netdev_event(self, event, netdev):
+        """A device went away: its addresses, the routes through it and the neighbours
+        reached through it go too."""
+        if event != "unregister":
+            return
+        gone = [route for route in self.routes if route.dev is netdev]
+        for address in list(self.arp):
+            if any(address in route.network for route in gone if route.gateway is None):
+                del self.arp[address]
+        for hop, pending in list(self._pending.items()):
+            if any(dev is netdev for dev, _ in pending.packets):
+                del self._pending[hop]
+        self.routes = [route for route in self.routes if route.dev is not netdev]
+        self.addresses.pop(netdev.name, None)
 
     def add_address(self, netdev, interface):
         self.attach(netdev)

@@ -51,3 +51,29 @@ def test_burst_through_napi_and_the_stack_answers_every_echo():
     assert most_per_poll > 1
     text = "\n".join(lines)
     assert "RX: bytes  packets  errors  dropped missed  mcast" in text
+
+
+def test_insmod_and_rmmod_cycle_and_the_interface_works_each_time():
+    # rmmod used to leave the old interrupt handler registered (it ate ICR, so the new
+    # driver never saw an interrupt) and the stack kept the removed device's address and
+    # routes ("File exists", then "Network is unreachable").
+    lines = []
+    machine = Machine(console=lines.append, backend=COMPILED)
+    cycle = ["insmod e1000", "ip link set eth0 up",
+             "ip addr add 10.0.2.15/255.255.255.0 dev eth0", "ping -c 1 10.0.2.2", "rmmod e1000"]
+
+    async def scenario(world):
+        statuses = []
+        for _ in range(3):
+            for line in cycle:
+                statuses.append(await world.shell.run(line))
+        handlers = world.kernel._handlers.get(world.devices[0].irq, [])
+        return statuses, handlers, world.shell.stack.routes, world.shell.stack.addresses
+
+    statuses, handlers, routes, addresses = machine.run(scenario)
+    assert statuses == [0] * 15, "\n".join(lines)
+    text = "\n".join(lines)
+    assert text.count("1 packets transmitted, 1 packets received, 0% packet loss") == 3, text
+    assert "File exists" not in text and "unreachable" not in text
+    assert handlers == [] and routes == [] and addresses == {}
+
