@@ -190,7 +190,8 @@ class PciDevice(ABC):
 
     @abstractmethod
     def dma_alloc_coherent(self, size, align=128):
-        """Allocate ``size`` bytes the device can reach; returns a ``DmaBuffer``."""
+        """Allocate ``size`` bytes the device can reach; returns a ``DmaBuffer``, or None when
+        there is no memory for it."""
 
     @abstractmethod
     def dma_free_coherent(self, buffer): ...

@@ -17,6 +17,7 @@ reports its link from an interrupt, which has to be taken before the next comman
 """
 
 import ipaddress
+import os
 import shlex
 import struct
 
@@ -151,7 +152,10 @@ class Shell:
         if netdev is None:
             return 1
         if up and not netdev.up:
-            await netdev.ops.ndo_open(netdev)
+            error = await netdev.ops.ndo_open(netdev)
+            if error:
+                self.out(f"ip: SIOCSIFFLAGS: {os.strerror(-error)}")
+                return 1
             await self.kernel.wait_event_timeout(lambda: netdev.carrier, self.link_wait_us)
         elif not up and netdev.up:
             await netdev.ops.ndo_stop(netdev)

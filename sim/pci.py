@@ -128,7 +128,8 @@ class Host:
         self.function = function or PciFunction(subsystem_device=words[0x0B],
                                                 subsystem_vendor=words[0x0C])
         self.function.on_command = self._command_changed
-        self._dma_next = backend.bench.hostmem.base
+        mem = backend.bench.hostmem
+        self._dma_free = [(mem.base, mem.size)]     # (base, size) holes, in address order
         self.master_aborts = 0
 
     def _command_changed(self, command):
@@ -185,15 +186,31 @@ class Host:
         n, offset = hit
         await self.backend.mmio(self.function.bars[n]["space"], offset, write=True, data=value)
 
-    # DMA memory: a bump allocator over host memory.
+    # DMA memory: first fit over host memory's holes.
 
     def dma_alloc(self, size, align):
-        mem = self.backend.bench.hostmem
-        base = (self._dma_next + align - 1) // align * align
-        if base + size > mem.base + mem.size:
-            raise MemoryError(f"host memory exhausted: {size} bytes wanted")
-        self._dma_next = base + size
-        return base
+        """The bus address of ``size`` free bytes aligned to ``align``, or None when no hole
+        is large enough (as the kernel's allocator returns NULL)."""
+        for i, (hole, length) in enumerate(self._dma_free):
+            base = (hole + align - 1) // align * align
+            if base + size <= hole + length:
+                pieces = [(hole, base - hole), (base + size, hole + length - base - size)]
+                self._dma_free[i:i + 1] = [(b, n) for b, n in pieces if n > 0]
+                return base
+        return None
+
+    def dma_free(self, base, size):
+        """Give back what ``dma_alloc`` returned; neighbouring holes merge."""
+        holes = sorted(self._dma_free + [(base, size)])
+        merged = []
+        for hole, length in holes:
+            if merged and merged[-1][0] + merged[-1][1] > hole:
+                raise ValueError(f"DMA memory at {base:#x} freed twice or never allocated")
+            if merged and merged[-1][0] + merged[-1][1] == hole:
+                merged[-1] = (merged[-1][0], merged[-1][1] + length)
+            else:
+                merged.append((hole, length))
+        self._dma_free = merged
 
     # The kernel's platform.
 
@@ -290,9 +307,11 @@ class SimPciDevice(PciDevice):
 
     def dma_alloc_coherent(self, size, align=128):
         handle = self.host.dma_alloc(size, align)
+        if handle is None:
+            return None
         buffer = _SimDmaBuffer(self.host.backend, handle, size)
         buffer.write(0, bytes(size))
         return buffer
 
     def dma_free_coherent(self, buffer):
-        pass            # a bump allocator: the memory stays allocated until the machine stops
+        self.host.dma_free(buffer.dma_handle, buffer.size)

@@ -77,3 +77,25 @@ def test_insmod_and_rmmod_cycle_and_the_interface_works_each_time():
     assert "File exists" not in text and "unreachable" not in text
     assert handlers == [] and routes == [] and addresses == {}
 
+
+def test_rings_that_do_not_fit_are_refused_like_the_kernel_and_memory_comes_back():
+    # Host memory is 1 MiB: 4096 descriptors do not fit at all, 256 fit for TX but not for RX
+    # (the TX ring must then be given back), 128 fit, and do again after down and up.
+    lines = []
+    machine = Machine(console=lines.append, backend=COMPILED)
+    script = ["insmod e1000 ring=4096", "ip link set eth0 up", "rmmod e1000",
+              "insmod e1000 ring=256", "ip link set eth0 up", "rmmod e1000",
+              "insmod e1000 ring=128", "ip link set eth0 up", "ip link set eth0 down",
+              "ip link set eth0 up", "ip addr add 10.0.2.15/255.255.255.0 dev eth0",
+              "ping -c 1 10.0.2.2"]
+
+    async def scenario(world):
+        return [await world.shell.run(line) for line in script]
+
+    statuses = machine.run(scenario)
+    text = "\n".join(lines)
+    assert statuses == [0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], text
+    assert text.count("ip: SIOCSIFFLAGS: Cannot allocate memory") == 2
+    assert "eth0: Unable to allocate memory for the Tx descriptor ring" in text
+    assert "eth0: Unable to allocate memory for the Rx descriptor ring" in text
+    assert "1 packets transmitted, 1 packets received, 0% packet loss" in text

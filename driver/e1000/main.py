@@ -4,6 +4,8 @@ Shaped like the Linux driver's e1000_main.c. It talks to the device only through
 API (``driver.pci``) and to the rest of the system only through the kernel (``driver.kernel``).
 """
 
+import errno
+
 from amaranth.lib import data
 
 from hw.desc import DESCRIPTOR_BYTES, RXD_STA, TXD_CMD, TXD_STA, RxDescriptor, TxDescriptor
@@ -55,11 +57,28 @@ class Ring:
     def __init__(self, pdev, count, buffer_size):
         if not 8 <= count <= 4096 or count % 8:
             raise ValueError(f"a ring has a multiple of 8 descriptors, 8 to 4096, not {count}")
+        self.pdev = pdev
         self.count = count
         self.desc = pdev.dma_alloc_coherent(count * DESCRIPTOR_BYTES)
-        self.buffers = [pdev.dma_alloc_coherent(buffer_size, align=64) for _ in range(count)]
+        self.buffers = []
+        while self.desc is not None and len(self.buffers) < count:
+            buffer = pdev.dma_alloc_coherent(buffer_size, align=64)
+            if buffer is None:
+                break
+            self.buffers.append(buffer)
+        if self.desc is None or len(self.buffers) < count:
+            self.free()
+            raise MemoryError("descriptor ring")
         self.next_to_use = 0
         self.next_to_clean = 0
+
+    def free(self):
+        """Give the descriptors and buffers back (the device must no longer use them)."""
+        for buffer in self.buffers:
+            self.pdev.dma_free_coherent(buffer)
+        if self.desc is not None:
+            self.pdev.dma_free_coherent(self.desc)
+        self.buffers, self.desc = [], None
 
     def read(self, layout, i):
         return layout.from_bits(int.from_bytes(self.desc.read(i * DESCRIPTOR_BYTES,
@@ -103,6 +122,9 @@ class E1000Adapter(NetDeviceOps):
 
     def dev_err(self, message):
         self.dev_info(message)
+
+    def netdev_err(self, message):
+        self.netdev_info(message)
 
     # Probe and remove.
 
@@ -164,8 +186,18 @@ class E1000Adapter(NetDeviceOps):
 
     async def ndo_open(self, netdev):
         hw = self.hw
-        self.tx_ring = Ring(self.pdev, self.ring_size, TX_BUFFER_SIZE)
-        self.rx_ring = Ring(self.pdev, self.ring_size, RX_BUFFER_SIZE)
+        try:
+            self.tx_ring = Ring(self.pdev, self.ring_size, TX_BUFFER_SIZE)
+        except MemoryError:
+            self.netdev_err("Unable to allocate memory for the Tx descriptor ring")
+            return -errno.ENOMEM
+        try:
+            self.rx_ring = Ring(self.pdev, self.ring_size, RX_BUFFER_SIZE)
+        except MemoryError:
+            self.netdev_err("Unable to allocate memory for the Rx descriptor ring")
+            self.tx_ring.free()
+            self.tx_ring = None
+            return -errno.ENOMEM
         await self.configure_tx()
         await self.configure_rx()
         self.kernel.request_irq(self.pdev.irq, self.intr, netdev.name)
@@ -226,6 +258,9 @@ class E1000Adapter(NetDeviceOps):
         await hw.er32(reg.ICR)
         await self.update_stats()
         netdev.netif_carrier_off()
+        for ring in (self.tx_ring, self.rx_ring):
+            ring.free()
+        self.tx_ring = self.rx_ring = None
 
     # Transmit.
 
@@ -296,6 +331,8 @@ class E1000Adapter(NetDeviceOps):
 
     async def poll(self, budget):
         """The NAPI poll: reclaim transmitted descriptors, take received frames."""
+        if self.tx_ring is None:            # scheduled before the interface went down
+            return 0
         self.clean_tx()
         work = await self.clean_rx(budget)
         self.polls += 1
