@@ -3,7 +3,7 @@
 import zlib
 
 
-__all__ = ["fcs", "to_wire", "check_fcs", "PREAMBLE", "MIN_FRAME"]
+__all__ = ["fcs", "to_wire", "check_fcs", "received", "PREAMBLE", "MIN_FRAME"]
 
 PREAMBLE = b"\x55" * 7 + b"\xd5"
 MIN_FRAME = 60              # without FCS
@@ -24,3 +24,12 @@ def to_wire(frame, *, pad=True):
     if pad and len(frame) < MIN_FRAME:
         frame += bytes(MIN_FRAME - len(frame))
     return PREAMBLE + frame + fcs(frame)
+
+
+def received(wire_frame):
+    """What a receiver keeps of a ``WireFrame``: the frame without its FCS, or None when the
+    start delimiter is missing, the sender signalled an error or the FCS is wrong."""
+    frame = wire_frame.frame
+    if frame is None or wire_frame.error or not check_fcs(frame):
+        return None
+    return frame[:-4]

@@ -15,7 +15,7 @@ import struct
 
 from driver.net import ETH_P_ARP, ETH_P_IP, checksum
 
-from .ethernet import check_fcs, to_wire
+from .ethernet import received, to_wire
 
 
 __all__ = ["Gateway"]
@@ -47,11 +47,10 @@ class Gateway:
         backend.tx_listeners.append(self.on_frame)
 
     def on_frame(self, wire_frame):
-        frame = wire_frame.frame
-        if frame is None or wire_frame.error or not check_fcs(frame):
+        frame = received(wire_frame)
+        if frame is None:
             self.ignored += 1
             return
-        frame = frame[:-4]
         if len(frame) < 14:
             return
         ethertype = struct.unpack("!H", frame[12:14])[0]

@@ -48,6 +48,7 @@ from hw.core import DEFAULT_MAC, E1000
 from hw.regmap import reg, register_at
 
 from .bench import Bench, CLOCK_HZ
+from .ethernet import received, to_wire
 from .guest import MARK_DONE, MARK_OFFSET, GuestError, check_command, fetch, initramfs, \
     scenario_archive
 from .hostmem import HostMemory
@@ -404,17 +405,15 @@ class TapWire:
         return self.tap.fd
 
     def _from_wire(self, wire_frame):
-        from .ethernet import check_fcs
-        frame = wire_frame.frame
-        if frame is None or wire_frame.error or not check_fcs(frame):
+        frame = received(wire_frame)
+        if frame is None:
             self.counts["bad_fcs"] += 1
             return
-        self.tap.write(frame[:-4])
+        self.tap.write(frame)
         self.counts["to_gateway"] += 1
 
     def pump(self):
         """Frames the gateway's kernel sent, onto the wire as the partner has room."""
-        from .ethernet import to_wire
         self.waiting += [to_wire(frame) for frame in self.tap.read()]
         while self.waiting and self.backend.send_room >= len(self.waiting[0]):
             self.backend.send(self.waiting.pop(0), not_before=self.backend.now)

@@ -40,7 +40,7 @@ import time
 
 from .backends import BACKENDS
 from .bench import CLOCK_HZ
-from .ethernet import check_fcs, to_wire
+from .ethernet import received, to_wire
 
 
 __all__ = ["main", "Namespace", "Tap", "TapBridge", "gateway_host", "requirements",
@@ -266,11 +266,11 @@ class TapBridge:
             self.round_trips.append(self.kernel.platform.now_ns() - self.requests.pop(echo[1:]))
 
     def _from_wire(self, wire_frame):
-        frame = wire_frame.frame
-        if frame is None or wire_frame.error or not check_fcs(frame):
+        frame = received(wire_frame)
+        if frame is None:
             self.counts["bad_fcs"] += 1
             return
-        self.gateway.write(frame[:-4])
+        self.gateway.write(frame)
         self.counts["gateway_in"] += 1
         self._activity += 1
 
