@@ -17,9 +17,10 @@ Blocks, each owning its registers on the internal register bus:
                                  +-- Statistics (0x4000-0x40FC) <-- StatsEvents
                                  +-- TxDMA (TDH) --> TxMAC --> GMII TX
                                  +-- RxDMA (RDH) <-- RxFIFO <-- RxMAC <-- GMII RX
-    TxDMA, RxDMA (five initiators) --> DMAArbiter --> DMA port
+    TxDMA, RxDMA (five initiators) --> DMAArbiter --> DMADrain --> DMA port
 
-CTRL.RST resets every block but the MMIO target and Control, which sequences the reset.
+CTRL.RST resets every block but the MMIO target, Control, which sequences the reset, and the
+DMA port's last stage, which settles what host memory still owes from before it.
 """
 
 from amaranth.hdl import Cat, Module, ResetInserter
@@ -29,6 +30,7 @@ from amaranth.lib.wiring import In, Out
 from .bus import DMASignature, GMIISignature, MDIOSignature, MMIOSignature
 from .control import Control
 from .dma import DMAArbiter
+from .dmadrain import DMADrain
 from .eeprom import EEPROM, eeprom_image
 from .irq import InterruptController
 from .mdio import MDIOMaster
@@ -84,10 +86,10 @@ class E1000(wiring.Component):
     bus_master: In(1)
     irq: Out(1)
 
-    # Submodules by name: the software reset leaves the first two alone.
+    # Submodules by name: the software reset leaves the first three alone.
     RESET_BLOCKS = ("regfile", "eeprom", "mdio_master", "interrupts", "stats", "stats_events",
                     "txdma", "txmac", "rxmac", "rxfifo", "rxdma", "dma_arbiter")
-    BLOCKS = ("mmio", "control") + RESET_BLOCKS
+    BLOCKS = ("mmio", "control", "dma_drain") + RESET_BLOCKS
 
     def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, reset_cycles=128):
         self.eeprom_words = list(eeprom) if eeprom is not None else eeprom_image(mac)
@@ -109,6 +111,8 @@ class E1000(wiring.Component):
         self.rxdma = RxDMA()
         # Reads: TX descriptors, TX buffers, RX descriptors; writes: TX status, RX buffers.
         self.dma_arbiter = DMAArbiter(readers=3, writers=2)
+        # Outside the reset: what host memory still owes when CTRL.RST comes is settled here.
+        self.dma_drain = DMADrain()
 
     def elaborate(self, platform):
         m = Module()
@@ -197,7 +201,10 @@ class E1000(wiring.Component):
         wiring.connect(m, rxdma.descriptors, arbiter.readers[2])
         wiring.connect(m, txdma.writeback, arbiter.writers[0])
         wiring.connect(m, rxdma.buffers, arbiter.writers[1])
-        wiring.connect(m, arbiter.dma, wiring.flipped(self.dma))
+        m.submodules.dma_drain = drain = self.dma_drain
+        wiring.connect(m, arbiter.dma, drain.up)
+        wiring.connect(m, drain.dma, wiring.flipped(self.dma))
+        m.d.comb += drain.reset.eq(self.control.device_reset)
 
         # Statistics.
         wiring.connect(m, txmac.stats, self.stats_events.tx)

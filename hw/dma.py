@@ -8,7 +8,8 @@ Writes: a granted write command keeps the write channel until its last data beat
 different writes never interleave; acknowledgements return in order through a second tag queue.
 Initiators give each command as a base and an offset (``DMARequest``): the granted one's address
 is added up here, one adder per direction instead of one per initiator. Granted commands leave
-through a register slice, a cycle later. Write data passes straight through the owner's
+unregistered: the register slice they go through, a cycle later, is the port's last stage
+(``hw.dmadrain``), which the device reset leaves alone. Write data passes straight through the owner's
 multiplexer: each writer sends it from a register, and takes the bus's ready only into
 flip-flop enables and its state. Data bytes whose strobe is off are left to whatever is cheapest.
 """
@@ -17,8 +18,8 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMACommand, DMAReadSignature, DMARequest, DMASignature, DMAWriteSignature
-from .pipe import StreamRegister, queue
+from .bus import DMAReadSignature, DMARequest, DMASignature, DMAWriteSignature
+from .pipe import queue
 
 
 __all__ = ["DMAArbiter"]
@@ -53,13 +54,9 @@ class DMAArbiter(wiring.Component):
         readers, writers = self.readers, self.writers
         dma = self.dma
 
-        # Granted commands leave through register slices: arbitration, the initiators'
-        # handshakes and the bus's would otherwise form one long path.
-        m.submodules.rd_out = rd_out = StreamRegister(DMACommand)
-        m.submodules.wr_out = wr_out = StreamRegister(DMACommand)
-        wiring.connect(m, rd_out.o, wiring.flipped(dma.rd_cmd))
-        wiring.connect(m, wr_out.o, wiring.flipped(dma.wr_cmd))
-        rd_cmd, wr_cmd = rd_out.i, wr_out.i
+        # Granted commands go to the port's last stage, whose register slices keep
+        # arbitration, the initiators' handshakes and the bus's from forming one long path.
+        rd_cmd, wr_cmd = dma.rd_cmd, dma.wr_cmd
         # The granted request, and its address worked out into the slice.
         rd_request = Signal(DMARequest)
         wr_request = Signal(DMARequest)
