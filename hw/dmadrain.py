@@ -11,14 +11,21 @@ is outside the reset and settles the account:
 - a write burst in progress is finished here with beats whose byte strobes are all off;
 - write completions owed for those commands are taken here;
 - a command that sat in the output register when the reset came is still offered (a bus
-  master may not take back a valid it has raised), and is then accounted for as above.
+  master may not take back a valid it has raised), and is then accounted for as above; so is
+  one that enters it in the reset's first cycle, while the blocks behind still run.
 
 Handshake: ``up`` is the arbiter's side, ``dma`` the port's; both carry ``DMASignature``. The
 commands leave through a register slice per direction (a cycle of latency, full throughput, as
 the arbiter's output stage); read data, write data and completions pass straight through. While
-nothing is owed from before a reset, this stage changes no cycle of the traffic. A new write
-command waits while a burst is being finished. The port's write data follows its command: host
-memory takes a burst's beats only after it has taken the command.
+nothing is owed from before a reset, this stage changes no cycle of the traffic. During the
+reset it holds read data and completions back (the port answers them afterwards, in order), and
+a new write command waits until the burst being finished is done. The port's write data follows
+its command: host memory takes a burst's beats only after it has taken the command.
+
+Timing: the reset acts here a cycle late, from a register; the counts of commands take their
+handshakes a cycle late too. That is safe because the counts are only looked at while the reset
+holds the answers back, and its first cycles let them settle (a reset lasts at least three
+cycles; the core's lasts 128 or more).
 """
 
 from amaranth.hdl import Module, Signal
@@ -58,43 +65,46 @@ class DMADrain(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        up, dma, reset = self.up, self.dma, self.reset
+        up, dma = self.up, self.dma
+        # Timing: the reset reaches the handshakes from a register of this stage's own, a
+        # cycle later. In the reset's first cycle the blocks behind still run as before.
+        holding = Signal()
+        m.d.sync += holding.eq(self.reset)
         m.submodules.rd_out = rd_out = StreamRegister(DMACommand)
         m.submodules.wr_out = wr_out = StreamRegister(DMACommand)
         wiring.connect(m, rd_out.o, wiring.flipped(dma.rd_cmd))
         wiring.connect(m, wr_out.o, wiring.flipped(dma.wr_cmd))
 
-        # Reads: commands the port took whose last beat has not come, and how many of those
-        # (the first ones) are from before a reset.
-        rd_stale_slice = self._held(m, rd_out, "rd")
-        rd_taken = rd_out.o.valid & rd_out.o.ready
-        rd_owed, rd_stale = self._owed(m, "rd", rd_taken, rd_stale_slice & rd_taken,
-                                       dma.rd_data, lambda beat: beat.last, up.rd_data)
-        m.d.comb += [
-            rd_out.i.payload.eq(up.rd_cmd.payload),
-            rd_out.i.valid.eq(up.rd_cmd.valid & ~reset),
-            up.rd_cmd.ready.eq(rd_out.i.ready & ~reset),
-        ]
+        # Reads: every command that entered the slice before a reset is answered here. (None
+        # enters during it: the arbiter is held in reset.)
+        self._command(m, up.rd_cmd, rd_out)
+        self._answers(m, "rd", holding, rd_out.i, dma.rd_data, up.rd_data,
+                      lambda beat: beat.last)
 
-        # Writes: the beats the burst in progress still owes; ``fill`` while this stage sends
-        # them itself. A new command waits meanwhile.
-        wr_stale_slice = self._held(m, wr_out, "wr")
+        # Writes: a burst the port took before the reset, or takes after it from the slice,
+        # is finished here (``fill``); a new command waits meanwhile.
         wr_taken = wr_out.o.valid & wr_out.o.ready
-        wr_left = Signal(9)
-        wr_left_next = Signal(9)
-        fill = Signal()
         beat_taken = dma.wr_data.valid & dma.wr_data.ready
-        m.d.comb += wr_left_next.eq(wr_left + (wr_taken * (wr_out.o.payload.len + 1)) - beat_taken)
-        m.d.sync += wr_left.eq(wr_left_next)
-        with m.If(reset | (wr_stale_slice & wr_taken)):
-            m.d.sync += fill.eq(wr_left_next != 0)
-        with m.Elif(fill & beat_taken & dma.wr_data.payload.last):
-            m.d.sync += fill.eq(0)
+        wr_open = Signal()          # the port took a command whose last beat has not gone
+        wr_left = Signal(8)         # beats the open burst still owes, minus one
+        stale = Signal()            # the open burst, or the command in the slice, is from
+        fill = Signal()             # before a reset
+        m.d.comb += fill.eq(stale & wr_open)
+        with m.If(wr_taken):
+            m.d.sync += [wr_open.eq(1), wr_left.eq(wr_out.o.payload.len)]
+        with m.Elif(beat_taken):
+            m.d.sync += wr_left.eq(wr_left - 1)
+            with m.If(dma.wr_data.payload.last):
+                m.d.sync += wr_open.eq(0)
+        with m.If(fill & beat_taken & dma.wr_data.payload.last):
+            m.d.sync += stale.eq(0)
+        with m.Elif(holding & (wr_open | wr_out.o.valid)):
+            m.d.sync += stale.eq(1)
         with m.If(fill):
             m.d.comb += [
                 dma.wr_data.valid.eq(1),
                 dma.wr_data.payload.strb.eq(0),
-                dma.wr_data.payload.last.eq(wr_left == 1),
+                dma.wr_data.payload.last.eq(wr_left == 0),
             ]
         with m.Else():
             m.d.comb += [
@@ -104,43 +114,37 @@ class DMADrain(wiring.Component):
                 up.wr_data.ready.eq(dma.wr_data.ready),
             ]
         m.d.comb += dma.wr_data.payload.data.eq(up.wr_data.payload.data)
-        blocked = reset | fill | wr_stale_slice
-        m.d.comb += [
-            wr_out.i.payload.eq(up.wr_cmd.payload),
-            wr_out.i.valid.eq(up.wr_cmd.valid & ~blocked),
-            up.wr_cmd.ready.eq(wr_out.i.ready & ~blocked),
-        ]
-        self._owed(m, "wr_done", wr_taken, wr_stale_slice & wr_taken, dma.wr_done,
-                   lambda done: 1, up.wr_done)
+        self._command(m, up.wr_cmd, wr_out, blocked=stale)
+        self._answers(m, "wr_done", holding, wr_out.i, dma.wr_done, up.wr_done, lambda done: 1)
         return m
 
-    def _held(self, m, out, name):
-        """Whether the command in ``out`` was there during a reset: it is still offered, and
-        what it brings back belongs to nobody."""
-        stale = Signal(name=f"{name}_stale_slice")
-        with m.If(self.reset):
-            m.d.sync += stale.eq(out.o.valid & ~out.o.ready)
-        with m.Elif(out.o.valid & out.o.ready):
-            m.d.sync += stale.eq(0)
-        return stale
+    def _command(self, m, source, out, *, blocked=0):
+        """Commands from the arbiter into the slice ``out``, unless ``blocked``."""
+        m.d.comb += [
+            out.i.payload.eq(source.payload),
+            out.i.valid.eq(source.valid & ~blocked),
+            source.ready.eq(out.i.ready & ~blocked),
+        ]
 
-    def _owed(self, m, name, taken, stale_taken, source, ends, sink):
-        """Count the answers on ``source`` owed for the commands ``taken`` (one per command,
-        ending with the beat for which ``ends(payload)``); those owed from before a reset are
-        taken here, the rest go to ``sink``."""
+    def _answers(self, m, name, holding, entered, source, sink, ends):
+        """Route ``source`` (the port's answers, one per command, ending with the beat for
+        which ``ends(payload)``) to ``sink``, but for the commands that ``entered`` the slice
+        before a reset: those are taken here. While ``holding`` the answers wait."""
         owed = Signal(range(self._commands + 1), name=f"{name}_owed")
         stale = Signal(range(self._commands + 1), name=f"{name}_stale")
         answered = source.valid & source.ready & ends(source.payload)
-        owed_next = owed + taken - answered
-        m.d.sync += owed.eq(owed_next)
-        with m.If(self.reset):
-            m.d.sync += stale.eq(owed_next)
-        with m.Else():
-            m.d.sync += stale.eq(stale + stale_taken - (answered & (stale != 0)))
+        # The commands not yet answered, counted a cycle late.
+        came, went = Signal(name=f"{name}_came"), Signal(name=f"{name}_went")
+        m.d.sync += [came.eq(entered.valid & entered.ready), went.eq(answered),
+                     owed.eq(owed + came - went)]
         dropping = stale != 0
-        m.d.comb += [
-            sink.payload.eq(source.payload),
-            sink.valid.eq(source.valid & ~dropping),
-            source.ready.eq(dropping | sink.ready),
-        ]
-        return owed, stale
+        with m.If(holding):
+            m.d.sync += stale.eq(owed)
+        with m.Elif(answered & dropping):
+            m.d.sync += stale.eq(stale - 1)
+        m.d.comb += sink.payload.eq(source.payload)
+        with m.If(~holding):
+            m.d.comb += [
+                sink.valid.eq(source.valid & ~dropping),
+                source.ready.eq(dropping | sink.ready),
+            ]
