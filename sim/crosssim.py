@@ -8,8 +8,10 @@ partner, PHY): MMIO writes and reads, a ring of transmit descriptors and one of 
 descriptors, a frame out through TX and one in through RX, then registers and counters read back.
 Every cycle, the core's inputs and outputs are recorded at the clock edge. The core's Verilog
 (``hw.export``, the same as ``make verilog``) then runs under each simulator in a generated
-Verilog test bench that replays the recorded inputs cycle by cycle and prints the core's outputs
-at every edge; these must equal the Amaranth simulator's in every bit of every cycle. Equal
+Verilog test bench that first holds the reset for a few cycles with every input unknown (as a
+test bench starts), where every output must already be defined, then replays the recorded inputs
+cycle by cycle and prints the core's outputs at every edge; these must equal the Amaranth
+simulator's in every bit of every cycle. Equal
 outputs mean the same MMIO answers (register values), the same DMA commands and write data (host
 memory contents), the same bytes on GMII (frames on the wire) and the same interrupt line, at the
 same cycles. The first difference is reported with the cycle and the ports that differ.
@@ -47,6 +49,7 @@ __all__ = ["record", "run_simulator", "compare", "SIMULATORS", "main"]
 
 
 SIMULATORS = ("icarus", "verilator")
+RESET_CYCLES = 4
 
 _HINTS = {"icarus": "iverilog (Debian: apt-get install iverilog)",
           "verilator": "verilator (Debian: apt-get install verilator)"}
@@ -148,9 +151,10 @@ def _testbench(table, cycles):
              "module tb;",
              "    reg clk = 0;",
              f"    reg [{width_in - 1}:0] stimulus [0:{cycles - 1}];",
-             f"    reg [{width_in - 1}:0] in = 0;"]
+             f"    reg [{width_in - 1}:0] in = 0;",
+             "    reg rst = 0;"]
     lines += [f"    wire [{len(s) - 1}:0] o_{n};" for n, s in outputs]
-    connections = [".clk(clk)", ".rst(1'b0)"]
+    connections = [".clk(clk)", ".rst(rst)"]
     offset = width_in
     for n, s in inputs:
         offset -= len(s)
@@ -161,6 +165,21 @@ def _testbench(table, cycles):
     lines += ["    integer i, f;",
               "    initial begin",
               '        $readmemh("stimulus.hex", stimulus);',
+              '        f = $fopen("reset.hex", "w");',
+              "        // Reset held with every input unknown, as a test bench starts: the outputs",
+              "        // must be defined all the same.",
+              f"        in = {{{width_in}{{1'bx}}}};",
+              "        rst = 1;",
+              f"        for (i = 0; i < {RESET_CYCLES}; i = i + 1) begin",
+              "            #4;",
+              "            clk = 1;",
+              "            #1;",
+              f'            $fdisplay(f, "%h", {concat});',
+              "            #3;",
+              "            clk = 0;",
+              "        end",
+              "        rst = 0;",
+              "        $fclose(f);",
               '        f = $fopen("outputs.hex", "w");',
               f"        for (i = 0; i < {cycles}; i = i + 1) begin",
               "            in = stimulus[i];",
@@ -204,15 +223,36 @@ def run_simulator(simulator, verilog, table, rows, directory):
         if result.returncode != 0:
             raise RuntimeError(f"{simulator}: {' '.join(step)} failed:\n"
                                f"{(result.stderr or result.stdout)[-3000:]}")
+    with open(os.path.join(directory, "reset.hex")) as f:
+        during_reset = [line.strip() for line in f if line.strip()]
     with open(os.path.join(directory, "outputs.hex")) as f:
-        return [line.strip() for line in f if line.strip()]
+        return during_reset, [line.strip() for line in f if line.strip()]
 
 
 def _bits(line, width):
     """A printed hex value as a string of bits, most significant first, with x for unknown."""
     bits = "".join(format(int(d, 16), "04b") if d in "0123456789abcdefABCDEF" else "xxxx"
-                   for d in line)
+                   for d in line)     # x, X, z or Z: some bit of the digit is unknown
     return bits[len(bits) - width:].rjust(width, "0")
+
+
+def undefined(table, lines, simulator):
+    """The outputs that are not all 0 or 1 in any of ``lines`` (printed while the reset is
+    held with unknown inputs), described, or None."""
+    outputs = [(n, len(s)) for n, s, i in table if not i]
+    width = sum(w for _, w in outputs)
+    for cycle, line in enumerate(lines):
+        got = _bits(line, width)
+        if "x" not in got and "z" not in got:
+            continue
+        names, at = [], 0
+        for name, w in outputs:
+            if "x" in got[at:at + w]:
+                names.append(name)
+            at += w
+        return (f"{simulator}: in reset cycle {cycle + 1}, with every input unknown, these "
+                f"outputs are undefined: {', '.join(names[:12])}")
+    return None
 
 
 def compare(table, rows, lines, simulator):
@@ -257,13 +297,14 @@ def main(argv=None):
         for simulator in simulators:
             start = time.perf_counter()
             try:
-                lines = run_simulator(simulator, verilog, table, rows,
-                                      os.path.join(base, simulator))
+                during_reset, lines = run_simulator(simulator, verilog, table, rows,
+                                                    os.path.join(base, simulator))
             except FileNotFoundError as e:
                 print(f"error: {e}", file=sys.stderr)
                 status = 2
                 continue
-            difference = compare(table, rows, lines, simulator)
+            difference = (undefined(table, during_reset, simulator)
+                          or compare(table, rows, lines, simulator))
             took = time.perf_counter() - start
             if difference:
                 print(f"{simulator}: MISMATCH after {took:.1f} s: {difference}")

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from hw.regmap import reg
-from sim.crosssim import compare, export, record, run_simulator
+from sim.crosssim import undefined, compare, export, record, run_simulator
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,10 @@ def test_every_cycle_matches(recording, verilog, simulator, tool, tmp_path):
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} is not installed (.ci/run installs it as root)")
     table, rows, _ = recording
-    lines = run_simulator(simulator, verilog, table, rows, str(tmp_path))
+    during_reset, lines = run_simulator(simulator, verilog, table, rows, str(tmp_path))
+    # Every output defined from the first cycle of a reset whose inputs are all unknown, then
+    # every output of every cycle equal to the Amaranth simulator's.
+    assert undefined(table, during_reset, simulator) is None
     assert compare(table, rows, lines, simulator) is None
 
 
