@@ -205,6 +205,7 @@ class Kernel:
             n += 1
         netdev.name = f"eth{n}"
         netdev.ifindex = len(self.netdevs) + 2      # 1 is lo
+        netdev.kernel = self
         self.netdevs[netdev.name] = netdev
         return netdev.name
 

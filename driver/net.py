@@ -162,7 +162,7 @@ class NetStack:
 
     async def _xmit(self, dev, destination, ethertype, payload):
         frame = destination + dev.dev_addr + struct.pack("!H", ethertype) + payload
-        await dev.ops.ndo_start_xmit(frame, dev)
+        await dev.dev_queue_xmit(frame)
 
     # Receiving.
 

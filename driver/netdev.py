@@ -1,5 +1,14 @@
-"""Network devices as the stack sees them (``struct net_device`` and its operations)."""
+"""Network devices as the stack sees them (``struct net_device`` and its operations).
 
+Frames leave through the device's queue discipline, as in the kernel (``dev_queue_xmit``): a
+first-in first-out queue of ``tx_queue_len`` frames in front of the driver. When the driver
+refuses a frame with NETDEV_TX_BUSY (its ring is full) the frame goes back to the head of the
+queue, and the queue runs again once the driver wakes it (``netif_wake_queue``, from its
+transmit clean-up). A frame is dropped only when the queue is full or the interface is down,
+and then it is counted (``tx_dropped`` in ``ip -s link``).
+"""
+
+from collections import deque
 from dataclasses import dataclass
 
 
@@ -60,6 +69,33 @@ class NetDevice:
         self.priv = None
         self.queue_stopped = False
         self.rx_handler = None      # the stack's receive function: rx_handler(netdev, frame)
+        self.kernel = None          # set by register_netdev
+        self.tx_queue_len = 1000
+        self.qdisc = deque()
+        self.tx_dropped = 0         # by the queue discipline: full, or the interface down
+        self.requeues = 0           # frames the driver refused and the queue kept
+
+    async def dev_queue_xmit(self, frame):
+        """Queue ``frame`` for the driver and run the queue; returns whether it was queued."""
+        if not self.up or len(self.qdisc) >= self.tx_queue_len:
+            self.tx_dropped += 1
+            return False
+        self.qdisc.append(frame)
+        await self.qdisc_run()
+        return True
+
+    async def qdisc_run(self):
+        """Hand queued frames to the driver until it stops the queue or refuses one."""
+        if not self.up:
+            self.tx_dropped += len(self.qdisc)
+            self.qdisc.clear()
+            return
+        while self.qdisc and not self.queue_stopped:
+            frame = self.qdisc.popleft()
+            if await self.ops.ndo_start_xmit(frame, self) == NETDEV_TX_BUSY:
+                self.qdisc.appendleft(frame)
+                self.requeues += 1
+                break
 
     def netif_receive_skb(self, frame):
         """Hand a received frame (without FCS) to the stack."""
@@ -71,6 +107,8 @@ class NetDevice:
 
     def netif_wake_queue(self):
         self.queue_stopped = False
+        if self.qdisc and self.kernel is not None:
+            self.kernel.schedule_work(self.qdisc_run)     # the transmit softirq
 
     def netif_carrier_on(self):
         self.carrier = True

@@ -174,7 +174,7 @@ class Shell:
         for netdev in netdevs:
             state = "UP" if netdev.up and netdev.carrier else "DOWN"
             self.out(f"{netdev.ifindex}: {netdev.name}: <{','.join(netdev.flags())}> "
-                     f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen 1000")
+                     f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen {netdev.tx_queue_len}")
             self.out(f"    link/ether {format_mac(netdev.dev_addr)} brd ff:ff:ff:ff:ff:ff")
             if statistics:
                 st = await netdev.ops.ndo_get_stats64(netdev)
@@ -183,7 +183,7 @@ class Shell:
                          f"{st.rx_dropped:<7d} {st.rx_missed_errors:<7d} {st.multicast}")
                 self.out("    TX: bytes  packets  errors  dropped carrier collsns")
                 self.out(f"    {st.tx_bytes:<10d} {st.tx_packets:<8d} {st.tx_errors:<7d} "
-                         f"{st.tx_dropped:<7d} {0:<7d} 0")
+                         f"{st.tx_dropped + netdev.tx_dropped:<7d} {0:<7d} 0")
         return 0
 
     def _ip_addr(self, args):
@@ -191,7 +191,7 @@ class Shell:
             for netdev in self.kernel.netdevs.values():
                 state = "UP" if netdev.up and netdev.carrier else "DOWN"
                 self.out(f"{netdev.ifindex}: {netdev.name}: <{','.join(netdev.flags())}> "
-                         f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen 1000")
+                         f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen {netdev.tx_queue_len}")
                 self.out(f"    link/ether {format_mac(netdev.dev_addr)} brd ff:ff:ff:ff:ff:ff")
                 for interface in self.stack.addresses.get(netdev.name, []):
                     self.out(f"    inet {interface.with_prefixlen} brd "

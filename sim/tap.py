@@ -250,7 +250,8 @@ class TapBridge:
         self.gateway = gateway_tap
         self.to_driver = []         # from the guest kernel, waiting for the driver's queue
         self.to_wire = []           # from the gateway kernel, waiting for the partner
-        self.counts = dict(guest_out=0, guest_in=0, gateway_out=0, gateway_in=0, bad_fcs=0)
+        self.counts = dict(guest_out=0, guest_in=0, gateway_out=0, gateway_in=0, bad_fcs=0,
+                           dropped_down=0)
         self.requests = {}          # (id, seq) -> simulated ns the guest's echo request left
         self.round_trips = []       # simulated ns of each echo round trip
         self._activity = 0
@@ -285,15 +286,18 @@ class TapBridge:
             self.to_driver += self.guest.read()
             self.to_wire += self.gateway.read()
             before = self._activity
-            while self.to_driver and netdev.up and not netdev.queue_stopped:
+            # Through the device's queue discipline, which keeps what the driver refuses
+            # while its ring is full; what does not fit there yet waits here.
+            while self.to_driver and netdev.up and len(netdev.qdisc) < netdev.tx_queue_len:
                 frame = self.to_driver.pop(0)
                 echo = _echo(frame)
                 if echo and echo[0] == 8:
                     self.requests[echo[1:]] = self.kernel.platform.now_ns()
-                await netdev.ops.ndo_start_xmit(frame, netdev)
+                await netdev.dev_queue_xmit(frame)
                 self.counts["guest_out"] += 1
                 self._activity += 1
-            if not netdev.up:
+            if not netdev.up and self.to_driver:
+                self.counts["dropped_down"] += len(self.to_driver)
                 self.to_driver.clear()
             while self.to_wire:
                 wire = to_wire(self.to_wire[0])
@@ -314,7 +318,11 @@ class TapBridge:
         c = self.counts
         lines = [f"bridge: guest sent {c['guest_out']} frames and got {c['guest_in']}, gateway "
                  f"sent {c['gateway_out']} and got {c['gateway_in']}"
-                 + (f", {c['bad_fcs']} with a bad FCS dropped" if c["bad_fcs"] else "")]
+                 + (f", {c['bad_fcs']} with a bad FCS dropped" if c["bad_fcs"] else "")
+                 + (f", {c['dropped_down']} from the guest dropped while eth0 was down"
+                    if c["dropped_down"] else "")
+                 + (f", {self.netdev.tx_dropped} dropped by its queue" if self.netdev.tx_dropped
+                    else "")]
         if self.round_trips:
             us = [t / 1000 for t in self.round_trips]
             lines.append(f"simulated echo round trips (driver xmit to delivery): "
