@@ -45,6 +45,7 @@ from pathlib import Path
 
 from hw.bus import Space
 from hw.core import DEFAULT_MAC, E1000
+from hw.eeprom import eeprom_image
 from hw.regmap import reg, register_at
 
 from .bench import Bench, CLOCK_HZ
@@ -341,7 +342,11 @@ class Vm:
 
 
 def _bench(args):
-    core = E1000(mac=args.mac)
+    eeprom = None
+    if args.bad_eeprom_checksum:
+        eeprom = eeprom_image(args.mac)
+        eeprom[0x3F] ^= 0x0001
+    core = E1000(mac=args.mac, eeprom=eeprom)
     phy = PHYModel(autoneg_cycles=max(1, round(args.autoneg_us * CLOCK_HZ / 1e6)))
     hostmem = HostMemory(base=0, size=RAM_BYTES, read_latency=args.dma_read_latency)
     return Bench(core=core, phy=phy, hostmem=hostmem)
@@ -455,6 +460,17 @@ def _prepare(args, log):
                                                             interactive=args.interactive))
     what = files.release if not args.kernel else str(kernel)
     return qemu, kernel, initrd, tmp, what
+
+
+# What the kernel's e1000 driver says when it finds fault with the device (Linux 6.1 still
+# registers a card whose EEPROM checksum is wrong, with an all-zero MAC address).
+_REFUSED = re.compile(r"\be1000\b.*(Checksum Is Not Valid|Invalid MAC Address|probe of \S+ "
+                      r"failed|Detected Tx Unit Hang|Reset adapter)")
+
+
+def refusals(console):
+    """The guest kernel's lines in which its e1000 driver finds fault with the device."""
+    return [line for line in console.lines if _REFUSED.search(line)]
 
 
 def _outcome(vm, marks, interactive):
@@ -611,6 +627,10 @@ def run(args, *, log, out=sys.stdout):
     wall = time.perf_counter() - began
     if status == "powered off":
         status = _outcome(vm, server.marks, args.interactive)
+        refused = refusals(console)
+        if refused:
+            message = re.sub(r"^\[[ \d.]+\] ", "", refused[0]).strip()
+            status = f"the guest's e1000 driver found fault with the device ({message})"
         if server.accesses and not ram.syncs:
             status = ("QEMU shared no guest RAM with the model (memory-backend-memfd,share=on), "
                       "so DMA could not reach the guest")
@@ -677,6 +697,8 @@ def build_parser():
                         "the kernel); the guest loads it as /e1000.ko")
     p.add_argument("--mac", type=parse_mac, default=DEFAULT_MAC,
                    help="the card's MAC address (default: 52:54:00:12:34:56)")
+    p.add_argument("--bad-eeprom-checksum", action="store_true",
+                   help="corrupt the EEPROM's checksum word: the driver must refuse the card")
     p.add_argument("--autoneg-us", type=positive(float), default=20.0, metavar="US",
                    help="simulated time autonegotiation takes (default: %(default)s)")
     p.add_argument("--dma-read-latency", type=positive(int), default=125, metavar="CYCLES",

@@ -120,3 +120,16 @@ def test_real_kernels_at_both_ends_and_a_waveform_window(tmp_path):
     stamps = [int(line[1:]) for line in text.splitlines() if line.startswith("#")]
     assert stamps and 2_000_000 <= stamps[0] and stamps[-1] <= 2_200_000 + 8, stamps[:3]
     assert "$var" in text and (tmp_path / "boot.gtkw").exists()
+
+
+@pytest.mark.skipif(missing is not None, reason=missing or "")
+def test_a_bad_eeprom_checksum_is_what_the_real_driver_reports():
+    result = subprocess.run([sys.executable, "-m", "sim", "qemu", "--bad-eeprom-checksum",
+                             "-c", "insmod e1000.ko"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=900)
+    out, err = result.stdout, result.stderr
+    assert result.returncode == 3, out + err
+    assert "The EEPROM Checksum Is Not Valid" in out
+    assert "Invalid MAC Address" in out
+    assert re.search(r"the guest's e1000 driver found fault with the device \(e1000 \S+ \S+ "
+                     r"\(uninitialized\): The EEPROM Checksum Is Not Valid\)", err), err
