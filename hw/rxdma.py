@@ -370,7 +370,8 @@ class RxDMA(wiring.Component):
             self.stats.payload.multicast.eq(frame.multicast),
         ]
 
-        with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.RDH.index)):
+        # RDH: as TDH, software's writes take effect only while the engine is off.
+        with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.RDH.index) & ~self.enable):
             m.d.sync += self.head.eq(masked(self.head, bus))
         read_mux(m, bus, {reg.RDH.index: self.head})
 

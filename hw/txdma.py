@@ -464,11 +464,13 @@ class TxDMA(wiring.Component):
         self.fsm_state = fsm.state
         m.d.comb += done.r_en.eq(retire)
 
-        # TDH: software sets it while the engine is off; the engine moves it as it retires.
+        # TDH: software sets it while the engine is off; the engine moves it as it retires. A
+        # write while the engine is on is ignored: the descriptors read ahead, and where their
+        # status goes back, follow the head, which must stay inside the ring.
         tdh_hit = decode(m, bus, bus.addr == reg.TDH.index)
         with m.If(retire):
             m.d.sync += self.head.eq(next_head)
-        with m.Elif(bus.w_stb & tdh_hit):
+        with m.Elif(bus.w_stb & tdh_hit & ~self.enable):
             m.d.sync += self.head.eq(masked(self.head, bus))
         read_mux(m, bus, {reg.TDH.index: self.head})
 

@@ -69,3 +69,41 @@ def test_reset_at_any_cycle_of_dma_leaves_a_working_device(direction, delays):
     outcomes, text = reset_during_traffic(list(delays), direction)
     failed = [delay for delay, status in outcomes if status]
     assert failed == [], text[-3000:]
+
+
+def test_head_written_while_the_engines_run_keeps_dma_inside_the_rings():
+    # Software should move TDH and RDH only with the engine off; when it moves them anyway,
+    # past the end of the ring, no descriptor write-back may land outside the ring.
+    from harness import MEM, RX_RING, TX_BUFFERS, TX_RING, nic_run
+    from hw.desc import TXD_CMD
+    ping = echo_request(1)
+    cmd = TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS
+
+    async def tb(backend, regs, rings):
+        await rings.tx_setup(count=8)
+        await rings.rx_setup(count=8)
+        backend.mem_write(TX_BUFFERS, ping)
+        for i in range(8):
+            rings.tx_desc(i, TX_BUFFERS, len(ping), cmd)
+        before = bytes(backend.host_memory())
+        await regs.write(reg.TDT, 2)
+        await rings.settle(3000)
+        await regs.write(reg.TDH, 20)                   # past the end, the engine on
+        await regs.write(reg.RDH, 30)
+        await regs.write(reg.TDT, 6)
+        for seq in range(3):
+            backend.send(to_wire(echo_request(seq)))
+        await rings.settle(8000)
+        after = bytes(backend.host_memory())
+        changed = [i for i in range(len(before)) if before[i] != after[i]]
+        heads = (await regs.read(reg.TDH), await regs.read(reg.RDH))
+        return changed, heads
+
+    changed, heads = nic_run(tb, backend=COMPILED)
+    base = 0x0010_0000
+    rings = [(TX_RING, TX_RING + 128), (RX_RING, RX_RING + 128),
+             (0x0010_0000 + 0x40000, 0x0010_0000 + 0x40000 + 8 * 2048)]    # RX buffers
+    outside = [hex(base + i) for i in changed
+               if not any(lo <= base + i < hi for lo, hi in rings)]
+    assert outside == [], outside[:8]
+    assert all(h < 8 for h in heads), heads
