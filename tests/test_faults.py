@@ -74,7 +74,7 @@ def test_reset_at_any_cycle_of_dma_leaves_a_working_device(direction, delays):
 def test_head_written_while_the_engines_run_keeps_dma_inside_the_rings():
     # Software should move TDH and RDH only with the engine off; when it moves them anyway,
     # past the end of the ring, no descriptor write-back may land outside the ring.
-    from harness import MEM, RX_RING, TX_BUFFERS, TX_RING, nic_run
+    from harness import MEM, RX_BUFFERS, RX_RING, TX_BUFFERS, TX_RING, nic_run
     from hw.desc import TXD_CMD
     ping = echo_request(1)
     cmd = TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS
@@ -100,10 +100,8 @@ def test_head_written_while_the_engines_run_keeps_dma_inside_the_rings():
         return changed, heads
 
     changed, heads = nic_run(tb, backend=COMPILED)
-    base = 0x0010_0000
-    rings = [(TX_RING, TX_RING + 128), (RX_RING, RX_RING + 128),
-             (0x0010_0000 + 0x40000, 0x0010_0000 + 0x40000 + 8 * 2048)]    # RX buffers
-    outside = [hex(base + i) for i in changed
-               if not any(lo <= base + i < hi for lo, hi in rings)]
+    posted = [(TX_RING, TX_RING + 8 * 16), (RX_RING, RX_RING + 8 * 16),
+              (RX_BUFFERS, RX_BUFFERS + 8 * 2048)]
+    outside = [hex(MEM + i) for i in changed if not any(lo <= MEM + i < hi for lo, hi in posted)]
     assert outside == [], outside[:8]
     assert all(h < 8 for h in heads), heads
