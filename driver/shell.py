@@ -238,32 +238,55 @@ class Shell:
     async def cmd_ping(self, args):
         count, size, interval, timeout = 4, 56, 10e-6, 1e-3
         usage = "Usage: ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST"
+        # What each option takes: a parser and the values allowed, as busybox checks them.
+        options = {"-c": (int, lambda v: v >= 1, "a count of at least 1 (this ping cannot "
+                                                  "run until interrupted)"),
+                   "-s": (int, lambda v: 0 <= v <= 1472, "a size from 0 to 1472 (the MTU)"),
+                   "-i": (float, lambda v: v >= 0, "an interval of 0 seconds or more"),
+                   "-W": (float, lambda v: v > 0, "a time-out above 0 seconds")}
+        values = {}
         host = None
-        try:
-            i = 0
-            while i < len(args):
-                if args[i] in ("-c", "-s", "-i", "-W"):
-                    value = args[i + 1]
-                    if args[i] == "-c":
-                        count = int(value)
-                    elif args[i] == "-s":
-                        size = int(value)
-                    elif args[i] == "-i":
-                        interval = float(value)
-                    else:
-                        timeout = float(value)
-                    i += 2
-                elif host is None:
-                    host, i = args[i], i + 1
-                else:
-                    raise ValueError
-            destination = ipaddress.IPv4Address(host)
-            if count < 1 or not 0 <= size <= 1472 or interval < 0 or timeout <= 0:
-                raise ValueError
-        except (ValueError, IndexError, ipaddress.AddressValueError):
-            self.out(usage if host is None or not host[0].isdigit()
-                     else f"ping: bad address '{host}'")
+        i = 0
+        while i < len(args):
+            option = args[i]
+            if option in options:
+                if i + 1 == len(args):
+                    self.out(f"ping: option requires an argument -- '{option[1]}'")
+                    self.out(usage)
+                    return 1
+                kind, allowed, wanted = options[option]
+                try:
+                    value = kind(args[i + 1])
+                except ValueError:
+                    value = None
+                if value is None or not allowed(value):
+                    self.out(f"ping: invalid number '{args[i + 1]}' for {option}: "
+                             f"it takes {wanted}")
+                    return 1
+                values[option] = value
+                i += 2
+            elif option.startswith("-") and option != "-":
+                self.out(f"ping: unrecognized option '{option}'")
+                self.out(usage)
+                return 1
+            elif host is None:
+                host, i = option, i + 1
+            else:
+                self.out(usage)
+                return 1
+        if host is None:
+            self.out(usage)
             return 1
+        try:
+            destination = ipaddress.IPv4Address(host)
+        except ipaddress.AddressValueError:
+            # No resolver in this guest: names are not looked up, as with no DNS configured.
+            self.out(f"ping: bad address '{host}'")
+            return 1
+        count = values.get("-c", count)
+        size = values.get("-s", size)
+        interval = values.get("-i", interval)
+        timeout = values.get("-W", timeout)
 
         self.out(f"PING {destination} ({destination}): {size} data bytes")
         kernel, platform = self.kernel, self.kernel.platform

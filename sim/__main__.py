@@ -21,6 +21,7 @@ from .backends import BACKENDS
 from .bench import CLOCK_HZ
 from .cxxrtl import CompilerMissing
 from .machine import Machine
+from .outputs import OutputError, prepare
 
 
 MAIN_SCENARIO = [
@@ -137,11 +138,14 @@ def main(argv=None):
         eeprom[0x3F] ^= 0x0001
 
     vcd = gtkw = None
-    if not args.no_vcd:
-        vcd = args.vcd
-        gtkw = args.gtkw or os.path.splitext(vcd)[0] + ".gtkw"
-        for path in (vcd, gtkw):
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    try:
+        if not args.no_vcd:
+            vcd = prepare(args.vcd, "--vcd")
+            gtkw = prepare(args.gtkw or os.path.splitext(vcd)[0] + ".gtkw", "--gtkw")
+        prepare(args.pcap, "--pcap")
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     def note(message):
         print(f"-- {message}", file=sys.stderr)
@@ -163,7 +167,6 @@ def main(argv=None):
     print(f"e1000 co-simulation: {engine}, 125 MHz; {what}", file=sys.stderr)
     start = time.perf_counter()
     try:
-        os.makedirs(os.path.dirname(args.pcap) or ".", exist_ok=True)
         outputs = dict(vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all", pcap=args.pcap)
         if lines is None:
             status = machine.run_interactive(input, **outputs)

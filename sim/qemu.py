@@ -54,6 +54,7 @@ from .guest import MARK_DONE, MARK_OFFSET, GuestError, check_command, fetch, ini
     scenario_archive
 from .hostmem import HostMemory
 from .mpqemu import Channel, Command, GuestRam, ProtocolError
+from .outputs import OutputError, prepare
 from .pci import PciFunction
 from .phy import PHYModel
 
@@ -744,8 +745,6 @@ def main(argv):
                 ([] if args.interactive else list(REFERENCE))
         for line in args.commands:
             check_command(line)
-        if args.vcd is not None and not args.vcd.strip():
-            raise ValueError("--vcd needs a file name")
         if args.vcd and not args.gtkw:
             args.gtkw = os.path.splitext(args.vcd)[0] + ".gtkw"
         if args.trace_end is not None and args.trace_end <= args.trace_start:
@@ -753,11 +752,12 @@ def main(argv):
         if args.nic == "qemu" and (args.tap or args.vcd or args.trace_mmio or args.module):
             raise ValueError("--nic qemu runs QEMU's own e1000: --tap, --vcd, --trace-mmio "
                              "and --module are for the model")
-        for path in (args.pcap, args.trace_mmio, args.vcd, args.gtkw):
-            if path:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        for path, what in ((args.pcap, "--pcap"), (args.trace_mmio, "--trace-mmio"),
+                           (args.vcd, "--vcd"), (args.gtkw, "--gtkw")):
+            if path is not None:
+                prepare(path, what)
         summary = (run_reference_nic if args.nic == "qemu" else run)(args, log=log)
-    except (QemuError, GuestError, OSError, ValueError) as error:
+    except (QemuError, GuestError, OutputError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

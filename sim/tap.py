@@ -41,6 +41,7 @@ import time
 from .backends import BACKENDS
 from .bench import CLOCK_HZ
 from .ethernet import received, to_wire
+from .outputs import OutputError, prepare
 
 
 __all__ = ["main", "Namespace", "Tap", "TapBridge", "gateway_host", "requirements",
@@ -371,6 +372,16 @@ def main(argv=None):
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    # The output files, checked before anything is set up.
+    vcd = args.vcd
+    gtkw = (args.gtkw or os.path.splitext(vcd)[0] + ".gtkw") if vcd is not None else None
+    try:
+        for path, what in ((args.pcap, "--pcap"), (vcd, "--vcd"), (gtkw, "--gtkw")):
+            if path is not None:
+                prepare(path, what)
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     from .machine import Machine
 
@@ -454,11 +465,6 @@ def main(argv=None):
             note(f"{wall:.2f} s of wall time, {simulated * 1e3:.2f} ms simulated "
                  f"({simulated / wall * CLOCK_HZ:,.0f} cycles/s)")
 
-        vcd = args.vcd
-        gtkw = (args.gtkw or os.path.splitext(vcd)[0] + ".gtkw") if vcd else None
-        for path in (args.pcap, vcd, gtkw):
-            if path:
-                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         machine.run(scenario, pcap=args.pcap, vcd=vcd, gtkw=gtkw)
         note(f"{len(machine.backend.wire_log)} frames on the simulated wire: {args.pcap}")
         return status["value"]

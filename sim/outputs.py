@@ -1,0 +1,30 @@
+"""Where a run writes its files (waveforms, captures, traces): checked before the run starts, so
+that a bad path costs a one-line error instead of a finished simulation's results."""
+
+import os
+
+
+__all__ = ["OutputError", "prepare"]
+
+
+class OutputError(Exception):
+    """An output file cannot be written where it was asked for."""
+
+
+def prepare(path, what):
+    """Make the folder of ``path`` and check that ``path`` can be written; ``what`` names the
+    file in the error ("--pcap", say)."""
+    if not path or not str(path).strip():
+        raise OutputError(f"{what} needs a file name")
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise OutputError(f"{what}: {path} is a folder, not a file")
+    folder = os.path.dirname(path) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{what}: cannot make the folder {folder}: {e.strerror}") from None
+    if os.path.exists(path) and not os.access(path, os.W_OK) or \
+            not os.path.exists(path) and not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{what}: {path} is not writable")
+    return path

@@ -1,0 +1,61 @@
+"""Bad input on the command line and at the guest's prompt: a one-line error a person can act
+on and a non-zero exit, never a traceback."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sim(*args):
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--vcd", ""], "error: --vcd needs a file name"),
+    (["--pcap", "/"], "error: --pcap: / is a folder, not a file"),
+    (["--gtkw", "/"], "error: --gtkw: / is a folder, not a file"),
+    (["--pcap", "/proc/no-such-folder/wire.pcap"],
+     "error: --pcap: cannot make the folder /proc/no-such-folder: No such file or directory"),
+    (["--script", "/no-such-script"], "error: cannot read the script:"),
+    (["--mac", "zz"], "error: argument --mac: 'zz' is not a MAC address"),
+    (["tap", "--pcap", "/"], "error: "),
+    (["qemu", "--pcap", "/"], "error: --pcap: / is a folder, not a file"),
+    (["qemu", "--vcd", ""], "error: --vcd needs a file name"),
+    (["qemu", "--trace-start", "5ms", "--trace-end", "1ms", "--vcd", "x.vcd"],
+     "error: --trace-end must come after --trace-start"),
+])
+def test_bad_options_are_one_line_errors(args, message):
+    result = sim(*args)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
+
+
+def test_bad_ping_arguments_are_refused_with_what_is_wrong():
+    commands = {
+        "ping -c 0 10.0.2.2": "ping: invalid number '0' for -c: it takes a count of at least 1",
+        "ping -s 70000 10.0.2.2": "ping: invalid number '70000' for -s",
+        "ping -s -1 10.0.2.2": "ping: invalid number '-1' for -s",
+        "ping -i -1 10.0.2.2": "ping: invalid number '-1' for -i",
+        "ping -W 0 10.0.2.2": "ping: invalid number '0' for -W",
+        "ping -c x 10.0.2.2": "ping: invalid number 'x' for -c",
+        "ping example.com": "ping: bad address 'example.com'",
+        "ping -x 10.0.2.2": "ping: unrecognized option '-x'",
+        "ping -c": "ping: option requires an argument -- 'c'",
+        "ping": "Usage: ping",
+    }
+    args = ["--no-vcd", "--pcap", os.devnull]
+    for line in commands:
+        args += ["-c", line]
+    result = sim(*args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    out = result.stdout.splitlines()
+    for line, message in commands.items():
+        after = out[out.index(f"/ # {line}") + 1]
+        assert after.startswith(message), (line, after)
