@@ -5,9 +5,19 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
 
-.PHONY: all sim tap qemu test bench verilog lint crosssim synth regs clean distclean
+.PHONY: all help sim tap qemu test bench verilog lint crosssim synth regs clean distclean
 
 all: sim
+
+## help: this list of targets, and the variables they take
+help:
+	@awk '/^## [a-z]+:/ { sub(/^## /, ""); at = index($$0, ": "); \
+		printf "  make %-10s %s\n", substr($$0, 1, at - 1), substr($$0, at + 2) }' $(MAKEFILE_LIST)
+	@echo
+	@echo "Variables:"
+	@echo "  SIMARGS=...     options for sim, tap and qemu (e.g. SIMARGS='-c \"ping -c 2 10.0.2.2\"';"
+	@echo "                  'python -m sim --help' lists them)"
+	@echo "  PYTHON=python3  the interpreter the virtual environment is made with"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
@@ -62,9 +72,11 @@ synth: $(STAMP)
 regs: $(STAMP)
 	$(PY) -m hw.regmap > docs/registers.md
 
+## clean: remove build/ (models, waveforms, captures, the guest's files) and the test cache
 clean:
 	rm -rf build .pytest_cache
 
+## distclean: clean, and remove the virtual environment too
 distclean: clean
 	rm -rf $(VENV) *.egg-info
 

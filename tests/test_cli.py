@@ -59,3 +59,24 @@ def test_bad_ping_arguments_are_refused_with_what_is_wrong():
     for line, message in commands.items():
         after = out[out.index(f"/ # {line}") + 1]
         assert after.startswith(message), (line, after)
+
+
+def test_make_help_lists_every_documented_target():
+    result = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        documented = [line[3:].split(":")[0] for line in f if line.startswith("## ")]
+    assert {"sim", "test", "qemu", "synth", "help"} <= set(documented)
+    for target in documented:
+        assert f"  make {target} " in result.stdout, target
+    assert "SIMARGS=" in result.stdout
+
+
+def test_the_console_script_runs_the_same_command_line():
+    script = os.path.join(os.path.dirname(sys.executable), "e1000-sim")
+    if not os.path.exists(script):
+        pytest.skip("e1000-sim is installed by 'pip install -e .' (make does it in .venv)")
+    result = subprocess.run([script, "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and "--backend" in result.stdout
+    result = subprocess.run([script, "--pcap", "/"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and "error: --pcap: / is a folder" in result.stderr
