@@ -291,7 +291,8 @@ class TxDMA(wiring.Component):
     words : Out(stream.Signature(TxWord))
         Frame data for the MAC.
     frame_ready : Out(1)
-        A whole frame is queued (or the queue is full): the MAC may start.
+        A whole frame is queued, or the queue cannot take more of it until the MAC starts: the
+        MAC may start.
     txdw, txqe : Out(1)
         Interrupt causes.
     head : Out(16)
@@ -402,8 +403,12 @@ class TxDMA(wiring.Component):
         m.d.sync += pushed.eq(queue.w_en & queue.w_rdy & TxWord(queue.w_data).eop)
         popped = taken_valid & taken_eop
         m.d.sync += frames.eq(frames + pushed - popped)
+        # Or the fetcher cannot go on before the MAC frees something: less room than its
+        # largest read, or no room to note one more descriptor (a frame larger than the queue,
+        # or in more descriptors than the done queue holds). The MAC then starts on what is
+        # queued, several microseconds of the wire, which the reads outrun.
         # Registered: it starts the MAC, whose start reaches many flip-flops.
-        m.d.sync += self.frame_ready.eq((frames != 0) | (free == 0))
+        m.d.sync += self.frame_ready.eq((frames != 0) | (free < MAX_BURST) | ~done.w_rdy)
 
         # Descriptors whose data the MAC has taken, and whether there are any: registered. A
         # retirement is counted a cycle late, from a register, and ``any_consumed`` is a cycle

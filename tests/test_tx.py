@@ -181,3 +181,34 @@ def test_nonsense_rings_never_hang_or_fault():
     quiet, frames_sent, tdh = nic_run(tb)
     assert quiet == (0, 0)
     assert (frames_sent, tdh) == (1, 1)
+
+
+def test_jumbo_frames_and_long_descriptor_chains_go_out_whole():
+    # Frames larger than the word queue (512 words, 4 KiB) or spread over more descriptors
+    # than the done queue holds (33) used to stall the transmitter for good: the MAC waited for
+    # the whole frame and the fetcher for room the MAC would free. 16,128 bytes is the largest
+    # frame the Linux driver sends; it splits buffers at 4 KiB.
+    _, ping, _ = frames()
+    jumbo = bytes(Ether(src=GUEST, dst=GATEWAY) / IP(src="10.0.2.15", dst="10.0.2.2")
+                  / bytes((i * 13) & 0xFF for i in range(16128 - 34)))
+    chained = bytes((i * 5) & 0xFF for i in range(2000))
+    plan = [(jumbo, 4096), (chained, 50), (ping, len(ping))]     # (frame, bytes a descriptor)
+
+    async def tb(backend, regs, rings):
+        await rings.tx_setup(count=64)
+        i, at = 0, TX_BUFFERS
+        for frame, step in plan:
+            backend.mem_write(at, frame)
+            pieces = [frame[k:k + step] for k in range(0, len(frame), step)]
+            for k, piece in enumerate(pieces):
+                rings.tx_desc(i, at + k * step, len(piece),
+                              IFCS | RS | (EOP if k == len(pieces) - 1 else 0))
+                i += 1
+            at += (len(frame) + 63) // 64 * 64
+        await regs.write(reg.TDT, i)
+        await rings.settle(16128 + 2000 + 6000)
+        return [w.raw for _, _, w in backend.wire_log], await regs.read(reg.TDH), i
+
+    sent, tdh, used = nic_run(tb, backend=COMPILED)
+    assert sent == [expected_wire(frame) for frame, _ in plan]
+    assert tdh == used == 4 + 40 + 1
