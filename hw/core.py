@@ -107,7 +107,9 @@ class E1000(wiring.Component):
         self.txdma = TxDMA()
         self.txmac = TxMAC()
         self.rxmac = RxMAC()
-        self.rxfifo = RxFIFO()
+        # 32 KiB of packet buffer: the largest frame (16,128 bytes with RCTL.LPE) and as much
+        # again behind it while the host catches up.
+        self.rxfifo = RxFIFO(depth=4096)
         self.rxdma = RxDMA()
         # Reads: TX descriptors, TX buffers, RX descriptors; writes: TX status, RX buffers.
         self.dma_arbiter = DMAArbiter(readers=3, writers=2)
