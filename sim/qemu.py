@@ -47,6 +47,7 @@ from hw.bus import Space
 from hw.core import DEFAULT_MAC, E1000
 from hw.eeprom import eeprom_image
 from hw.regmap import reg, register_at
+from driver.pci import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_MASTER
 
 from .bench import Bench, CLOCK_HZ
 from .ethernet import received, to_wire
@@ -196,7 +197,7 @@ class NicServer:
         self.backend = backend
         self.ram = ram
         self.function = function
-        function.on_command = lambda command: backend.set_bus_master(command & 0x4)
+        function.on_command = lambda command: backend.set_bus_master(command & PCI_COMMAND_MASTER)
         self.qtest = None
         self.level = False
         self.irq_changes = 0
@@ -212,7 +213,7 @@ class NicServer:
 
     @property
     def line_level(self):
-        return self.backend.irq and not self.function.command & (1 << 10)    # INTx disable
+        return self.backend.irq and not self.function.command & PCI_COMMAND_INTX_DISABLE
 
     def update_irq(self, *, wait):
         level = self.line_level
@@ -257,7 +258,7 @@ class NicServer:
     def reset(self):
         """QEMU's reset of the machine: the function's header, then the device itself."""
         f = self.function
-        f.write(0x04, 2, 0)
+        f.write(PCI_COMMAND, 2, 0)
         for n in range(len(f.bars)):
             f.base[n] = 0
         f.power_state = 0
