@@ -138,6 +138,11 @@ def _download(package, folder, log):
         return found[-1]
     log(f"downloading {package} with apt-get download")
     result = _run(["apt-get", "download", package], cwd=folder)
+    if result.returncode != 0 and os.geteuid() == 0:
+        # Package lists older than the archive name versions it no longer has.
+        log("apt-get download failed: apt-get update, then once more")
+        _run(["apt-get", "update", "-qq"])
+        result = _run(["apt-get", "download", package], cwd=folder)
     found = sorted(folder.glob(f"{package}_*.deb"))
     if result.returncode != 0 or not found:
         hint = " (run 'apt-get update' first)" if "Unable to locate" in result.stderr else ""
