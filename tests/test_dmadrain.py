@@ -27,6 +27,18 @@ async def read_command(ctx, dut, addr, length):
     ctx.set(dut.up.rd_cmd.valid, 0)
 
 
+async def write_command(ctx, dut, addr, length):
+    """The arbiter's side offers a write command until the stage takes it; the host then
+    takes it from the stage."""
+    ctx.set(dut.up.wr_cmd.valid, 1)
+    ctx.set(dut.up.wr_cmd.payload, {"addr": addr, "len": length - 1})
+    await ctx.tick().until(dut.up.wr_cmd.ready)
+    ctx.set(dut.up.wr_cmd.valid, 0)
+    ctx.set(dut.dma.wr_cmd.ready, 1)
+    await ctx.tick()
+    ctx.set(dut.dma.wr_cmd.ready, 0)
+
+
 async def host_takes_read(ctx, dut):
     """The host takes the command on offer; returns (addr, beats)."""
     ctx.set(dut.dma.rd_cmd.ready, 1)
@@ -94,13 +106,7 @@ def test_beats_owed_from_before_a_reset_are_dropped_and_later_ones_delivered():
 
 def test_a_write_burst_cut_by_a_reset_is_finished_without_strobes():
     async def testbench(ctx, dut):
-        ctx.set(dut.up.wr_cmd.valid, 1)
-        ctx.set(dut.up.wr_cmd.payload, {"addr": 0x4000, "len": 3})
-        await ctx.tick().until(dut.up.wr_cmd.ready)
-        ctx.set(dut.up.wr_cmd.valid, 0)
-        ctx.set(dut.dma.wr_cmd.ready, 1)
-        await ctx.tick()
-        ctx.set(dut.dma.wr_cmd.ready, 0)
+        await write_command(ctx, dut, 0x4000, 4)
         ctx.set(dut.dma.wr_data.ready, 1)
         ctx.set(dut.up.wr_data.valid, 1)                    # one beat of four, then the reset
         ctx.set(dut.up.wr_data.payload, {"data": 0x55, "strb": 0xFF, "last": 0})
@@ -127,12 +133,7 @@ def test_a_write_burst_cut_by_a_reset_is_finished_without_strobes():
         ctx.set(dut.dma.wr_done.valid, 0)
         stale_done = (any(seen), len(seen))
         # A new write passes as before, and so does its completion.
-        ctx.set(dut.up.wr_cmd.valid, 1)
-        ctx.set(dut.up.wr_cmd.payload, {"addr": 0x5000, "len": 0})
-        await ctx.tick().until(dut.up.wr_cmd.ready)
-        ctx.set(dut.up.wr_cmd.valid, 0)
-        ctx.set(dut.dma.wr_cmd.ready, 1)
-        await ctx.tick()
+        await write_command(ctx, dut, 0x5000, 1)
         ctx.set(dut.dma.wr_done.valid, 1)
         ctx.set(dut.up.wr_done.ready, 1)
         _, _, new_done = await ctx.tick().sample(dut.up.wr_done.valid)
