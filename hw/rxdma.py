@@ -3,10 +3,11 @@
 Reference: SDM 3.2 (receive descriptors, ring, buffer sizes, write-back), 3.4.1 (RXT0, RDTR,
 RADV), 13.4.22 (RCTL.BSIZE/BSEX/SECRC/RDMTS), 13.4.26-13.4.30 (RDBAL..RDT).
 
-For each frame the FIFO has committed: if the engine is off or the ring has no free descriptor
-(RDH == RDT), the frame is dropped whole and counted as missed (MPC, RNBC, ICR.RXO), and host
-memory is not touched. Otherwise it takes prefetched descriptors, writes the frame into their
-buffers (RCTL's buffer size; a frame larger than one buffer continues in the next, and EOP marks
+For each frame the FIFO has committed: if the engine is off, the frame is dropped whole and
+counted as missed (MPC, ICR.RXO), and host memory is not touched. Otherwise it takes prefetched
+descriptors, waiting for them when the ring has none free (RDH == RDT; counted once per frame in
+RNBC), as the frame stays in the FIFO meanwhile and the FIFO keeps receiving behind it; it writes
+the frame into their buffers (RCTL's buffer size; a frame larger than one buffer continues in the next, and EOP marks
 the last), any byte alignment of a buffer, without the FCS when RCTL.SECRC is set, then writes
 each descriptor's length, DD (and EOP) and error bits back and moves RDH past it. After a frame:
 RXT0 through the delay timers, and RXDMT0 when the free descriptors fall to the threshold.
@@ -43,7 +44,9 @@ class RxDeliveryStats(data.Struct):
     length: 14
     broadcast: 1
     multicast: 1
-    missed: 1           # dropped: no descriptor, or the engine is off
+    missed: 1           # dropped: the engine is off
+    no_buffers: 1       # the frame waits: the ring has no free descriptor (only this is counted)
+    bad: 1              # kept only because of RCTL.SBP: not a good frame
 
 
 class RxDMA(wiring.Component):
@@ -167,11 +170,13 @@ class RxDMA(wiring.Component):
         free = Signal(16)
         ahead = self.tail - self.head
         m.d.sync += free.eq(Mux(ahead < 0, ahead + count, ahead))
-        # Whether there is nowhere to deliver to (no free descriptor, without going through the
-        # subtraction, or the engine off), registered: RCTL.EN is in the register file, across
-        # the core, and taking a descriptor depends on it.
-        stopped = Signal()
-        m.d.sync += stopped.eq(~self.enable | (self.tail == self.head))
+        # Whether the engine is off, and whether the ring has no free descriptor (without going
+        # through the subtraction), registered: RCTL.EN is in the register file, across the
+        # core, and taking a descriptor depends on it.
+        off = Signal()
+        dry = Signal()
+        m.d.sync += [off.eq(~self.enable), dry.eq(self.tail == self.head)]
+        waited = Signal()               # the frame was counted as waiting for descriptors
         strip = Signal()                # the frame's FCS is stripped (RCTL.SECRC)
         threshold_check = Signal()      # a frame is done: compare ``free`` once it is current
         frame_done = Signal()           # ...and was delivered: the delay timers start a cycle later
@@ -236,8 +241,9 @@ class RxDMA(wiring.Component):
                     left.eq(frame.length - Mux(strip, 4, 0)),
                     rd_lane.eq(0),
                     word_end.eq(0),
+                    waited.eq(0),
                 ]
-                with m.If(stopped):
+                with m.If(off):
                     m.next = "DROP"
                 with m.Else():
                     m.next = "SIZE"
@@ -257,10 +263,14 @@ class RxDMA(wiring.Component):
                 # The next buffer's share of the frame is worked out from ``left``.
                 m.next = "DESCRIPTOR"
             with m.State("DESCRIPTOR"):
-                with m.If(stopped):
-                    # The ring ran dry in the middle of a frame: the rest is lost.
+                with m.If(off):
+                    # Turned off in the middle of a frame: the rest is lost.
                     m.d.sync += delivered.eq(left == 0)
                     m.next = "DISCARD"
+                with m.Elif(~descs.valid & dry & ~waited):
+                    m.d.comb += [self.stats.valid.eq(1), self.stats.payload.no_buffers.eq(1)]
+                    with m.If(self.stats.ready):
+                        m.d.sync += waited.eq(1)
                 with m.Elif(descs.valid):
                     first = RxDescriptor(descs.payload)
                     m.d.comb += descs.ready.eq(1)
@@ -368,6 +378,7 @@ class RxDMA(wiring.Component):
             self.stats.payload.length.eq(frame.length),
             self.stats.payload.broadcast.eq(frame.broadcast),
             self.stats.payload.multicast.eq(frame.multicast),
+            self.stats.payload.bad.eq(frame.bad),
         ]
 
         # RDH: as TDH, software's writes take effect only while the engine is off.

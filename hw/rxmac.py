@@ -1,18 +1,32 @@
 """The receive MAC: frames from GMII into the receive FIFO, checked and filtered.
 
 Reference: IEEE 802.3 clauses 3 and 35; SDM 3.2.2 (size checks), 13.4.22 (RCTL),
-13.5.1-13.5.2 (multicast table and receive addresses), 8.8 (statistics).
+13.5.1-13.5.2 (multicast table and receive addresses), 13.7 (statistics).
+
+Contract: one byte a cycle in (GMII), words out to the FIFO a cycle after they are complete, and
+one verdict per frame (commit or roll back, and a report to the counters) before the next frame
+can write its first word: frames may follow each other at the minimum gap whatever their length,
+fragments of one byte included.
 
 After the preamble and the start delimiter, bytes are packed into 64-bit words for the FIFO
 while the FCS is checked (``amaranth.lib.crc``) and the destination address runs through the
 filter: an exact match of a valid receive address (the sixteen entries are read from the table
-one per cycle once the address is in, well before the shortest frame ends), broadcast with
-RCTL.BAM, any multicast with
-RCTL.MPE, any unicast with RCTL.UPE, or a multicast whose 12-bit hash (selected by RCTL.MO) hits
-the multicast table. At the end of the frame (RX_DV low) it is kept if it passed the filter, has
-a good FCS and a legal length (64 to 1522 bytes, or up to 16384 with RCTL.LPE) and no RX_ER,
-or, with RCTL.SBP, whatever its errors; otherwise it is rolled back. A frame that overflows the
-FIFO is rolled back and counted as missed (ICR.RXO). Every frame is reported to the counters.
+one per cycle once the address is in), broadcast with RCTL.BAM, any multicast with RCTL.MPE, any
+unicast with RCTL.UPE, or a multicast whose 12-bit hash (selected by RCTL.MO) hits the multicast
+table. At the end of the frame (RX_DV low) it is kept if it passed the filter, has a good FCS and
+a legal length (64 to 1522 bytes, or up to 16384 with RCTL.LPE) and no RX_ER, or, with RCTL.SBP,
+if it passed the filter whatever its errors; otherwise it is rolled back. A frame that overflows
+the FIFO is rolled back and counted as missed (MPC, ICR.RXO).
+
+Every frame is reported to the counters with one outcome (``RxOutcome``), in this order of
+precedence: OVERRUN (MPC); RX_ERROR (RXERRC); FRAGMENT, under 64 bytes with a bad FCS (RFC), and
+JABBER, over the maximum with a bad FCS (RJC), neither of which needs the filter; FILTERED;
+CRC_ERROR (CRCERRS, 64 bytes and over); UNDERSIZE (RUC) and OVERSIZE (ROC), with a good FCS.
+
+The filter settles about 22 cycles after the address's last byte. A frame shorter than that
+(a fragment of up to about 10 bytes) may end before it has; if the next frame starts first, the
+verdict is taken at once as for a frame that did not pass the filter, so that the next frame is
+received whole.
 """
 
 from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal
@@ -31,14 +45,16 @@ MAX_LONG_FRAME = 16384
 _MTA_SHIFT = (4, 3, 2, 0)
 
 
-class RxOutcome(enum.Enum, shape=3):
+class RxOutcome(enum.Enum, shape=4):
     ACCEPTED = 0
     FILTERED = 1        # not for us
-    CRC_ERROR = 2
-    UNDERSIZE = 3
-    OVERSIZE = 4
+    CRC_ERROR = 2       # 64 bytes or more, bad FCS
+    UNDERSIZE = 3       # under 64 bytes, good FCS
+    OVERSIZE = 4        # over the maximum, good FCS
     RX_ERROR = 5
     OVERRUN = 6         # no room in the FIFO
+    FRAGMENT = 7        # under 64 bytes, bad FCS
+    JABBER = 8          # over the maximum, bad FCS
 
 
 class RxFrameStats(data.Struct):
@@ -65,6 +81,9 @@ class RxMAC(wiring.Component):
     overrun : Out(1)
         Pulse: a frame was lost for want of room (ICR.RXO).
     """
+    # Outcomes whose counter the SDM defines only for frames that passed the address filter.
+    _FILTERED_FIRST = (RxOutcome.ACCEPTED, RxOutcome.CRC_ERROR, RxOutcome.UNDERSIZE,
+                       RxOutcome.OVERSIZE)
 
     def __init__(self, *, addresses=16):
         self._addresses = addresses
@@ -104,7 +123,10 @@ class RxMAC(wiring.Component):
         # reset input can take that zero.
         length = Signal(15, reset_less=True)
         word = Signal(64)
+        # The destination address, taken whole with its last byte: it then stays as it is while
+        # the filter works on it, into the next frame, until that frame's address is in.
         dest = Signal(48)
+        addressed = Signal()        # the frame is long enough to have an address
         rx_error = Signal()
         overflow = Signal()
         m.d.comb += fcs.data.eq(self.rxd)
@@ -151,8 +173,9 @@ class RxMAC(wiring.Component):
         # Registered: the verdict is ready long before the frame ends, and keeping the table
         # look-ups off the end-of-frame logic shortens the core's longest paths.
         passed = Signal()
-        m.d.sync += passed.eq(exact | (broadcast & bit("BAM")) | (multicast & bit("MPE"))
-                              | (~multicast & bit("UPE")) | (multicast & ~broadcast & hash_hit))
+        m.d.sync += passed.eq(addressed & (
+            exact | (broadcast & bit("BAM")) | (multicast & bit("MPE"))
+            | (~multicast & bit("UPE")) | (multicast & ~broadcast & hash_hit)))
 
         # The frame's checks, registered in the cycle after it ends (CHECK).
         max_length = Mux(bit("LPE"), MAX_LONG_FRAME, MAX_FRAME)
@@ -162,10 +185,14 @@ class RxMAC(wiring.Component):
         outcome = Signal(RxOutcome)
         with m.If(overflow):
             m.d.comb += outcome.eq(RxOutcome.OVERRUN)
-        with m.Elif(~passed):
-            m.d.comb += outcome.eq(RxOutcome.FILTERED)
         with m.Elif(rx_error):
             m.d.comb += outcome.eq(RxOutcome.RX_ERROR)
+        with m.Elif(~crc_ok & runt):
+            m.d.comb += outcome.eq(RxOutcome.FRAGMENT)
+        with m.Elif(~crc_ok & too_long):
+            m.d.comb += outcome.eq(RxOutcome.JABBER)
+        with m.Elif(~passed):
+            m.d.comb += outcome.eq(RxOutcome.FILTERED)
         with m.Elif(~crc_ok):
             m.d.comb += outcome.eq(RxOutcome.CRC_ERROR)
         with m.Elif(runt):
@@ -175,13 +202,20 @@ class RxMAC(wiring.Component):
         with m.Else():
             m.d.comb += outcome.eq(RxOutcome.ACCEPTED)
         keep = ((outcome == RxOutcome.ACCEPTED)
-                | (bit("SBP") & (outcome != RxOutcome.OVERRUN) & (outcome != RxOutcome.FILTERED)))
+                | (bit("SBP") & passed & (outcome != RxOutcome.OVERRUN)))
         # The verdict is registered before the end of the frame acts on it (END), a cycle after
         # the checks (VERDICT) and a cycle after the filter has settled (``settled_q``).
         outcome_q = Signal(RxOutcome)
         keep_q = Signal()
         settled_q = Signal()
         m.d.sync += [outcome_q.eq(outcome), keep_q.eq(keep), settled_q.eq(~filtering)]
+        # The verdict without the filter, when the next frame starts before it has settled: a
+        # frame that could only be counted once it passed is taken as not for us.
+        hurried = Signal(RxOutcome)
+        with m.If(outcome_q.as_value().matches(*self._FILTERED_FIRST)):
+            m.d.comb += hurried.eq(RxOutcome.FILTERED)
+        with m.Else():
+            m.d.comb += hurried.eq(outcome_q)
 
         # Words go to the FIFO from registers, a cycle after they are complete: the FIFO is
         # block RAM, across the core. A word that finds no room overflows the frame; the last
@@ -190,14 +224,20 @@ class RxMAC(wiring.Component):
         with m.If(self.w_en & ~self.room):
             m.d.sync += overflow.eq(1)
 
+        def start_or_idle():
+            # A frame that starts while the receiver is off is ignored whole.
+            with m.If(self.rx_dv & self.enable):
+                m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0),
+                             addressed.eq(0)]
+                m.next = "PREAMBLE"
+            with m.Elif(self.rx_dv):
+                m.next = "IGNORE"
+            with m.Else():
+                m.next = "IDLE"
+
         with m.FSM(name="rxmac") as fsm:
             with m.State("IDLE"):
-                with m.If(self.rx_dv & self.enable):
-                    m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0),
-                                 exact.eq(0)]
-                    m.next = "PREAMBLE"
-                with m.Elif(self.rx_dv):
-                    m.next = "IGNORE"
+                start_or_idle()
             with m.State("IGNORE"):
                 with m.If(~self.rx_dv):
                     m.next = "IDLE"
@@ -216,10 +256,9 @@ class RxMAC(wiring.Component):
                     ]
                     with m.If(self.rx_er):
                         m.d.sync += rx_error.eq(1)
-                    with m.If(length < 6):
-                        m.d.sync += dest.word_select(length[:3], 8).eq(self.rxd)
                     with m.If(length == 5):
-                        m.d.sync += [scanning.eq(1), entry.eq(0)]
+                        m.d.sync += [dest.eq(Cat(word[:40], self.rxd)), addressed.eq(1),
+                                     scanning.eq(1), entry.eq(0), exact.eq(0)]
                     with m.If(length[:3] == 7):
                         m.d.sync += [self.w_data.eq(Cat(word[:56], self.rxd)), self.w_en.eq(1)]
                 with m.Else():
@@ -241,15 +280,21 @@ class RxMAC(wiring.Component):
                     status.rx_error.eq(rx_error),
                     status.broadcast.eq(broadcast),
                     status.multicast.eq(multicast & ~broadcast),
+                    status.bad.eq(outcome_q != RxOutcome.ACCEPTED),
                     self.stats.payload.length.eq(Mux(length > 0x3FFF, 0x3FFF, length)),
                     self.stats.payload.outcome.eq(outcome_q),
                 ]
-                # Wait for the filter (runts end before it does) and for the counters to take
-                # the report (a few cycles at most).
-                with m.If(self.stats.ready & settled_q):
+                # Wait for the filter (short frames end before it settles) and for the counters
+                # to take the report (a few cycles at most), but not past the next frame's
+                # start: its preamble leaves seven cycles to catch its start delimiter.
+                with m.If(self.stats.ready & (settled_q | self.rx_dv)):
                     m.d.comb += self.stats.valid.eq(1)
-                    m.next = "IDLE"
-                    with m.If(keep_q & self.commit.ready):
+                    start_or_idle()
+                    with m.If(~settled_q):
+                        m.d.comb += [self.rollback.eq(1),
+                                     self.overrun.eq(outcome_q == RxOutcome.OVERRUN),
+                                     self.stats.payload.outcome.eq(hurried)]
+                    with m.Elif(keep_q & self.commit.ready):
                         m.d.comb += self.commit.valid.eq(1)
                     with m.Else():
                         # Not kept, or no room left to queue one more frame.

@@ -206,9 +206,10 @@ class StatsEvents(wiring.Component):
     """Turns frame reports into counter increments.
 
     Each report (a transmitted frame, a frame seen by the receive MAC, a frame the receive DMA
-    engine delivered or dropped) is held, then stepped through the counters it touches, one
-    increment every other cycle: sixteen cycles at most, against at least 84 cycles per frame
-    on a 1 Gb/s wire.
+    engine delivered, dropped or had to hold for want of descriptors) is held, then stepped
+    through the counters it touches: a cycle per step, and a cycle more for each increment, so
+    at most 14 cycles for a report that makes the most increments (a transmitted frame's six).
+    A receive MAC's report makes at most three (a frame counted in TPR, TOR and one outcome).
 
     Members
     -------
@@ -238,14 +239,18 @@ class StatsEvents(wiring.Component):
             outcome = event.outcome
             steps = [("TPR", one, always), ("TOR", event.length, always),
                      ("CRCERRS", one, outcome == RxOutcome.CRC_ERROR),
+                     ("RFC", one, outcome == RxOutcome.FRAGMENT),
                      ("RUC", one, outcome == RxOutcome.UNDERSIZE),
                      ("ROC", one, outcome == RxOutcome.OVERSIZE),
+                     ("RJC", one, outcome == RxOutcome.JABBER),
                      ("RXERRC", one, outcome == RxOutcome.RX_ERROR),
                      ("MPC", one, outcome == RxOutcome.OVERRUN)]
         else:
-            good = ~event.missed
+            # A frame that waited for descriptors is reported twice: once when it starts to wait
+            # (RNBC), once when it is delivered.
+            good = ~event.missed & ~event.no_buffers & ~event.bad
             bin_row, in_bin = _size_bin("PRC", event.length)
-            steps = [("MPC", one, event.missed), ("RNBC", one, event.missed),
+            steps = [("MPC", one, event.missed), ("RNBC", one, event.no_buffers),
                      ("GPRC", one, good), ("GORC", event.length, good), (bin_row, one, good & in_bin),
                      ("BPRC", one, good & event.broadcast), ("MPRC", one, good & event.multicast)]
         return [(COUNTERS[row] if isinstance(row, str) else row, amount, condition)
@@ -256,8 +261,7 @@ class StatsEvents(wiring.Component):
         # Increments leave from a register, which takes the next one only once it is empty:
         # the size bin and the counters' operation select would otherwise be one path, and the
         # counters' handshake would reach the stepping through the steps. An increment then
-        # takes two cycles at the least, and a report at most sixteen, still far less than the
-        # 84 cycles between a side's reports.
+        # takes two cycles at the least.
         inc = stream.Signature(StatsIncrement).create()
         with m.If(self.inc.ready):
             m.d.sync += self.inc.valid.eq(0)
@@ -266,13 +270,16 @@ class StatsEvents(wiring.Component):
             m.d.sync += [self.inc.valid.eq(inc.valid), self.inc.payload.eq(inc.payload)]
         sources = []
         for name, layout in zip(("tx", "rx", "rx_delivery"), self._layouts):
-            # One report of each side is held, in a register, until it has been stepped
-            # through. The MACs report once a frame, 84 cycles apart at the least, and come
-            # first; a report takes at most sixteen cycles to step through (a few more when
-            # the counters are busy with a read), so a MAC's register is free again within 48
-            # cycles, before its next report. The receive engine may report faster while it
-            # drains frames from its FIFO; it then waits its turn, last, holding the frame.
-            queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(layout).size, depth=1)
+            # Reports wait in a small queue per side until they have been stepped through. The
+            # transmit MAC reports once a frame, 84 cycles apart at the least; the receive MAC
+            # as often as every 21 cycles (one-byte fragments at the minimum gap), in 13 cycles
+            # each, so it has room for three (a buffered queue holds one in its output
+            # register, and the depths between have no address bits); the MACs come first, and
+            # the two of them take at most 14 + 4 x 13 of every 84 cycles. The receive engine
+            # may report faster while it drains frames from its FIFO; it then waits its turn,
+            # last, holding the frame.
+            depth = 3 if name == "rx" else 1
+            queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(layout).size, depth=depth)
             m.submodules[f"{name}_queue"] = queue
             port = getattr(self, name)
             m.d.comb += [queue.w_data.eq(port.payload), queue.w_en.eq(port.valid),

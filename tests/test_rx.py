@@ -96,37 +96,52 @@ def test_every_filter_path():
 
 
 def test_bad_frames_are_counted_and_dropped():
+    # Each in the one counter SDM 13.7 names for it.
     good = frame(OURS, 98)
     runt = frame(OURS, 50)              # 54 bytes with FCS
     giant = frame(OURS, 1530)           # 1534 bytes with FCS
+    other = frame("52:54:00:aa:bb:cc", 98)
+
+    def bad_fcs(f):
+        return PREAMBLE + f + bytes(4)
 
     async def tb(backend, regs, rings):
         await rings.rx_setup(rctl=BASE_RCTL)
-        backend.send(PREAMBLE + good + bytes(4))                # bad FCS
-        backend.send(to_wire(runt, pad=False))
-        backend.send(to_wire(giant))
-        backend.send(to_wire(good), rx_er=True)                 # RX_ER during the frame
+        backend.send(bad_fcs(good))                             # CRCERRS
+        backend.send(to_wire(runt, pad=False))                  # RUC
+        backend.send(to_wire(giant))                            # ROC
+        backend.send(to_wire(good), rx_er=True)                 # RXERRC
+        backend.send(bad_fcs(runt))                             # RFC
+        backend.send(bad_fcs(giant))                            # RJC
+        backend.send(bad_fcs(other))                            # not for us: counted nowhere
+        backend.send(bad_fcs(other[:40]))                       # RFC, for us or not
         backend.send(to_wire(good))
-        await rings.settle(5000)
-        counts = {r.name: await regs.read(r) for r in (reg.CRCERRS, reg.RUC, reg.ROC, reg.RXERRC,
-                                                       reg.GPRC, reg.TPR)}
+        await rings.settle(8000)
+        counts = {r.name: await regs.read(r) for r in (
+            reg.CRCERRS, reg.RUC, reg.ROC, reg.RXERRC, reg.RFC, reg.RJC, reg.GPRC, reg.TPR)}
         first = delivered(rings, 1)
-        # Long frames allowed; bad ones stored (SBP) with their error bit.
+        # Long frames allowed; bad ones stored (SBP) with their error bit, and not counted as
+        # good.
         await regs.write(reg.RCTL, BASE_RCTL | RCTL.LPE.mask | RCTL.SBP.mask)
         backend.send(to_wire(giant))
-        backend.send(PREAMBLE + good + bytes(4))
+        backend.send(bad_fcs(good))
+        backend.send(bad_fcs(other))                            # SBP keeps only ours
         await rings.settle(5000)
         later = [(rings.rx_status(i).status, rings.rx_status(i).errors, rings.rx_status(i).length)
-                 for i in (1, 2)]
-        return counts, first, later
+                 for i in (1, 2, 3)]
+        return counts, first, later, await regs.read(reg.GPRC), await regs.read(reg.CRCERRS)
 
-    counts, first, later = nic_run(tb, backend=COMPILED)
-    assert counts == {"CRCERRS": 1, "RUC": 1, "ROC": 1, "RXERRC": 1, "GPRC": 1, "TPR": 5}
+    counts, first, later, good_after, crc_after = nic_run(tb, backend=COMPILED)
+    assert counts == {"CRCERRS": 1, "RUC": 1, "ROC": 1, "RXERRC": 1, "RFC": 2, "RJC": 1,
+                      "GPRC": 1, "TPR": 9}
     assert first == [(DD_EOP, good)]
-    assert later == [(DD_EOP, 0, 1530), (DD_EOP, RXD_ERR.CE, 98)]
+    assert later == [(DD_EOP, 0, 1530), (DD_EOP, RXD_ERR.CE, 98), (0, 0, 0)]
+    assert (good_after, crc_after) == (1, 1)
 
 
-def test_out_of_buffers_drops_whole_frames_and_recovers():
+def test_frames_wait_for_buffers_and_none_is_lost():
+    # Two buffers for six frames: the third waits in the receive FIFO (counted once in RNBC),
+    # the fourth behind it, until software hands buffers back. Nothing is missed.
     frames = [frame(OURS, 100, tag) for tag in range(6)]
 
     async def tb(backend, regs, rings):
@@ -138,26 +153,106 @@ def test_out_of_buffers_drops_whole_frames_and_recovers():
         for f in frames[:4]:
             backend.send(to_wire(f))
         await rings.settle(3000)
-        first = delivered(rings, 2)
+        first = delivered(rings, 3)
         untouched = [backend.mem_read(rings.rx_buffer_addr(i), 64) == marker for i in range(2, 8)]
         counts = {r.name: await regs.read(r) for r in (reg.MPC, reg.RNBC, reg.GPRC)}
         icr = await regs.read(reg.ICR)
-        # Software hands the two buffers back and gives four more: delivery resumes.
+        # Software hands the two buffers back and gives four more: the two frames that waited
+        # go first, in order, then the two sent after.
         for i in range(2):
             rings.rx_reset(i)
         await regs.write(reg.RDT, 6)
+        await rings.settle(1000)
         for f in frames[4:]:
             backend.send(to_wire(f))
         await rings.settle(3000)
-        return first, untouched, counts, icr, delivered(rings, 4)[2:], await regs.read(reg.RDH)
+        later = {r.name: await regs.read(r) for r in (reg.MPC, reg.RNBC, reg.GPRC)}
+        return (first, untouched, counts, icr, delivered(rings, 6)[2:], await regs.read(reg.RDH),
+                later)
 
-    first, untouched, counts, icr, resumed, rdh = nic_run(tb)
-    assert first == [(DD_EOP, frames[0]), (DD_EOP, frames[1])]
+    first, untouched, counts, icr, resumed, rdh, later = nic_run(tb)
+    assert first == [(DD_EOP, frames[0]), (DD_EOP, frames[1]), (0, b"")]
     assert all(untouched)
-    assert counts == {"MPC": 2, "RNBC": 2, "GPRC": 2}
+    assert counts == {"MPC": 0, "RNBC": 1, "GPRC": 2}
+    assert icr & reg.ICR.RXO.mask == 0
+    assert resumed == [(DD_EOP, f) for f in frames[2:]]
+    assert rdh == 6
+    assert later == {"MPC": 0, "RNBC": 0, "GPRC": 4}
+
+
+def test_a_frame_waits_in_the_middle_for_more_buffers():
+    # 256-byte buffers and one free: a 600-byte frame fills it, then waits for the rest of its
+    # buffers rather than being handed up cut off.
+    big = frame(OURS, 600, 1)
+    after = frame(OURS, 98, 2)
+
+    async def tb(backend, regs, rings):
+        await rings.rx_setup(count=8, rctl=BASE_RCTL | RCTL.BSIZE.put(3), buffer=256, give=1)
+        backend.send(to_wire(big))
+        backend.send(to_wire(after))
+        await rings.settle(3000)
+        waiting = [(rings.rx_status(i).status, rings.rx_status(i).length) for i in range(2)]
+        rnbc = await regs.read(reg.RNBC)
+        await regs.write(reg.RDT, 5)
+        await rings.settle(3000)
+        parts = [(rings.rx_status(i).status, rings.rx_status(i).length) for i in range(5)]
+        data = b"".join(rings.rx_data(i) for i in range(3))
+        counts = {r.name: await regs.read(r) for r in (reg.MPC, reg.RNBC, reg.GPRC, reg.RDH)}
+        return waiting, rnbc, parts, data, rings.rx_data(3), counts
+
+    waiting, rnbc, parts, data, second, counts = nic_run(tb)
+    assert waiting == [(RXD_STA.DD, 256), (0, 0)]
+    assert rnbc == 1
+    assert parts == [(RXD_STA.DD, 256), (RXD_STA.DD, 256), (DD_EOP, 88), (DD_EOP, 98), (0, 0)]
+    assert data == big
+    assert second == after
+    assert counts == {"MPC": 0, "RNBC": 0, "GPRC": 2, "RDH": 4}
+
+
+def test_a_full_receive_fifo_drops_whole_frames_and_counts_them():
+    # No buffers at all, and more frames than the receive FIFO can queue: those that find no
+    # room are missed (MPC, ICR.RXO); the others are delivered in order, byte for byte, once
+    # buffers come.
+    frames = [frame(OURS, 60, tag) for tag in range(48)]
+
+    async def tb(backend, regs, rings):
+        await regs.write(reg.IMS, reg.IMS.RXO.mask)
+        await rings.rx_setup(count=64, rctl=BASE_RCTL, give=0)
+        for f in frames:
+            backend.send(to_wire(f))
+        await rings.settle(48 * 90 + 500)
+        missed, icr = await regs.read(reg.MPC), await regs.read(reg.ICR)
+        await regs.write(reg.RDT, 63)
+        await rings.settle(8000)
+        kept = [rings.rx_data(i) for i in range(63) if rings.rx_status(i).status == DD_EOP]
+        return missed, icr, kept, await regs.read(reg.RNBC), await regs.read(reg.GPRC)
+
+    missed, icr, kept, rnbc, good = nic_run(tb, backend=COMPILED)
+    assert 0 < missed < 48 - 32
     assert icr & reg.ICR.RXO.mask
-    assert resumed == [(DD_EOP, frames[4]), (DD_EOP, frames[5])]
-    assert rdh == 4
+    assert kept == frames[:48 - missed]
+    assert (rnbc, good) == (1, 48 - missed)
+
+
+def test_a_good_frame_right_after_a_short_fragment_is_received():
+    # A fragment of every length from 1 to 24 bytes (no valid FCS), then a good frame at the
+    # minimum gap: the fragment is counted in RFC, the good frame delivered. The shortest
+    # fragments end before the filter has looked at their address.
+    good = [frame(OURS, 98, n) for n in range(24)]
+
+    async def tb(backend, regs, rings):
+        await rings.rx_setup(count=32, rctl=BASE_RCTL)
+        for n in range(1, 25):
+            backend.send(to_wire(good[n - 1])[:8 + n])
+            backend.send(to_wire(good[n - 1]))
+        await rings.settle(24 * 250)
+        counts = {r.name: await regs.read(r) for r in (reg.RFC, reg.CRCERRS, reg.GPRC, reg.TPR,
+                                                       reg.MPC)}
+        return delivered(rings, 25), counts
+
+    frames, counts = nic_run(tb, backend=COMPILED)
+    assert frames == [(DD_EOP, f) for f in good] + [(0, b"")]
+    assert counts == {"RFC": 24, "CRCERRS": 0, "GPRC": 24, "TPR": 48, "MPC": 0}
 
 
 def test_frames_across_buffers_and_ring_laps():
