@@ -232,9 +232,10 @@ class StatsEvents(wiring.Component):
         one, always = 1, Const(1, 1)
         if name == "tx":
             bin_row, in_bin = _size_bin("PTC", event.length)
-            steps = [("TPT", one, always), ("TOT", event.length, always), ("GPTC", one, always),
-                     ("GOTC", event.length, always), (bin_row, one, in_bin),
-                     ("BPTC", one, event.broadcast), ("MPTC", one, event.multicast)]
+            good = ~event.aborted
+            steps = [("TPT", one, always), ("TOT", event.length, always), ("GPTC", one, good),
+                     ("GOTC", event.length, good), (bin_row, one, good & in_bin),
+                     ("BPTC", one, good & event.broadcast), ("MPTC", one, good & event.multicast)]
         elif name == "rx":
             outcome = event.outcome
             steps = [("TPR", one, always), ("TOR", event.length, always),

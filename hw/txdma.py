@@ -9,6 +9,12 @@ frame overlap the transmission of this one. Each beat becomes one queue entry th
 its bytes belong to the frame, so buffers need no alignment. A frame may span descriptors up to
 the one with EOP; a descriptor of length 0 carries no data, and if it has EOP it ends the frame.
 
+A frame may not carry more than ``MAX_FRAME_DATA`` bytes of descriptor data (16 KiB, above the
+82540EM's largest frame, 16,128 bytes). The descriptor that would take a frame past it is not
+read: the frame's queued data ends there, marked ``abort`` (the MAC ends it with an error, so no
+receiver takes it), and the descriptors after it up to the one with EOP are retired unread, so
+that a chain without EOP, or with nonsense lengths, costs one bad frame and the ring goes on.
+
 When the MAC has taken the last byte of a descriptor, the descriptor is done: with RS its status
 byte gets DD (a one-byte write to host memory) and TXDW is raised, at once or through the delay
 timers when IDE is set; then TDH moves past it. TXQE is raised when TDH reaches TDT.
@@ -29,9 +35,10 @@ from .regmap import reg
 from .ring import DescriptorPrefetch
 
 
-__all__ = ["TxWord", "TxFetch", "TxDMA"]
+__all__ = ["TxWord", "TxFetch", "TxDMA", "MAX_FRAME_DATA"]
 
 MAX_BURST = 32          # beats per data read
+MAX_FRAME_DATA = 16384  # bytes of descriptor data in one frame
 
 
 class TxWord(data.Struct):
@@ -42,6 +49,7 @@ class TxWord(data.Struct):
     eop: 1              # the frame's last word
     ifcs: 1             # append the FCS to this frame
     desc_end: 1         # the last word of a descriptor
+    abort: 1            # with eop: the frame was cut short, end it with an error
 
 
 class _Tag(data.Struct):
@@ -53,6 +61,7 @@ class _Tag(data.Struct):
     last: 1             # the last read of the descriptor
     eop: 1
     ifcs: 1
+    abort: 1            # with empty and eop: the frame was cut short here
 
 
 class _Done(data.Struct):
@@ -121,6 +130,12 @@ class TxFetch(wiring.Component):
         eop = Signal()
         ifcs = Signal()
         empty = Signal()
+        # The frame's descriptor data so far, and whether this descriptor would take it past
+        # the maximum (worked out in TAKE, for READ to act on before its first read).
+        frame_bytes = Signal(range(MAX_FRAME_DATA + 1))
+        total = Signal(17)
+        over = Signal()
+        skipping = Signal()         # the frame was cut: its descriptors up to EOP go unread
         m.d.comb += [
             tag_in.eop.eq(eop),
             tag_in.ifcs.eq(ifcs),
@@ -176,17 +191,35 @@ class TxFetch(wiring.Component):
                     ]
                     m.next = "TAKE"
             with m.State("TAKE"):
+                m.d.sync += [total.eq(frame_bytes + left),
+                             over.eq(frame_bytes + left > MAX_FRAME_DATA)]
                 with m.If(~empty):
                     m.next = "READ"
                 with m.Elif(done_room & tag_room):
-                    # Nothing to read; the tag keeps it in order with the data.
+                    # Nothing to read; the tag keeps it in order with the data. While the frame
+                    # is being skipped, its end only ends the skipping.
                     m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
                                  self.done.valid.eq(1)]
+                    with m.If(skipping):
+                        m.d.comb += tag_in.eop.eq(0)
+                    with m.If(eop):
+                        m.d.sync += [skipping.eq(0), frame_bytes.eq(0)]
+                    m.next = "DESCRIPTOR"
+            with m.State("CUT"):
+                # Not read: the frame goes no further. The first such descriptor ends what is
+                # queued of the frame, marked to be aborted.
+                with m.If(done_room & tag_room):
+                    m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
+                                 tag_in.eop.eq(~skipping), tag_in.abort.eq(~skipping),
+                                 self.done.valid.eq(1), self.done.payload.empty.eq(1)]
+                    m.d.sync += [skipping.eq(~eop), frame_bytes.eq(0)]
                     m.next = "DESCRIPTOR"
             with m.State("READ"):
+                with m.If(over | skipping):
+                    m.next = "CUT"
                 m.d.comb += [
                     cmd.payload.len.eq(next_beats - 1),
-                    cmd.valid.eq(settled & fits),
+                    cmd.valid.eq(settled & fits & ~over & ~skipping),
                     tag_in.first.eq(first),
                     tag_in.lead.eq(next_lead),
                     tag_in.rest.eq(next_nbytes - next_lead),
@@ -201,6 +234,7 @@ class TxFetch(wiring.Component):
             with m.State("DONE"):
                 m.d.comb += self.done.valid.eq(done_room)
                 with m.If(done_room):
+                    m.d.sync += frame_bytes.eq(Mux(eop, 0, total))
                     m.next = "DESCRIPTOR"
         self.fsm_state = fsm.state
 
@@ -230,6 +264,7 @@ class TxFetch(wiring.Component):
             new.ifcs.eq(tag.ifcs),
             new.desc_end.eq(tag.last & beat.payload.last),
             new.eop.eq(tag.eop & tag.last & beat.payload.last),
+            new.abort.eq(0),
         ]
         # A held word is waiting (the end of a descriptor that did not end the frame) until
         # what comes next says whether it ends the frame; any other goes as soon as it can.
@@ -247,7 +282,7 @@ class TxFetch(wiring.Component):
             # A zero-length descriptor: if it ends the frame, the waiting word carries the end.
             m.d.comb += tags.r_en.eq(1)
             with m.If(tag.eop & waiting):
-                m.d.sync += held.eop.eq(1)
+                m.d.sync += [held.eop.eq(1), held.abort.eq(tag.abort)]
         with m.Elif(tags.r_rdy):
             m.d.comb += beat.ready.eq(~holding | self.words.ready)
             with m.If(beat.valid & beat.ready):

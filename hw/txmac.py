@@ -6,8 +6,10 @@ SDM 13.4.33 (TCTL.PSP), 13.4.34 (TIPG).
 A frame starts once the DMA engine has queued all of it (``frame_ready``), so it never runs dry
 on the wire: seven bytes of preamble, the start delimiter, the data, zero padding up to 60 bytes
 when TCTL.PSP asks for it, the FCS when the frame's descriptors asked for it (IFCS), then an idle
-gap of TIPG.IPGT byte times, never less than 12. At the end of each frame the MAC reports its
-length and destination class to the statistics counters.
+gap of TIPG.IPGT byte times, never less than 12. A frame the DMA engine cut short (``abort``)
+ends with its FCS inverted and TX_ER high through it, so that no receiver keeps it. At the end of
+each frame the MAC reports its length, destination class and whether it was aborted to the
+statistics counters.
 
 The word being sent is the MAC's own register, taken from the DMA engine's queue when the word
 before it ends (a frame's first word, as soon as the gap is over), with the index of its next
@@ -38,6 +40,7 @@ class TxFrameStats(data.Struct):
     length: 14          # bytes on the wire after the start delimiter, FCS included
     broadcast: 1
     multicast: 1
+    aborted: 1          # ended with an error: not a good frame
 
 
 class TxMAC(wiring.Component):
@@ -113,20 +116,24 @@ class TxMAC(wiring.Component):
         out_crc = Signal()          # a byte the FCS covers
         out_dest = Signal()         # a destination address byte
         out_first = Signal()        # the frame's first byte
+        out_er = Signal()           # an FCS byte of an aborted frame: inverted, with TX_ER
         en_q = Signal()
         byte_q = Signal(8)
         fcs_q = Signal()
         crc_q = Signal()
         dest_q = Signal()
         first_q = Signal()
-        m.d.sync += [en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs), crc_q.eq(out_crc),
+        er_q = Signal()
+        m.d.sync += [er_q.eq(out_er), en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs), crc_q.eq(out_crc),
                      dest_q.eq(out_dest), first_q.eq(out_first)]
         m.d.sync += crc_start.eq(0)
         m.d.comb += [
             fcs.data.eq(byte_q),
             fcs.valid.eq(crc_q),
             self.tx_en.eq(en_q),
-            self.txd.eq(Mux(fcs_q, fcs.crc.word_select(byte_q[:2], 8), byte_q)),
+            self.tx_er.eq(er_q),
+            self.txd.eq(Mux(fcs_q, fcs.crc.word_select(byte_q[:2], 8) ^ Mux(er_q, 0xFF, 0),
+                            byte_q)),
         ]
         with m.If(dest_q & (byte_q != 0xFF)):
             m.d.sync += dest_ones.eq(0)
@@ -166,7 +173,9 @@ class TxMAC(wiring.Component):
                 with m.Elif(~at_last):
                     m.d.sync += want.eq((index + 1 == last) & ~cur.eop)
                 with m.Else():
-                    with m.If(self.pad & short):
+                    with m.If(cur.abort):
+                        m.next = "FCS"
+                    with m.Elif(self.pad & short):
                         m.next = "PAD"
                     with m.Elif(cur.ifcs):
                         m.next = "FCS"
@@ -183,7 +192,8 @@ class TxMAC(wiring.Component):
             with m.State("FCS"):
                 # The CRC holds still once fed; its bytes go out least significant first, taken
                 # from it as they leave the output register.
-                m.d.comb += [out_en.eq(1), out_fcs.eq(1), out_byte.eq(count[:2])]
+                m.d.comb += [out_en.eq(1), out_fcs.eq(1), out_byte.eq(count[:2]),
+                             out_er.eq(cur.abort)]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
                 with m.If(count == 3):
                     m.next = "END"
@@ -199,6 +209,7 @@ class TxMAC(wiring.Component):
                     self.stats.payload.length.eq(length),
                     self.stats.payload.broadcast.eq(dest_ones),
                     self.stats.payload.multicast.eq(multicast & ~dest_ones),
+                    self.stats.payload.aborted.eq(cur.abort),
                 ]
                 m.d.sync += [gap.eq(gap_setting),
                              gap_over.eq(0)]

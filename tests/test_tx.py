@@ -212,3 +212,38 @@ def test_jumbo_frames_and_long_descriptor_chains_go_out_whole():
     sent, tdh, used = nic_run(tb, backend=COMPILED)
     assert sent == [expected_wire(frame) for frame, _ in plan]
     assert tdh == used == 4 + 40 + 1
+
+
+def test_a_chain_without_eop_costs_one_bad_frame_and_the_ring_goes_on():
+    # Twenty 4 KiB descriptors and no EOP until the twenty-first: the frame is cut where it
+    # would pass 16 KiB and ended with an error (TX_ER and a wrong FCS), the rest of the chain is
+    # retired unread. A single descriptor longer than any frame sends nothing. The ring goes on.
+    _, ping, _ = frames()
+    junk = bytes((i * 3) & 0xFF for i in range(4096))
+    ping_at = TX_BUFFERS + 0x8000
+
+    async def tb(backend, regs, rings):
+        await rings.tx_setup(count=64)
+        backend.mem_write(TX_BUFFERS, junk)
+        backend.mem_write(ping_at, ping)
+        for i in range(20):
+            rings.tx_desc(i, TX_BUFFERS, len(junk), IFCS | RS)
+        rings.tx_desc(20, TX_BUFFERS, 100, IFCS | RS | EOP)
+        rings.tx_desc(21, TX_BUFFERS, 40000, IFCS | RS | EOP)
+        rings.tx_desc(22, ping_at, len(ping), IFCS | RS | EOP)
+        await regs.write(reg.TDT, 23)
+        await rings.settle(16384 + 8000)
+        wire = [(w.error, w.raw) for _, _, w in backend.wire_log]
+        done = [rings.tx_status(i).sta & TXD_STA.DD for i in range(23)]
+        counts = {r.name: await regs.read(r) for r in (reg.TPT, reg.GPTC, reg.TDH)}
+        return wire, done, counts
+
+    wire, done, counts = nic_run(tb, backend=COMPILED)
+    assert len(wire) == 2
+    (error, cut), (ping_error, sent) = wire
+    assert error and len(cut) == 8 + 4 * len(junk) + 4
+    assert cut[8:-4] == junk * 4
+    assert cut[-4:] != zlib.crc32(junk * 4).to_bytes(4, "little")
+    assert (ping_error, sent) == (False, expected_wire(ping))
+    assert all(done)
+    assert counts == {"TPT": 2, "GPTC": 1, "TDH": 23}
