@@ -15,7 +15,7 @@ tables MTA[128] and VFTA[128].
 import functools
 import operator
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -42,6 +42,12 @@ PLAIN = tuple(r for r in REGISTERS
 LIVE = frozenset({"RCTL", "TCTL", "TIPG", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
                   "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
 IN_FLOPS = tuple(r for r in PLAIN if r.name in LIVE or r.access is not Access.RW)
+
+# A ring's place and size may change only while its engine is off (SDM 13.4.27, 13.4.39: program
+# them before setting EN); a write while it runs is ignored, so that every descriptor read and
+# written back stays inside the ring the engine was started on.
+LOCKED_WHILE = {name: ("RCTL" if name.startswith("R") else "TCTL", "EN")
+                for name in ("RDBAL", "RDBAH", "RDLEN", "TDBAL", "TDBAH", "TDLEN")}
 STORED = tuple(r for r in PLAIN if r not in IN_FLOPS)
 SHADOWED = tuple(r for r in IN_FLOPS if r.access is Access.RW)
 ROWS = STORED + SHADOWED
@@ -93,6 +99,13 @@ class RegisterFile(wiring.Component):
         rah = int.from_bytes(mac[4:6], "little") | reg.RAH.AV.mask
         return (rah << 32) | int.from_bytes(mac[0:4], "little")
 
+    def _locked(self, r):
+        """Whether writes to register ``r`` are ignored now."""
+        if r.name not in LOCKED_WHILE:
+            return Const(0, 1)
+        control, field = LOCKED_WHILE[r.name]
+        return getattr(self.regs, control)[getattr(getattr(reg, control), field).lsb]
+
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
@@ -114,7 +127,7 @@ class RegisterFile(wiring.Component):
                 assert r.access is Access.RO or r.reset == 0
                 reads[r.index] = value
                 continue
-            written = bus.w_stb & matches[ROWS.index(r)]
+            written = bus.w_stb & matches[ROWS.index(r)] & ~self._locked(r)
             # Byte by byte, each byte's enable the flip-flops' own: no logic in front of them.
             for byte in range(4):
                 bits = slice(8 * byte, 8 * byte + 8)
@@ -157,13 +170,15 @@ class RegisterFile(wiring.Component):
         write_row = Signal.like(stored_row, reset_less=True)
         write_data = Signal(32, reset_less=True)
         write_en = Signal(4)
+        locked = Signal()
         m.d.sync += [write_row.eq(stored_row),
-                     write_en.eq(Cat(bus.w_stb & stored_hit & bus.w_mask[8 * byte]
+                     write_en.eq(Cat(bus.w_stb & stored_hit & ~locked & bus.w_mask[8 * byte]
                                      for byte in range(4)))]
         with m.Switch(stored_row):
             for row, r in enumerate(ROWS):
                 with m.Case(row):
                     m.d.sync += write_data.eq((bus.w_data & r.mask) | (r.reset & ~r.mask))
+                    m.d.comb += locked.eq(self._locked(r))
         with m.If(self.clear):
             with m.If(self.clear_row < len(ROWS)):
                 m.d.comb += [stored_write.addr.eq(self.clear_row), stored_write.data.eq(reset),

@@ -105,3 +105,47 @@ def test_head_written_while_the_engines_run_keeps_dma_inside_the_rings():
     outside = [hex(MEM + i) for i in changed if not any(lo <= MEM + i < hi for lo, hi in posted)]
     assert outside == [], outside[:8]
     assert all(h < 8 for h in heads), heads
+
+
+def test_ring_moved_or_shrunk_while_the_engines_run_keeps_dma_inside_the_rings():
+    # The ring registers are to be written with the engine off. Written anyway while it runs
+    # (shrunk below the head, moved elsewhere), they are ignored: reads give the old values and
+    # the engines go on inside the rings they were started on.
+    from harness import MEM, RX_BUFFERS, RX_RING, TX_BUFFERS, TX_RING, nic_run
+    from hw.desc import TXD_CMD
+    ping = echo_request(1)
+    cmd = TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS
+
+    async def tb(backend, regs, rings):
+        await rings.tx_setup(count=8)
+        await rings.rx_setup(count=8)
+        backend.mem_write(TX_BUFFERS, ping)
+        for i in range(8):
+            rings.tx_desc(i, TX_BUFFERS, len(ping), cmd)
+        before = bytes(backend.host_memory())
+        await regs.write(reg.TDT, 5)
+        for seq in range(5):
+            backend.send(to_wire(echo_request(seq)))
+        await rings.settle(3000)
+        for register, value in ((reg.TDLEN, 32), (reg.RDLEN, 32), (reg.TDBAL, MEM + 0x8000),
+                                (reg.RDBAL, MEM + 0x9000)):
+            await regs.write(register, value)
+        await regs.write(reg.TDT, 7)
+        await regs.write(reg.RDT, 3)
+        for seq in range(5, 9):
+            backend.send(to_wire(echo_request(seq)))
+        await rings.settle(8000)
+        after = bytes(backend.host_memory())
+        changed = [i for i in range(len(before)) if before[i] != after[i]]
+        values = [await regs.read(r) for r in (reg.TDLEN, reg.RDLEN, reg.TDBAL, reg.RDBAL,
+                                               reg.TDH, reg.RDH)]
+        sent = len([1 for d, _, _ in backend.wire_log if d == "tx"])
+        return changed, values, sent
+
+    changed, values, sent = nic_run(tb, backend=COMPILED)
+    posted = [(TX_RING, TX_RING + 8 * 16), (RX_RING, RX_RING + 8 * 16),
+              (RX_BUFFERS, RX_BUFFERS + 8 * 2048)]
+    outside = [hex(MEM + i) for i in changed if not any(lo <= MEM + i < hi for lo, hi in posted)]
+    assert outside == [], outside[:8]
+    assert values == [128, 128, TX_RING, RX_RING, 7, 1]
+    assert sent == 7
