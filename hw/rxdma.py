@@ -41,7 +41,7 @@ assert MAX_BURST == 1 << _BURST_BITS
 
 
 class RxDeliveryStats(data.Struct):
-    length: 14
+    length: 15
     broadcast: 1
     multicast: 1
     missed: 1           # dropped: the engine is off
@@ -124,7 +124,7 @@ class RxDMA(wiring.Component):
         frame = Signal(RxStatus)
         # The frame's words still in the FIFO, and whether none are: registered, as the frame's
         # end waits on it, and the end reaches the statistics and the delay timers.
-        to_take = Signal(12)
+        to_take = Signal(13)
         all_taken = Signal()
         delivered = Signal()        # the whole frame went into buffers
         left = Signal(16)           # bytes still to deliver

@@ -24,7 +24,7 @@ __all__ = ["RxFIFO", "RxStatus"]
 
 
 class RxStatus(data.Struct):
-    length: 14          # bytes after the start delimiter, FCS included
+    length: 15          # bytes after the start delimiter, FCS included
     crc_error: 1
     rx_error: 1
     broadcast: 1

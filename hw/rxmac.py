@@ -58,7 +58,7 @@ class RxOutcome(enum.Enum, shape=4):
 
 
 class RxFrameStats(data.Struct):
-    length: 14
+    length: 15
     outcome: RxOutcome
 
 
@@ -221,7 +221,9 @@ class RxMAC(wiring.Component):
         # block RAM, across the core. A word that finds no room overflows the frame; the last
         # word is written in CHECK, before the verdict.
         m.d.sync += self.w_en.eq(0)
-        with m.If(self.w_en & ~self.room):
+        # So does a frame of 32,767 bytes or more (where its length stops): more than the FIFO
+        # holds, whatever the room.
+        with m.If((self.w_en & ~self.room) | (length == 0x7FFF)):
             m.d.sync += overflow.eq(1)
 
         def start_or_idle():
@@ -275,13 +277,13 @@ class RxMAC(wiring.Component):
             with m.State("END"):
                 status = self.commit.payload
                 m.d.comb += [
-                    status.length.eq(Mux(length > 0x3FFF, 0x3FFF, length)),
+                    status.length.eq(length),
                     status.crc_error.eq(~crc_ok),
                     status.rx_error.eq(rx_error),
                     status.broadcast.eq(broadcast),
                     status.multicast.eq(multicast & ~broadcast),
                     status.bad.eq(outcome_q != RxOutcome.ACCEPTED),
-                    self.stats.payload.length.eq(Mux(length > 0x3FFF, 0x3FFF, length)),
+                    self.stats.payload.length.eq(length),
                     self.stats.payload.outcome.eq(outcome_q),
                 ]
                 # Wait for the filter (short frames end before it settles) and for the counters

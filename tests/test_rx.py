@@ -457,3 +457,23 @@ def test_the_largest_jumbo_frame_is_received_whole():
     assert frames[:2] == [(DD_EOP, jumbo), (DD_EOP, after)]
     assert frames[2][0] == 0
     assert (missed, good) == (0, 2)
+
+
+def test_the_longest_legal_frame_is_received_whole():
+    # With RCTL.LPE a frame may be 16,384 bytes with its FCS: one more than a 14-bit length
+    # holds. It is delivered whole; one byte more is oversize.
+    head = bytes(Ether(src="52:55:0a:00:02:02", dst=OURS, type=0x88B5))
+    longest = head + bytes((3 * i + 1) % 249 for i in range(16380 - len(head)))
+
+    async def tb(backend, regs, rings):
+        rctl = BASE_RCTL | RCTL.LPE.mask | RCTL.BSEX.mask | RCTL.BSIZE.put(1)
+        await rings.rx_setup(count=8, rctl=rctl, buffer=16384)
+        backend.send(to_wire(longest))
+        backend.send(to_wire(longest + b"\x01"))
+        await rings.settle(36000)
+        counts = {r.name: await regs.read(r) for r in (reg.GPRC, reg.ROC, reg.GORCL, reg.TORL)}
+        return delivered(rings, 2), counts
+
+    frames, counts = nic_run(tb, backend=COMPILED)
+    assert frames == [(DD_EOP, longest), (0, b"")]
+    assert counts == {"GPRC": 1, "ROC": 1, "GORCL": 16384, "TORL": 16384 + 16385}
