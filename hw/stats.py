@@ -148,7 +148,12 @@ class Statistics(wiring.Component):
         w = Signal(_Write)
         older = Signal(_Write)
         m.d.sync += [w.eq(res), older.eq(w)]
-        m.d.comb += [wr.addr.eq(w.row), wr.data.eq(w.data), wr.en.eq(w.en)]
+        # The device reset's sweep writes straight to the RAM: this block's registers are held
+        # in that reset meanwhile.
+        with m.If(self.clear):
+            m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(1)]
+        with m.Else():
+            m.d.comb += [wr.addr.eq(w.row), wr.data.eq(w.data), wr.en.eq(w.en)]
 
         # Stage 1: the row's value comes out of the RAM; register it as it is, with the data of
         # the newest of the two earlier writes to the same row, if any.
@@ -166,9 +171,7 @@ class Statistics(wiring.Component):
         value = Mux(next_hit, w.data, Mux(earlier_hit, earlier, raw))
         total = value + s2.amount
         m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(Mux(s2.kind == _Kind.READ, value, 0))]
-        with m.If(self.clear):
-            m.d.comb += [res.row.eq(self.clear_row), res.data.eq(0), res.en.eq(1)]
-        with m.Elif(s2.kind == _Kind.READ):
+        with m.If(s2.kind == _Kind.READ):
             with m.If(is_cnt.bit_select(s2.row, 1) | is_high.bit_select(s2.row, 1)):
                 m.d.comb += [res.data.eq(0), res.en.eq(1)]
             with m.If(is_high.bit_select(s2.row, 1)):

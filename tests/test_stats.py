@@ -1,5 +1,6 @@
 """Statistics counters: increments, saturation, clear on read, 64-bit pairs, device reset."""
 
+from amaranth.hdl import ResetInserter
 from amaranth.sim import Simulator
 
 from hw.regmap import reg
@@ -11,7 +12,8 @@ from hw.txmac import TxFrameStats
 
 def run(testbench):
     dut = Statistics()
-    sim = Simulator(dut)
+    # As in the core: the device reset that sweeps the rows also holds the block's registers.
+    sim = Simulator(ResetInserter(dut.clear)(dut))
     sim.add_clock(8e-9)
     result = {}
 
