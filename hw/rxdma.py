@@ -305,8 +305,11 @@ class RxDMA(wiring.Component):
                     m.next = "DATA"
             with m.State("DATA"):
                 # A byte moves unless a complete beat is still waiting for the slice. While the
-                # beat goes, its register can take the next beat's first byte already.
-                move = moving & self.words.valid & (~send | goes)
+                # beat goes, its register can take the next beat's first byte already, but not
+                # after the last beat of a write command: that byte may complete the next beat
+                # (the buffer's last), which must wait for its own command.
+                room = ~send | (goes & ~last)
+                move = moving & self.words.valid & room
                 with m.If(final):
                     # This buffer's last write command is out: the write-back's base and offset
                     # can be loaded already, away from the beat's handshake.
@@ -338,7 +341,7 @@ class RxDMA(wiring.Component):
                     with m.If(word_end):
                         m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
                 # The word's last byte takes the word: from registers but for the state.
-                m.d.comb += self.words.ready.eq(moving & word_end & (~send | goes))
+                m.d.comb += self.words.ready.eq(moving & word_end & room)
             with m.State("WB_COMMAND"):
                 m.d.comb += [cmd.payload.len.eq(0), cmd.valid.eq(1)]
                 with m.If(cmd.ready):

@@ -477,3 +477,30 @@ def test_the_longest_legal_frame_is_received_whole():
     frames, counts = nic_run(tb, backend=COMPILED)
     assert frames == [(DD_EOP, longest), (0, b"")]
     assert counts == {"GPRC": 1, "ROC": 1, "GORCL": 16384, "TORL": 16384 + 16385}
+
+
+def test_a_buffer_whose_last_beat_holds_one_byte_after_a_full_burst():
+    # A 4096-byte buffer starting one byte into its quadword ends one byte into its 513th beat,
+    # just after two full write bursts of 256 beats. That byte used to leave before its own
+    # write command, and land a quadword too far, outside the buffer.
+    head = bytes(Ether(src="52:55:0a:00:02:02", dst=OURS, type=0x88B5))
+    long = head + bytes((7 * i + 3) % 251 for i in range(6000 - len(head)))
+    guard = 0xEE
+
+    def buffer_addr(i):
+        return RX_BUFFERS + i * 8192 + 1
+
+    async def tb(backend, regs, rings):
+        rings.rx_buffer_addr = buffer_addr
+        backend.mem_write(RX_BUFFERS, bytes([guard]) * 16384)
+        rctl = BASE_RCTL | RCTL.LPE.mask | RCTL.BSEX.mask | RCTL.BSIZE.put(3)
+        await rings.rx_setup(count=8, rctl=rctl, buffer=4096)
+        backend.send(to_wire(long))
+        await rings.settle(16000)
+        return backend.mem_read(RX_BUFFERS, 16384)
+
+    memory = nic_run(tb, backend=COMPILED)
+    expected = bytearray([guard]) * 16384
+    expected[1:1 + 4096] = long[:4096]
+    expected[8192 + 1:8192 + 1 + 1904] = long[4096:]
+    assert memory == bytes(expected)
