@@ -155,11 +155,25 @@ class Backend(ABC):
     def cycles_for_ns(self, ns):
         return max(1, round(ns * CLOCK_HZ / 1e9))
 
+    # Whether a DMA fault stops the simulation (``SimulationError``); a test that provokes
+    # faults on purpose turns this off and collects them with ``take_fault``.
+    faults_fatal = True
+
     def check_faults(self):
-        if self.get(self.bench.hostmem.fault):
+        if self.faults_fatal and self.get(self.bench.hostmem.fault):
             addr = self.get(self.bench.hostmem.fault_addr)
             raise SimulationError(f"DMA fault at bus address {addr:#x}: outside host memory, "
                                   f"unaligned, or while bus mastering was disabled")
+
+    async def take_fault(self):
+        """The bus address of the first DMA fault since the last call, or None; forgets it."""
+        if not self.get(self.bench.hostmem.fault):
+            return None
+        addr = self.get(self.bench.hostmem.fault_addr)
+        self.set(self.bench.fault_clear, 1)
+        await self.cycles(1)
+        self.set(self.bench.fault_clear, 0)
+        return addr
 
     # The interrupt line.
 

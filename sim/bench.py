@@ -34,6 +34,8 @@ class Bench(wiring.Component):
         PCI COMMAND.BusMaster.
     cable : In(1)
         The PHY's cable.
+    fault_clear : In(1)
+        Forget host memory's DMA fault (see ``sim.hostmem``).
     irq : Out(1)
         INTx.
     cycle : Out(64)
@@ -44,6 +46,7 @@ class Bench(wiring.Component):
     mmio: In(MMIOControlSignature)
     bus_master: In(1)
     cable: In(1, init=1)
+    fault_clear: In(1)
     irq: Out(1)
     cycle: Out(64)
     rx_posted: In(32)
@@ -70,6 +73,7 @@ class Bench(wiring.Component):
         m.d.comb += [
             core.bus_master.eq(self.bus_master),
             hostmem.bus_master.eq(self.bus_master),
+            hostmem.fault_clear.eq(self.fault_clear),
             self.irq.eq(core.irq),
             phy.cable.eq(self.cable),
             core.phy_link.eq(phy.link),

@@ -7,10 +7,13 @@ are acknowledged on ``wr_done`` after the last beat.
 
 A DMA to an address outside host memory, or any DMA while PCI bus mastering is disabled, is a
 fault: ``fault`` latches, ``fault_addr`` keeps the first offending address, and the test bench
-reports it. Memory contents are read and written from Python without spending cycles.
+reports it (unless a test provokes it on purpose and clears it with ``fault_clear``). The access
+itself ends as a master abort does on PCI: a faulty read returns all ones, a faulty write
+changes nothing and its completion says so; accesses before and after it are served as usual.
+Memory contents are read and written from Python without spending cycles.
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,6 +26,7 @@ __all__ = ["HostMemory"]
 class _Pending(data.Struct):
     accepted: 32        # the cycle the command was accepted in, modulo 2**32
     cmd: DMACommand
+    bad: 1              # outside host memory, or bus mastering off: all ones
 
 
 class HostMemory(wiring.Component):
@@ -44,11 +48,14 @@ class HostMemory(wiring.Component):
         PCI COMMAND.BusMaster as the host configured it.
     fault : Out(1)
     fault_addr : Out(64)
+    fault_clear : In(1)
+        Forget the fault (for tests that provoke one).
     """
     dma: In(DMASignature)
     bus_master: In(1)
     fault: Out(1)
     fault_addr: Out(64)
+    fault_clear: In(1)
 
     def __init__(self, *, base=0x0010_0000, size=1 << 20, read_latency=125, outstanding=8):
         if base % 8 or size % 8 or size <= 0:
@@ -86,12 +93,16 @@ class HostMemory(wiring.Component):
             return (addr[3:32] - (self.base >> 3)).as_unsigned()
 
         def check(cmd, accepted):
+            bad = ((cmd.addr[32:] != 0) | (cmd.addr[:32] < self.base)
+                   | (row_of(cmd.addr) + cmd.len >= rows) | (cmd.addr[:3] != 0)
+                   | ~self.bus_master)
             with m.If(accepted):
-                bad = ((cmd.addr[32:] != 0) | (cmd.addr[:32] < self.base)
-                       | (row_of(cmd.addr) + cmd.len >= rows) | (cmd.addr[:3] != 0)
-                       | ~self.bus_master)
                 with m.If(bad & ~fault[64]):
                     m.d.sync += fault.eq(Cat(cmd.addr, 1))
+            return bad
+
+        with m.If(self.fault_clear):
+            m.d.sync += fault.eq(0)
 
         # Reads: queue with the cycle of acceptance, then stream the beats when due.
         m.submodules.rd_queue = rd_queue = fifo.SyncFIFOBuffered(
@@ -103,19 +114,21 @@ class HostMemory(wiring.Component):
             rd_queue.w_en.eq(dma.rd_cmd.valid),
             dma.rd_cmd.ready.eq(rd_queue.w_rdy),
         ]
-        check(dma.rd_cmd.payload, dma.rd_cmd.valid & dma.rd_cmd.ready)
+        m.d.comb += pending_in.bad.eq(check(dma.rd_cmd.payload,
+                                            dma.rd_cmd.valid & dma.rd_cmd.ready))
 
         head = _Pending(rd_queue.r_data)
         rd_port = mem.read_port(domain="comb")
         rd_row = Signal(range(rows))
         rd_left = Signal(8)
         rd_busy = Signal()
+        rd_bad = Signal()
         finishing = rd_busy & dma.rd_data.ready & (rd_left == 0)
         with m.If(rd_busy):
             m.d.comb += [
                 rd_port.addr.eq(rd_row),
                 dma.rd_data.valid.eq(1),
-                dma.rd_data.payload.data.eq(rd_port.data),
+                dma.rd_data.payload.data.eq(Mux(rd_bad, (1 << 64) - 1, rd_port.data)),
                 dma.rd_data.payload.last.eq(rd_left == 0),
             ]
             with m.If(dma.rd_data.ready):
@@ -126,17 +139,18 @@ class HostMemory(wiring.Component):
         with m.If((~rd_busy | finishing) & rd_queue.r_rdy & ((now - head.accepted)[:32] >= self.read_latency)):
             m.d.comb += rd_queue.r_en.eq(1)
             m.d.sync += [rd_busy.eq(1), rd_row.eq(row_of(head.cmd.addr)),
-                         rd_left.eq(head.cmd.len)]
+                         rd_left.eq(head.cmd.len), rd_bad.eq(head.bad)]
 
         # Writes: one command at a time, its beats, then the acknowledgement.
         wr_port = mem.write_port(granularity=8)
         wr_row = Signal(range(rows))
+        wr_bad = Signal()
         with m.FSM(name="write"):
             with m.State("COMMAND"):
                 m.d.comb += dma.wr_cmd.ready.eq(1)
-                check(dma.wr_cmd.payload, dma.wr_cmd.valid)
+                bad = check(dma.wr_cmd.payload, dma.wr_cmd.valid)
                 with m.If(dma.wr_cmd.valid):
-                    m.d.sync += wr_row.eq(row_of(dma.wr_cmd.payload.addr))
+                    m.d.sync += [wr_row.eq(row_of(dma.wr_cmd.payload.addr)), wr_bad.eq(bad)]
                     m.next = "DATA"
             with m.State("DATA"):
                 beat = dma.wr_data.payload
@@ -144,14 +158,14 @@ class HostMemory(wiring.Component):
                     dma.wr_data.ready.eq(1),
                     wr_port.addr.eq(wr_row),
                     wr_port.data.eq(beat.data),
-                    wr_port.en.eq(Cat(s & dma.wr_data.valid & ~self.fault for s in beat.strb)),
+                    wr_port.en.eq(Cat(s & dma.wr_data.valid & ~wr_bad for s in beat.strb)),
                 ]
                 with m.If(dma.wr_data.valid):
                     m.d.sync += wr_row.eq(wr_row + 1)
                     with m.If(beat.last):
                         m.next = "DONE"
             with m.State("DONE"):
-                m.d.comb += [dma.wr_done.valid.eq(1), dma.wr_done.payload.error.eq(self.fault)]
+                m.d.comb += [dma.wr_done.valid.eq(1), dma.wr_done.payload.error.eq(wr_bad)]
                 with m.If(dma.wr_done.ready):
                     m.next = "COMMAND"
         return m

@@ -103,3 +103,43 @@ def test_fault_addresses():
         assert first_fault(BASE + 4, 1, channel) == (1, BASE + 4)             # unaligned
         assert first_fault(BASE + (1 << 32), 1, channel) == (1, BASE + (1 << 32))   # above 4 GiB
         assert first_fault(BASE + 4096 - 16, 2, channel) == (0, 0)             # the last rows
+
+
+def test_a_faulty_access_ends_as_a_master_abort_and_the_next_is_served():
+    # A read outside memory returns all ones, a write there changes nothing and its completion
+    # says so; the accesses after them are served as usual, and the fault can be cleared.
+    async def tb(ctx, dut):
+        ctx.set(dut.dma.rd_data.ready, 1)
+        ctx.set(dut.dma.wr_done.ready, 1)
+        await command(ctx, dut.dma.rd_cmd, BASE - 16, 1)          # outside
+        await command(ctx, dut.dma.rd_cmd, BASE + 8, 1)
+        beats = []
+        while len(beats) < 2:
+            if ctx.get(dut.dma.rd_data.valid):
+                beats.append(ctx.get(dut.dma.rd_data.payload.data))
+            await ctx.tick()
+        completions = []
+        for addr in (BASE + 8 * 512, BASE + 16):               # past the end, then inside
+            await command(ctx, dut.dma.wr_cmd, addr, 1)
+            ctx.set(dut.dma.wr_data.valid, 1)
+            ctx.set(dut.dma.wr_data.payload, {"data": 0x5555_5555_5555_5555, "strb": 0xFF,
+                                              "last": 1})
+            await ctx.tick().until(dut.dma.wr_data.ready)
+            ctx.set(dut.dma.wr_data.valid, 0)
+            while not ctx.get(dut.dma.wr_done.valid):
+                await ctx.tick()
+            completions.append(ctx.get(dut.dma.wr_done.payload.error))
+            await ctx.tick()
+        rows = [ctx.get(dut.data[i]) for i in range(512)]
+        fault = ctx.get(dut.fault), ctx.get(dut.fault_addr)
+        ctx.set(dut.fault_clear, 1)
+        await ctx.tick()
+        return beats, completions, rows, fault, ctx.get(dut.fault)
+
+    beats, completions, rows, fault, cleared = run(tb)
+    assert beats == [(1 << 64) - 1, 0x0101010101010101]
+    assert completions == [1, 0]
+    assert rows == [0x5555_5555_5555_5555 if i == 2 else 0x0101010101010101 * (i & 0xFF)
+                    for i in range(512)]
+    assert fault == (1, BASE - 16)
+    assert cleared == 0
