@@ -86,8 +86,8 @@ class TxFetch(wiring.Component):
     words : Out(stream.Signature(TxWord))
     done : Out(stream.Signature(_Done))
         One per descriptor, in order, once all its reads are issued.
-    queued, dequeued : In(1)
-        A word went into the word queue, and one left it, each counted a cycle late.
+    dequeued : In(1)
+        A word left the word queue for the MAC, counted a cycle late.
     """
 
     def __init__(self, *, space):
@@ -97,7 +97,6 @@ class TxFetch(wiring.Component):
             "dma": Out(DMAReadSignature),
             "words": Out(stream.Signature(TxWord)),
             "done": Out(stream.Signature(_Done)),
-            "queued": In(1),
             "dequeued": In(1),
         })
 
@@ -291,17 +290,16 @@ class TxFetch(wiring.Component):
                 with m.If(beat.payload.last):
                     m.d.comb += tags.r_en.eq(1)
 
-        # Headroom: a read reserves its beats, each arriving beat returns its reservation, and
-        # the word it becomes takes an entry until the MAC takes it. The read's beats are
-        # counted a cycle after its handshake (so that the handshake does not reach the adder);
-        # ``fits`` is worked out again only after ``settle``, later than that. An arriving beat
-        # is counted a cycle late too, as the engine counts the word it becomes into the queue
-        # a cycle late: the two stay in step.
+        # Headroom: a read reserves an entry for each of its beats, which the word the beat
+        # becomes keeps, wherever it waits, until the MAC takes it. (Giving the reservation back
+        # as the beat arrived and taking an entry as the word went into the queue counted a word
+        # held back at the end of a descriptor as room, and a read could then overfill the queue
+        # by one and wrap the count.) The read's beats are counted a cycle after its handshake,
+        # so that the handshake does not reach the adder; ``fits`` is worked out again only
+        # after ``settle``, later than that.
         issued = Signal.like(next_beats)
-        returned = Signal()
-        m.d.sync += [issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0)),
-                     returned.eq(beat.valid & beat.ready)]
-        m.d.sync += headroom.eq(headroom - issued + returned - self.queued + self.dequeued)
+        m.d.sync += issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0))
+        m.d.sync += headroom.eq(headroom - issued + self.dequeued)
         return m
 
 
@@ -393,7 +391,7 @@ class TxDMA(wiring.Component):
                      taken_desc_end.eq(self.words.payload.desc_end)]
         queue_out = taken_valid
         m.d.sync += free.eq(free - queue_in + queue_out)
-        m.d.comb += [fetch.queued.eq(queue_in), fetch.dequeued.eq(queue_out)]
+        m.d.comb += fetch.dequeued.eq(queue_out)
         wiring.connect(m, prefetch.descs, fetch.descs)
         # Words go in while a register says there is room: room for two more than a write a
         # cycle can use, so that the queue's ready, which comes from its level, stays off the
