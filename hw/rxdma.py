@@ -7,8 +7,8 @@ For each frame the FIFO has committed: if the engine is off, the frame is droppe
 counted as missed (MPC, ICR.RXO), and host memory is not touched. Otherwise it takes prefetched
 descriptors, waiting for them when the ring has none free (RDH == RDT; counted once per frame in
 RNBC), as the frame stays in the FIFO meanwhile and the FIFO keeps receiving behind it; it writes
-the frame into their buffers (RCTL's buffer size; a frame larger than one buffer continues in the next, and EOP marks
-the last), any byte alignment of a buffer, without the FCS when RCTL.SECRC is set, then writes
+the frame into their buffers (RCTL's buffer size; a frame larger than one buffer continues in
+the next, and EOP marks the last), any byte alignment of a buffer, without the FCS when RCTL.SECRC is set, then writes
 each descriptor's length, DD (and EOP) and error bits back and moves RDH past it. After a frame:
 RXT0 through the delay timers, and RXDMT0 when the free descriptors fall to the threshold.
 

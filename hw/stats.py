@@ -255,7 +255,8 @@ class StatsEvents(wiring.Component):
             good = ~event.missed & ~event.no_buffers & ~event.bad
             bin_row, in_bin = _size_bin("PRC", event.length)
             steps = [("MPC", one, event.missed), ("RNBC", one, event.no_buffers),
-                     ("GPRC", one, good), ("GORC", event.length, good), (bin_row, one, good & in_bin),
+                     ("GPRC", one, good), ("GORC", event.length, good),
+                     (bin_row, one, good & in_bin),
                      ("BPRC", one, good & event.broadcast), ("MPRC", one, good & event.multicast)]
         return [(COUNTERS[row] if isinstance(row, str) else row, amount, condition)
                 for row, amount, condition in steps]

@@ -124,8 +124,8 @@ class TxMAC(wiring.Component):
         dest_q = Signal()
         first_q = Signal()
         er_q = Signal()
-        m.d.sync += [er_q.eq(out_er), en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs), crc_q.eq(out_crc),
-                     dest_q.eq(out_dest), first_q.eq(out_first)]
+        m.d.sync += [er_q.eq(out_er), en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs),
+                     crc_q.eq(out_crc), dest_q.eq(out_dest), first_q.eq(out_first)]
         m.d.sync += crc_start.eq(0)
         m.d.comb += [
             fcs.data.eq(byte_q),
