@@ -4,8 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
+FUZZARGS ?= --rounds 6000
 
-.PHONY: all help sim tap qemu test bench verilog lint crosssim synth regs clean distclean
+.PHONY: all help sim tap qemu test bench fuzz verilog lint crosssim synth regs clean distclean
 
 all: sim
 
@@ -17,6 +18,8 @@ help:
 	@echo "Variables:"
 	@echo "  SIMARGS=...     options for sim, tap and qemu (e.g. SIMARGS='-c \"ping -c 2 10.0.2.2\"';"
 	@echo "                  'python -m sim --help' lists them)"
+	@echo "  FUZZARGS=...    options for fuzz (default '--rounds 6000'; e.g. '--seed 7 --rounds 500';"
+	@echo "                  'python -m sim.fuzz --help' lists them)"
 	@echo "  PYTHON=python3  the interpreter the virtual environment is made with"
 
 $(STAMP): pyproject.toml
@@ -83,3 +86,7 @@ distclean: clean
 ## bench: line rate in simulated time, simulator speed, make sim wall time (build/bench.json)
 bench: $(STAMP)
 	$(PY) -m sim.benchmark
+
+## fuzz: the long fault campaign: hostile traffic and rings, resets, cable pulls (build/fuzz.json)
+fuzz: $(STAMP)
+	$(PY) -m sim.fuzz $(FUZZARGS)

@@ -1,0 +1,768 @@
+"""The fault campaign: the device under hostile traffic, hostile rings and injected faults.
+
+    python -m sim.fuzz [--seed N] [--rounds N] [--json build/fuzz.json] [--backend cxxrtl]
+
+One simulated machine (compiled backend by default) lives through the whole campaign, a
+sequence of rounds drawn from the seed; round ``i`` depends only on the seed and on ``i``, so a
+failure is reproduced by running the same seed up to that round. Each round is one of:
+
+``rx``
+    Register level, from CTRL.RST: a receive ring of random size and buffer size (BSIZE and
+    BSEX), random RCTL (LPE, SECRC, SBP, UPE, MPE, BAM, MO), a random multicast table and a
+    second receive address; then a burst of frames of every kind (for us, broadcast, multicast
+    in and out of the table, other unicast, bad FCS, runts, fragments, giants with and without
+    LPE up to 16,128 bytes and beyond, garbage, RX_ER) at random gaps down to the minimum,
+    while software hands buffers back at a random, sometimes slow, pace. Every frame must be
+    delivered byte for byte with the right status, or counted in the counter SDM 13.7 names for
+    it, or filtered; a frame the FIFO had no room for counts in MPC instead. Host memory is
+    compared before and after: nothing outside the ring and the posted buffers may change.
+``tx``
+    Register level, from CTRL.RST: a transmit ring of random size fed with frames in 1 to 4
+    descriptors at any alignment, with empty descriptors, jumbo frames, and the hostile cases of
+    QEMU's e1000 advisories: zero-length descriptors, chains with no EOP (CVE-2015-6815,
+    CVE-2016-1981), single descriptors longer than any frame (CVE-2012-6075), buffers outside
+    host memory; and, now and then, a ring outside host memory or of length 0 (CVE-2021-20257).
+    The wire must carry exactly the frames the descriptors describe (byte for byte, a chain cut at
+    16 KiB ended with an error), every descriptor must come back with DD, and TDH reach TDT.
+``fault``
+    Through the driver: bring the interface up, start a transmit, a reception or both, and
+    after a random number of cycles inject CTRL.RST, a cable pull, bus mastering switched off,
+    or a burst of random register writes. Then ``rmmod e1000``, ``insmod e1000``, bring the
+    interface up again and ping the gateway: it must answer.
+
+The campaign stops at the first failure and prints its seed and round; it exits with status 1.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+
+from amaranth.lib import data
+
+from hw.bus import Space
+from hw.core import DEFAULT_MAC
+from hw.desc import RXD_ERR, RXD_STA, TXD_CMD, TXD_STA, RxDescriptor, TxDescriptor
+from hw.regmap import REGISTERS, STATS, reg
+from hw.rxmac import MAX_FRAME, MAX_LONG_FRAME, MIN_FRAME
+from hw.txdma import MAX_FRAME_DATA
+
+from .ethernet import PREAMBLE
+from .machine import Machine
+from .outputs import OutputError, prepare
+
+
+__all__ = ["Campaign", "FuzzFailure", "main"]
+
+REGION = 608 * 1024             # host memory the register-level rounds use
+RESET_CYCLES = 3000             # after CTRL.RST, before the first access of a round
+HANG_CYCLES = 400_000           # no progress for this long is a hang
+UP = ["insmod e1000", "ip link set eth0 up", "ip addr add 10.0.2.15/24 dev eth0"]
+_RX = data.Layout.cast(RxDescriptor)
+_TX = data.Layout.cast(TxDescriptor)
+_BUFFER_SIZES = [  # (BSEX, BSIZE, bytes)
+    (0, 0, 2048), (0, 1, 1024), (0, 2, 512), (0, 3, 256), (1, 1, 16384), (1, 2, 8192),
+    (1, 3, 4096)]
+_MTA_SHIFT = (4, 3, 2, 0)
+
+
+class FuzzFailure(Exception):
+    """The device broke a rule; the message says which."""
+
+
+def _fcs(frame):
+    return zlib.crc32(frame).to_bytes(4, "little")
+
+
+@dataclass
+class Totals:
+    rounds: dict = field(default_factory=lambda: {"rx": 0, "tx": 0, "fault": 0})
+    rx_frames: int = 0          # frames the partner sent
+    rx_delivered: int = 0
+    rx_missed: int = 0          # counted in MPC
+    tx_frames: int = 0          # frames put in transmit descriptors
+    tx_descriptors: int = 0
+    resets: int = 0             # CTRL.RST, by the campaign or injected
+    faults: dict = field(default_factory=dict)
+    dma_faults: int = 0         # DMA outside host memory that a round provoked on purpose
+    cycles: int = 0
+
+
+class Nic:
+    """Register access for the register-level rounds."""
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    async def read(self, register, n=0):
+        return await self.backend.mmio(Space.MEM, register.at(n))
+
+    async def write(self, register, value, n=0):
+        await self.backend.mmio(Space.MEM, register.at(n), write=True, data=value)
+
+    async def reset(self):
+        """Bus mastering on (``rmmod`` turns it off) and CTRL.RST, then wait for the link;
+        every counter reads zero afterwards."""
+        self.backend.set_bus_master(1)
+        await self.write(reg.CTRL, reg.CTRL.RST.mask | reg.CTRL.SLU.mask)
+        await self.backend.cycles(RESET_CYCLES)
+        await self.write(reg.CTRL, reg.CTRL.SLU.mask | reg.CTRL.FD.mask)
+        await self.write(reg.IMC, 0xFFFFFFFF)
+        for _ in range(100):
+            if await self.read(reg.STATUS) & reg.STATUS.LU.mask:
+                break
+            await self.backend.cycles(1000)
+        else:
+            raise FuzzFailure("the link did not come up after CTRL.RST")
+        await self.read(reg.ICR)
+
+    async def counters(self, *names):
+        values = {}
+        for name in names:
+            r = getattr(reg, name, None) or getattr(reg, name + "L")
+            values[name] = await self.read(r)
+        return values
+
+
+# Receive: what the device must do with each frame (SDM 13.7 and hw/rxmac.py's precedence).
+
+@dataclass
+class RxSetup:
+    rctl: int
+    buffer: int
+    lpe: bool
+    secrc: bool
+    sbp: bool
+    mta: set            # 12-bit hashes set in the multicast table
+    ra1: bytes
+
+    def hash(self, dest):
+        shift = _MTA_SHIFT[reg.RCTL.MO.get(self.rctl)]
+        return ((dest[4] | dest[5] << 8) >> shift) & 0xFFF
+
+    def passes(self, dest):
+        bit = lambda name: bool(self.rctl & getattr(reg.RCTL, name).mask)     # noqa: E731
+        broadcast = dest == b"\xff" * 6
+        multicast = bool(dest[0] & 1)
+        return (dest in (DEFAULT_MAC, self.ra1) or (broadcast and bit("BAM"))
+                or (multicast and bit("MPE")) or (not multicast and bit("UPE"))
+                or (multicast and not broadcast and self.hash(dest) in self.mta))
+
+    def verdict(self, body, rx_er, hurried):
+        """The frame's ``Expected`` fate."""
+        n = len(body)
+        crc_ok = n >= 4 and _fcs(body[:-4]) == body[-4:]
+        passed = n >= 6 and self.passes(body[:6])
+        runt, too_long = n < MIN_FRAME, n > (MAX_LONG_FRAME if self.lpe else MAX_FRAME)
+        if rx_er:
+            counter = "RXERRC"
+        elif not crc_ok and runt:
+            counter = "RFC"
+        elif not crc_ok and too_long:
+            counter = "RJC"
+        elif not passed:
+            counter = "FILTERED"
+        elif not crc_ok:
+            counter = "CRCERRS"
+        elif runt:
+            counter = "RUC"
+        elif too_long:
+            counter = "ROC"
+        else:
+            counter = "GPRC"
+        keep = counter == "GPRC" or (self.sbp and passed)
+        # A frame so short that the next one may start before the filter has looked at it is
+        # taken as not for us when it does (hw/rxmac.py): counted as filtered instead of in a
+        # counter that needs the filter, and not kept.
+        hurried = hurried and counter in ("CRCERRS", "RUC", "ROC", "GPRC") or (hurried and keep)
+        delivered = None
+        if keep:
+            delivered = (body[:-4] if self.secrc and n >= 4 else body,
+                         (RXD_ERR.CE if not crc_ok else 0) | (RXD_ERR.RXE if rx_er else 0))
+        return Expected(counter, hurried and counter != "RXERRC" and counter != "RFC"
+                        and counter != "RJC", delivered, hurried and keep)
+
+
+@dataclass
+class Expected:
+    counter: str        # where SDM 13.7 counts the frame ("FILTERED": nowhere but TPR)
+    or_filtered: bool   # ...or as filtered (a short frame, hurried)
+    delivered: tuple    # (bytes, descriptor errors) when it is to be delivered, else None
+    optional: bool      # the delivery may not happen (hurried)
+
+
+def _tally(expected):
+    counts = {}
+    for e in expected:
+        key = e.counter + ("?" if e.or_filtered else "")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+class Campaign:
+    """Parameters
+    ----------
+    seed : int
+    rounds : int
+    backend : str
+    progress : callable, optional
+        ``progress(done, total, totals)`` after each round.
+    """
+
+    def __init__(self, *, seed, rounds, kinds=("rx", "tx", "fault"), backend="cxxrtl",
+                 progress=None):
+        self.seed = seed
+        self.rounds = rounds
+        self.kinds = kinds
+        self.progress = progress
+        self.totals = Totals()
+        self.console = []
+        self.machine = Machine(backend=backend, console=self.console.append, log=lambda _: None)
+        self.failure = None         # (round, kind, message)
+
+    def run(self):
+        started = time.monotonic()
+        self.machine.run(self._campaign)
+        self.wall_s = time.monotonic() - started
+        return self.failure is None
+
+    def report(self):
+        t = self.totals
+        return {
+            "seed": self.seed, "rounds": self.rounds, "rounds_by_kind": t.rounds,
+            "rx_frames": t.rx_frames, "rx_delivered": t.rx_delivered, "rx_missed": t.rx_missed,
+            "tx_frames": t.tx_frames, "tx_descriptors": t.tx_descriptors, "resets": t.resets,
+            "faults_injected": t.faults, "dma_faults_provoked": t.dma_faults,
+            "cycles": t.cycles, "wall_s": round(getattr(self, "wall_s", 0.0), 1),
+            "failures": 0 if self.failure is None else 1,
+            "failure": None if self.failure is None else {
+                "round": self.failure[0], "kind": self.failure[1], "message": self.failure[2]},
+        }
+
+    async def _campaign(self, world):
+        self.world = world
+        self.backend = world.backend
+        self.nic = Nic(world.backend)
+        self.region = world.host.dma_alloc(REGION, 4096)
+        world.backend.set_bus_master(1)
+        for i in range(self.rounds):
+            rng = random.Random(f"{self.seed}:{i}")
+            kind = rng.choices(("rx", "tx", "fault"), weights=(4, 3, 3))[0]
+            if kind not in self.kinds:
+                kind = self.kinds[i % len(self.kinds)]
+            try:
+                await getattr(self, f"_{kind}_round")(rng)
+            except FuzzFailure as e:
+                self.failure = (i, kind, str(e))
+                return
+            self.totals.rounds[kind] += 1
+            self.totals.cycles = world.backend.now
+            if self.progress:
+                self.progress(i + 1, self.rounds, self.totals)
+
+    async def _until(self, check, what):
+        """Wait, in steps, until ``await check()`` returns (True, _); the second item marks
+        progress, and a long wait without any is a hang."""
+        last, marker = self.backend.now, None
+        while True:
+            done, now_marker = await check()
+            if done:
+                return
+            if now_marker != marker:
+                last, marker = self.backend.now, now_marker
+            await self.backend.cycles(256)
+            if self.backend.now - last > HANG_CYCLES:
+                raise FuzzFailure(f"hang: {what}")
+
+    def _check_memory(self, before, allowed):
+        """Fail on a byte of the region that changed outside the ``allowed`` (start, end)
+        ranges, all inside the region."""
+        after = self.backend.mem_read(self.region, REGION)
+        at = self.region
+        for lo, hi in sorted(allowed) + [(self.region + REGION, self.region + REGION)]:
+            if lo > at:
+                a, b = at - self.region, lo - self.region
+                if before[a:b] != after[a:b]:
+                    stray = next(k for k in range(a, b) if before[k] != after[k])
+                    raise FuzzFailure(f"stray DMA write at {self.region + stray:#x}, outside the "
+                                      f"ring and the posted buffers")
+            at = max(at, hi)
+
+    # Receive.
+
+    async def _rx_round(self, rng):
+        nic, backend = self.nic, self.backend
+        await nic.reset()
+        self.totals.resets += 1
+        bsex, bsize, size = rng.choice(_BUFFER_SIZES)
+        count = min(rng.choice((8, 16, 32, 64)), (REGION - 4096) // (size + 16))
+        count -= count % 8
+        rctl = (reg.RCTL.EN.mask | reg.RCTL.BSIZE.put(bsize) | reg.RCTL.BSEX.put(bsex)
+                | reg.RCTL.MO.put(rng.randrange(4)) | reg.RCTL.RDMTS.put(rng.randrange(3)))
+        flags = {"LPE": 0.3, "SECRC": 0.5, "SBP": 0.1, "UPE": 0.1, "MPE": 0.1, "BAM": 0.7}
+        for name, chance in flags.items():
+            if rng.random() < chance:
+                rctl |= getattr(reg.RCTL, name).mask
+        setup = RxSetup(rctl=rctl, buffer=size, lpe=bool(rctl & reg.RCTL.LPE.mask),
+                        secrc=bool(rctl & reg.RCTL.SECRC.mask),
+                        sbp=bool(rctl & reg.RCTL.SBP.mask), mta=set(),
+                        ra1=bytes([rng.randrange(256) & 0xFE] + [rng.randrange(256)
+                                                                 for _ in range(5)]))
+        for _ in range(rng.randrange(6)):
+            setup.mta.add(rng.randrange(4096))
+        for row in range(128):
+            bits = sum(1 << (h & 31) for h in setup.mta if h >> 5 == row)
+            if bits:
+                await nic.write(reg.MTA, bits, n=row)
+        await nic.write(reg.RAL, int.from_bytes(setup.ra1[:4], "little"), n=1)
+        await nic.write(reg.RAH, int.from_bytes(setup.ra1[4:], "little") | reg.RAH.AV.mask, n=1)
+
+        # The ring, then the buffers, each at a random byte offset in its slot.
+        ring = self.region
+        slot = size + 16
+        addrs = [ring + 4096 + i * slot + rng.randrange(8) for i in range(count)]
+        guard = bytes([rng.randrange(256)]) * (count * slot)
+        backend.mem_write(ring + 4096, guard)
+
+        def post(i):
+            d = RxDescriptor.const({"buffer_addr": addrs[i]}).as_bits()
+            backend.mem_write(ring + 16 * i, d.to_bytes(16, "little"))
+        for i in range(count):
+            post(i)
+        before = backend.mem_read(self.region, REGION)
+        await nic.write(reg.RDBAL, ring)
+        await nic.write(reg.RDBAH, 0)
+        await nic.write(reg.RDLEN, 16 * count)
+        await nic.write(reg.RDH, 0)
+        give = rng.randrange(count)             # buffers posted at first: maybe none
+        await nic.write(reg.RDT, give)
+        await nic.write(reg.RCTL, rctl)
+        await nic.read(reg.STATUS)          # the writes have landed: frames may come
+
+        frames = [self._rx_frame(rng, setup) for _ in range(rng.randrange(10, 80))]
+        # Gaps: the minimum, a little more, or an idle stretch.
+        expected = []
+        sent = 0
+        head = 0                  # the next descriptor software looks at
+        tail = give
+        pace = rng.choice((1, 4, 16, 64))       # descriptors handed back per check
+        # Now and then software stops handing buffers back for a while: frames wait, the FIFO
+        # fills, and some find no room.
+        stall_until = backend.now + rng.choice((0, 0, 0, 30000, 150000))
+        parts, delivered = [], []
+        done_sending = False
+
+        async def receive():
+            nonlocal head, tail
+            progressed = False
+            while head != tail:
+                status = _RX.from_bits(int.from_bytes(backend.mem_read(ring + 16 * head, 16),
+                                                      "little"))
+                if not status.status & RXD_STA.DD:
+                    break
+                n = status.length
+                got = backend.mem_read(addrs[head], n)
+                after = backend.mem_read(addrs[head] + n, min(16, size - n))
+                if after != guard[:len(after)]:
+                    raise FuzzFailure(f"descriptor {head}: bytes written past its length {n}")
+                parts.append(got)
+                if status.status & RXD_STA.EOP:
+                    delivered.append((b"".join(parts), status.errors))
+                    parts.clear()
+                backend.mem_write(addrs[head], guard[:size])
+                post(head)
+                head = (head + 1) % count
+                progressed = True
+            # Hand back up to ``pace`` descriptors, keeping one slot empty.
+            for _ in range(pace if backend.now >= stall_until else 0):
+                if (tail + 1) % count == head:
+                    break
+                tail = (tail + 1) % count
+            await nic.write(reg.RDT, tail)
+            return progressed
+
+        last, marker = backend.now, None
+        while True:
+            while sent < len(frames) and backend.send_room > len(frames[sent][0]) + 64 \
+                    and backend.frames_queued < 64:
+                body, rx_er, gap = frames[sent]
+                expected.append(setup.verdict(body, rx_er, len(body) < 24))
+                backend.send(PREAMBLE + body, rx_er=rx_er, not_before=backend.now + gap)
+                sent += 1
+            await backend.cycles(rng.choice((64, 256, 1024)))
+            now_marker = (sent, backend.frames_queued)
+            if await receive() or now_marker != marker:
+                last, marker = backend.now, now_marker
+            idle = sent == len(frames) and backend.frames_queued == 0
+            last = max(last, stall_until)       # a stall is no hang
+            if idle and backend.now - last > 20000:
+                break
+            if backend.now - last > HANG_CYCLES:
+                raise FuzzFailure(f"hang: no frame delivered for {HANG_CYCLES} cycles")
+        if parts:
+            raise FuzzFailure(f"a frame left without EOP after {len(parts)} buffers")
+        self._check_memory(before, [(ring, ring + 16 * count)]
+                           + [(a, a + size) for a in addrs])
+        names = ("RXERRC", "RFC", "RJC", "CRCERRS", "RUC", "ROC", "GPRC", "MPC", "TPR")
+        counts = await nic.counters(*names)
+        self._account(expected, delivered, counts)
+        self.totals.rx_frames += len(frames)
+        self.totals.rx_delivered += len(delivered)
+        self.totals.rx_missed += counts["MPC"]
+
+    def _rx_frame(self, rng, setup):
+        """(bytes after the start delimiter, RX_ER, gap in cycles) of a random frame."""
+        kind = rng.choices(
+            ("ours", "broadcast", "mcast", "other", "ra1", "bad_fcs", "runt", "fragment",
+             "giant", "jabber", "garbage", "rx_er", "jumbo"),
+            weights=(30, 6, 6, 6, 4, 5, 4, 6, 3, 2, 4, 3, 3 if setup.lpe else 1))[0]
+        dest = DEFAULT_MAC
+        if kind == "broadcast":
+            dest = b"\xff" * 6
+        elif kind == "mcast":
+            dest = bytes([0x01, 0x00, 0x5E] + [rng.randrange(256) for _ in range(3)])
+        elif kind == "other":
+            dest = bytes([0x52, 0x54] + [rng.randrange(256) for _ in range(4)])
+        elif kind == "ra1":
+            dest = setup.ra1
+        length = rng.randrange(60, 1515)
+        if kind == "runt":
+            length = rng.randrange(14, 60)
+        elif kind in ("giant", "jabber"):
+            length = rng.randrange(1519, 2100) if not setup.lpe or rng.random() < 0.3 \
+                else rng.randrange(MAX_LONG_FRAME - 3, MAX_LONG_FRAME + 200)
+        elif kind == "jumbo":
+            length = rng.randrange(1515, 16125)
+        head = dest + bytes.fromhex("52550a000202") + b"\x88\xb5"
+        body = head + rng.randbytes(max(0, length - len(head)))
+        body = body[:length] + _fcs(body[:length])
+        if kind in ("bad_fcs", "jabber"):
+            body = body[:-4] + bytes(b ^ 0x5A for b in body[-4:])
+        elif kind == "fragment":
+            body = body[:rng.randrange(1, 64)]
+        elif kind == "garbage":
+            body = rng.randbytes(rng.randrange(1, 200))
+        gap = rng.choice((0, 0, 0, 1, 7, 40, 300))
+        return body, kind == "rx_er", gap
+
+    def _account(self, expected, delivered, counts):
+        """Every frame delivered byte for byte, or counted where the SDM says, or filtered; a
+        frame the FIFO had no room for is counted in MPC instead, whatever it was."""
+        try:
+            self._check_account(expected, delivered, counts)
+        except FuzzFailure as e:
+            raise FuzzFailure(f"{e} (counters {counts}; frames sent by where they count: "
+                              f"{_tally(expected)}; {len(delivered)} delivered)") from None
+
+    def _check_account(self, expected, delivered, counts):
+        at, undelivered = 0, 0
+        for e in expected:
+            if e.delivered is None:
+                continue
+            if at < len(delivered) and delivered[at] == e.delivered:
+                at += 1
+            elif not e.optional:
+                undelivered += 1
+        if at != len(delivered):
+            got, errors = delivered[at]
+            raise FuzzFailure(f"delivered frame {at} ({len(got)} bytes, errors {errors:#x}) is "
+                              f"not one that was sent, or came out of order")
+        if counts["TPR"] != len(expected):
+            raise FuzzFailure(f"TPR is {counts['TPR']}, {len(expected)} frames were sent")
+        # Each counter holds its frames but for those missed, and for hurried ones counted as
+        # filtered; filtered frames are what TPR has beyond the counters.
+        named = ("RXERRC", "RFC", "RJC", "CRCERRS", "RUC", "ROC", "GPRC")
+        filtered = counts["TPR"] - counts["MPC"] - sum(counts[n] for n in named)
+        hurried_short = 0
+        for name in named:
+            own = [e for e in expected if e.counter == name]
+            short = len(own) - counts[name]
+            if short < 0:
+                raise FuzzFailure(f"{name} is {counts[name]} for {len(own)} frames")
+            hurried_short += min(short, sum(e.or_filtered for e in own))
+        filtered_extra = filtered - sum(e.counter == "FILTERED" for e in expected)
+        if filtered_extra > hurried_short:
+            raise FuzzFailure(f"{filtered_extra} more frames filtered than expected")
+        if counts["GPRC"] + undelivered < sum(e.counter == "GPRC" and not e.or_filtered
+                                               for e in expected):
+            raise FuzzFailure("good frames neither delivered nor missed")
+        if undelivered > counts["MPC"]:
+            raise FuzzFailure(f"{undelivered} frames not delivered, MPC is {counts['MPC']}")
+
+    # Transmit.
+
+    async def _tx_round(self, rng):
+        nic, backend = self.nic, self.backend
+        await nic.reset()
+        self.totals.resets += 1
+        count = rng.choice((8, 16, 64, 256))
+        ring = self.region
+        psp = rng.random() < 0.7
+        tctl = (reg.TCTL.EN.mask | reg.TCTL.CT.put(0x10) | reg.TCTL.COLD.put(0x40)
+                | (reg.TCTL.PSP.mask if psp else 0))
+        if rng.random() < 0.1:
+            await self._hostile_ring(rng, tctl)
+            return
+        backend.mem_write(ring, bytes(16 * count))
+        await nic.write(reg.TDBAL, ring)
+        await nic.write(reg.TDBAH, 0)
+        await nic.write(reg.TDLEN, 16 * count)
+        await nic.write(reg.TDH, 0)
+        await nic.write(reg.TDT, 0)
+        await nic.write(reg.TIPG, 0x00602008)
+        await nic.write(reg.TCTL, tctl)
+
+        descs, wire = [], []          # (addr, length, cmd); expected (error, raw)
+        space = [ring + 4096, self.region + REGION]
+        junk = ring + 4096
+        backend.mem_write(junk, rng.randbytes(4096))
+        space[0] += 4096
+        outside = 0xC000_0000
+        provoked = False
+        for _ in range(rng.randrange(4, 40)):
+            kind = rng.choices(("frame", "empty", "no_eop", "huge", "outside", "jumbo"),
+                               weights=(20, 2, 2, 2, 1, 2))[0]
+            if kind == "empty":
+                descs.append((junk, 0, TXD_CMD.EOP | TXD_CMD.RS))
+            elif kind == "huge":
+                descs.append((junk, rng.randrange(MAX_FRAME_DATA + 1, 0x10000),
+                              TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS))
+            elif kind == "no_eop":
+                n = rng.randrange(MAX_FRAME_DATA // 4096 + 1, 12)
+                for _ in range(n):
+                    descs.append((junk, 4096, TXD_CMD.IFCS | TXD_CMD.RS))
+                descs.append((junk, rng.randrange(1, 200), TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS))
+                junk_data = backend.mem_read(junk, 4096)
+                cut = junk_data * (MAX_FRAME_DATA // 4096)
+                wire.append((True, PREAMBLE + cut))
+            else:
+                size = rng.randrange(14, 1515) if kind != "jumbo" else rng.randrange(1515, 16125)
+                if space[0] + size + 64 > space[1]:
+                    break
+                frame = rng.randbytes(size)
+                cuts = sorted(rng.randrange(size + 1) for _ in range(rng.randrange(4)))
+                pieces = [frame[a:b] for a, b in zip([0] + cuts, cuts + [size])]
+                sent = b""
+                for k, piece in enumerate(pieces):
+                    at = space[0] + rng.randrange(8)
+                    space[0] = at + len(piece) + 8
+                    cmd = TXD_CMD.IFCS | TXD_CMD.RS | (TXD_CMD.EOP if k == len(pieces) - 1 else 0)
+                    if kind == "outside" and k == 0 and piece:
+                        descs.append((outside, len(piece), cmd))
+                        sent += b"\xff" * len(piece)
+                        provoked = True
+                    else:
+                        backend.mem_write(at, piece)
+                        descs.append((at, len(piece), cmd))
+                        sent += piece
+                padded = sent + bytes(max(0, 60 - len(sent))) if psp else sent
+                wire.append((False, PREAMBLE + padded + _fcs(padded)))
+        if not descs or not descs[-1][2] & TXD_CMD.EOP:
+            descs.append((junk, 0, TXD_CMD.EOP | TXD_CMD.RS))
+
+        backend.faults_fatal = not provoked
+        logged = len(backend.wire_log)
+        before = backend.mem_read(self.region, REGION)
+        handed = 0
+        tail = 0
+
+        async def progress():
+            nonlocal handed, tail
+            head = await nic.read(reg.TDH)
+            while handed < len(descs) and (tail + 1) % count != head:
+                addr, length, cmd = descs[handed]
+                d = TxDescriptor.const({"buffer_addr": addr, "length": length, "cmd": cmd})
+                backend.mem_write(ring + 16 * tail, d.as_bits().to_bytes(16, "little"))
+                tail = (tail + 1) % count
+                handed += 1
+            await nic.write(reg.TDT, tail)
+            return handed == len(descs) and head == tail, (head, len(backend.wire_log))
+
+        await self._until(progress, f"TDH did not reach TDT ({len(descs)} descriptors)")
+        await backend.cycles(MAX_FRAME_DATA + 2000)
+        if provoked:
+            if await backend.take_fault() is None:
+                raise FuzzFailure("a buffer outside host memory was never read")
+            self.totals.dma_faults += 1
+        backend.faults_fatal = True
+        got = [(w.error, w.raw if not w.error else w.raw[:-4])
+               for d, _, w in backend.wire_log[logged:] if d == "tx"]
+        if got != wire:
+            bad = next((k for k, (a, b) in enumerate(zip(got, wire)) if a != b),
+                       min(len(got), len(wire)))
+            raise FuzzFailure(f"transmit: {len(got)} frames on the wire, {len(wire)} expected; "
+                              f"frame {bad} differs")
+        # Every descriptor written back with DD; nothing else outside the ring changed.
+        self._check_memory(before, [(ring, ring + 16 * count)])
+        counts = await nic.counters("TPT", "GPTC")
+        if counts != {"TPT": len(wire), "GPTC": sum(1 for e, _ in wire if not e)}:
+            raise FuzzFailure(f"transmit counters {counts} for {len(wire)} frames")
+        self.totals.tx_frames += len(wire)
+        self.totals.tx_descriptors += len(descs)
+
+    async def _hostile_ring(self, rng, tctl):
+        """A ring outside host memory, or of length 0: nothing may hang or go on the wire."""
+        nic, backend = self.nic, self.backend
+        logged = len(backend.wire_log)
+        outside = rng.random() < 0.5
+        backend.faults_fatal = False
+        await nic.write(reg.TDBAL, 0xC000_0000 if outside else self.region)
+        await nic.write(reg.TDLEN, 16 * 8 if outside else 0)
+        await nic.write(reg.TDH, 0)
+        await nic.write(reg.TDT, 3)
+        await nic.write(reg.TCTL, tctl)
+        await backend.cycles(30000)
+        if outside:
+            # Descriptors of all ones: longer than any frame, so nothing is sent; their
+            # write-backs go nowhere.
+            if await nic.read(reg.TDH) != 3:
+                raise FuzzFailure("descriptors read from outside host memory were not retired")
+            if await backend.take_fault() is None:
+                raise FuzzFailure("a ring outside host memory was never read")
+            self.totals.dma_faults += 1
+        elif await backend.take_fault() is not None:
+            raise FuzzFailure("a ring of length 0 was read")
+        backend.faults_fatal = True
+        if len(backend.wire_log) != logged:
+            raise FuzzFailure("a hostile ring put a frame on the wire")
+        self.totals.tx_descriptors += 3 if outside else 0
+
+    # Faults, through the driver.
+
+    async def _fault_round(self, rng):
+        world, backend = self.world, self.backend
+        shell = world.shell
+        for line in UP:
+            if await shell.run(line):
+                raise FuzzFailure(f"'{line}' failed before the fault:\n" + self._console())
+        adapter = world.adapter()
+        direction = rng.choice(("tx", "rx", "both"))
+        if direction != "rx":
+            frame = (b"\x52\x55\x0a\x00\x02\x02" + DEFAULT_MAC + b"\x08\x00"
+                     + rng.randbytes(rng.randrange(46, 1500)))
+            await adapter.netdev.ops.ndo_start_xmit(frame, adapter.netdev)
+        if direction != "tx":
+            for _ in range(rng.randrange(1, 4)):
+                body = DEFAULT_MAC + bytes.fromhex("52550a000202") + b"\x88\xb5" \
+                    + rng.randbytes(rng.randrange(46, 1500))
+                backend.send(PREAMBLE + body + _fcs(body), not_before=backend.now)
+        await backend.cycles(rng.randrange(4000))
+        fault = rng.choice(("reset", "cable", "bus_master", "registers"))
+        self.totals.faults[fault] = self.totals.faults.get(fault, 0) + 1
+        backend.faults_fatal = False
+        if fault == "reset":
+            await backend.mmio(Space.MEM, reg.CTRL.offset, write=True, data=reg.CTRL.RST.mask)
+            self.totals.resets += 1
+        elif fault == "cable":
+            backend.set_cable(0)
+            await backend.cycles(rng.randrange(1, 5000))
+            backend.set_cable(1)
+        elif fault == "bus_master":
+            backend.set_bus_master(0)
+            await backend.cycles(rng.randrange(1, 5000))
+            backend.set_bus_master(1)
+        else:
+            # Not MDIC: the PHY keeps what it is told through a device reset, as the real one
+            # does, and the driver's bring-up does not reset it.
+            plain = [r for r in REGISTERS if r not in STATS and r is not reg.MDIC]
+            for _ in range(rng.randrange(1, 24)):
+                r = rng.choice(plain)
+                value = rng.getrandbits(32)
+                if r is reg.CTRL:
+                    value &= ~reg.CTRL.PHY_RST.mask
+                n = rng.randrange(r.count) if r.count > 1 else 0
+                await backend.mmio(Space.MEM, r.at(n), write=True, data=value)
+        await backend.cycles(2000)
+        # Whatever the fault left, the driver's own reset and bring-up must give a working
+        # device.
+        status = await shell.run("rmmod e1000")
+        await backend.take_fault()
+        backend.faults_fatal = True
+        backend.set_bus_master(1)
+        for line in [*UP, "ping -c 1 -W 1 10.0.2.2"]:
+            status |= await shell.run(line)
+        if status:
+            raise FuzzFailure(f"no working device after {fault}:\n" + self._console())
+        await shell.run("rmmod e1000")
+        self.console.clear()
+
+    def _console(self):
+        return "\n".join(self.console[-30:])
+
+
+def _progress_printer(stream):
+    """A progress line on a terminal, a line every tenth of the way otherwise."""
+    started = time.monotonic()
+    tty = stream.isatty()
+    last = [-1]
+
+    def show(done, total, totals):
+        elapsed = time.monotonic() - started
+        text = (f"round {done}/{total}  rx {totals.rx_frames} frames  tx {totals.tx_frames} "
+                f"frames  {totals.resets} resets  {elapsed:.0f} s")
+        if tty:
+            width = 24
+            bar = "#" * (width * done // total)
+            stream.write(f"\r[{bar:<{width}}] {text}")
+            if done == total:
+                stream.write("\n")
+        elif 10 * done // total != last[0]:
+            last[0] = 10 * done // total
+            stream.write(text + "\n")
+        stream.flush()
+    return show
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.fuzz",
+        description="The fault campaign: hostile traffic, hostile rings and injected faults "
+                    "against the core; exits with status 1 on the first failure.")
+    parser.add_argument("--seed", type=int, default=1, help="campaign seed (default 1)")
+    parser.add_argument("--rounds", type=int, default=200, help="rounds to run (default 200)")
+    parser.add_argument("--kinds", default="rx,tx,fault", metavar="LIST",
+                        help="round kinds to run, of rx, tx and fault (default: all three)")
+    parser.add_argument("--backend", default="cxxrtl", choices=("cxxrtl", "amaranth", "auto"),
+                        help="simulator (default: cxxrtl, the compiled model)")
+    parser.add_argument("--json", default="build/fuzz.json", metavar="PATH",
+                        help="where the figures go (default build/fuzz.json; '' for nowhere)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    if not kinds or set(kinds) - {"rx", "tx", "fault"}:
+        parser.error(f"--kinds takes rx, tx and fault, separated by commas, not {args.kinds!r}")
+    try:
+        if args.json:
+            prepare(args.json, "--json")
+    except OutputError as e:
+        parser.exit(2, f"python -m sim.fuzz: error: {e}\n")
+    campaign = Campaign(seed=args.seed, rounds=args.rounds, kinds=kinds, backend=args.backend,
+                        progress=None if args.quiet else _progress_printer(sys.stderr))
+    ok = campaign.run()
+    report = campaign.report()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
+    t = campaign.totals
+    print(f"fuzz: seed {args.seed}, {sum(t.rounds.values())} rounds: {t.rx_frames} frames "
+          f"received ({t.rx_delivered} delivered, {t.rx_missed} missed), {t.tx_frames} sent "
+          f"in {t.tx_descriptors} descriptors, {t.resets} resets, faults {t.faults}, "
+          f"{report['wall_s']} s")
+    if not ok:
+        r, kind, message = campaign.failure
+        print(f"fuzz: FAILED in round {r} ({kind}): {message}")
+        print(f"fuzz: reproduce with: python -m sim.fuzz --seed {args.seed} --rounds {r + 1}")
+        return 1
+    print("fuzz: 0 failures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
