@@ -160,11 +160,16 @@ def test_nonsense_rings_never_hang_or_fault():
 
     async def tb(backend, regs, rings):
         await rings.tx_setup()
+        # The ring is programmed with the engine off (written while it runs, TDLEN is ignored).
+        await regs.write(reg.TCTL, 0)
         await regs.write(reg.TDLEN, 0)          # no ring at all
         await regs.write(reg.TDT, 5)
+        await regs.write(reg.TCTL, 0x0004010A)
         await rings.settle(500)
+        await regs.write(reg.TCTL, 0)
         await regs.write(reg.TDT, 200)          # a tail beyond the ring
         await regs.write(reg.TDLEN, 128)
+        await regs.write(reg.TCTL, 0x0004010A)
         await rings.settle(500)
         quiet = (len(backend.wire_log), await regs.read(reg.TDH))
         # Put it right: the engine works.
