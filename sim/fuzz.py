@@ -605,31 +605,35 @@ class Campaign:
         self.totals.tx_descriptors += len(descs)
 
     async def _hostile_ring(self, rng, tctl):
-        """A ring outside host memory, or of length 0: nothing may hang or go on the wire."""
+        """A ring outside host memory, of length 0, or with its head or tail past its end:
+        nothing may hang, fault inside host memory or go on the wire."""
         nic, backend = self.nic, self.backend
         logged = len(backend.wire_log)
-        outside = rng.random() < 0.5
+        case = rng.choice(("outside", "empty", "tail", "head"))
+        before = backend.mem_read(self.region, REGION)
         backend.faults_fatal = False
-        await nic.write(reg.TDBAL, 0xC000_0000 if outside else self.region)
-        await nic.write(reg.TDLEN, 16 * 8 if outside else 0)
-        await nic.write(reg.TDH, 0)
-        await nic.write(reg.TDT, 3)
+        await nic.write(reg.TDBAL, 0xC000_0000 if case == "outside" else self.region)
+        await nic.write(reg.TDLEN, 0 if case == "empty" else 16 * 8)
+        await nic.write(reg.TDH, rng.randrange(8, 0x10000) if case == "head" else 0)
+        await nic.write(reg.TDT, rng.randrange(8, 0x10000) if case == "tail" else 3)
         await nic.write(reg.TCTL, tctl)
         await backend.cycles(30000)
-        if outside:
+        fault = await backend.take_fault()
+        backend.faults_fatal = True
+        if case == "outside":
             # Descriptors of all ones: longer than any frame, so nothing is sent; their
             # write-backs go nowhere.
             if await nic.read(reg.TDH) != 3:
                 raise FuzzFailure("descriptors read from outside host memory were not retired")
-            if await backend.take_fault() is None:
+            if fault is None:
                 raise FuzzFailure("a ring outside host memory was never read")
             self.totals.dma_faults += 1
-        elif await backend.take_fault() is not None:
-            raise FuzzFailure("a ring of length 0 was read")
-        backend.faults_fatal = True
+            self.totals.tx_descriptors += 3
+        elif fault is not None:
+            raise FuzzFailure(f"a ring with {case} out of bounds was read from {fault:#x}")
         if len(backend.wire_log) != logged:
-            raise FuzzFailure("a hostile ring put a frame on the wire")
-        self.totals.tx_descriptors += 3 if outside else 0
+            raise FuzzFailure(f"a hostile ring ({case}) put a frame on the wire")
+        self._check_memory(before, [])
 
     # Faults, through the driver.
 
