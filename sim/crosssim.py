@@ -48,10 +48,13 @@ from .pysim import AmaranthBackend
 __all__ = ["record", "run_simulator", "compare", "SIMULATORS", "main"]
 
 
-SIMULATORS = ("icarus", "verilator")
+# Icarus twice: as Verilog-2005 and as SystemVerilog (-g2012, what cocotb's flow uses), whose
+# scheduling differs at time zero.
+SIMULATORS = ("icarus", "icarus-2012", "verilator")
 RESET_CYCLES = 4
 
 _HINTS = {"icarus": "iverilog (Debian: apt-get install iverilog)",
+          "icarus-2012": "iverilog (Debian: apt-get install iverilog)",
           "verilator": "verilator (Debian: apt-get install verilator)"}
 
 
@@ -198,7 +201,7 @@ def _testbench(table, cycles):
 
 def run_simulator(simulator, verilog, table, rows, directory):
     """Replay ``rows`` into ``verilog`` under ``simulator``; returns the output rows."""
-    tool = {"icarus": "iverilog", "verilator": "verilator"}[simulator]
+    tool = {"icarus": "iverilog", "icarus-2012": "iverilog", "verilator": "verilator"}[simulator]
     if shutil.which(tool) is None:
         raise FileNotFoundError(f"{simulator} needs {_HINTS[simulator]}")
     text, width_in, width_out = _testbench(table, len(rows))
@@ -210,8 +213,9 @@ def run_simulator(simulator, verilog, table, rows, directory):
     digits = (width_in + 3) // 4
     with open(os.path.join(directory, "stimulus.hex"), "w") as f:
         f.writelines(f"{inputs:0{digits}x}\n" for inputs, _ in rows)
-    if simulator == "icarus":
-        steps = [["iverilog", "-g2005", "-o", "tb.vvp", "-s", "tb", "tb.v", "e1000.v"],
+    if simulator.startswith("icarus"):
+        standard = "-g2012" if simulator == "icarus-2012" else "-g2005"
+        steps = [["iverilog", standard, "-o", "tb.vvp", "-s", "tb", "tb.v", "e1000.v"],
                  ["vvp", "-n", "tb.vvp"]]
     else:
         steps = [["verilator", "--binary", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style",

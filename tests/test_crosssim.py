@@ -38,7 +38,8 @@ def test_the_recorded_test_moves_registers_frames_and_memory(recording):
     assert sum(port(o, "dma__wr_cmd__valid") for o in outputs) >= 2
 
 
-@pytest.mark.parametrize("simulator,tool", [("icarus", "iverilog"), ("verilator", "verilator")])
+@pytest.mark.parametrize("simulator,tool", [("icarus", "iverilog"), ("icarus-2012", "iverilog"),
+                                            ("verilator", "verilator")])
 def test_every_cycle_matches(recording, verilog, simulator, tool, tmp_path):
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} is not installed (.ci/run installs it as root)")
