@@ -71,9 +71,10 @@ def test_reset_at_any_cycle_of_dma_leaves_a_working_device(direction, delays):
     assert failed == [], text[-3000:]
 
 
-def test_head_written_while_the_engines_run_keeps_dma_inside_the_rings():
-    # Software should move TDH and RDH only with the engine off; when it moves them anyway,
-    # past the end of the ring, no descriptor write-back may land outside the ring.
+def _meddle_while_running(meddle):
+    """Rings of 8 both ways and ping-sized frames to send; ``await meddle(backend, regs,
+    rings)`` interferes while the engines run and returns what it wants to check. Returns that,
+    and the addresses outside the rings and posted buffers whose contents changed."""
     from harness import MEM, RX_BUFFERS, RX_RING, TX_BUFFERS, TX_RING, nic_run
     from hw.desc import TXD_CMD
     ping = echo_request(1)
@@ -86,6 +87,21 @@ def test_head_written_while_the_engines_run_keeps_dma_inside_the_rings():
         for i in range(8):
             rings.tx_desc(i, TX_BUFFERS, len(ping), cmd)
         before = bytes(backend.host_memory())
+        result = await meddle(backend, regs, rings)
+        after = bytes(backend.host_memory())
+        return result, [i for i in range(len(before)) if before[i] != after[i]]
+
+    result, changed = nic_run(tb, backend=COMPILED)
+    posted = [(TX_RING, TX_RING + 8 * 16), (RX_RING, RX_RING + 8 * 16),
+              (RX_BUFFERS, RX_BUFFERS + 8 * 2048)]
+    return result, [hex(MEM + i) for i in changed
+                    if not any(lo <= MEM + i < hi for lo, hi in posted)]
+
+
+def test_head_written_while_the_engines_run_keeps_dma_inside_the_rings():
+    # Software should move TDH and RDH only with the engine off; when it moves them anyway,
+    # past the end of the ring, no descriptor write-back may land outside the ring.
+    async def meddle(backend, regs, rings):
         await regs.write(reg.TDT, 2)
         await rings.settle(3000)
         await regs.write(reg.TDH, 20)                   # past the end, the engine on
@@ -94,15 +110,9 @@ def test_head_written_while_the_engines_run_keeps_dma_inside_the_rings():
         for seq in range(3):
             backend.send(to_wire(echo_request(seq)))
         await rings.settle(8000)
-        after = bytes(backend.host_memory())
-        changed = [i for i in range(len(before)) if before[i] != after[i]]
-        heads = (await regs.read(reg.TDH), await regs.read(reg.RDH))
-        return changed, heads
+        return await regs.read(reg.TDH), await regs.read(reg.RDH)
 
-    changed, heads = nic_run(tb, backend=COMPILED)
-    posted = [(TX_RING, TX_RING + 8 * 16), (RX_RING, RX_RING + 8 * 16),
-              (RX_BUFFERS, RX_BUFFERS + 8 * 2048)]
-    outside = [hex(MEM + i) for i in changed if not any(lo <= MEM + i < hi for lo, hi in posted)]
+    heads, outside = _meddle_while_running(meddle)
     assert outside == [], outside[:8]
     assert all(h < 8 for h in heads), heads
 
@@ -111,18 +121,9 @@ def test_ring_moved_or_shrunk_while_the_engines_run_keeps_dma_inside_the_rings()
     # The ring registers are to be written with the engine off. Written anyway while it runs
     # (shrunk below the head, moved elsewhere), they are ignored: reads give the old values and
     # the engines go on inside the rings they were started on.
-    from harness import MEM, RX_BUFFERS, RX_RING, TX_BUFFERS, TX_RING, nic_run
-    from hw.desc import TXD_CMD
-    ping = echo_request(1)
-    cmd = TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS
+    from harness import MEM, RX_RING, TX_RING
 
-    async def tb(backend, regs, rings):
-        await rings.tx_setup(count=8)
-        await rings.rx_setup(count=8)
-        backend.mem_write(TX_BUFFERS, ping)
-        for i in range(8):
-            rings.tx_desc(i, TX_BUFFERS, len(ping), cmd)
-        before = bytes(backend.host_memory())
+    async def meddle(backend, regs, rings):
         await regs.write(reg.TDT, 5)
         for seq in range(5):
             backend.send(to_wire(echo_request(seq)))
@@ -135,17 +136,11 @@ def test_ring_moved_or_shrunk_while_the_engines_run_keeps_dma_inside_the_rings()
         for seq in range(5, 9):
             backend.send(to_wire(echo_request(seq)))
         await rings.settle(8000)
-        after = bytes(backend.host_memory())
-        changed = [i for i in range(len(before)) if before[i] != after[i]]
         values = [await regs.read(r) for r in (reg.TDLEN, reg.RDLEN, reg.TDBAL, reg.RDBAL,
                                                reg.TDH, reg.RDH)]
-        sent = len([1 for d, _, _ in backend.wire_log if d == "tx"])
-        return changed, values, sent
+        return values, len([1 for d, _, _ in backend.wire_log if d == "tx"])
 
-    changed, values, sent = nic_run(tb, backend=COMPILED)
-    posted = [(TX_RING, TX_RING + 8 * 16), (RX_RING, RX_RING + 8 * 16),
-              (RX_BUFFERS, RX_BUFFERS + 8 * 2048)]
-    outside = [hex(MEM + i) for i in changed if not any(lo <= MEM + i < hi for lo, hi in posted)]
+    (values, sent), outside = _meddle_while_running(meddle)
     assert outside == [], outside[:8]
     assert values == [128, 128, TX_RING, RX_RING, 7, 1]
     assert sent == 7
