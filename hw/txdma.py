@@ -30,7 +30,7 @@ from .bus import (DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignat
 from .delay import InterruptDelay
 from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
 from . import pipe
-from .pipe import StreamRegister
+from .pipe import SkidBuffer, StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch
 
@@ -242,9 +242,11 @@ class TxFetch(wiring.Component):
         # descriptor waits there for the next word (or a zero-length descriptor) in case that
         # one ends the frame.
         tag = _Tag(tags.r_data)
-        # Beats are registered as they arrive: the DMA arbiter's routing of read data to its
-        # readers would otherwise run into the logic below.
-        m.submodules.beats = beats_in = StreamRegister(DMAReadBeat)
+        # Timing: beats are registered as they arrive (the DMA arbiter's routing of read data to
+        # its readers would otherwise run into the logic below), in a skid buffer, whose ready
+        # comes from a register (with a plain register slice the handshake below ran on through
+        # the arbiter into its tag FIFO's level).
+        m.submodules.beats = beats_in = SkidBuffer(DMAReadBeat)
         wiring.connect(m, wiring.flipped(self.dma.rd_data), beats_in.i)
         beat = beats_in.o
         remaining = Signal(12)
