@@ -198,13 +198,11 @@ class PHYModel(wiring.Component):
 
     @staticmethod
     def _write_bmcr(m, regs, data, an_start):
-        with m.If(data & _BMCR_RESET):
-            # A PHY reset restores every writable register and renegotiates.
-            for a, (name, reset, writable) in PHY_REGISTERS.items():
-                if writable:
-                    m.d.sync += regs[a].eq(reset)
+        # BMCR's reset and restart bits clear themselves. A software reset (BMCR.15) restarts
+        # the PHY's state machines, autonegotiation among them, and keeps what software wrote:
+        # on the 88E1011 it is what makes writes to ANAR, 1000BASE-T control and the specific
+        # control registers take effect (the Linux driver writes them, then sets BMCR.15).
+        # Only the hardware reset brings back the values in PHY_REGISTERS.
+        m.d.sync += regs[0x00].eq(data & ~(_BMCR_RESET | _BMCR_ANRESTART))
+        with m.If(data & (_BMCR_RESET | _BMCR_ANRESTART)):
             m.d.comb += an_start.eq(1)
-        with m.Else():
-            m.d.sync += regs[0x00].eq(data & ~(_BMCR_RESET | _BMCR_ANRESTART))
-            with m.If(data & _BMCR_ANRESTART):
-                m.d.comb += an_start.eq(1)

@@ -138,3 +138,37 @@ def test_phy_registers_and_autonegotiation_restart():
     # The restart bit clears itself; link and AN complete drop until it has finished.
     assert restarted == (0x1140, 0x7949, 0x01E0)
     assert done == 0x796D
+
+
+def test_a_phy_software_reset_keeps_what_software_wrote():
+    # The 88E1011 applies writes to ANAR, 1000BASE-T control and its specific control registers
+    # at a software reset (BMCR.15), which the Linux driver sets after writing them; the reset
+    # must not bring their old values back. It restarts autonegotiation.
+    written = {0x04: 0x0C01, 0x09: 0x0200, 0x10: 0x0068, 0x14: 0x0C60}
+
+    async def tb(backend, regs):
+        async def phy_read(r):
+            await regs.write(reg.MDIC, mdic(READ, r))
+            while not (v := await regs.read(reg.MDIC)) & READY:
+                pass
+            return v & 0xFFFF
+
+        async def phy_write(r, value):
+            await regs.write(reg.MDIC, mdic(WRITE, r, data=value))
+            while not await regs.read(reg.MDIC) & READY:
+                pass
+
+        await backend.cycles(3100)
+        for r, value in written.items():
+            await phy_write(r, value)
+        await phy_write(0, 0x1140 | 0x8000)         # software reset
+        restarted = await phy_read(1)
+        after = {r: await phy_read(r) for r in (0, *written)}
+        await backend.cycles(3000)
+        await phy_read(1)                           # clear the latched link failure
+        return after, restarted, await phy_read(1)
+
+    after, restarted, done = run(tb, autoneg_cycles=3000)
+    assert after == {0: 0x1140, **written}
+    assert restarted == 0x7949                      # negotiating again
+    assert done == 0x796D
