@@ -1,0 +1,151 @@
+"""Receive checksum offload: a frame's IPv4 header and TCP/UDP checksums, checked as it arrives.
+
+Reference: SDM 3.2.9 (receive checksum offloading), 13.4.31 (RXCSUM); RFC 791 (IPv4), 793 (TCP),
+768 (UDP), 1071 (the Internet checksum).
+
+Contract: bytes come in one a cycle at most (``valid``, ``byte``), in frame order from the
+destination address, after a ``start`` pulse; ``done`` pulses in the cycle after the frame's last
+byte (its FCS included). ``result`` is current two cycles after ``done`` and holds until the next
+``start``. No back-pressure: it takes whatever the MAC receives.
+
+The Ethernet type (after one 802.1Q tag at most) says IPv4; the header's version must be 4 and its
+length at least 20 bytes. Its checksum is summed over the header as it passes. The TCP or UDP
+checksum is summed over the datagram's payload and the pseudo-header (the addresses and protocol
+as they pass, the payload length at the end), for a datagram that is not a fragment and that the
+frame holds whole (frames are padded to 64 bytes: what follows the IPv4 total length is left
+out). A UDP datagram whose checksum field is zero carries no checksum: it is not checked. Each
+sum is right when its one's-complement fold is 0xFFFF.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+
+__all__ = ["RxChecksum", "RxChecksumResult"]
+
+_IPV4, _VLAN = 0x0800, 0x8100
+_TCP, _UDP = 6, 17
+
+
+class RxChecksumResult(data.Struct):
+    ipv4: 1         # an IPv4 header was found whole
+    ip_ok: 1        # ...and its checksum is right (zero without ipv4)
+    l4: 1           # a TCP or UDP checksum was checked
+    l4_ok: 1        # ...and is right (zero without l4)
+
+
+class RxChecksum(wiring.Component):
+    """Members
+    -------
+    start : In(1)
+        A frame begins.
+    valid, byte : In(1), In(8)
+        One byte of the frame.
+    done : In(1)
+        The frame has ended.
+    result : Out(RxChecksumResult)
+    """
+    start: In(1)
+    valid: In(1)
+    byte: In(8)
+    done: In(1)
+    result: Out(RxChecksumResult)
+
+    def elaborate(self, platform):
+        m = Module()
+        byte = self.byte
+
+        # Before the IPv4 header: the byte count, up to the end of an 802.1Q tag.
+        k = Signal(5)
+        type_hi = Signal(8)
+        vlan = Signal()
+        skip = Signal()             # not IPv4: nothing more to look at
+        begins = Signal()           # the next byte is the IPv4 header's first
+        # In the datagram.
+        in_ip = Signal()
+        pos = Signal(16)            # datagram bytes so far (the FCS counts too)
+        header = Signal(6)          # header length in bytes
+        total = Signal(16)          # the datagram's total length
+        total_hi = Signal(8)
+        version_ok = Signal()
+        fragment = Signal()
+        proto = Signal(8)
+        udp_zero = Signal()         # the UDP checksum field reads zero so far
+        ip_sum = Signal(22)
+        l4_sum = Signal(32)
+
+        # Each byte is the high half of a 16-bit word at an even position in the datagram (the
+        # header and the payload both start at even positions), the low half at an odd one.
+        word = Mux(pos[0], byte, byte << 8)
+        in_header = pos < header
+        in_payload = (pos >= header) & (pos < total)
+        pseudo = ((pos >= 12) & (pos < 20)) | (pos == 9)    # the addresses, the protocol
+        ethertype = Cat(byte, type_hi)
+
+        with m.If(self.start):
+            m.d.sync += [k.eq(0), vlan.eq(0), skip.eq(0), begins.eq(0), in_ip.eq(0), pos.eq(0),
+                         version_ok.eq(0), header.eq(20), total.eq(0), fragment.eq(0),
+                         proto.eq(0), udp_zero.eq(1), ip_sum.eq(0), l4_sum.eq(0)]
+        with m.Elif(self.valid & begins):
+            m.d.sync += [begins.eq(0), in_ip.eq(1), pos.eq(1), ip_sum.eq(word),
+                         version_ok.eq((byte[4:] == 4) & (byte[:4] >= 5)),
+                         header.eq(byte[:4] << 2)]
+        with m.Elif(self.valid & ~in_ip & ~skip):
+            m.d.sync += k.eq(k + 1)
+            with m.If((k == 12) | (k == 16)):
+                m.d.sync += type_hi.eq(byte)
+            with m.If((k == 13) & (ethertype == _VLAN)):
+                m.d.sync += vlan.eq(1)
+            with m.Elif(((k == 13) | (k == 17)) & (ethertype == _IPV4)):
+                m.d.sync += begins.eq(1)
+            with m.Elif((k == 13) | (k == 17)):
+                m.d.sync += skip.eq(1)
+        with m.Elif(self.valid & in_ip):
+            m.d.sync += pos.eq(Mux(pos == 0xFFFF, pos, pos + 1))
+            with m.If(in_header):
+                m.d.sync += ip_sum.eq(ip_sum + word)
+            with m.If(pseudo | in_payload):
+                m.d.sync += l4_sum.eq(l4_sum + word)
+            with m.Switch(pos):
+                with m.Case(2):
+                    m.d.sync += total_hi.eq(byte)
+                with m.Case(3):
+                    m.d.sync += total.eq(Cat(byte, total_hi))
+                with m.Case(6):
+                    m.d.sync += fragment.eq(byte[5] | (byte[:5] != 0))     # MF, offset
+                with m.Case(7):
+                    m.d.sync += fragment.eq(fragment | (byte != 0))
+                with m.Case(9):
+                    m.d.sync += proto.eq(byte)
+            with m.If(((pos == header + 6) | (pos == header + 7)) & (byte != 0)):
+                m.d.sync += udp_zero.eq(0)
+
+        # The verdict, in two registered steps after the frame: fold each sum once (the payload
+        # length goes into the pseudo-header's), then fold again and compare. A second fold that
+        # carries comes to 2 at most, so a right checksum is a second fold of exactly 0xFFFF.
+        ip_fold = Signal(17)
+        l4_fold = Signal(18)
+        whole = Signal()
+        folded = Signal()
+        m.d.sync += folded.eq(self.done)
+        with m.If(self.done):
+            m.d.sync += [
+                ip_fold.eq(ip_sum[:16] + ip_sum[16:]),
+                l4_fold.eq(l4_sum[:16] + l4_sum[16:] + (total - header)),
+                whole.eq(in_ip & version_ok & (pos >= total + 4) & (total >= header)),
+            ]
+        checked = (whole & ~fragment
+                   & (((proto == _TCP) & (total >= header + 20))
+                      | ((proto == _UDP) & (total >= header + 8) & ~udp_zero)))
+        with m.If(self.start):
+            m.d.sync += self.result.eq(0)
+        with m.Elif(folded):
+            ipv4 = in_ip & version_ok & (pos >= header)
+            m.d.sync += [
+                self.result.ipv4.eq(ipv4),
+                self.result.ip_ok.eq(ipv4 & ((ip_fold[:16] + ip_fold[16:]) == 0xFFFF)),
+                self.result.l4.eq(checked),
+                self.result.l4_ok.eq(checked & ((l4_fold[:16] + l4_fold[16:]) == 0xFFFF)),
+            ]
+        return m
