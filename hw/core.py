@@ -189,6 +189,7 @@ class E1000(wiring.Component):
             rxdma.length.eq(regs.RDLEN),
             rxdma.tail.eq(regs.RDT),
             rxdma.rctl.eq(rctl),
+            rxdma.rxcsum.eq(regs.RXCSUM),
             rxdma.rdtr.eq(regs.RDTR),
             rxdma.radv.eq(regs.RADV),
         ]

@@ -58,14 +58,18 @@ class TXD_STA:
 class RXD_STA:
     DD = 0x01       # descriptor done
     EOP = 0x02      # end of packet
-    IXSM = 0x04     # ignore checksum indication
+    IXSM = 0x04     # ignore checksum indication (RXCSUM offloads both off)
     VP = 0x08       # 802.1Q packet
+    TCPCS = 0x20    # TCP/UDP checksum checked
+    IPCS = 0x40     # IPv4 header checksum checked
 
 
 class RXD_ERR:
     CE = 0x01       # CRC or alignment error
     SE = 0x02       # symbol error
     SEQ = 0x04      # sequence error
+    TCPE = 0x20     # TCP/UDP checksum wrong
+    IPE = 0x40      # IPv4 header checksum wrong
     RXE = 0x80      # RX data error
 
 

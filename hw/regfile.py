@@ -40,7 +40,7 @@ PLAIN = tuple(r for r in REGISTERS
 # core changes. Every read/write register also has a row in one RAM, where reads come from:
 # those in flip-flops keep a copy there (``SHADOWED``), the others only live there (``STORED``).
 LIVE = frozenset({"RCTL", "TCTL", "TIPG", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
-                  "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
+                  "RXCSUM", "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
 IN_FLOPS = tuple(r for r in PLAIN if r.name in LIVE or r.access is not Access.RW)
 
 # A ring's place and size may change only while its engine is off (SDM 13.4.27, 13.4.39: program

@@ -310,7 +310,11 @@ REGISTERS = (
     R("TXDCTL", 0x3828, A.RW, 0, "transmit descriptor control"),
     R("TADV", 0x382C, A.RW, 0, "transmit absolute delay", (F("DELAY", 0, 16, "units of 1.024 us"),),
       mask=0xFFFF),
-    R("RXCSUM", 0x5000, A.RW, 0, "receive checksum control"),
+    R("RXCSUM", 0x5000, A.RW, 0, "receive checksum control", (
+        F("PCSS", 0, 8, "packet checksum start (not computed here)"),
+        F("IPOFL", 8, doc="IPv4 header checksum offload: IPCS, IPE in the descriptor"),
+        F("TUOFL", 9, doc="TCP/UDP checksum offload: TCPCS, TCPE in the descriptor"),
+    ), mask=0x3FF),
     # Statistics
     *(R(n, o, A.CNT, 0, d) for n, o, d in _STATS),
     *(r for n, o, d in _STATS64 for r in (R(f"{n}L", o, A.CNTL, 0, f"{d}, low 32 bits"),

@@ -64,6 +64,8 @@ class RxDMA(wiring.Component):
     length : In(20)
     tail : In(16)
     rctl : In(32)
+    rxcsum : In(32)
+        RXCSUM: which checksum results go into the descriptor.
     rdtr, radv : In(16)
     status : In(stream.Signature(RxStatus))
     words : In(stream.Signature(64))
@@ -83,6 +85,7 @@ class RxDMA(wiring.Component):
             "length": In(20),
             "tail": In(16),
             "rctl": In(32),
+            "rxcsum": In(32),
             "rdtr": In(16),
             "radv": In(16),
             "status": In(stream.Signature(RxStatus)),
@@ -196,8 +199,26 @@ class RxDMA(wiring.Component):
         goes = send & ~wr_out.o.valid
         # The status quadword goes out of the same register as the data: ``beat`` is cleared
         # after the buffer's last beat, and the fields are ORed in.
-        status = Const(RXD_STA.DD, 8) | Mux(last_buffer, RXD_STA.EOP, 0)
-        errors = Mux(frame.crc_error, RXD_ERR.CE, 0) | Mux(frame.rx_error, RXD_ERR.RXE, 0)
+        # The checksum results go with the frame's last descriptor, as RXCSUM asks (SDM 3.2.9):
+        # IXSM when it asks for none of them.
+        ipofl = self.rxcsum[reg.RXCSUM.IPOFL.lsb]
+        tuofl = self.rxcsum[reg.RXCSUM.TUOFL.lsb]
+        result = frame.csum
+        ip_checked = ipofl & result.ipv4
+        l4_checked = tuofl & result.l4
+        offload = Signal(8)
+        offload_errors = Signal(8)
+        # Registered: RXCSUM comes from across the core, the results with the frame, long before
+        # the write-back.
+        m.d.sync += [
+            offload.eq(Mux(~ipofl & ~tuofl, RXD_STA.IXSM, 0) | Mux(ip_checked, RXD_STA.IPCS, 0)
+                       | Mux(l4_checked, RXD_STA.TCPCS, 0)),
+            offload_errors.eq(Mux(ip_checked & ~result.ip_ok, RXD_ERR.IPE, 0)
+                              | Mux(l4_checked & ~result.l4_ok, RXD_ERR.TCPE, 0)),
+        ]
+        status = Const(RXD_STA.DD, 8) | Mux(last_buffer, RXD_STA.EOP | offload, 0)
+        errors = (Mux(frame.crc_error, RXD_ERR.CE, 0) | Mux(frame.rx_error, RXD_ERR.RXE, 0)
+                  | Mux(last_buffer, offload_errors, 0))
         write_back = Signal()
         # Length, checksum, status, errors and special: the descriptor's second quadword.
         fields = Cat(n[:16], Const(0, 16), status, errors[:8], Const(0, 16))

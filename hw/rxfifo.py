@@ -18,6 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK
 from .pipe import StreamRegister, queue
+from .rxcsum import RxChecksumResult
 
 
 __all__ = ["RxFIFO", "RxStatus"]
@@ -30,6 +31,7 @@ class RxStatus(data.Struct):
     broadcast: 1
     multicast: 1
     bad: 1              # kept only because RCTL.SBP asked for frames with errors
+    csum: RxChecksumResult
 
 
 class RxFIFO(wiring.Component):

@@ -34,6 +34,7 @@ from amaranth.lib import crc, data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .regmap import reg
+from .rxcsum import RxChecksum
 from .rxfifo import RxStatus
 
 
@@ -114,6 +115,9 @@ class RxMAC(wiring.Component):
         fcs = crc.catalog.CRC32_ETHERNET(8).create()
         crc_restart = Signal()
         m.submodules.crc = ResetInserter(crc_restart)(fcs)
+        # The IPv4 and TCP/UDP checksums, checked over the same bytes as the FCS.
+        m.submodules.csum = csum = RxChecksum()
+        m.d.comb += [csum.byte.eq(self.rxd), csum.valid.eq(fcs.valid), csum.start.eq(crc_restart)]
         rctl = self.rctl
 
         def bit(field):
@@ -269,6 +273,7 @@ class RxMAC(wiring.Component):
                         m.d.sync += [self.w_data.eq(word), self.w_en.eq(1)]
                     m.next = "CHECK"
             with m.State("CHECK"):
+                m.d.comb += csum.done.eq(1)
                 m.d.sync += [crc_ok.eq(fcs.match_detected), runt.eq(length < MIN_FRAME),
                              too_long.eq(length > max_length)]
                 m.next = "VERDICT"
@@ -283,6 +288,7 @@ class RxMAC(wiring.Component):
                     status.broadcast.eq(broadcast),
                     status.multicast.eq(multicast & ~broadcast),
                     status.bad.eq(outcome_q != RxOutcome.ACCEPTED),
+                    status.csum.eq(csum.result),
                     self.stats.payload.length.eq(length),
                     self.stats.payload.outcome.eq(outcome_q),
                 ]

@@ -13,7 +13,8 @@ from harness import COMPILED, RX_BUFFERS, nic_run
 OURS = "52:54:00:12:34:56"
 RCTL = reg.RCTL
 BASE_RCTL = RCTL.EN.mask | RCTL.SECRC.mask
-DD_EOP = RXD_STA.DD | RXD_STA.EOP
+# A frame's last descriptor with the checksum offloads off (RXCSUM at reset): IXSM too.
+DD_EOP = RXD_STA.DD | RXD_STA.EOP | RXD_STA.IXSM
 
 
 def frame(dst, size=98, tag=0):
@@ -504,3 +505,42 @@ def test_a_buffer_whose_last_beat_holds_one_byte_after_a_full_burst():
     expected[1:1 + 4096] = long[:4096]
     expected[8192 + 1:8192 + 1 + 1904] = long[4096:]
     assert memory == bytes(expected)
+
+
+def test_checksum_offload_results_in_the_descriptor():
+    # RXCSUM.IPOFL and TUOFL: IPCS and TCPCS in the last descriptor's status when the checks
+    # were made, IPE and TCPE in its errors when they failed; IXSM only with both off.
+    from scapy.layers.inet import TCP, UDP
+    head = Ether(src="52:55:0a:00:02:02", dst=OURS) / IP(src="10.0.2.2", dst="10.0.2.15")
+    tcp = bytes(head / TCP(sport=80, dport=4321, seq=5, flags="A") / (b"t" * 300))
+    udp = bytes(head / UDP(sport=53, dport=999) / (b"u" * 40))
+    bad_ip = tcp[:24] + bytes([tcp[24] ^ 0xFF]) + tcp[25:]
+    bad_tcp = tcp[:-1] + bytes([tcp[-1] ^ 0xFF])
+    ping = frame(OURS, 98)
+    frames = [tcp, udp, bad_ip, bad_tcp, ping]
+    RXCSUM = reg.RXCSUM
+
+    async def tb(backend, regs, rings):
+        results = []
+        for rxcsum in (RXCSUM.IPOFL.mask | RXCSUM.TUOFL.mask, RXCSUM.TUOFL.mask, 0):
+            await regs.write(reg.RXCSUM, rxcsum)
+            await rings.rx_setup(count=8, rctl=BASE_RCTL)
+            for f in frames:
+                backend.send(to_wire(f))
+            await rings.settle(3000)
+            results.append([(rings.rx_status(i).status, rings.rx_status(i).errors)
+                            for i in range(len(frames))])
+            assert [rings.rx_data(i) for i in range(len(frames))] == frames
+            await regs.write(reg.RCTL, 0)
+        return results
+
+    both, tcp_only, off = nic_run(tb, backend=COMPILED)
+    DD, EOP, IPCS, TCPCS, IXSM = (RXD_STA.DD, RXD_STA.EOP, RXD_STA.IPCS, RXD_STA.TCPCS,
+                                  RXD_STA.IXSM)
+    IPE, TCPE = RXD_ERR.IPE, RXD_ERR.TCPE
+    assert both == [(DD | EOP | IPCS | TCPCS, 0), (DD | EOP | IPCS | TCPCS, 0),
+                    (DD | EOP | IPCS | TCPCS, IPE), (DD | EOP | IPCS | TCPCS, TCPE),
+                    (DD | EOP | IPCS, 0)]
+    assert tcp_only == [(DD | EOP | TCPCS, 0), (DD | EOP | TCPCS, 0), (DD | EOP | TCPCS, 0),
+                        (DD | EOP | TCPCS, TCPE), (DD | EOP, 0)]
+    assert off == [(DD | EOP | IXSM, 0)] * 5
