@@ -130,6 +130,71 @@ class Nic:
 
 # Receive: what the device must do with each frame (SDM 13.7 and hw/rxmac.py's precedence).
 
+def _fold(total):
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def _sum16(data):
+    """The 16-bit big-endian words of ``data`` (an odd last byte padded), added up."""
+    data = bytes(data) + b"\0" * (len(data) & 1)
+    return sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+
+
+def checksum_verdict(frame):
+    """(ipv4, ip_ok, l4, l4_ok) of a frame (its FCS included) under SDM 3.2.9's receive
+    checksum offload, worked out independently of hw/rxcsum.py."""
+    kind = frame[12:14]
+    start = 14
+    if kind == b"\x81\x00":
+        kind, start = frame[16:18], 18
+    datagram = frame[start:]                # the FCS comes with it
+    if kind != b"\x08\x00" or not datagram or datagram[0] >> 4 != 4 or datagram[0] & 15 < 5:
+        return (0, 0, 0, 0)
+    header = (datagram[0] & 15) * 4
+    if len(datagram) < header:
+        return (0, 0, 0, 0)
+    ip_ok = _fold(_sum16(datagram[:header])) == 0xFFFF
+    total = int.from_bytes(datagram[2:4], "big")
+    fragment = bool(datagram[6] & 0x3F or datagram[7])
+    proto = datagram[9]
+    udp_zero = datagram[header + 6:header + 8] in (b"", b"\0", b"\0\0")
+    whole = len(datagram) >= total + 4 and total >= header
+    checked = whole and not fragment and (
+        (proto == 6 and total >= header + 20)
+        or (proto == 17 and total >= header + 8 and not udp_zero))
+    if not checked:
+        return (1, int(ip_ok), 0, 0)
+    pseudo = _sum16(datagram[12:20]) + proto + (total - header)
+    return (1, int(ip_ok), 1, int(_fold(pseudo + _sum16(datagram[header:total])) == 0xFFFF))
+
+
+def ipv4_frame(rng, dest):
+    """A random IPv4 TCP or UDP frame with right checksums (maybe an 802.1Q tag, IP options)."""
+    options = bytes(rng.choice((0, 4, 8)))
+    proto = rng.choice((6, 17))
+    payload = rng.randbytes(rng.randrange(0, 1400))
+    src, dst = rng.randbytes(4), rng.randbytes(4)
+    if proto == 6:
+        l4 = (rng.randbytes(4) + rng.randbytes(8) + bytes([0x50, 0x18]) + rng.randbytes(2)
+              + b"\0\0" + b"\0\0" + payload)
+        at = 16
+    else:
+        l4 = rng.randbytes(4) + (8 + len(payload)).to_bytes(2, "big") + b"\0\0" + payload
+        at = 6
+    total = 20 + len(options) + len(l4)
+    ip = (bytes([0x45 + len(options) // 4, 0]) + total.to_bytes(2, "big") + rng.randbytes(2)
+          + b"\x40\x00" + bytes([64, proto]) + b"\0\0" + src + dst + options)
+    ip = ip[:10] + (~_fold(_sum16(ip)) & 0xFFFF).to_bytes(2, "big") + ip[12:]
+    pseudo = _sum16(src + dst) + proto + len(l4)
+    check = ~_fold(pseudo + _sum16(l4)) & 0xFFFF
+    if proto == 17 and check == 0:
+        check = 0xFFFF
+    l4 = l4[:at] + check.to_bytes(2, "big") + l4[at + 2:]
+    tag = bytes.fromhex("8100") + rng.randbytes(2) if rng.random() < 0.2 else b""
+    return dest + bytes.fromhex("52550a000202") + tag + b"\x08\x00" + ip + l4
+
 @dataclass
 class RxSetup:
     rctl: int
@@ -139,6 +204,7 @@ class RxSetup:
     sbp: bool
     mta: set            # 12-bit hashes set in the multicast table
     ra1: bytes
+    rxcsum: int = 0
 
     def hash(self, dest):
         shift = _MTA_SHIFT[reg.RCTL.MO.get(self.rctl)]
@@ -181,8 +247,16 @@ class RxSetup:
         hurried = hurried and counter in ("CRCERRS", "RUC", "ROC", "GPRC") or (hurried and keep)
         delivered = None
         if keep:
-            delivered = (body[:-4] if self.secrc and n >= 4 else body,
-                         (RXD_ERR.CE if not crc_ok else 0) | (RXD_ERR.RXE if rx_er else 0))
+            ipofl = bool(self.rxcsum & reg.RXCSUM.IPOFL.mask)
+            tuofl = bool(self.rxcsum & reg.RXCSUM.TUOFL.mask)
+            ipv4, ip_ok, l4, l4_ok = checksum_verdict(body)
+            status = ((RXD_STA.IXSM if not (ipofl or tuofl) else 0)
+                      | (RXD_STA.IPCS if ipofl and ipv4 else 0)
+                      | (RXD_STA.TCPCS if tuofl and l4 else 0))
+            errors = ((RXD_ERR.CE if not crc_ok else 0) | (RXD_ERR.RXE if rx_er else 0)
+                      | (RXD_ERR.IPE if ipofl and ipv4 and not ip_ok else 0)
+                      | (RXD_ERR.TCPE if tuofl and l4 and not l4_ok else 0))
+            delivered = (body[:-4] if self.secrc and n >= 4 else body, status, errors)
         return Expected(counter, hurried and counter != "RXERRC" and counter != "RFC"
                         and counter != "RJC", delivered, hurried and keep)
 
@@ -191,7 +265,7 @@ class RxSetup:
 class Expected:
     counter: str        # where SDM 13.7 counts the frame ("FILTERED": nowhere but TPR)
     or_filtered: bool   # ...or as filtered (a short frame, hurried)
-    delivered: tuple    # (bytes, descriptor errors) when it is to be delivered, else None
+    delivered: tuple    # (bytes, last descriptor's offload status bits, errors), else None
     optional: bool      # the delivery may not happen (hurried)
 
 
@@ -320,6 +394,9 @@ class Campaign:
                 await nic.write(reg.MTA, bits, n=row)
         await nic.write(reg.RAL, int.from_bytes(setup.ra1[:4], "little"), n=1)
         await nic.write(reg.RAH, int.from_bytes(setup.ra1[4:], "little") | reg.RAH.AV.mask, n=1)
+        setup.rxcsum = rng.choice((0, reg.RXCSUM.TUOFL.mask, reg.RXCSUM.IPOFL.mask,
+                                   reg.RXCSUM.IPOFL.mask | reg.RXCSUM.TUOFL.mask))
+        await nic.write(reg.RXCSUM, setup.rxcsum)
 
         # The ring, then the buffers, each at a random byte offset in its slot.
         ring = self.region
@@ -371,7 +448,8 @@ class Campaign:
                     raise FuzzFailure(f"descriptor {head}: bytes written past its length {n}")
                 parts.append(got)
                 if status.status & RXD_STA.EOP:
-                    delivered.append((b"".join(parts), status.errors))
+                    offload = status.status & (RXD_STA.IXSM | RXD_STA.IPCS | RXD_STA.TCPCS)
+                    delivered.append((b"".join(parts), offload, status.errors))
                     parts.clear()
                 backend.mem_write(addrs[head], guard[:size])
                 post(head)
@@ -418,8 +496,8 @@ class Campaign:
         """(bytes after the start delimiter, RX_ER, gap in cycles) of a random frame."""
         kind = rng.choices(
             ("ours", "broadcast", "mcast", "other", "ra1", "bad_fcs", "runt", "fragment",
-             "giant", "jabber", "garbage", "rx_er", "jumbo"),
-            weights=(30, 6, 6, 6, 4, 5, 4, 6, 3, 2, 4, 3, 3 if setup.lpe else 1))[0]
+             "giant", "jabber", "garbage", "rx_er", "jumbo", "ipv4", "ipv4_bad"),
+            weights=(30, 6, 6, 6, 4, 5, 4, 6, 3, 2, 4, 3, 3 if setup.lpe else 1, 12, 6))[0]
         dest = DEFAULT_MAC
         if kind == "broadcast":
             dest = b"\xff" * 6
@@ -446,6 +524,13 @@ class Campaign:
             body = body[:rng.randrange(1, 64)]
         elif kind == "garbage":
             body = rng.randbytes(rng.randrange(1, 200))
+        elif kind.startswith("ipv4"):
+            frame = ipv4_frame(rng, dest)
+            if kind == "ipv4_bad":          # one bit wrong, in a header or the payload
+                at = rng.randrange(14, len(frame))
+                frame = frame[:at] + bytes([frame[at] ^ (1 << rng.randrange(8))]) + frame[at + 1:]
+            frame += bytes(max(0, 60 - len(frame)))
+            body = frame + _fcs(frame)
         gap = rng.choice((0, 0, 0, 1, 7, 40, 300))
         return body, kind == "rx_er", gap
 
@@ -468,9 +553,10 @@ class Campaign:
             elif not e.optional:
                 undelivered += 1
         if at != len(delivered):
-            got, errors = delivered[at]
-            raise FuzzFailure(f"delivered frame {at} ({len(got)} bytes, errors {errors:#x}) is "
-                              f"not one that was sent, or came out of order")
+            got, offload, errors = delivered[at]
+            raise FuzzFailure(f"delivered frame {at} ({len(got)} bytes, status bits "
+                              f"{offload:#x}, errors {errors:#x}) is not one that was sent with "
+                              f"these, or came out of order")
         if counts["TPR"] != len(expected):
             raise FuzzFailure(f"TPR is {counts['TPR']}, {len(expected)} frames were sent")
         # Each counter holds its frames but for those missed, and for hurried ones counted as

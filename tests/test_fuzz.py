@@ -71,3 +71,35 @@ def test_bad_command_lines_get_one_line(args, message):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
+
+
+def test_the_campaigns_checksum_reference_agrees_with_scapy():
+    # The campaign checks the receive checksum offload against its own reference; the reference
+    # itself is checked here against frames scapy builds, right and with one byte wrong.
+    import random
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import Dot1Q, Ether
+    from sim.fuzz import checksum_verdict, ipv4_frame
+
+    def fcs(frame):
+        return frame + zlib.crc32(frame).to_bytes(4, "little")
+
+    eth = Ether(src="52:55:0a:00:02:02", dst="52:54:00:12:34:56")
+    tcp = bytes(eth / IP(src="1.2.3.4", dst="5.6.7.8") / TCP(sport=1, dport=2) / (b"a" * 99))
+    udp = bytes(eth / Dot1Q(vlan=3) / IP(src="1.2.3.4", dst="5.6.7.8") / UDP() / b"b")
+    assert checksum_verdict(fcs(tcp)) == (1, 1, 1, 1)
+    assert checksum_verdict(fcs(udp + bytes(60 - len(udp)))) == (1, 1, 1, 1)
+    assert checksum_verdict(fcs(tcp[:24] + b"\0" + tcp[25:])) == (1, 0, 1, 1)    # IP checksum
+    assert checksum_verdict(fcs(tcp[:-1] + b"c")) == (1, 1, 1, 0)                 # payload
+    # The campaign's own frames are right by scapy too.
+    rng = random.Random(4)
+    for _ in range(50):
+        frame = ipv4_frame(rng, b"\x52\x54\x00\x12\x34\x56")
+        packet = Ether(frame)
+        ip = packet[IP]
+        l4 = ip.payload
+        ip_sum, l4_sum = ip.chksum, l4.chksum
+        del ip.chksum, l4.chksum
+        rebuilt = Ether(bytes(packet))[IP]
+        assert (rebuilt.chksum, rebuilt.payload.chksum) == (ip_sum, l4_sum)
+        assert checksum_verdict(fcs(frame + bytes(max(0, 60 - len(frame))))) == (1, 1, 1, 1)
