@@ -7,8 +7,9 @@ import zlib
 
 import pytest
 
-from sim.fuzz import Campaign, Expected, FuzzFailure, RxSetup
 from hw.core import DEFAULT_MAC
+from hw.desc import RXD_STA
+from sim.fuzz import Campaign, Expected, FuzzFailure, RxSetup
 
 
 def test_a_short_campaign_finds_nothing():
@@ -47,17 +48,17 @@ def test_the_accounting_catches_what_it_must():
     frame = DEFAULT_MAC + bytes(54)
     body = frame + zlib.crc32(frame).to_bytes(4, "little")
     good = _setup().verdict(body, False, False)
-    assert good == Expected("GPRC", False, (frame, 0), False)
+    assert good == Expected("GPRC", False, (frame, RXD_STA.IXSM, 0), False)
     counts = {"RXERRC": 0, "RFC": 0, "RJC": 0, "CRCERRS": 0, "RUC": 0, "ROC": 0, "GPRC": 1,
               "MPC": 0, "TPR": 1}
-    campaign._check_account([good], [(frame, 0)], counts)                 # all is well
+    campaign._check_account([good], [(frame, RXD_STA.IXSM, 0)], counts)  # all is well
     with pytest.raises(FuzzFailure, match="not one that was sent"):
-        campaign._check_account([good], [(frame[:-1], 0)], counts)       # corrupted
+        campaign._check_account([good], [(frame[:-1], RXD_STA.IXSM, 0)], counts)   # corrupted
     with pytest.raises(FuzzFailure, match="more frames filtered than expected"):
         campaign._check_account([good], [], dict(counts, GPRC=0))         # lost, not counted
     campaign._check_account([good], [], dict(counts, GPRC=0, MPC=1))      # missed: counted
     with pytest.raises(FuzzFailure, match="TPR"):
-        campaign._check_account([good, good], [(frame, 0)], counts)       # never seen
+        campaign._check_account([good, good], [(frame, RXD_STA.IXSM, 0)], counts)  # unseen
 
 
 @pytest.mark.parametrize("args, message", [
