@@ -72,8 +72,16 @@ class RxChecksum(wiring.Component):
         fragment = Signal()
         proto = Signal(8)
         udp_zero = Signal()         # the UDP checksum field reads zero so far
-        ip_sum = Signal(22)
-        l4_sum = Signal(32)
+        # Worked out from the header and total lengths once both are in (the datagram's fifth
+        # byte), so that the verdict is a few gates from registers.
+        payload = Signal(16)        # total - header: the pseudo-header's length
+        end = Signal(17)            # total + 4: the frame holds the datagram up to its FCS
+        sane = Signal()             # total >= header
+        tcp_fits = Signal()         # room for a TCP header
+        udp_fits = Signal()         # room for a UDP header
+        # One's-complement sums, the carry out of 16 bits added back in the next cycle: 17 bits.
+        ip_sum = Signal(17)
+        l4_sum = Signal(17)
 
         # Each byte is the high half of a 16-bit word at an even position in the datagram (the
         # header and the payload both start at even positions), the low half at an odd one.
@@ -86,7 +94,8 @@ class RxChecksum(wiring.Component):
         with m.If(self.start):
             m.d.sync += [k.eq(0), vlan.eq(0), skip.eq(0), begins.eq(0), in_ip.eq(0), pos.eq(0),
                          version_ok.eq(0), header.eq(20), total.eq(0), fragment.eq(0),
-                         proto.eq(0), udp_zero.eq(1), ip_sum.eq(0), l4_sum.eq(0)]
+                         proto.eq(0), udp_zero.eq(1), ip_sum.eq(0), l4_sum.eq(0),
+                         sane.eq(0), tcp_fits.eq(0), udp_fits.eq(0)]
         with m.Elif(self.valid & begins):
             m.d.sync += [begins.eq(0), in_ip.eq(1), pos.eq(1), ip_sum.eq(word),
                          version_ok.eq((byte[4:] == 4) & (byte[:4] >= 5)),
@@ -104,14 +113,18 @@ class RxChecksum(wiring.Component):
         with m.Elif(self.valid & in_ip):
             m.d.sync += pos.eq(Mux(pos == 0xFFFF, pos, pos + 1))
             with m.If(in_header):
-                m.d.sync += ip_sum.eq(ip_sum + word)
+                m.d.sync += ip_sum.eq(ip_sum[:16] + ip_sum[16] + word)
             with m.If(pseudo | in_payload):
-                m.d.sync += l4_sum.eq(l4_sum + word)
+                m.d.sync += l4_sum.eq(l4_sum[:16] + l4_sum[16] + word)
             with m.Switch(pos):
                 with m.Case(2):
                     m.d.sync += total_hi.eq(byte)
                 with m.Case(3):
                     m.d.sync += total.eq(Cat(byte, total_hi))
+                with m.Case(4):
+                    m.d.sync += [payload.eq(total - header), end.eq(total + 4),
+                                 sane.eq(total >= header), tcp_fits.eq(total >= header + 20),
+                                 udp_fits.eq(total >= header + 8)]
                 with m.Case(6):
                     m.d.sync += fragment.eq(byte[5] | (byte[:5] != 0))     # MF, offset
                 with m.Case(7):
@@ -125,23 +138,24 @@ class RxChecksum(wiring.Component):
         # length goes into the pseudo-header's), then fold again and compare. A second fold that
         # carries comes to 2 at most, so a right checksum is a second fold of exactly 0xFFFF.
         ip_fold = Signal(17)
-        l4_fold = Signal(18)
-        whole = Signal()
+        l4_fold = Signal(18)    # the sum's 16 bits, its carry and the length
+        checked = Signal()      # a TCP or UDP checksum to check
+        ipv4 = Signal()
         folded = Signal()
         m.d.sync += folded.eq(self.done)
         with m.If(self.done):
+            whole = in_ip & version_ok & (pos >= end) & sane
             m.d.sync += [
-                ip_fold.eq(ip_sum[:16] + ip_sum[16:]),
-                l4_fold.eq(l4_sum[:16] + l4_sum[16:] + (total - header)),
-                whole.eq(in_ip & version_ok & (pos >= total + 4) & (total >= header)),
+                ip_fold.eq(ip_sum[:16] + ip_sum[16]),
+                l4_fold.eq(l4_sum[:16] + l4_sum[16] + payload),
+                ipv4.eq(in_ip & version_ok & (pos >= header)),
+                checked.eq(whole & ~fragment
+                           & (((proto == _TCP) & tcp_fits)
+                              | ((proto == _UDP) & udp_fits & ~udp_zero))),
             ]
-        checked = (whole & ~fragment
-                   & (((proto == _TCP) & (total >= header + 20))
-                      | ((proto == _UDP) & (total >= header + 8) & ~udp_zero)))
         with m.If(self.start):
             m.d.sync += self.result.eq(0)
         with m.Elif(folded):
-            ipv4 = in_ip & version_ok & (pos >= header)
             m.d.sync += [
                 self.result.ipv4.eq(ipv4),
                 self.result.ip_ok.eq(ipv4 & ((ip_fold[:16] + ip_fold[16:]) == 0xFFFF)),
