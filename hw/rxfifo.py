@@ -8,8 +8,8 @@ the filter rejects. ``amaranth.lib.fifo`` has no roll-back, hence this block: a 
 write pointer, a committed write pointer and a read pointer. ``room`` tells the MAC whether a
 word still fits; a frame that does not fit is rolled back and counted as missed.
 
-Committed words are read out of the RAM ahead of use into a register (block RAM read data
-arrives too late in its cycle for anything but a register).
+Committed words are read out of the RAM ahead of use, through two registers (block RAM read
+data arrives too late in its cycle for anything but a register, and the RAMs lie far apart).
 """
 
 from amaranth.hdl import Module, Signal
@@ -113,22 +113,33 @@ class RxFIFO(wiring.Component):
         m.submodules.status = status = StreamRegister(RxStatus)
         wiring.connect(m, frames.r_stream, status.i)
         wiring.connect(m, status.o, wiring.flipped(self.status))
-        # Read ahead, two words deep: the RAM's own output register holds the word read last
-        # (its read enable low until that word has moved on), and the output register takes it
-        # from there. The DMA engine takes a word in at most every other cycle, and while it
-        # delivers, one in eight, so the word after is always there in time; the read enable
-        # comes from a register alone.
+        # Read ahead, three words deep: the RAM's own output register holds the word read last
+        # (its read enable low until that word has moved on), a register beside it takes it
+        # from there, and the output register from that one. Timing: the receive FIFO is 17
+        # block RAMs spread along the part, and block RAM read data comes late in its cycle; a
+        # register that only copies it can sit by each RAM, where the output register, which
+        # feeds the DMA engine's byte select, cannot. The DMA engine takes a word in at most
+        # every other cycle, and while it delivers, one in eight, so the word after is always
+        # there in time; the read enable comes from registers alone.
         held = Signal()             # the RAM's read data is a word not yet moved on
+        staged = Signal()           # ``near`` holds a word not yet moved on
+        near = Signal(64)
         # Committed words not yet read, registered: after a read, ``held`` stays high for at
         # least a cycle, by when this is current again.
         pending = Signal()
         m.d.sync += pending.eq(rp != committed)
         issue = pending & ~held
+        to_word = staged & (~self.words.valid | self.words.ready)
+        to_near = held & (~staged | to_word)
         m.d.comb += [rd.addr.eq(rp[:bits]), rd.en.eq(issue), self.words.payload.eq(word)]
+        with m.If(to_word):
+            m.d.sync += [word.eq(near), staged.eq(0)]
+        with m.If(to_near):
+            m.d.sync += [near.eq(rd.data), staged.eq(1), held.eq(0)]
         with m.If(issue):
             m.d.sync += [rp.eq(rp + 1), held.eq(1)]
         with m.If(self.words.ready):
             m.d.sync += self.words.valid.eq(0)
-        with m.If(held & (~self.words.valid | self.words.ready)):
-            m.d.sync += [word.eq(rd.data), self.words.valid.eq(1), held.eq(0)]
+        with m.If(to_word):
+            m.d.sync += self.words.valid.eq(1)
         return m
