@@ -288,13 +288,17 @@ class RxDMA(wiring.Component):
                     # Turned off in the middle of a frame: the rest is lost.
                     m.d.sync += delivered.eq(left == 0)
                     m.next = "DISCARD"
-                with m.Elif(~descs.valid & dry & ~waited):
+                with m.Else():
+                    # Timing: ready depends on the state and ``off`` alone; it reaches through
+                    # the prefetcher's slice into its queue.
+                    m.d.comb += descs.ready.eq(1)
+                with m.If(~off & ~descs.valid & dry & ~waited):
+                    # None to take, and none will come before software hands some back.
                     m.d.comb += [self.stats.valid.eq(1), self.stats.payload.no_buffers.eq(1)]
                     with m.If(self.stats.ready):
                         m.d.sync += waited.eq(1)
-                with m.Elif(descs.valid):
+                with m.If(~off & descs.valid):
                     first = RxDescriptor(descs.payload)
-                    m.d.comb += descs.ready.eq(1)
                     start = first.buffer_addr[:3]
                     m.d.sync += [
                         cmd_base.eq(first.buffer_addr & ~7),
