@@ -287,8 +287,16 @@ class StatsEvents(wiring.Component):
             queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(layout).size, depth=depth)
             m.submodules[f"{name}_queue"] = queue
             port = getattr(self, name)
-            m.d.comb += [queue.w_data.eq(port.payload), queue.w_en.eq(port.valid),
-                         port.ready.eq(queue.w_rdy)]
+            m.d.comb += queue.w_data.eq(port.payload)
+            if depth == 1:
+                m.d.comb += [queue.w_en.eq(port.valid), port.ready.eq(queue.w_rdy)]
+            else:
+                # Timing: ready from a register (the receive MAC's end of frame hangs on it):
+                # room for two when it was registered leaves room for one after a report taken
+                # meanwhile.
+                room = Signal(name=f"{name}_room", init=1)
+                m.d.sync += room.eq(queue.w_level <= depth - 2)
+                m.d.comb += [queue.w_en.eq(port.valid & room), port.ready.eq(room)]
             sources.append((queue, self._steps(name, layout(queue.r_data))))
 
         source = Signal(range(len(sources)))
