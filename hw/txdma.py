@@ -150,7 +150,9 @@ class TxFetch(wiring.Component):
         next_last = Signal()
         fits = Signal()             # the queue has room for the read, and the tag queue for its tag
         settle = Signal(2)
-        settled = Signal()          # settle == 0, registered
+        # settle == 0, registered, and the descriptor is to be read (not cut: ``over`` and
+        # ``skipping`` are current by the time ``settle`` reaches 1).
+        settled = Signal()
         # Room for a tag and for the descriptor's done entry, registered: a read is followed by
         # at least a cycle of ``settle``, and a done entry by at least a cycle in DESCRIPTOR, so
         # both are current again by the next write.
@@ -165,7 +167,7 @@ class TxFetch(wiring.Component):
             fits.eq((next_beats <= headroom) & tag_room),
         ]
         with m.If(settle != 0):
-            m.d.sync += [settle.eq(settle - 1), settled.eq(settle == 1)]
+            m.d.sync += [settle.eq(settle - 1), settled.eq((settle == 1) & ~over & ~skipping)]
 
         # Whatever the state: the address is added up in the DMA arbiter, straight from them.
         m.d.comb += [cmd.payload.base.eq(buffer), cmd.payload.offset.eq(pos)]
@@ -218,7 +220,7 @@ class TxFetch(wiring.Component):
                     m.next = "CUT"
                 m.d.comb += [
                     cmd.payload.len.eq(next_beats - 1),
-                    cmd.valid.eq(settled & fits & ~over & ~skipping),
+                    cmd.valid.eq(settled & fits),
                     tag_in.first.eq(first),
                     tag_in.lead.eq(next_lead),
                     tag_in.rest.eq(next_nbytes - next_lead),
