@@ -12,6 +12,20 @@ def mdic(op, regadd, phyadd=1, data=0, irq=False):
     return data | regadd << 16 | phyadd << 21 | op << 26 | (int(irq) << 29)
 
 
+async def phy_read(regs, r):
+    """A PHY register through MDIC, waiting for READY."""
+    await regs.write(reg.MDIC, mdic(READ, r))
+    while not (v := await regs.read(reg.MDIC)) & READY:
+        pass
+    return v & 0xFFFF
+
+
+async def phy_write(regs, r, value):
+    await regs.write(reg.MDIC, mdic(WRITE, r, data=value))
+    while not await regs.read(reg.MDIC) & READY:
+        pass
+
+
 async def capture_frame(backend, bits=64, limit=5000):
     """Sample MDIO at each rising edge of MDC: (line, master drives, PHY drives)."""
     ctx = backend.ctx
@@ -108,25 +122,14 @@ def test_no_answer_sets_the_error_bit_and_mdac_interrupts():
 
 def test_phy_registers_and_autonegotiation_restart():
     async def tb(backend, regs):
-        async def phy_read(r):
-            await regs.write(reg.MDIC, mdic(READ, r))
-            while not (v := await regs.read(reg.MDIC)) & READY:
-                pass
-            return v & 0xFFFF
-
-        async def phy_write(r, value):
-            await regs.write(reg.MDIC, mdic(WRITE, r, data=value))
-            while not await regs.read(reg.MDIC) & READY:
-                pass
-
         await backend.cycles(3100)
-        values = {r: await phy_read(r) for r in (0, 1, 1, 2, 3, 4, 5, 9, 10, 0x10, 0x11, 0x14)}
-        bmsr_first = await phy_read(1)
-        await phy_write(0, 0x1340)                  # restart autonegotiation
-        restarted = await phy_read(0), await phy_read(1), await phy_read(5)
+        values = {r: await phy_read(regs, r) for r in (0, 1, 1, 2, 3, 4, 5, 9, 10, 0x10, 0x11, 0x14)}
+        bmsr_first = await phy_read(regs, 1)
+        await phy_write(regs, 0, 0x1340)                  # restart autonegotiation
+        restarted = await phy_read(regs, 0), await phy_read(regs, 1), await phy_read(regs, 5)
         await backend.cycles(3000)
-        await phy_read(1)                           # clear the latched link failure
-        done = await phy_read(1)
+        await phy_read(regs, 1)                           # clear the latched link failure
+        done = await phy_read(regs, 1)
         return values, bmsr_first, restarted, done
 
     values, bmsr, restarted, done = run(tb, autoneg_cycles=3000)   # longer than 3 accesses
@@ -147,26 +150,15 @@ def test_a_phy_software_reset_keeps_what_software_wrote():
     written = {0x04: 0x0C01, 0x09: 0x0200, 0x10: 0x0068, 0x14: 0x0C60}
 
     async def tb(backend, regs):
-        async def phy_read(r):
-            await regs.write(reg.MDIC, mdic(READ, r))
-            while not (v := await regs.read(reg.MDIC)) & READY:
-                pass
-            return v & 0xFFFF
-
-        async def phy_write(r, value):
-            await regs.write(reg.MDIC, mdic(WRITE, r, data=value))
-            while not await regs.read(reg.MDIC) & READY:
-                pass
-
         await backend.cycles(3100)
         for r, value in written.items():
-            await phy_write(r, value)
-        await phy_write(0, 0x1140 | 0x8000)         # software reset
-        restarted = await phy_read(1)
-        after = {r: await phy_read(r) for r in (0, *written)}
+            await phy_write(regs, r, value)
+        await phy_write(regs, 0, 0x1140 | 0x8000)         # software reset
+        restarted = await phy_read(regs, 1)
+        after = {r: await phy_read(regs, r) for r in (0, *written)}
         await backend.cycles(3000)
-        await phy_read(1)                           # clear the latched link failure
-        return after, restarted, await phy_read(1)
+        await phy_read(regs, 1)                           # clear the latched link failure
+        return after, restarted, await phy_read(regs, 1)
 
     after, restarted, done = run(tb, autoneg_cycles=3000)
     assert after == {0: 0x1140, **written}
