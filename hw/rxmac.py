@@ -16,7 +16,8 @@ unicast with RCTL.UPE, or a multicast whose 12-bit hash (selected by RCTL.MO) hi
 table. At the end of the frame (RX_DV low) it is kept if it passed the filter, has a good FCS and
 a legal length (64 to 1522 bytes, or up to 16384 with RCTL.LPE) and no RX_ER, or, with RCTL.SBP,
 if it passed the filter whatever its errors; otherwise it is rolled back. A frame that overflows
-the FIFO is rolled back and counted as missed (MPC, ICR.RXO).
+the FIFO is rolled back and counted as missed (MPC, ICR.RXO). The IPv4 and TCP/UDP checksums
+are checked over the same bytes (``hw.rxcsum``), and their verdict goes with the frame's status.
 
 Every frame is reported to the counters with one outcome (``RxOutcome``), in this order of
 precedence: OVERRUN (MPC); RX_ERROR (RXERRC); FRAGMENT, under 64 bytes with a bad FCS (RFC), and
