@@ -8,10 +8,11 @@ counted as missed (MPC, ICR.RXO), and host memory is not touched. Otherwise it t
 descriptors, waiting for them when the ring has none free (RDH == RDT; counted once per frame in
 RNBC), as the frame stays in the FIFO meanwhile and the FIFO keeps receiving behind it; it writes
 the frame into their buffers (RCTL's buffer size; a frame larger than one buffer continues in
-the next, and EOP marks the last), any byte alignment of a buffer, without the FCS when RCTL.SECRC is set, then writes
-each descriptor's length, DD (and EOP) and error bits back and moves RDH past it; the last one
-also gets the checksum results RXCSUM asks for (IPCS/TCPCS, IPE/TCPE, or IXSM). After a frame:
-RXT0 through the delay timers, and RXDMT0 when the free descriptors fall to the threshold.
+the next, and EOP marks the last), any byte alignment of a buffer, without the FCS when
+RCTL.SECRC is set, then writes each descriptor's length, DD (and EOP) and error bits back and
+moves RDH past it; the last one also gets the checksum results RXCSUM asks for (IPCS/TCPCS,
+IPE/TCPE, or IXSM). After a frame: RXT0 through the delay timers, and RXDMT0 when the free
+descriptors fall to the threshold.
 
 Frame data moves a byte a cycle, as fast as the line delivers it: from its lane in the FIFO's
 word to its lane in the outgoing beat. Aligning a buffer then needs no shifter; what a frame
