@@ -110,6 +110,8 @@ class E1000Adapter(NetDeviceOps):
         self.napi = Napi(self.poll)
         self.tx_ring = self.rx_ring = None
         self.stats = RtnlLinkStats64()
+        self.rx_errors_phy = 0          # RXERRC, for rx_errors
+        self.rx_no_buffer_count = 0     # RNBC, as ethtool -S shows it
         self._rx_partial = b""
 
     # Messages, as dev_info()/netdev_info() print them.
@@ -348,13 +350,15 @@ class E1000Adapter(NetDeviceOps):
     async def update_stats(self):
         """Accumulate the hardware counters (they clear when read)."""
         hw, st = self.hw, self.stats
+        # As e1000_update_stats: RNBC counts frames that waited for buffers (they were not lost),
+        # so it is kept for itself, not added to the dropped ones.
         st.rx_crc_errors += await hw.er32(reg.CRCERRS)
         st.rx_missed_errors += await hw.er32(reg.MPC)
         st.rx_length_errors += await hw.er32(reg.RUC) + await hw.er32(reg.ROC)
         st.multicast += await hw.er32(reg.MPRC)
-        rnbc = await hw.er32(reg.RNBC)
-        st.rx_dropped += rnbc
-        st.rx_errors = st.rx_crc_errors + st.rx_length_errors
+        self.rx_errors_phy += await hw.er32(reg.RXERRC)
+        self.rx_no_buffer_count += await hw.er32(reg.RNBC)
+        st.rx_errors = st.rx_crc_errors + st.rx_length_errors + self.rx_errors_phy
         return st
 
     async def ndo_get_stats64(self, netdev):
