@@ -92,14 +92,15 @@ class HostMemory(wiring.Component):
         def row_of(addr):
             return (addr[3:32] - (self.base >> 3)).as_unsigned()
 
-        def check(cmd, accepted):
-            bad = ((cmd.addr[32:] != 0) | (cmd.addr[:32] < self.base)
-                   | (row_of(cmd.addr) + cmd.len >= rows) | (cmd.addr[:3] != 0)
-                   | ~self.bus_master)
+        def check(cmd, accepted, bad):
+            """In a cycle that accepts ``cmd``: ``bad`` says whether it is faulty, and the first
+            fault is latched."""
             with m.If(accepted):
+                m.d.comb += bad.eq((cmd.addr[32:] != 0) | (cmd.addr[:32] < self.base)
+                                   | (row_of(cmd.addr) + cmd.len >= rows) | (cmd.addr[:3] != 0)
+                                   | ~self.bus_master)
                 with m.If(bad & ~fault[64]):
                     m.d.sync += fault.eq(Cat(cmd.addr, 1))
-            return bad
 
         with m.If(self.fault_clear):
             m.d.sync += fault.eq(0)
@@ -114,8 +115,7 @@ class HostMemory(wiring.Component):
             rd_queue.w_en.eq(dma.rd_cmd.valid),
             dma.rd_cmd.ready.eq(rd_queue.w_rdy),
         ]
-        m.d.comb += pending_in.bad.eq(check(dma.rd_cmd.payload,
-                                            dma.rd_cmd.valid & dma.rd_cmd.ready))
+        check(dma.rd_cmd.payload, dma.rd_cmd.valid & dma.rd_cmd.ready, pending_in.bad)
 
         head = _Pending(rd_queue.r_data)
         rd_port = mem.read_port(domain="comb")
@@ -148,7 +148,8 @@ class HostMemory(wiring.Component):
         with m.FSM(name="write"):
             with m.State("COMMAND"):
                 m.d.comb += dma.wr_cmd.ready.eq(1)
-                bad = check(dma.wr_cmd.payload, dma.wr_cmd.valid)
+                bad = Signal()
+                check(dma.wr_cmd.payload, dma.wr_cmd.valid, bad)
                 with m.If(dma.wr_cmd.valid):
                     m.d.sync += [wr_row.eq(row_of(dma.wr_cmd.payload.addr)), wr_bad.eq(bad)]
                     m.next = "DATA"
