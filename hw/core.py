@@ -166,6 +166,7 @@ class E1000(wiring.Component):
             self.gmii.tx_er.eq(txmac.tx_er),
         ]
         wiring.connect(m, txdma.words, txmac.words)
+        wiring.connect(m, txdma.checksums, txmac.checksums)
 
         # Receive: MAC into the FIFO, then the DMA engine.
         rxmac, rxfifo, rxdma = self.rxmac, self.rxfifo, self.rxdma

@@ -1,6 +1,7 @@
-"""Legacy transmit and receive descriptors, declared once.
+"""Transmit and receive descriptors, declared once.
 
-Reference: SDM 3.3.3 (legacy transmit descriptor), 3.2.3 (receive descriptor).
+Reference: SDM 3.3.3 (legacy transmit descriptor), 3.3.5-3.3.7 (TCP/IP context and data
+descriptors), 3.2.3 (receive descriptor).
 
 Both are 16 bytes, little-endian; the struct field order is the byte order in memory, so a
 descriptor read from host memory as two 64-bit beats is ``Cat(beat0, beat1)`` viewed through the
@@ -11,8 +12,9 @@ layout. The driver packs and unpacks descriptors with the same layouts
 from amaranth.lib import data
 
 
-__all__ = ["TxDescriptor", "RxDescriptor", "DESCRIPTOR_BYTES", "TXD_CMD", "TXD_STA", "RXD_STA",
-           "RXD_ERR"]
+__all__ = ["TxDescriptor", "TxContextDescriptor", "TxDataDescriptor", "RxDescriptor",
+           "DESCRIPTOR_BYTES", "TXD_CMD", "TXD_DCMD", "TXD_TUCMD", "TXD_DTYP", "TXD_POPTS", "TXD_STA",
+           "RXD_STA", "RXD_ERR"]
 
 
 DESCRIPTOR_BYTES = 16
@@ -25,6 +27,36 @@ class TxDescriptor(data.Struct):
     cmd: 8
     sta: 8
     css: 8          # checksum start
+    special: 16
+
+
+class TxContextDescriptor(data.Struct):
+    """Sets the checksum and segmentation context for the data descriptors after it (DEXT set,
+    DTYP 0). Offsets count from the frame's first byte; an end of 0 means the frame's end."""
+    ipcss: 8        # IP checksum start
+    ipcso: 8        # IP checksum offset
+    ipcse: 16       # IP checksum end, inclusive
+    tucss: 8        # TCP/UDP checksum start
+    tucso: 8        # TCP/UDP checksum offset
+    tucse: 16       # TCP/UDP checksum end, inclusive
+    paylen: 20      # TSO: payload bytes after the header
+    dtyp: 4
+    tucmd: 8
+    sta: 4
+    _rsv: 4
+    hdrlen: 8       # TSO: header bytes
+    mss: 16         # TSO: payload bytes per segment
+
+
+class TxDataDescriptor(data.Struct):
+    """A buffer of frame data under the current context (DEXT set, DTYP 1)."""
+    buffer_addr: 64
+    length: 20      # DTALEN
+    dtyp: 4
+    dcmd: 8
+    sta: 4
+    _rsv: 4
+    popts: 8        # checksums to insert, from the frame's first data descriptor
     special: 16
 
 
@@ -46,6 +78,37 @@ class TXD_CMD:
     DEXT = 0x20     # extension (0: legacy descriptor)
     VLE = 0x40      # VLAN enable
     IDE = 0x80      # interrupt delay enable
+
+
+class TXD_DCMD:
+    """The command byte of a data descriptor: ``TXD_CMD`` but for bit 2."""
+    EOP = TXD_CMD.EOP
+    IFCS = TXD_CMD.IFCS
+    TSE = 0x04      # TCP segmentation
+    RS = TXD_CMD.RS
+    DEXT = TXD_CMD.DEXT
+    VLE = TXD_CMD.VLE
+    IDE = TXD_CMD.IDE
+
+
+class TXD_TUCMD:
+    """The command byte of a context descriptor."""
+    TCP = 0x01      # TCP (else UDP)
+    IP = 0x02       # IPv4 (else IPv6)
+    TSE = 0x04
+    RS = TXD_CMD.RS
+    DEXT = TXD_CMD.DEXT
+    IDE = TXD_CMD.IDE
+
+
+class TXD_DTYP:
+    CONTEXT = 0
+    DATA = 1
+
+
+class TXD_POPTS:
+    IXSM = 0x01     # insert the IP header checksum
+    TXSM = 0x02     # insert the TCP/UDP checksum
 
 
 class TXD_STA:
@@ -73,4 +136,5 @@ class RXD_ERR:
     RXE = 0x80      # RX data error
 
 
-assert data.Layout.cast(TxDescriptor).size == data.Layout.cast(RxDescriptor).size == 128
+assert all(data.Layout.cast(layout).size == 8 * DESCRIPTOR_BYTES
+           for layout in (TxDescriptor, TxContextDescriptor, TxDataDescriptor, RxDescriptor))

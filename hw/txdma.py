@@ -3,11 +3,16 @@
 Reference: SDM 3.3 (transmit descriptors and ring), 3.3.3.2 (RS/DD write-back), 3.4.3 (TXDW,
 TXQE, TIDV/TADV), 13.4.38-13.4.44 (TDBAL..TADV).
 
-Descriptors come from the prefetcher (``hw.ring``). ``TxFetch`` reads each descriptor's buffer in
+Descriptors come from the prefetcher (``hw.ring``), read by ``hw.txdesc`` whatever their kind
+(context descriptors set the checksum context and carry no data). ``TxFetch`` reads each
+descriptor's buffer in
 bursts of up to 32 beats, reserving room in the word queue before it asks, so reads for the next
 frame overlap the transmission of this one. Each beat becomes one queue entry that says which of
 its bytes belong to the frame, so buffers need no alignment. A frame may span descriptors up to
 the one with EOP; a descriptor of length 0 carries no data, and if it has EOP it ends the frame.
+The word queue holds 16 KiB, so that a frame the Linux driver sends is whole in it before the
+MAC starts; ``hw.txcsum`` works out each frame's checksums as its words go in, and they go to
+the MAC with the frame.
 
 A frame may not carry more than ``MAX_FRAME_DATA`` bytes of descriptor data (16 KiB, above the
 82540EM's largest frame, 16,128 bytes). The descriptor that would take a frame past it is not
@@ -28,28 +33,20 @@ from amaranth.utils import bits_for
 from .bus import (DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignature, decode,
                   masked, read_mux)
 from .delay import InterruptDelay
-from .desc import DESCRIPTOR_BYTES, TXD_CMD, TXD_STA, TxDescriptor
+from .desc import DESCRIPTOR_BYTES, TXD_STA
 from . import pipe
 from .pipe import SkidBuffer, StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch
+from .txcsum import TxChecksum
+from .txdesc import TxDescriptorDecoder, TxRequest
+from .txframe import TxChecksums, TxOffload, TxWord
 
 
-__all__ = ["TxWord", "TxFetch", "TxDMA", "MAX_FRAME_DATA"]
+__all__ = ["TxFetch", "TxDMA", "MAX_FRAME_DATA"]
 
 MAX_BURST = 32          # beats per data read
 MAX_FRAME_DATA = 16384  # bytes of descriptor data in one frame
-
-
-class TxWord(data.Struct):
-    """Eight bytes of frame data as read from host memory, and which of them are the frame's."""
-    data: 64
-    first: 3            # first byte that belongs to the frame
-    count: 4            # bytes that do, 1..8
-    eop: 1              # the frame's last word
-    ifcs: 1             # append the FCS to this frame
-    desc_end: 1         # the last word of a descriptor
-    abort: 1            # with eop: the frame was cut short, end it with an error
 
 
 class _Tag(data.Struct):
@@ -62,6 +59,7 @@ class _Tag(data.Struct):
     eop: 1
     ifcs: 1
     abort: 1            # with empty and eop: the frame was cut short here
+    csum: 1             # the frame asks for checksums
 
 
 class _Done(data.Struct):
@@ -81,23 +79,34 @@ class TxFetch(wiring.Component):
 
     Members
     -------
-    descs : In(stream.Signature(128))
+    descs : In(stream.Signature(TxRequest))
     dma : Out(DMAReadSignature)
     words : Out(stream.Signature(TxWord))
+    offload : Out(stream.Signature(TxOffload))
+        Each frame's checksum work, queued as its first read is issued (before any of its
+        words), for frames with data.
     done : Out(stream.Signature(_Done))
         One per descriptor, in order, once all its reads are issued.
     dequeued : In(1)
         A word left the word queue for the MAC, counted a cycle late.
+    starved : Out(1)
+        The next read waits for room in the word queue, which only the MAC can make.
+    requested : Out(1)
+        All the reads of a frame with data have been issued: its words will all come without
+        the MAC taking any.
     """
 
     def __init__(self, *, space):
         self._space = space
         super().__init__({
-            "descs": In(stream.Signature(128)),
+            "descs": In(stream.Signature(TxRequest)),
             "dma": Out(DMAReadSignature),
             "words": Out(stream.Signature(TxWord)),
+            "offload": Out(stream.Signature(TxOffload)),
             "done": Out(stream.Signature(_Done)),
             "dequeued": In(1),
+            "starved": Out(1),
+            "requested": Out(1),
         })
 
     def elaborate(self, platform):
@@ -105,7 +114,7 @@ class TxFetch(wiring.Component):
         m.submodules.tags = tags = pipe.queue(width=data.Layout.cast(_Tag).size, ram_depth=8)
 
         # Issue side.
-        desc = TxDescriptor(self.descs.payload)
+        desc = self.descs.payload
         buffer = Signal(64)         # the buffer's first quadword
         # Bytes from there to the next beat: set with each descriptor, so no reset (which
         # leaves the flip-flops' reset input for that zero).
@@ -135,9 +144,14 @@ class TxFetch(wiring.Component):
         total = Signal(17)
         over = Signal()
         skipping = Signal()         # the frame was cut: its descriptors up to EOP go unread
+        had_data = Signal()         # a read of the frame has been issued
+        # The frame's checksum work, until its first read goes out (then it is queued).
+        offload_due = Signal()
+        csum = Signal()             # the frame asks for checksums
         m.d.comb += [
             tag_in.eop.eq(eop),
             tag_in.ifcs.eq(ifcs),
+            tag_in.csum.eq(csum),
             self.done.payload.empty.eq(empty),
         ]
         # The next read is worked out ahead in three registered steps (its span, its size, then
@@ -149,6 +163,7 @@ class TxFetch(wiring.Component):
         next_lead = Signal(4)       # of them in the first beat
         next_last = Signal()
         fits = Signal()             # the queue has room for the read, and the tag queue for its tag
+        no_room = Signal()          # the queue has not
         settle = Signal(2)
         # settle == 0, registered, and the descriptor is to be read (not cut: ``over`` and
         # ``skipping`` are current by the time ``settle`` reaches 1).
@@ -158,13 +173,16 @@ class TxFetch(wiring.Component):
         # both are current again by the next write.
         tag_room = Signal()
         done_room = Signal()
-        m.d.sync += [tag_room.eq(tags.w_rdy), done_room.eq(self.done.ready)]
+        offload_room = Signal()     # likewise, a read that queues the frame's work
+        m.d.sync += [tag_room.eq(tags.w_rdy), done_room.eq(self.done.ready),
+                     offload_room.eq(self.offload.ready | ~offload_due)]
         m.d.sync += [
             next_beats.eq(beats),
             next_nbytes.eq(nbytes),
             next_lead.eq(Mux(next_nbytes > 8 - first, 8 - first, next_nbytes)),
             next_last.eq(last_read),
-            fits.eq((next_beats <= headroom) & tag_room),
+            fits.eq((next_beats <= headroom) & tag_room & offload_room),
+            no_room.eq(next_beats > headroom),
         ]
         with m.If(settle != 0):
             m.d.sync += [settle.eq(settle - 1), settled.eq((settle == 1) & ~over & ~skipping)]
@@ -178,18 +196,21 @@ class TxFetch(wiring.Component):
                 m.d.comb += self.descs.ready.eq(1)
                 with m.If(self.descs.valid):
                     m.d.sync += [
-                        buffer.eq(desc.buffer_addr & ~7),
+                        buffer.eq(desc.addr & ~7),
                         pos.eq(0),
-                        first.eq(desc.buffer_addr[:3]),
+                        first.eq(desc.addr[:3]),
                         left.eq(desc.length),
                         settle.eq(3),
                         settled.eq(0),
                         empty.eq(desc.length == 0),
-                        eop.eq((desc.cmd & TXD_CMD.EOP) != 0),
-                        ifcs.eq((desc.cmd & TXD_CMD.IFCS) != 0),
-                        self.done.payload.rs.eq((desc.cmd & TXD_CMD.RS) != 0),
-                        self.done.payload.ide.eq((desc.cmd & TXD_CMD.IDE) != 0),
+                        eop.eq(desc.eop),
+                        ifcs.eq(desc.ifcs),
+                        self.done.payload.rs.eq(desc.rs),
+                        self.done.payload.ide.eq(desc.ide),
                     ]
+                    with m.If(desc.first):
+                        m.d.sync += [self.offload.payload.eq(desc.offload), offload_due.eq(1),
+                                     csum.eq(desc.offload.ip | desc.offload.tu)]
                     m.next = "TAKE"
             with m.State("TAKE"):
                 m.d.sync += [total.eq(frame_bytes + left),
@@ -204,7 +225,8 @@ class TxFetch(wiring.Component):
                     with m.If(skipping):
                         m.d.comb += tag_in.eop.eq(0)
                     with m.If(eop):
-                        m.d.sync += [skipping.eq(0), frame_bytes.eq(0)]
+                        m.d.comb += self.requested.eq(had_data & ~skipping)
+                        m.d.sync += [skipping.eq(0), frame_bytes.eq(0), had_data.eq(0)]
                     m.next = "DESCRIPTOR"
             with m.State("CUT"):
                 # Not read: the frame goes no further. The first such descriptor ends what is
@@ -213,9 +235,11 @@ class TxFetch(wiring.Component):
                     m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
                                  tag_in.eop.eq(~skipping), tag_in.abort.eq(~skipping),
                                  self.done.valid.eq(1), self.done.payload.empty.eq(1)]
-                    m.d.sync += [skipping.eq(~eop), frame_bytes.eq(0)]
+                    m.d.comb += self.requested.eq(had_data & ~skipping)
+                    m.d.sync += [skipping.eq(~eop), frame_bytes.eq(0), had_data.eq(0)]
                     m.next = "DESCRIPTOR"
             with m.State("READ"):
+                m.d.comb += self.starved.eq(settled & no_room)
                 with m.If(over | skipping):
                     m.next = "CUT"
                 m.d.comb += [
@@ -226,8 +250,10 @@ class TxFetch(wiring.Component):
                     tag_in.rest.eq(next_nbytes - next_lead),
                     tag_in.last.eq(next_last),
                     tags.w_en.eq(cmd.valid & cmd.ready),
+                    self.offload.valid.eq(cmd.valid & cmd.ready & offload_due),
                 ]
                 with m.If(cmd.valid & cmd.ready):
+                    m.d.sync += [offload_due.eq(0), had_data.eq(1)]
                     m.d.sync += [pos.eq(pos + next_beats * 8), first.eq(0),
                                  left.eq(left - next_nbytes), settle.eq(3), settled.eq(0)]
                     with m.If(next_last):
@@ -235,7 +261,10 @@ class TxFetch(wiring.Component):
             with m.State("DONE"):
                 m.d.comb += self.done.valid.eq(done_room)
                 with m.If(done_room):
+                    m.d.comb += self.requested.eq(eop)
                     m.d.sync += frame_bytes.eq(Mux(eop, 0, total))
+                    with m.If(eop):
+                        m.d.sync += had_data.eq(0)
                     m.next = "DESCRIPTOR"
         self.fsm_state = fsm.state
 
@@ -268,6 +297,7 @@ class TxFetch(wiring.Component):
             new.desc_end.eq(tag.last & beat.payload.last),
             new.eop.eq(tag.eop & tag.last & beat.payload.last),
             new.abort.eq(0),
+            new.csum.eq(tag.csum),
         ]
         # A held word is waiting (the end of a descriptor that did not end the frame) until
         # what comes next says whether it ends the frame; any other goes as soon as it can.
@@ -327,15 +357,17 @@ class TxDMA(wiring.Component):
     tidv, tadv : In(16)
     words : Out(stream.Signature(TxWord))
         Frame data for the MAC.
+    checksums : Out(stream.Signature(TxChecksums))
+        One per frame, once all of it is queued: the MAC may start it.
     frame_ready : Out(1)
-        A whole frame is queued, or the queue cannot take more of it until the MAC starts: the
-        MAC may start.
+        The queue cannot take more until the MAC starts: the MAC may start a frame of which
+        only a part is queued.
     txdw, txqe : Out(1)
         Interrupt causes.
     head : Out(16)
     """
 
-    def __init__(self, *, queue_depth=512):
+    def __init__(self, *, queue_depth=2048):
         self._depth = queue_depth
         super().__init__({
             "bus": In(RegBusSignature),
@@ -349,12 +381,15 @@ class TxDMA(wiring.Component):
             "tidv": In(16),
             "tadv": In(16),
             "words": Out(stream.Signature(TxWord)),
+            "checksums": Out(stream.Signature(TxChecksums)),
             "frame_ready": Out(1),
             "txdw": Out(1),
             "txqe": Out(1),
             "head": Out(16),
         })
-        self.fetch = TxFetch(space=queue_depth)
+        # The fetcher reserves no more than the queue takes before ``room`` falls, so that the
+        # words of every read it issues go in without the MAC's help.
+        self.fetch = TxFetch(space=queue_depth - 2)
 
     def elaborate(self, platform):
         m = Module()
@@ -362,7 +397,11 @@ class TxDMA(wiring.Component):
         count = self.length >> 4
 
         m.submodules.prefetch = prefetch = DescriptorPrefetch()
+        m.submodules.decoder = decoder = TxDescriptorDecoder()
         m.submodules.fetch = fetch = self.fetch
+        m.submodules.offloads = offloads = pipe.queue(width=data.Layout.cast(TxOffload).size,
+                                                      ram_depth=16)
+        m.submodules.checksum = checksum = TxChecksum(depth=16)
         m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxWord).size,
                                                 ram_depth=self._depth)
         m.submodules.done = done = pipe.queue(width=data.Layout.cast(_Done).size, ram_depth=32)
@@ -373,39 +412,43 @@ class TxDMA(wiring.Component):
 
         prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
                         tail=self.tail)
-        # Free entries (whether there are none starts the MAC on a frame larger than the
-        # queue), counted rather than taken from the queue's level, which the queue works out
-        # combinationally; the fetcher counts its headroom from the same two events. A word is
-        # freed when the MAC takes it (the words read ahead count as not yet freed). A word
-        # coming in is counted a cycle late, from a register (it comes from the host's read
-        # data, far across the core), as the fetcher counts its beat back from the reservations
-        # a cycle late.
-        free = Signal(range(self._depth + 1), init=self._depth)
-        queue_in = Signal()
-        m.d.sync += queue_in.eq(queue.w_en & queue.w_rdy)
         # What the MAC takes is counted a cycle later, from registers: its handshake goes to
-        # many places already. A word is then freed a cycle late (the fetcher only waits
-        # longer), a descriptor's data counts as taken a cycle late (its write-back waits longer), and a
-        # frame's end leaves the count a cycle late (the MAC's gap is longer than that).
+        # many places already. A word is then freed a cycle late for the fetcher's headroom
+        # (the fetcher only waits longer), and a descriptor's data counts as taken a cycle late
+        # (its write-back waits longer).
         taken_valid = Signal()
-        taken_eop = Signal()
         taken_desc_end = Signal()
+        taken_eop = Signal()
         m.d.sync += [taken_valid.eq(self.words.valid & self.words.ready),
-                     taken_eop.eq(self.words.payload.eop),
-                     taken_desc_end.eq(self.words.payload.desc_end)]
+                     taken_desc_end.eq(self.words.payload.desc_end),
+                     taken_eop.eq(self.words.payload.eop)]
         queue_out = taken_valid
-        m.d.sync += free.eq(free - queue_in + queue_out)
         m.d.comb += fetch.dequeued.eq(queue_out)
-        wiring.connect(m, prefetch.descs, fetch.descs)
+        wiring.connect(m, prefetch.descs, decoder.descs)
+        wiring.connect(m, decoder.requests, fetch.descs)
+        # Each frame's checksum work goes ahead of its words, and is taken with its first word.
+        m.d.comb += [
+            offloads.w_data.eq(fetch.offload.payload),
+            offloads.w_en.eq(fetch.offload.valid),
+            fetch.offload.ready.eq(offloads.w_rdy),
+            checksum.commands.payload.eq(offloads.r_data),
+            checksum.commands.valid.eq(offloads.r_rdy),
+            offloads.r_en.eq(checksum.commands.ready),
+        ]
+        wiring.connect(m, checksum.results, wiring.flipped(self.checksums))
         # Words go in while a register says there is room: room for two more than a write a
         # cycle can use, so that the queue's ready, which comes from its level, stays off the
-        # fetcher's logic (and never falls while this is high).
+        # fetcher's logic (and never falls while this is high); and while the checksums have
+        # room for the frames' results.
         room = Signal()
-        m.d.sync += room.eq(queue.level < self._depth - 2)
+        m.d.sync += room.eq((queue.level < self._depth - 2) & checksum.room)
+        # A word goes into the queue as the checksums take it.
         m.d.comb += [
+            checksum.words.payload.eq(fetch.words.payload),
+            checksum.words.valid.eq(fetch.words.valid & room),
+            fetch.words.ready.eq(room & checksum.words.ready),
             queue.w_data.eq(fetch.words.payload),
-            queue.w_en.eq(fetch.words.valid & room),
-            fetch.words.ready.eq(room),
+            queue.w_en.eq(fetch.words.valid & fetch.words.ready),
         ]
         wiring.connect(m, fetch.done, done.w_stream)
         # The queue is block RAM, whose read data only a register may follow, and which sits
@@ -432,20 +475,19 @@ class TxDMA(wiring.Component):
         wiring.connect(m, ahead.r_stream, to_mac.i)
         wiring.connect(m, to_mac.o, wiring.flipped(self.words))
 
-        # Whole frames queued, for store-and-forward; a frame's end is counted a cycle after it
-        # is queued, from a register (the word comes from the host's read data, far across the
-        # core), and at the earliest a cycle after that it could leave the queue again.
+        # A frame is whole in the queue when its checksums are out. Or the fetcher cannot go
+        # on before the MAC frees something: no room for its next read or for the words it
+        # has, or no room to note one more descriptor (a frame larger than the queue, or in
+        # more descriptors than the done queue holds). The MAC then starts on what is queued, several microseconds of
+        # the wire, which the reads outrun. Registered: it starts the MAC, whose start reaches
+        # many flip-flops.
+        # Only while the frame at the head of the queue has reads still to issue: once they
+        # are all out, its words come without the MAC's help, and the MAC waits for its
+        # checksums. Such frames are counted as their last read goes out, and as the MAC takes
+        # their ends (a cycle late); the fetcher gets stuck on the next frame only cycles after.
         frames = Signal(range(self._depth + 1))
-        pushed = Signal()
-        m.d.sync += pushed.eq(queue.w_en & queue.w_rdy & TxWord(queue.w_data).eop)
-        popped = taken_valid & taken_eop
-        m.d.sync += frames.eq(frames + pushed - popped)
-        # Or the fetcher cannot go on before the MAC frees something: less room than its
-        # largest read, or no room to note one more descriptor (a frame larger than the queue,
-        # or in more descriptors than the done queue holds). The MAC then starts on what is
-        # queued, several microseconds of the wire, which the reads outrun.
-        # Registered: it starts the MAC, whose start reaches many flip-flops.
-        m.d.sync += self.frame_ready.eq((frames != 0) | (free < MAX_BURST) | ~done.w_rdy)
+        m.d.sync += frames.eq(frames + fetch.requested - (taken_valid & taken_eop))
+        m.d.sync += self.frame_ready.eq((frames == 0) & (fetch.starved | ~room | ~done.w_rdy))
 
         # Descriptors whose data the MAC has taken, and whether there are any: registered. A
         # retirement is counted a cycle late, from a register, and ``any_consumed`` is a cycle

@@ -3,13 +3,16 @@
 Reference: IEEE 802.3 clause 3 (frame format), 4.2.3.2.1 (the minimum gap), 35 (GMII);
 SDM 13.4.33 (TCTL.PSP), 13.4.34 (TIPG).
 
-A frame starts once the DMA engine has queued all of it (``frame_ready``), so it never runs dry
-on the wire: seven bytes of preamble, the start delimiter, the data, zero padding up to 60 bytes
-when TCTL.PSP asks for it, the FCS when the frame's descriptors asked for it (IFCS), then an idle
-gap of TIPG.IPGT byte times, never less than 12. A frame the DMA engine cut short (``abort``)
-ends with its FCS inverted and TX_ER high through it, so that no receiver keeps it. At the end of
-each frame the MAC reports its length, destination class and whether it was aborted to the
-statistics counters.
+A frame starts once the DMA engine has queued all of it, which its checksums (``checksums``,
+one per frame) say, so it never runs dry on the wire: seven bytes of preamble, the start
+delimiter, the data with the checksums put in where they go, zero padding up to 60 bytes when
+TCTL.PSP asks for it, the FCS when the frame's descriptors asked for it (IFCS), then an idle
+gap of TIPG.IPGT byte times, never less than 12. A frame larger than the queue starts when the
+queue is full (``frame_ready``), before its checksums are known: if it asked for any, it is
+aborted. A frame the DMA engine cut short (``abort``) or that is aborted ends with its FCS
+inverted and TX_ER high through it, so that no receiver keeps it. At the end of each frame the
+MAC reports its length, destination class and whether it was aborted to the statistics
+counters.
 
 The word being sent is the MAC's own register, taken from the DMA engine's queue when the word
 before it ends (a frame's first word, as soon as the gap is over), with the index of its next
@@ -25,7 +28,7 @@ from amaranth.hdl import Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .txdma import TxWord
+from .txframe import TxChecksums, TxWord
 
 
 __all__ = ["TxMAC", "TxFrameStats", "PREAMBLE", "SFD", "MIN_FRAME", "MIN_GAP"]
@@ -47,6 +50,7 @@ class TxMAC(wiring.Component):
     """Members
     -------
     words : In(stream.Signature(TxWord))
+    checksums : In(stream.Signature(TxChecksums))
     frame_ready : In(1)
     pad : In(1)
         TCTL.PSP.
@@ -57,6 +61,7 @@ class TxMAC(wiring.Component):
     stats : Out(stream.Signature(TxFrameStats))
     """
     words: In(stream.Signature(TxWord))
+    checksums: In(stream.Signature(TxChecksums))
     frame_ready: In(1)
     pad: In(1)
     gap: In(10)
@@ -105,6 +110,32 @@ class TxMAC(wiring.Component):
         m.d.comb += self.words.ready.eq(want)
         m.d.sync += want.eq(0)
 
+        # The frame's checksums, taken as it starts if they are there already (else at its end).
+        sums = Signal(TxChecksums)
+        have_sums = Signal()
+        aborted = Signal()          # the frame ends with an error
+
+        # Whether the byte chosen this cycle is a checksum's first byte (``*_high``) or its
+        # second (``*_low``), registered: worked out a byte ahead, from the offset before the
+        # first (``*_mark``; with bit 8 set, the checksum starts the frame and START says so).
+        tu_high, ip_high, tu_low, ip_low = Signal(), Signal(), Signal(), Signal()
+        tu_mark, ip_mark = Signal(9), Signal(9)
+
+        def start_insertion(offered, valid):
+            m.d.sync += [tu_high.eq(valid & offered.tu & (offered.tucso == 0)),
+                         ip_high.eq(valid & offered.ip & (offered.ipcso == 0)),
+                         tu_low.eq(0), ip_low.eq(0),
+                         tu_mark.eq(offered.tucso - 1), ip_mark.eq(offered.ipcso - 1)]
+
+        def insertion(default):
+            m.d.sync += [
+                tu_high.eq(have_sums & sums.tu & ~tu_mark[8] & (length == tu_mark)),
+                ip_high.eq(have_sums & sums.ip & ~ip_mark[8] & (length == ip_mark)),
+                tu_low.eq(tu_high), ip_low.eq(ip_high),
+            ]
+            return Mux(tu_high, sums.tu_sum[8:], Mux(tu_low, sums.tu_sum[:8],
+                       Mux(ip_high, sums.ip_sum[8:], Mux(ip_low, sums.ip_sum[:8], default))))
+
         def take_word():
             m.d.sync += [cur.eq(word), index.eq(word.first), last.eq(word.first + word.count - 1),
                          at_last.eq(word.count == 1)]
@@ -152,8 +183,12 @@ class TxMAC(wiring.Component):
                 with m.Else():
                     m.d.sync += want.eq(1)
             with m.State("START"):
-                with m.If(self.frame_ready | cur.eop):
-                    m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1)]
+                with m.If(self.checksums.valid | self.frame_ready):
+                    m.d.comb += self.checksums.ready.eq(1)
+                    m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1),
+                                 sums.eq(self.checksums.payload),
+                                 have_sums.eq(self.checksums.valid)]
+                    start_insertion(self.checksums.payload, self.checksums.valid)
                     m.next = "PREAMBLE"
             with m.State("PREAMBLE"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(Mux(count == 7, SFD, PREAMBLE))]
@@ -162,7 +197,7 @@ class TxMAC(wiring.Component):
                     m.d.sync += [count.eq(0), want.eq(at_last & ~cur.eop)]
                     m.next = "DATA"
             with m.State("DATA"):
-                m.d.comb += [out_en.eq(1), out_byte.eq(byte), out_crc.eq(1),
+                m.d.comb += [out_en.eq(1), out_byte.eq(insertion(byte)), out_crc.eq(1),
                              out_dest.eq(length < 6), out_first.eq(length == 0)]
                 m.d.sync += [index.eq(index + 1), at_last.eq(index + 1 == last),
                              length.eq(length + 1)]
@@ -173,7 +208,11 @@ class TxMAC(wiring.Component):
                 with m.Elif(~at_last):
                     m.d.sync += want.eq((index + 1 == last) & ~cur.eop)
                 with m.Else():
-                    with m.If(cur.abort):
+                    # The last byte: a frame that asked for checksums that are not there is
+                    # aborted.
+                    bad = cur.abort | (cur.csum & ~have_sums)
+                    m.d.sync += aborted.eq(bad)
+                    with m.If(bad):
                         m.next = "FCS"
                     with m.Elif(self.pad & short):
                         m.next = "PAD"
@@ -193,7 +232,7 @@ class TxMAC(wiring.Component):
                 # The CRC holds still once fed; its bytes go out least significant first, taken
                 # from it as they leave the output register.
                 m.d.comb += [out_en.eq(1), out_fcs.eq(1), out_byte.eq(count[:2]),
-                             out_er.eq(cur.abort)]
+                             out_er.eq(aborted)]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
                 with m.If(count == 3):
                     m.next = "END"
@@ -203,13 +242,17 @@ class TxMAC(wiring.Component):
                 # starts it (the line runs a cycle behind the state machine throughout, so the
                 # gap on it is the same). A frame
                 # that ends within its destination address waits a cycle for its last byte to
-                # be classified.
+                # be classified; one started without its checksums takes them now (they come
+                # a few cycles after its last word was queued).
+                m.d.comb += self.checksums.ready.eq(~have_sums)
+                with m.If(self.checksums.valid):
+                    m.d.sync += have_sums.eq(1)
                 m.d.comb += [
-                    self.stats.valid.eq(~dest_q),
+                    self.stats.valid.eq(~dest_q & have_sums),
                     self.stats.payload.length.eq(length),
                     self.stats.payload.broadcast.eq(dest_ones),
                     self.stats.payload.multicast.eq(multicast & ~dest_ones),
-                    self.stats.payload.aborted.eq(cur.abort),
+                    self.stats.payload.aborted.eq(aborted),
                 ]
                 m.d.sync += [gap.eq(gap_setting),
                              gap_over.eq(0)]

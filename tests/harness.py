@@ -55,7 +55,8 @@ def run(testbench, *, autoneg_cycles=200, mdc_half_period=4, eeprom=None, read_l
 
 from amaranth.lib import data as _data
 
-from hw.desc import RxDescriptor, TxDescriptor
+from hw.desc import (TXD_CMD, TXD_DTYP, RxDescriptor, TxContextDescriptor, TxDataDescriptor,
+                     TxDescriptor)
 from hw.regmap import reg as _reg
 
 MEM = 0x0010_0000
@@ -83,6 +84,23 @@ class Rings:
 
     def tx_desc(self, i, addr, length, cmd):
         value = TxDescriptor.const({"buffer_addr": addr, "length": length, "cmd": cmd}).as_bits()
+        self.backend.mem_write(TX_RING + 16 * i, value.to_bytes(16, "little"))
+
+    def tx_legacy(self, i, addr, length, cmd, **fields):
+        """A legacy descriptor with any of its other fields (``cso``, ``css``, ...)."""
+        value = TxDescriptor.const({"buffer_addr": addr, "length": length, "cmd": cmd,
+                                    **fields}).as_bits()
+        self.backend.mem_write(TX_RING + 16 * i, value.to_bytes(16, "little"))
+
+    def tx_context(self, i, tucmd=0, **fields):
+        value = TxContextDescriptor.const({"dtyp": TXD_DTYP.CONTEXT,
+                                           "tucmd": tucmd | TXD_CMD.DEXT, **fields}).as_bits()
+        self.backend.mem_write(TX_RING + 16 * i, value.to_bytes(16, "little"))
+
+    def tx_data(self, i, addr, length, dcmd, popts=0, **fields):
+        value = TxDataDescriptor.const({"buffer_addr": addr, "length": length,
+                                        "dtyp": TXD_DTYP.DATA, "dcmd": dcmd | TXD_CMD.DEXT,
+                                        "popts": popts, **fields}).as_bits()
         self.backend.mem_write(TX_RING + 16 * i, value.to_bytes(16, "little"))
 
     def tx_status(self, i):

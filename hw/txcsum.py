@@ -1,0 +1,217 @@
+"""Transmit checksums: the sums a frame's offload asks for, worked out as its words are queued.
+
+Reference: SDM 3.3.3 (legacy CSS/CSO), 3.3.5-3.3.7 (IPCSS/IPCSO/IPCSE, TUCSS/TUCSO/TUCSE, POPTS);
+RFC 1071 (the ones'-complement sum).
+
+Contract: ``words`` is the transmit queue's input as it is written: a word goes into the queue
+only when it is taken here. ``ready`` comes from a register: a word of a frame that asks for
+checksums takes two cycles (the IP header sum's bytes in the first, the TCP/UDP sum's in the
+second, through one adder), any other word one, so frames go in at four bytes a cycle or more,
+four times the line rate. At a frame's first word, ``commands`` holds the frame's ``TxOffload``
+(the fetcher queued it when it issued the frame's first read, long before the data returns);
+it is taken then. Each frame's ``TxChecksums`` come out of ``results`` at most ``LATENCY``
+cycles after its last word, whether or not it asked for any, so there is one result per frame,
+in order. ``room`` (registered) is low when the results queue could not take a result for each
+frame that might still come in before the writer sees it; the writer then holds its words.
+
+Each sum covers the bytes from its start to its end offset, inclusive (to the frame's last byte
+for an end of 0), over what the buffers hold, the checksum field included. The bytes at even and
+odd offsets from the frame's start are summed apart, so that each word's bytes count the same
+whatever their alignment; the folded sum's bytes are swapped when the start is odd. A checksum
+goes in only when its start and both its bytes lie inside the frame (as the SDM ignores IC when
+CSS or CSO is out of range).
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from . import pipe
+from .txframe import TxChecksums, TxOffload, TxWord
+
+
+__all__ = ["TxChecksum"]
+
+
+class _Bound(data.Struct):
+    """Where an offset falls against a word's eight bytes."""
+    lane: 3
+    before: 1           # before its first byte
+    after: 1            # after its last
+
+
+def _bound(offset, base):
+    d = (offset - base).as_signed()
+    return Cat(d[:3], d < 0, (d >= 0) & d[3:].any())
+
+
+def _from(bound):
+    """The lanes at or after ``bound``."""
+    return Mux(bound.before, 0xFF, Mux(bound.after, 0, (Const(0xFF, 8) << bound.lane)[:8]))
+
+
+def _to(bound):
+    """The lanes at or before ``bound``."""
+    return Mux(bound.before, 0, Mux(bound.after, 0xFF, ~(Const(0xFE, 8) << bound.lane)[:8]))
+
+
+class _Tail(data.Struct):
+    """What the later stages need of the command, kept with each word."""
+    ip: 1
+    ipcss: 8
+    ipcso: 8
+    tu: 1
+    tucss: 8
+    tucso: 8
+    udp: 1
+    length: 15          # frame bytes up to and including this word's
+
+
+class TxChecksum(wiring.Component):
+    """Parameters
+    ----------
+    depth : int
+        Results queued for the MAC (a power of 2): the frames that may wait in the transmit
+        queue at once.
+
+    Members
+    -------
+    words : In(stream.Signature(TxWord))
+    commands : In(stream.Signature(TxOffload))
+    results : Out(stream.Signature(TxChecksums))
+    room : Out(1)
+    """
+
+    LATENCY = 9         # cycles from the one taking a frame's last word to its result
+
+    def __init__(self, *, depth=16):
+        self._depth = depth
+        super().__init__({
+            "words": In(stream.Signature(TxWord)),
+            "commands": In(stream.Signature(TxOffload)),
+            "results": Out(stream.Signature(TxChecksums)),
+            "room": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxChecksums).size,
+                                                ram_depth=self._depth)
+        m.d.comb += [self.results.payload.eq(queue.r_data), self.results.valid.eq(queue.r_rdy),
+                     queue.r_en.eq(self.results.ready)]
+
+        # Frames taken and whose results the MAC has not; ``room`` leaves space for two more,
+        # which may come in before the writer sees it low.
+        word = self.words.payload
+        take = self.words.valid & self.words.ready
+        pending = Signal(range(self._depth + 2))
+        m.d.sync += pending.eq(pending + (take & word.eop) - (self.results.valid &
+                                                              self.results.ready))
+        m.d.sync += self.room.eq(pending < self._depth - 2)
+
+        # Stage 0: where the word's bytes are in the frame. The command is taken with the
+        # frame's first word, and holds while the frame's words are in stage 1.
+        sof = Signal(init=1)
+        pos = Signal(15)            # frame bytes before this word
+        cfg = Signal(TxOffload)
+        start = Mux(sof, 0, pos)
+        wanted = Mux(sof, self.commands.payload.ip | self.commands.payload.tu, cfg.ip | cfg.tu)
+        second = Signal()           # the word in stage 1 goes through again, for the TCP/UDP sum
+        m.d.comb += [self.commands.ready.eq(take & sof), self.words.ready.eq(~second)]
+        m.d.sync += second.eq(take & wanted)
+        with m.If(take):
+            m.d.sync += [sof.eq(word.eop), pos.eq(start + word.count)]
+            with m.If(sof):
+                m.d.sync += cfg.eq(self.commands.payload)
+
+        # Stage 1: where the sum's first and last bytes fall against the word's.
+        w1 = Signal(TxWord)
+        v1, sof1, phase1, two1 = Signal(), Signal(), Signal(), Signal()
+        base1 = Signal(signed(17))  # the frame offset of the word's byte 0
+        len1 = Signal(15)
+        m.d.sync += v1.eq(take | second)
+        with m.If(take):
+            m.d.sync += [w1.eq(word), sof1.eq(sof), phase1.eq(0), two1.eq(wanted),
+                         base1.eq(start - word.first), len1.eq(start + word.count)]
+        with m.Elif(second):
+            m.d.sync += phase1.eq(1)
+        first = Mux(phase1, cfg.tucss, cfg.ipcss)
+        last = Mux(phase1, cfg.tucse, cfg.ipcse)
+        s2, e2 = Signal(_Bound), Signal(_Bound)
+        lanes2, d2 = Signal(8), Signal(64)
+        v2, sof2, phase2, last2, odd2 = Signal(), Signal(), Signal(), Signal(), Signal()
+        tail2 = Signal(_Tail)
+        m.d.sync += [
+            s2.eq(_bound(first, base1)),
+            e2.eq(Mux(last == 0, Cat(Const(0, 4), 1), _bound(last, base1))),
+            lanes2.eq((Const(0xFF, 8) << w1.first)[:8]
+                      & ~(Const(0xFF, 8) << (w1.first + w1.count))[:8]),
+            d2.eq(w1.data), odd2.eq(base1[0]),
+            v2.eq(v1), sof2.eq(sof1), phase2.eq(phase1),
+            last2.eq(w1.eop & (phase1 | ~two1)),
+            tail2.eq(Cat(cfg.ip, cfg.ipcss, cfg.ipcso, cfg.tu, cfg.tucss, cfg.tucso, cfg.udp,
+                         len1)),
+        ]
+        self._sum(m, queue, s2, e2, lanes2, d2, odd2, v2, sof2, phase2, last2, tail2)
+        return m
+
+    def _sum(self, m, queue, s2, e2, lanes2, d2, odd2, v2, sof2, phase2, last2, tail2):
+        # Stage 2: the bytes the sum covers (the others zero).
+        mask = lanes2 & _from(s2) & _to(e2)
+        # Timing: without a reset, the mask alone drives the flip-flops' reset input.
+        covered = Signal(64, reset_less=True)
+        v2b, sof2b, phase2b, last2b, odd2b = Signal(), Signal(), Signal(), Signal(), Signal()
+        tail2b = Signal(_Tail)
+        m.d.sync += [covered.eq(Cat(Mux(mask[i], d2.word_select(i, 8), 0) for i in range(8))),
+                     v2b.eq(v2), sof2b.eq(sof2), phase2b.eq(phase2), last2b.eq(v2 & last2),
+                     odd2b.eq(odd2), tail2b.eq(tail2)]
+
+        # Stage 2b: those at even and at odd frame offsets, added up.
+        lane = [covered.word_select(i, 8) for i in range(8)]
+        at_even = lane[0] + lane[2] + lane[4] + lane[6]
+        at_odd = lane[1] + lane[3] + lane[5] + lane[7]
+        high, low = Signal(10), Signal(10)      # bytes at even offsets are the high bytes
+        v3, sof3, phase3, last3 = Signal(), Signal(), Signal(), Signal()
+        tail3 = Signal(_Tail)
+        m.d.sync += [high.eq(Mux(odd2b, at_odd, at_even)), low.eq(Mux(odd2b, at_even, at_odd)),
+                     v3.eq(v2b), sof3.eq(sof2b), phase3.eq(phase2b), last3.eq(last2b),
+                     tail3.eq(tail2b)]
+
+        # Stage 3: each sum so far, and a frame's totals at its last word's last pass.
+        acc_ip, acc_tu = Signal(30), Signal(30)
+        sum_next = Mux(sof3, 0, Mux(phase3, acc_tu, acc_ip)) + (high << 8) + low
+        with m.If(v3 & phase3):
+            m.d.sync += acc_tu.eq(sum_next)
+        with m.If(v3 & ~phase3):
+            m.d.sync += acc_ip.eq(sum_next)
+        total_ip, total_tu = Signal(30), Signal(30)
+        v4 = Signal()
+        tail4 = Signal(_Tail)
+        m.d.sync += [v4.eq(last3), total_ip.eq(Mux(phase3, acc_ip, sum_next)),
+                     total_tu.eq(Mux(phase3, sum_next, acc_tu)), tail4.eq(tail3)]
+
+        # Stage 4: folded once. Stage 5: folded again (it fits 16 bits then), complemented,
+        # swapped for an odd start, and queued.
+        fold_ip, fold_tu = Signal(17), Signal(17)
+        v5 = Signal()
+        tail5 = Signal(_Tail)
+        m.d.sync += [fold_ip.eq(total_ip[:16] + total_ip[16:]),
+                     fold_tu.eq(total_tu[:16] + total_tu[16:]), v5.eq(v4), tail5.eq(tail4)]
+
+        def finish(folded, odd_start):
+            value = ~(folded[:16] + folded[16])[:16]
+            return Mux(odd_start, Cat(value[8:], value[:8]), value)
+
+        def inside(css, cso):
+            return (css < tail5.length) & (cso + 1 < tail5.length)
+        result = TxChecksums(queue.w_data)
+        tu_sum = finish(fold_tu, tail5.tucss[0])
+        m.d.comb += [
+            result.ip.eq(tail5.ip & inside(tail5.ipcss, tail5.ipcso)),
+            result.ipcso.eq(tail5.ipcso),
+            result.ip_sum.eq(finish(fold_ip, tail5.ipcss[0])),
+            result.tu.eq(tail5.tu & inside(tail5.tucss, tail5.tucso)),
+            result.tucso.eq(tail5.tucso),
+            result.tu_sum.eq(Mux(tail5.udp & (tu_sum == 0), 0xFFFF, tu_sum)),
+            queue.w_en.eq(v5),
+        ]

@@ -1,0 +1,48 @@
+"""What the transmit path's blocks hand each other: frame data and checksum work, in frame order.
+
+``TxWord`` is eight bytes of frame data as read from host memory, with the bytes of them that
+belong to the frame, so that buffers need no alignment. ``TxOffload`` is the checksum work a
+frame's descriptors asked for, and ``TxChecksums`` the checksums worked out for it, with where
+they go.
+"""
+
+from amaranth.lib import data
+
+
+__all__ = ["TxWord", "TxOffload", "TxChecksums"]
+
+
+class TxWord(data.Struct):
+    """Eight bytes of frame data as read from host memory, and which of them are the frame's."""
+    data: 64
+    first: 3            # first byte that belongs to the frame
+    count: 4            # bytes that do, 1..8
+    eop: 1              # the frame's last word
+    ifcs: 1             # append the FCS to this frame
+    desc_end: 1         # the last word of a descriptor
+    abort: 1            # with eop: the frame was cut short, end it with an error
+    csum: 1             # the frame asks for a checksum to be inserted
+
+
+class TxOffload(data.Struct):
+    """The checksums to insert into a frame: for each, the first and last byte it covers (an end
+    of 0: the frame's last byte) and where it goes, as offsets from the frame's first byte."""
+    ip: 1               # insert the IP header checksum
+    ipcss: 8
+    ipcso: 8
+    ipcse: 16
+    tu: 1               # insert the TCP/UDP checksum
+    tucss: 8
+    tucso: 8
+    tucse: 16
+    udp: 1              # a TCP/UDP checksum of 0 goes out as 0xFFFF (UDP's "no checksum" is 0)
+
+
+class TxChecksums(data.Struct):
+    """A frame's checksums, ready to go into it at the offsets given."""
+    ip: 1               # insert ``ip_sum`` at ``ipcso``, most significant byte first
+    ipcso: 8
+    ip_sum: 16
+    tu: 1
+    tucso: 8
+    tu_sum: 16
