@@ -6,14 +6,51 @@ refuses a frame with NETDEV_TX_BUSY (its ring is full) the frame goes back to th
 queue, and the queue runs again once the driver wakes it (``netif_wake_queue``, from its
 transmit clean-up). A frame is dropped only when the queue is full or the interface is down,
 and then it is counted (``tx_dropped`` in ``ip -s link``).
+
+A frame travels as an ``SkBuff``: its bytes, and, when the stack leaves a checksum to the device
+(``CHECKSUM_PARTIAL``, which it does when the device has the ``tx-checksumming`` feature on),
+where that checksum starts and where it goes. Features carry ethtool's names: a driver says
+which it can do (``hw_features``) and which are on (``features``); ``ethtool -K`` turns them on
+and off.
 """
 
 from collections import deque
 from dataclasses import dataclass
 
 
-__all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "format_mac", "NETDEV_TX_OK",
-           "NETDEV_TX_BUSY"]
+__all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "SkBuff", "format_mac",
+           "NETDEV_TX_OK", "NETDEV_TX_BUSY", "NETIF_F_HW_CSUM", "NETIF_F_RXCSUM"]
+
+# The features drivers here offer, by their ethtool names.
+NETIF_F_HW_CSUM = "tx-checksumming"
+NETIF_F_RXCSUM = "rx-checksumming"
+
+
+@dataclass
+class SkBuff:
+    """A frame to send, without FCS. With ``csum_start`` set (``CHECKSUM_PARTIAL``), the
+    ones'-complement checksum of the bytes from ``csum_start`` to the end, over what the
+    checksum field holds (the pseudo-header sum, or zero), is still to be stored at
+    ``csum_start + csum_offset``."""
+    data: bytes
+    csum_start: int | None = None
+    csum_offset: int = 0
+
+    def __len__(self):
+        return len(self.data)
+
+    def checksum_help(self):
+        """Store the checksum still to do, in software (when the device will not)."""
+        if self.csum_start is None:
+            return
+        data = bytearray(self.data)
+        covered = data[self.csum_start:] + b"\0" * ((len(data) - self.csum_start) & 1)
+        total = sum(int.from_bytes(covered[i:i + 2], "big") for i in range(0, len(covered), 2))
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        at = self.csum_start + self.csum_offset
+        data[at:at + 2] = (~total & 0xFFFF).to_bytes(2, "big")
+        self.data, self.csum_start, self.csum_offset = bytes(data), None, 0
 
 
 def format_mac(mac):
@@ -50,7 +87,7 @@ class NetDeviceOps:
     async def ndo_stop(self, netdev):
         raise NotImplementedError
 
-    async def ndo_start_xmit(self, frame, netdev):
+    async def ndo_start_xmit(self, skb, netdev):
         raise NotImplementedError
 
     async def ndo_get_stats64(self, netdev):
@@ -74,9 +111,14 @@ class NetDevice:
         self.qdisc = deque()
         self.tx_dropped = 0         # by the queue discipline: full, or the interface down
         self.requeues = 0           # frames the driver refused and the queue kept
+        self.hw_features = set()    # what the driver can turn on (ethtool names)
+        self.features = set()       # ...and what is on
 
     async def dev_queue_xmit(self, frame):
-        """Queue ``frame`` for the driver and run the queue; returns whether it was queued."""
+        """Queue ``frame`` (an ``SkBuff``, or the bytes of a frame with every checksum in
+        place) for the driver and run the queue; returns whether it was queued."""
+        if not isinstance(frame, SkBuff):
+            frame = SkBuff(bytes(frame))
         if not self.up or len(self.qdisc) >= self.tx_queue_len:
             self.tx_dropped += 1
             return False
@@ -92,6 +134,8 @@ class NetDevice:
             return
         while self.qdisc and not self.queue_stopped:
             frame = self.qdisc.popleft()
+            if NETIF_F_HW_CSUM not in self.features:
+                frame.checksum_help()       # turned off since the frame was built
             if await self.ops.ndo_start_xmit(frame, self) == NETDEV_TX_BUSY:
                 self.qdisc.appendleft(frame)
                 self.requeues += 1

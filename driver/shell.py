@@ -3,7 +3,8 @@
 Commands: ``insmod e1000 [eeprom=eerd|microwire] [ring=N]``, ``rmmod e1000``,
 ``ip link set DEV up|down``, ``ip link [show [DEV]]``, ``ip addr add ADDR/MASK dev DEV``,
 ``ip addr``, ``ip route add default|NET via GW``, ``ip route``,
-``ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST``. Each prints what the real tool
+``ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST``, ``ethtool -k DEV``,
+``ethtool -K DEV FEATURE on|off ...``. Each prints what the real tool
 prints; a bad command prints the tool's complaint and returns a non-zero status.
 
 Busybox ping runs until interrupted and sends once a second; here a ping without ``-c`` sends
@@ -23,13 +24,18 @@ import struct
 
 from .e1000 import E1000Driver
 from .e1000.hw import EEPROM_ACCESS
-from .net import NetStack, NetworkUnreachable, checksum
-from .netdev import format_mac
+from .net import NetStack, NetworkUnreachable
+from .netdev import NETIF_F_HW_CSUM, NETIF_F_RXCSUM, format_mac
 
 
 __all__ = ["Shell"]
 
 PROMPT = "/ # "
+
+# The features ethtool lists, and the short names ``ethtool -K`` takes for them.
+FEATURES = {NETIF_F_RXCSUM: "rx", NETIF_F_HW_CSUM: "tx", "scatter-gather": "sg",
+            "tcp-segmentation-offload": "tso", "rx-vlan-offload": "rxvlan",
+            "tx-vlan-offload": "txvlan"}
 
 
 class Shell:
@@ -140,6 +146,51 @@ class Shell:
             return await self._ip_link_set(args[2], args[3] == "up")
         self.out("Usage: ip link [show [DEV]] | ip link set DEV up|down")
         return 1
+
+    # ethtool
+
+    async def cmd_ethtool(self, args):
+        usage = "Usage: ethtool -k DEV | ethtool -K DEV FEATURE on|off ..."
+        if len(args) < 2 or args[0] not in ("-k", "-K"):
+            self.out(usage)
+            return 1
+        netdev = self.kernel.netdevs.get(args[1])
+        if netdev is None:
+            self.out(f"Cannot get device feature names: No such device ({args[1]})")
+            return 1
+        if args[0] == "-k":
+            if len(args) != 2:
+                self.out(usage)
+                return 1
+            self.out(f"Features for {netdev.name}:")
+            for feature in FEATURES:
+                state = "on" if feature in netdev.features else "off"
+                fixed = "" if feature in netdev.hw_features else " [fixed]"
+                self.out(f"{feature}: {state}{fixed}")
+            return 0
+        changes = args[2:]
+        if not changes or len(changes) % 2:
+            self.out(usage)
+            return 1
+        by_name = {**{f: f for f in FEATURES}, **{short: f for f, short in FEATURES.items()}}
+        wanted = {}
+        for name, value in zip(changes[::2], changes[1::2]):
+            if name not in by_name or value not in ("on", "off"):
+                self.out(f"ethtool: bad feature setting '{name} {value}'")
+                return 1
+            wanted[by_name[name]] = value == "on"
+        fixed = [f for f, on in wanted.items()
+                 if f not in netdev.hw_features and on != (f in netdev.features)]
+        for feature in fixed:
+            self.out(f"Cannot change {feature}")
+        for feature, on in wanted.items():
+            if feature in netdev.hw_features:
+                (netdev.features.add if on else netdev.features.discard)(feature)
+        if fixed:
+            self.out("Could not change any device features" if len(fixed) == len(wanted)
+                     else "Could not change some device features")
+            return 1
+        return 0
 
     def _netdev(self, name):
         netdev = self.kernel.netdevs.get(name)
@@ -305,10 +356,9 @@ class Shell:
             for seq in range(count):
                 payload = bytes((seq + i) & 0xFF for i in range(size))
                 echo = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + payload
-                echo = echo[:2] + struct.pack("!H", checksum(echo)) + echo[4:]
                 start = platform.now_ns()
                 try:
-                    await self.stack.send_ip(destination, 1, echo)
+                    await self.stack.send_ip(destination, 1, echo, csum_at=2)
                 except NetworkUnreachable:
                     self.out("ping: sendto: Network is unreachable")
                     return 1

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 from amaranth.lib import data
 
+from driver.netdev import SkBuff
 from hw.bus import Space
 from hw.core import DEFAULT_MAC
 from hw.desc import RXD_ERR, RXD_STA, TXD_CMD, TXD_STA, RxDescriptor, TxDescriptor
@@ -734,7 +735,7 @@ class Campaign:
         if direction != "rx":
             frame = (b"\x52\x55\x0a\x00\x02\x02" + DEFAULT_MAC + b"\x08\x00"
                      + rng.randbytes(rng.randrange(46, 1500)))
-            await adapter.netdev.ops.ndo_start_xmit(frame, adapter.netdev)
+            await adapter.netdev.ops.ndo_start_xmit(SkBuff(frame), adapter.netdev)
         if direction != "tx":
             for _ in range(rng.randrange(1, 4)):
                 body = DEFAULT_MAC + bytes.fromhex("52550a000202") + b"\x88\xb5" \

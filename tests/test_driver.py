@@ -157,3 +157,47 @@ def test_a_burst_larger_than_the_ring_is_queued_and_every_reply_sent():
     seqs = [struct.unpack("!H", f.frame[40:42])[0] for f in replies]
     assert seqs == list(range(400))
     assert requeues > 0 and dropped == 0
+
+
+def test_ping_with_checksums_in_hardware_and_in_software():
+    # The stack leaves the ICMP checksums to the device while tx-checksumming is on (a context
+    # descriptor and a data descriptor per frame, as e1000_tx_csum writes them), and computes
+    # them itself once ethtool turns it off. The gateway answers only echoes whose checksum is
+    # right, and the frames on the wire are the same either way.
+    def run(script):
+        lines = []
+        machine = Machine(console=lines.append, backend=COMPILED)
+
+        async def scenario(world):
+            await world.shell.script(UP + script)
+            echoes = [f.frame for _, _, f in world.backend.wire_log
+                      if f.frame and f.frame[12:14] == b"\x08\x00" and f.frame[34] == 8]
+            return echoes, await world.adapter().hw.er32(reg.TDH), "\n".join(lines)
+        return machine.run(scenario)
+
+    on, tdh_on, text_on = run(["ethtool -k eth0", "ping -c 3 10.0.2.2"])
+    off, tdh_off, text_off = run(["ethtool -K eth0 tx off", "ethtool -k eth0",
+                                  "ping -c 3 10.0.2.2"])
+    assert "3 packets transmitted, 3 packets received" in text_on
+    assert "3 packets transmitted, 3 packets received" in text_off
+    assert "tx-checksumming: on\n" in text_on and "tx-checksumming: off\n" in text_off
+    assert "tcp-segmentation-offload: off [fixed]" in text_on
+    assert len(on) == 3 and on == off
+    assert (tdh_on, tdh_off) == (1 + 2 * 3, 1 + 3)      # the ARP request, then the echoes
+
+
+def test_ethtool_refuses_what_it_cannot_change():
+    lines = []
+    machine = Machine(console=lines.append, backend=COMPILED)
+
+    async def scenario(world):
+        shell = world.shell
+        await shell.script(UP)
+        return [await shell.run(line) for line in (
+            "ethtool -K eth0 tso on", "ethtool -K eth0 tx", "ethtool -K eth0 bogus on",
+            "ethtool -k eth9", "ethtool -K eth0 tso off tx on")]
+
+    assert machine.run(scenario) == [1, 1, 1, 1, 0]
+    text = "\n".join(lines)
+    assert "Cannot change tcp-segmentation-offload\nCould not change any device features" in text
+    assert "Cannot get device feature names: No such device (eth9)" in text

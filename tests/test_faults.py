@@ -10,6 +10,7 @@ import pytest
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import Ether
 
+from driver.netdev import SkBuff
 from hw.bus import Space
 from hw.regmap import reg
 from sim.ethernet import to_wire
@@ -42,7 +43,7 @@ def reset_during_traffic(delays, direction):
             adapter = world.adapter()
             if direction == "tx":
                 frame = echo_request(delay, size=1400)
-                await adapter.netdev.ops.ndo_start_xmit(frame, adapter.netdev)
+                await adapter.netdev.ops.ndo_start_xmit(SkBuff(frame), adapter.netdev)
             else:
                 for seq in range(3):
                     backend.send(to_wire(echo_request(seq, size=1000)), not_before=backend.now)

@@ -8,11 +8,13 @@ import errno
 
 from amaranth.lib import data
 
-from hw.desc import DESCRIPTOR_BYTES, RXD_STA, TXD_CMD, TXD_STA, RxDescriptor, TxDescriptor
+from hw.desc import (DESCRIPTOR_BYTES, RXD_STA, TXD_CMD, TXD_DCMD, TXD_DTYP, TXD_POPTS, TXD_STA,
+                     TXD_TUCMD, RxDescriptor, TxContextDescriptor, TxDataDescriptor, TxDescriptor)
 from hw.regmap import reg
 
 from ..kernel import Napi
-from ..netdev import (NETDEV_TX_BUSY, NETDEV_TX_OK, NetDevice, NetDeviceOps, RtnlLinkStats64,
+from ..netdev import (NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_HW_CSUM, NetDevice, NetDeviceOps,
+                      RtnlLinkStats64,
                       format_mac)
 from ..pci import IORESOURCE_IO, IORESOURCE_MEM, PciError
 from .hw import E1000HW, EepromError, PhyError
@@ -37,6 +39,8 @@ DEFAULT_RING_SIZE = 8
 ETH_FRAME_MAX = 1514            # without FCS, for an MTU of 1500
 
 _TX = data.Layout.cast(TxDescriptor)
+_TX_CONTEXT = data.Layout.cast(TxContextDescriptor)
+_TX_DATA = data.Layout.cast(TxDataDescriptor)
 _RX = data.Layout.cast(RxDescriptor)
 
 # RCTL: receiver on, broadcasts accepted, 2048-byte buffers, FCS stripped, threshold 1/2.
@@ -71,6 +75,9 @@ class Ring:
             raise MemoryError("descriptor ring")
         self.next_to_use = 0
         self.next_to_clean = 0
+        # For the first descriptor of each frame in flight: the index of its last one (whose
+        # DD says the frame is done) and the frame's length.
+        self.watch = [None] * count
 
     def free(self):
         """Give the descriptors and buffers back (the device must no longer use them)."""
@@ -102,6 +109,9 @@ class E1000Adapter(NetDeviceOps):
         self.ring_size = ring_size
         self.netdev = NetDevice(self)
         self.netdev.priv = self
+        # As e1000_probe: checksums in hardware, on unless ethtool turns them off.
+        self.netdev.hw_features = {NETIF_F_HW_CSUM}
+        self.netdev.features = set(self.netdev.hw_features)
         self.hw = None
         self.irq_registered = False
         self.interrupts = 0
@@ -266,35 +276,65 @@ class E1000Adapter(NetDeviceOps):
 
     # Transmit.
 
-    async def ndo_start_xmit(self, frame, netdev):
+    async def ndo_start_xmit(self, skb, netdev):
         ring = self.tx_ring
+        frame = skb.data
         if len(frame) > ETH_FRAME_MAX or len(frame) < 14:
             self.stats.tx_dropped += 1
             return NETDEV_TX_OK
-        if ring.unused() < 1:
+        if ring.unused() < 2:
             netdev.netif_stop_queue()
             return NETDEV_TX_BUSY
-        i = ring.next_to_use
+        first = i = ring.next_to_use
+        offload = self.tx_csum(ring, i, skb)
+        if offload:
+            i = (i + 1) % ring.count
         ring.buffers[i].write(0, frame)
-        ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle, length=len(frame),
-                   cmd=TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS)
+        cmd = TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS
+        if offload:
+            ring.write(_TX_DATA, i, buffer_addr=ring.buffers[i].dma_handle, length=len(frame),
+                       dtyp=TXD_DTYP.DATA, dcmd=cmd | TXD_DCMD.DEXT, popts=TXD_POPTS.TXSM)
+        else:
+            ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle, length=len(frame), cmd=cmd)
+        ring.watch[first] = (i, len(frame))
         ring.next_to_use = (i + 1) % ring.count
         await self.hw.ew32(reg.TDT, ring.next_to_use)
         return NETDEV_TX_OK
+
+    def tx_csum(self, ring, i, skb):
+        """A context descriptor at ``i`` for a frame whose checksum the stack left to the
+        device, as e1000_tx_csum writes it: the checksum from ``csum_start`` to the frame's end,
+        TCP's when it is TCP over IPv4 (for the UDP rule on a sum of zero). Returns whether it
+        wrote one."""
+        if skb.csum_start is None:
+            return False
+        frame = skb.data
+        tucmd = TXD_TUCMD.DEXT
+        if frame[12:14] == b"\x08\x00" and len(frame) > 23 and frame[23] == 6:
+            tucmd |= TXD_TUCMD.TCP
+        ring.write(_TX_CONTEXT, i, tucss=skb.csum_start,
+                   tucso=skb.csum_start + skb.csum_offset, tucse=0, dtyp=TXD_DTYP.CONTEXT,
+                   tucmd=tucmd)
+        return True
 
     def clean_tx(self):
         ring = self.tx_ring
         cleaned = 0
         while ring.next_to_clean != ring.next_to_use:
             i = ring.next_to_clean
-            desc = ring.read(_TX, i)
-            if not desc.sta & TXD_STA.DD:
+            last, length = ring.watch[i]
+            if not ring.read(_TX, last).sta & TXD_STA.DD:
                 break
             self.stats.tx_packets += 1
-            self.stats.tx_bytes += desc.length
-            ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle)
-            ring.next_to_clean = (i + 1) % ring.count
-            cleaned += 1
+            self.stats.tx_bytes += length
+            ring.watch[i] = None
+            while True:
+                ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle)
+                cleaned += 1
+                if i == last:
+                    break
+                i = (i + 1) % ring.count
+            ring.next_to_clean = (last + 1) % ring.count
         if cleaned and self.netdev.queue_stopped and self.netdev.up:
             self.netdev.netif_wake_queue()
         return cleaned
