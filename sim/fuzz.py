@@ -35,7 +35,6 @@ The campaign stops at the first failure and prints its seed and round; it exits 
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -47,7 +46,8 @@ from amaranth.lib import data
 from driver.netdev import SkBuff
 from hw.bus import Space
 from hw.core import DEFAULT_MAC
-from hw.desc import RXD_ERR, RXD_STA, TXD_CMD, TXD_STA, RxDescriptor, TxDescriptor
+from hw.desc import (RXD_ERR, RXD_STA, TXD_CMD, TXD_DCMD, TXD_DTYP, TXD_POPTS, TXD_TUCMD,
+                     RxDescriptor, TxContextDescriptor, TxDataDescriptor, TxDescriptor)
 from hw.regmap import REGISTERS, STATS, reg
 from hw.rxmac import MAX_FRAME, MAX_LONG_FRAME, MIN_FRAME
 from hw.txdma import MAX_FRAME_DATA
@@ -91,6 +91,12 @@ class Totals:
     faults: dict = field(default_factory=dict)
     dma_faults: int = 0         # DMA outside host memory that a round provoked on purpose
     cycles: int = 0
+
+
+@dataclass
+class _Offload:
+    work: dict                  # for ``inserted``
+    describe: object            # describe(k, addr, length, cmd): the descriptor of piece k
 
 
 class Nic:
@@ -169,6 +175,27 @@ def checksum_verdict(frame):
         return (1, int(ip_ok), 0, 0)
     pseudo = _sum16(datagram[12:20]) + proto + (total - header)
     return (1, int(ip_ok), 1, int(_fold(pseudo + _sum16(datagram[header:total])) == 0xFFFF))
+
+
+def inserted(frame, *, ip=False, ipcss=0, ipcso=0, ipcse=0, tu=False, tucss=0, tucso=0, tucse=0,
+             udp=False):
+    """``frame`` with the checksums a transmit offload asks for put in (SDM 3.3.3, 3.3.5-3.3.7),
+    worked out independently of hw/txcsum.py: each the complement of the ones'-complement sum
+    from its start to its end (inclusive; 0: the frame's end) over the frame as handed over,
+    stored big-endian at its offset; left out when its start or either of its bytes is outside
+    the frame. The TCP/UDP one goes in last, over the IP one where they meet."""
+    out = bytearray(frame)
+    for wanted, css, cso, cse, nozero in ((ip, ipcss, ipcso, ipcse, False),
+                                          (tu, tucss, tucso, tucse, udp)):
+        if not wanted or css >= len(frame) or cso + 1 >= len(frame):
+            continue
+        end = len(frame) if cse == 0 else min(cse + 1, len(frame))
+        covered = frame[css:end] if css < end else b""
+        value = ~_fold(_sum16(covered)) & 0xFFFF       # its first byte is a high byte
+        if nozero and value == 0:
+            value = 0xFFFF
+        out[cso:cso + 2] = value.to_bytes(2, "big")
+    return bytes(out)
 
 
 def ipv4_frame(rng, dest):
@@ -603,7 +630,11 @@ class Campaign:
         await nic.write(reg.TIPG, 0x00602008)
         await nic.write(reg.TCTL, tctl)
 
-        descs, wire = [], []          # (addr, length, cmd); expected (error, raw)
+        descs, wire = [], []          # (descriptor bytes, eop); expected (error, raw)
+
+        def legacy(addr, length, cmd, **fields):
+            d = TxDescriptor.const({"buffer_addr": addr, "length": length, "cmd": cmd, **fields})
+            descs.append((d.as_bits().to_bytes(16, "little"), bool(cmd & TXD_CMD.EOP)))
         space = [ring + 4096, self.region + REGION]
         junk = ring + 4096
         backend.mem_write(junk, rng.randbytes(4096))
@@ -611,45 +642,54 @@ class Campaign:
         outside = 0xC000_0000
         provoked = False
         for _ in range(rng.randrange(4, 40)):
-            kind = rng.choices(("frame", "empty", "no_eop", "huge", "outside", "jumbo"),
-                               weights=(20, 2, 2, 2, 1, 2))[0]
+            kind = rng.choices(("frame", "empty", "no_eop", "huge", "outside", "jumbo",
+                                "offload"), weights=(20, 2, 2, 2, 1, 2, 10))[0]
             if kind == "empty":
-                descs.append((junk, 0, TXD_CMD.EOP | TXD_CMD.RS))
+                legacy(junk, 0, TXD_CMD.EOP | TXD_CMD.RS)
             elif kind == "huge":
-                descs.append((junk, rng.randrange(MAX_FRAME_DATA + 1, 0x10000),
-                              TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS))
+                legacy(junk, rng.randrange(MAX_FRAME_DATA + 1, 0x10000),
+                       TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS)
             elif kind == "no_eop":
                 n = rng.randrange(MAX_FRAME_DATA // 4096 + 1, 12)
                 for _ in range(n):
-                    descs.append((junk, 4096, TXD_CMD.IFCS | TXD_CMD.RS))
-                descs.append((junk, rng.randrange(1, 200), TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS))
+                    legacy(junk, 4096, TXD_CMD.IFCS | TXD_CMD.RS)
+                legacy(junk, rng.randrange(1, 200), TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS)
                 junk_data = backend.mem_read(junk, 4096)
                 cut = junk_data * (MAX_FRAME_DATA // 4096)
                 wire.append((True, PREAMBLE + cut))
             else:
                 size = rng.randrange(14, 1515) if kind != "jumbo" else rng.randrange(1515, 16125)
+                if kind == "offload" and rng.random() < 0.1:
+                    size = rng.randrange(1515, 16125)
                 if space[0] + size + 64 > space[1]:
                     break
                 frame = rng.randbytes(size)
                 cuts = sorted(rng.randrange(size + 1) for _ in range(rng.randrange(4)))
                 pieces = [frame[a:b] for a, b in zip([0] + cuts, cuts + [size])]
                 sent = b""
+                offload = (self._offload(rng, size, descs, legacy) if kind == "offload"
+                           else None)
                 for k, piece in enumerate(pieces):
                     at = space[0] + rng.randrange(8)
                     space[0] = at + len(piece) + 8
                     cmd = TXD_CMD.IFCS | TXD_CMD.RS | (TXD_CMD.EOP if k == len(pieces) - 1 else 0)
                     if kind == "outside" and k == 0 and piece:
-                        descs.append((outside, len(piece), cmd))
+                        legacy(outside, len(piece), cmd)
                         sent += b"\xff" * len(piece)
                         provoked = True
+                        continue
+                    backend.mem_write(at, piece)
+                    sent += piece
+                    if offload is None:
+                        legacy(at, len(piece), cmd)
                     else:
-                        backend.mem_write(at, piece)
-                        descs.append((at, len(piece), cmd))
-                        sent += piece
+                        offload.describe(k, at, len(piece), cmd)
+                if offload is not None:
+                    sent = inserted(sent, **offload.work)
                 padded = sent + bytes(max(0, 60 - len(sent))) if psp else sent
                 wire.append((False, PREAMBLE + padded + _fcs(padded)))
-        if not descs or not descs[-1][2] & TXD_CMD.EOP:
-            descs.append((junk, 0, TXD_CMD.EOP | TXD_CMD.RS))
+        if not descs or not descs[-1][1]:
+            legacy(junk, 0, TXD_CMD.EOP | TXD_CMD.RS)
 
         backend.faults_fatal = not provoked
         logged = len(backend.wire_log)
@@ -661,9 +701,7 @@ class Campaign:
             nonlocal handed, tail
             head = await nic.read(reg.TDH)
             while handed < len(descs) and (tail + 1) % count != head:
-                addr, length, cmd = descs[handed]
-                d = TxDescriptor.const({"buffer_addr": addr, "length": length, "cmd": cmd})
-                backend.mem_write(ring + 16 * tail, d.as_bits().to_bytes(16, "little"))
+                backend.mem_write(ring + 16 * tail, descs[handed][0])
                 tail = (tail + 1) % count
                 handed += 1
             await nic.write(reg.TDT, tail)
@@ -690,6 +728,42 @@ class Campaign:
             raise FuzzFailure(f"transmit counters {counts} for {len(wire)} frames")
         self.totals.tx_frames += len(wire)
         self.totals.tx_descriptors += len(descs)
+
+    @staticmethod
+    def _offload(rng, size, descs, legacy):
+        """Checksum work for a frame of ``size`` bytes: a legacy IC (its fields in the first
+        descriptor, any in the others ignored), or a context descriptor (whose offsets stay
+        for later frames) and POPTS in the first data descriptor. Offsets are mostly inside the
+        frame, some outside. Descriptors go into ``descs``; ``legacy`` appends a legacy one."""
+        def offset(limit=0x100):
+            return (rng.randrange(min(size + 2, limit)) if rng.random() < 0.9
+                    else rng.randrange(limit))
+        if rng.random() < 0.3:
+            css, cso = offset(), offset()
+            work = dict(tu=True, tucss=css, tucso=cso)
+
+            def describe(k, addr, length, cmd):
+                extra = dict(cso=cso, css=css) if k == 0 else dict(cso=offset(), css=offset())
+                ic = TXD_CMD.IC if k == 0 or rng.random() < 0.5 else 0
+                legacy(addr, length, cmd | ic, **extra)
+            return _Offload(work, describe)
+        ctx = dict(ipcss=offset(), ipcso=offset(), ipcse=rng.choice((0, offset(0x10000))),
+                   tucss=offset(), tucso=offset(), tucse=rng.choice((0, 0, offset(0x10000))))
+        tcp = rng.random() < 0.5
+        popts = rng.randrange(4)
+        descs.append((TxContextDescriptor.const({
+            **ctx, "dtyp": TXD_DTYP.CONTEXT,
+            "tucmd": TXD_TUCMD.DEXT | TXD_TUCMD.IP | (TXD_TUCMD.TCP if tcp else 0)
+                     | rng.choice((0, TXD_TUCMD.RS))}).as_bits().to_bytes(16, "little"), False))
+        work = dict(ip=bool(popts & TXD_POPTS.IXSM), tu=bool(popts & TXD_POPTS.TXSM),
+                    udp=not tcp, **ctx)
+
+        def describe(k, addr, length, cmd):
+            d = TxDataDescriptor.const({
+                "buffer_addr": addr, "length": length, "dtyp": TXD_DTYP.DATA,
+                "dcmd": cmd | TXD_DCMD.DEXT, "popts": popts if k == 0 else rng.randrange(4)})
+            descs.append((d.as_bits().to_bytes(16, "little"), bool(cmd & TXD_CMD.EOP)))
+        return _Offload(work, describe)
 
     async def _hostile_ring(self, rng, tctl):
         """A ring outside host memory, of length 0, or with its head or tail past its end:
