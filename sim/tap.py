@@ -16,6 +16,12 @@ Two namespaces are created for the run and deleted after it, whatever happens:
 
 A TAP frame has no FCS and may be shorter than 60 bytes: the MAC pads and appends the FCS on the
 wire, and this bridge strips it on the way back (frames with a bad FCS are dropped and counted).
+
+The guest's TAP is opened with a virtio-net header (IFF_VNET_HDR) and checksum offload on
+(TUN_F_CSUM), as a real e1000 offers its kernel: the kernel then leaves TCP and UDP checksums
+to the device (CHECKSUM_PARTIAL), the header says where each goes, and the Python driver hands
+them to the model's checksum insertion through a context descriptor. The bridge counts those
+frames; the gateway's kernel drops any segment whose checksum is wrong.
 IPv6 is off in both namespaces. Nothing is configured outside them: every address and route is
 added with ``ip -n NAMESPACE``, the TAPs are created from inside their namespace, and each
 namespace is checked to exist, and to be the one entered, before anything runs in it.
@@ -37,6 +43,8 @@ import struct
 import subprocess
 import sys
 import time
+
+from driver.netdev import SkBuff
 
 from .backends import BACKENDS
 from .bench import CLOCK_HZ
@@ -66,6 +74,12 @@ _TUNSETIFF = 0x4004_54CA
 _TUNSETCARRIER = 0x4004_54E2
 _IFF_TAP = 0x0002
 _IFF_NO_PI = 0x1000
+_IFF_VNET_HDR = 0x4000
+_TUNSETOFFLOAD = 0x4004_54D0
+_TUN_F_CSUM = 0x01
+# struct virtio_net_hdr, as TAP writes and reads it (little-endian on this machine's kernels).
+_VNET_HDR = struct.Struct("<BBHHHH")
+_VNET_NEEDS_CSUM = 0x01
 
 
 class TapError(Exception):
@@ -167,31 +181,46 @@ class _Entered:
 
 
 class Tap:
-    """A TAP interface created from inside ``namespace``; whole Ethernet frames, no FCS."""
+    """A TAP interface created from inside ``namespace``; whole Ethernet frames, no FCS. With
+    ``offload``, the kernel may leave a frame's TCP/UDP checksum to be done: ``read`` then gives
+    an ``SkBuff`` that says where it goes."""
 
-    def __init__(self, namespace, name):
+    def __init__(self, namespace, name, *, offload=False):
         self.namespace = namespace
         self.name = name
+        self.offload = offload
+        flags = _IFF_TAP | _IFF_NO_PI | (_IFF_VNET_HDR if offload else 0)
         with namespace.enter():
             self.fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
             try:
-                fcntl.ioctl(self.fd, _TUNSETIFF, struct.pack("16sH", name.encode(),
-                                                             _IFF_TAP | _IFF_NO_PI))
+                fcntl.ioctl(self.fd, _TUNSETIFF, struct.pack("16sH", name.encode(), flags))
+                if offload:
+                    fcntl.ioctl(self.fd, _TUNSETOFFLOAD, _TUN_F_CSUM)
             except OSError as e:
                 os.close(self.fd)
                 raise TapError(f"cannot create TAP {name} in {namespace.name}: {e}") from None
         self._carrier = None
 
     def read(self):
-        """Frames waiting, without blocking."""
+        """Frames waiting, without blocking: bytes, or ``SkBuff`` with ``offload``."""
         frames = []
         while True:
             try:
-                frames.append(os.read(self.fd, 65536))
+                frame = os.read(self.fd, 65536)
             except BlockingIOError:
                 return frames
+            if not self.offload:
+                frames.append(frame)
+                continue
+            flags, _, _, _, start, offset = _VNET_HDR.unpack_from(frame)
+            skb = SkBuff(frame[_VNET_HDR.size:])
+            if flags & _VNET_NEEDS_CSUM:
+                skb.csum_start, skb.csum_offset = start, offset
+            frames.append(skb)
 
     def write(self, frame):
+        if self.offload:
+            frame = bytes(_VNET_HDR.size) + frame
         os.write(self.fd, frame)
 
     def set_carrier(self, on):
@@ -252,7 +281,7 @@ class TapBridge:
         self.to_driver = []         # from the guest kernel, waiting for the driver's queue
         self.to_wire = []           # from the gateway kernel, waiting for the partner
         self.counts = dict(guest_out=0, guest_in=0, gateway_out=0, gateway_in=0, bad_fcs=0,
-                           dropped_down=0)
+                           dropped_down=0, checksums=0)
         self.requests = {}          # (id, seq) -> simulated ns the guest's echo request left
         self.round_trips = []       # simulated ns of each echo round trip
         self._activity = 0
@@ -291,9 +320,13 @@ class TapBridge:
             # while its ring is full; what does not fit there yet waits here.
             while self.to_driver and netdev.up and len(netdev.qdisc) < netdev.tx_queue_len:
                 frame = self.to_driver.pop(0)
-                echo = _echo(frame)
+                if not isinstance(frame, SkBuff):
+                    frame = SkBuff(frame)
+                echo = _echo(frame.data)
                 if echo and echo[0] == 8:
                     self.requests[echo[1:]] = self.kernel.platform.now_ns()
+                if frame.csum_start is not None:
+                    self.counts["checksums"] += 1
                 await netdev.dev_queue_xmit(frame)
                 self.counts["guest_out"] += 1
                 self._activity += 1
@@ -320,6 +353,8 @@ class TapBridge:
         lines = [f"bridge: guest sent {c['guest_out']} frames and got {c['guest_in']}, gateway "
                  f"sent {c['gateway_out']} and got {c['gateway_in']}"
                  + (f", {c['bad_fcs']} with a bad FCS dropped" if c["bad_fcs"] else "")
+                 + (f"; {c['checksums']} of the guest's frames left their checksum to the device"
+                    if c["checksums"] else "")
                  + (f", {c['dropped_down']} from the guest dropped while eth0 was down"
                     if c["dropped_down"] else "")
                  + (f", {self.netdev.tx_dropped} dropped by its queue" if self.netdev.tx_dropped
@@ -410,7 +445,7 @@ def main(argv=None):
         # The namespaces and the TAPs in them.
         for ns in (guest, gateway):
             ns.create()
-        guest_tap = Tap(guest, "eth0")
+        guest_tap = Tap(guest, "eth0", offload=True)
         taps.append(guest_tap)
         gateway_tap, beyond = gateway_host(gateway)
         taps.append(gateway_tap)
