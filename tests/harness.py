@@ -1,5 +1,7 @@
 """Running the core on the bench at the register level, for tests."""
 
+import struct
+
 from hw.bus import Space
 from hw.core import E1000
 from hw.regmap import Register
@@ -149,3 +151,13 @@ def nic_run(testbench, **kwargs):
         await regs.read(_reg.ICR)
         return await testbench(backend, regs, Rings(backend, regs))
     return run(tb, **kwargs)
+
+
+def sum16(data):
+    """The ones'-complement sum of ``data``'s 16-bit big-endian words (an odd last byte padded),
+    folded to 16 bits: a checksum is its complement."""
+    data = bytes(data) + b"\0" * (len(data) & 1)
+    total = sum(struct.unpack(f">{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total

@@ -6,7 +6,6 @@ pseudo-header sum. What comes out on the wire must be the frame scapy builds wit
 computed, byte for byte.
 """
 
-import struct
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
@@ -15,7 +14,7 @@ from hw.desc import TXD_CMD, TXD_POPTS, TXD_STA, TXD_TUCMD
 from hw.regmap import reg
 from sim.ethernet import received, to_wire
 
-from harness import COMPILED, TX_BUFFERS, nic_run
+from harness import COMPILED, TX_BUFFERS, nic_run, sum16
 
 EOP, IFCS, RS, IC = TXD_CMD.EOP, TXD_CMD.IFCS, TXD_CMD.RS, TXD_CMD.IC
 IXSM, TXSM = TXD_POPTS.IXSM, TXD_POPTS.TXSM
@@ -24,14 +23,6 @@ GUEST, GATEWAY = "52:54:00:12:34:56", "52:55:0a:00:02:02"
 IPV4 = dict(ipcss=14, ipcso=24, ipcse=33)
 TCP_AT = dict(tucss=34, tucso=50, tucse=0)
 UDP_AT = dict(tucss=34, tucso=40, tucse=0)
-
-
-def sum16(data):
-    data = bytes(data) + b"\0" * (len(data) & 1)
-    total = sum(struct.unpack(f">{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
 
 
 def ip_frame(l4, payload):
