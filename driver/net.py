@@ -15,7 +15,7 @@ import ipaddress
 import struct
 from dataclasses import dataclass, field
 
-from .netdev import NETIF_F_HW_CSUM, SkBuff
+from .netdev import NETIF_F_HW_CSUM, SkBuff, checksum
 
 
 __all__ = ["NetStack", "NetworkUnreachable", "checksum", "ETH_P_IP", "ETH_P_ARP"]
@@ -31,16 +31,6 @@ ARP_RETRIES = 3
 class NetworkUnreachable(OSError):
     def __init__(self):
         super().__init__(101, "Network is unreachable")
-
-
-def checksum(data):
-    """The Internet checksum (RFC 1071)."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 @dataclass

@@ -14,12 +14,23 @@ which it can do (``hw_features``) and which are on (``features``); ``ethtool -K`
 and off.
 """
 
+import struct
 from collections import deque
 from dataclasses import dataclass
 
 
-__all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "SkBuff", "format_mac",
+__all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "SkBuff", "checksum", "format_mac",
            "NETDEV_TX_OK", "NETDEV_TX_BUSY", "NETIF_F_HW_CSUM", "NETIF_F_RXCSUM"]
+
+def checksum(data):
+    """The Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
 
 # The features drivers here offer, by their ethtool names.
 NETIF_F_HW_CSUM = "tx-checksumming"
@@ -44,12 +55,8 @@ class SkBuff:
         if self.csum_start is None:
             return
         data = bytearray(self.data)
-        covered = data[self.csum_start:] + b"\0" * ((len(data) - self.csum_start) & 1)
-        total = sum(int.from_bytes(covered[i:i + 2], "big") for i in range(0, len(covered), 2))
-        while total >> 16:
-            total = (total & 0xFFFF) + (total >> 16)
         at = self.csum_start + self.csum_offset
-        data[at:at + 2] = (~total & 0xFFFF).to_bytes(2, "big")
+        data[at:at + 2] = checksum(bytes(data[self.csum_start:])).to_bytes(2, "big")
         self.data, self.csum_start, self.csum_offset = bytes(data), None, 0
 
 
