@@ -67,6 +67,16 @@ class _Tail(data.Struct):
     length: 15          # frame bytes up to and including this word's
 
 
+class _Pass(data.Struct):
+    """A word's pass through the stages after the first, beside its data."""
+    valid: 1
+    sof: 1              # the frame's first word
+    phase: 1            # 0: the IP header sum's pass, 1: the TCP/UDP sum's
+    last: 1             # the frame's last word's last pass
+    odd: 1              # the word's byte 0 is at an odd frame offset
+    tail: _Tail
+
+
 class TxChecksum(wiring.Component):
     """Parameters
     ----------
@@ -139,56 +149,51 @@ class TxChecksum(wiring.Component):
         last = Mux(phase1, cfg.tucse, cfg.ipcse)
         s2, e2 = Signal(_Bound), Signal(_Bound)
         lanes2, d2 = Signal(8), Signal(64)
-        v2, sof2, phase2, last2, odd2 = Signal(), Signal(), Signal(), Signal(), Signal()
-        tail2 = Signal(_Tail)
+        p2 = Signal(_Pass)
         m.d.sync += [
             s2.eq(_bound(first, base1)),
             e2.eq(Mux(last == 0, Cat(Const(0, 4), 1), _bound(last, base1))),
             lanes2.eq((Const(0xFF, 8) << w1.first)[:8]
                       & ~(Const(0xFF, 8) << (w1.first + w1.count))[:8]),
-            d2.eq(w1.data), odd2.eq(base1[0]),
-            v2.eq(v1), sof2.eq(sof1), phase2.eq(phase1),
-            last2.eq(w1.eop & (phase1 | ~two1)),
-            tail2.eq(Cat(cfg.ip, cfg.ipcss, cfg.ipcso, cfg.tu, cfg.tucss, cfg.tucso, cfg.udp,
-                         len1)),
+            d2.eq(w1.data),
+            p2.valid.eq(v1), p2.sof.eq(sof1), p2.phase.eq(phase1), p2.odd.eq(base1[0]),
+            p2.last.eq(v1 & w1.eop & (phase1 | ~two1)),
+            p2.tail.eq(Cat(cfg.ip, cfg.ipcss, cfg.ipcso, cfg.tu, cfg.tucss, cfg.tucso, cfg.udp,
+                           len1)),
         ]
-        self._sum(m, queue, s2, e2, lanes2, d2, odd2, v2, sof2, phase2, last2, tail2)
+        self._sum(m, queue, s2, e2, lanes2, d2, p2)
         return m
 
-    def _sum(self, m, queue, s2, e2, lanes2, d2, odd2, v2, sof2, phase2, last2, tail2):
+    def _sum(self, m, queue, s2, e2, lanes2, d2, p2):
         # Stage 2: the bytes the sum covers (the others zero).
         mask = lanes2 & _from(s2) & _to(e2)
         # Timing: without a reset, the mask alone drives the flip-flops' reset input.
         covered = Signal(64, reset_less=True)
-        v2b, sof2b, phase2b, last2b, odd2b = Signal(), Signal(), Signal(), Signal(), Signal()
-        tail2b = Signal(_Tail)
+        p2b = Signal(_Pass)
         m.d.sync += [covered.eq(Cat(Mux(mask[i], d2.word_select(i, 8), 0) for i in range(8))),
-                     v2b.eq(v2), sof2b.eq(sof2), phase2b.eq(phase2), last2b.eq(v2 & last2),
-                     odd2b.eq(odd2), tail2b.eq(tail2)]
+                     p2b.eq(p2)]
 
         # Stage 2b: those at even and at odd frame offsets, added up.
         lane = [covered.word_select(i, 8) for i in range(8)]
         at_even = lane[0] + lane[2] + lane[4] + lane[6]
         at_odd = lane[1] + lane[3] + lane[5] + lane[7]
         high, low = Signal(10), Signal(10)      # bytes at even offsets are the high bytes
-        v3, sof3, phase3, last3 = Signal(), Signal(), Signal(), Signal()
-        tail3 = Signal(_Tail)
-        m.d.sync += [high.eq(Mux(odd2b, at_odd, at_even)), low.eq(Mux(odd2b, at_even, at_odd)),
-                     v3.eq(v2b), sof3.eq(sof2b), phase3.eq(phase2b), last3.eq(last2b),
-                     tail3.eq(tail2b)]
+        p3 = Signal(_Pass)
+        m.d.sync += [high.eq(Mux(p2b.odd, at_odd, at_even)),
+                     low.eq(Mux(p2b.odd, at_even, at_odd)), p3.eq(p2b)]
 
         # Stage 3: each sum so far, and a frame's totals at its last word's last pass.
         acc_ip, acc_tu = Signal(30), Signal(30)
-        sum_next = Mux(sof3, 0, Mux(phase3, acc_tu, acc_ip)) + (high << 8) + low
-        with m.If(v3 & phase3):
+        sum_next = Mux(p3.sof, 0, Mux(p3.phase, acc_tu, acc_ip)) + (high << 8) + low
+        with m.If(p3.valid & p3.phase):
             m.d.sync += acc_tu.eq(sum_next)
-        with m.If(v3 & ~phase3):
+        with m.If(p3.valid & ~p3.phase):
             m.d.sync += acc_ip.eq(sum_next)
         total_ip, total_tu = Signal(30), Signal(30)
         v4 = Signal()
         tail4 = Signal(_Tail)
-        m.d.sync += [v4.eq(last3), total_ip.eq(Mux(phase3, acc_ip, sum_next)),
-                     total_tu.eq(Mux(phase3, sum_next, acc_tu)), tail4.eq(tail3)]
+        m.d.sync += [v4.eq(p3.last), total_ip.eq(Mux(p3.phase, acc_ip, sum_next)),
+                     total_tu.eq(Mux(p3.phase, sum_next, acc_tu)), tail4.eq(p3.tail)]
 
         # Stage 4: folded once. Stage 5: folded again (it fits 16 bits then), complemented,
         # swapped for an odd start, and queued.
