@@ -181,6 +181,8 @@ _STATS = (
     ("PTC1522", 0x40EC, "good frames transmitted, 1024-1522 bytes"),
     ("MPTC", 0x40F0, "good multicast frames transmitted"),
     ("BPTC", 0x40F4, "good broadcast frames transmitted"),
+    ("TSCTC", 0x40F8, "TCP segmentation contexts whose last segment went out whole"),
+    ("TSCTFC", 0x40FC, "TCP segmentation contexts that failed (their last segment aborted)"),
 )
 _STATS64 = (
     ("GORC", 0x4088, "octets of the frames GPRC counts"),

@@ -211,7 +211,7 @@ class StatsEvents(wiring.Component):
     Each report (a transmitted frame, a frame seen by the receive MAC, a frame the receive DMA
     engine delivered, dropped or had to hold for want of descriptors) is held, then stepped
     through the counters it touches: a cycle per step, and a cycle more for each increment, so
-    at most 14 cycles for a report that makes the most increments (a transmitted frame's six).
+    at most 17 cycles for a report that makes the most increments (a transmitted frame's seven).
     A receive MAC's report makes at most three (a frame counted in TPR, TOR and one outcome).
 
     Members
@@ -238,7 +238,9 @@ class StatsEvents(wiring.Component):
             good = ~event.aborted
             steps = [("TPT", one, always), ("TOT", event.length, always), ("GPTC", one, good),
                      ("GOTC", event.length, good), (bin_row, one, good & in_bin),
-                     ("BPTC", one, good & event.broadcast), ("MPTC", one, good & event.multicast)]
+                     ("BPTC", one, good & event.broadcast), ("MPTC", one, good & event.multicast),
+                     ("TSCTC", one, good & event.tso_last),
+                     ("TSCTFC", one, event.aborted & event.tso_last)]
         elif name == "rx":
             outcome = event.outcome
             steps = [("TPR", one, always), ("TOR", event.length, always),

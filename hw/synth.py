@@ -27,11 +27,14 @@ BUILD = "build"
 # checksum offload, TSO, VLAN and flow control): 7,000 LUT4 of the part's 24,288.
 LUT_BUDGET = 7000
 TARGET_MHZ = 125.0
-# The ``amaranth.lib.fifo`` queues that go to block RAM (as Yosys names their modules): the
-# descriptor prefetch queues (``hw.ring``), the receive FIFO's frame statuses (``hw.rxfifo``) and
-# the transmit words read ahead for the MAC (``hw.txdma``).
-BLOCK_RAM_QUEUES = ("e1000.txdma.prefetch.queue", "e1000.rxdma.prefetch.queue",
-                    "e1000.rxfifo.frames", "e1000.txdma.ahead")
+# The memories that go to block RAM (as Yosys names their modules, and the memories in them):
+# the ``amaranth.lib.fifo`` queues (whose memories are named ``storage``) of the descriptor
+# prefetchers (``hw.ring``), the receive FIFO's frame statuses (``hw.rxfifo``), the transmit
+# words read ahead for the MAC and each frame's transmit work (``hw.txdma``); and the segmenter's
+# header (``hw.txtso``).
+BLOCK_RAMS = ("e1000.txdma.prefetch.queue/m:storage", "e1000.rxdma.prefetch.queue/m:storage",
+              "e1000.rxfifo.frames/m:storage", "e1000.txdma.ahead/m:storage",
+              "e1000.txdma.offloads/m:storage", "e1000.txdma.tso/m:header")
 # Cells that count as LUTs: a distributed RAM cell takes the LUTs of half a slice pair.
 _LUT_WEIGHT = {"LUT4": 1, "TRELLIS_DPR16X4": 2, "CCU2C": 2}
 
@@ -71,7 +74,7 @@ def synthesize(verilog, *, out=BUILD):
     # Some queues are small enough that Yosys would build them from distributed RAM, 2 LUT4 per
     # 4 bits of width and 16 entries: they go to block RAM instead, and the blocks they are in
     # take their read data, which comes late in the cycle, through a register slice.
-    block_ram = " ".join(f"{queue}/m:storage" for queue in BLOCK_RAM_QUEUES)
+    block_ram = " ".join(BLOCK_RAMS)
     script = (f"read_verilog {verilog}; setattr -set no_rw_check 1 m:storage; "
               f"setattr -set ram_style \"block\" {block_ram}; "
               f"synth_ecp5 -top e1000 -json {json_path}")

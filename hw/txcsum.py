@@ -14,12 +14,13 @@ cycles after its last word, whether or not it asked for any, so there is one res
 in order. ``room`` (registered) is low when the results queue could not take a result for each
 frame that might still come in before the writer sees it; the writer then holds its words.
 
-Each sum covers the bytes from its start to its end offset, inclusive (to the frame's last byte
-for an end of 0), over what the buffers hold, the checksum field included. The bytes at even and
-odd offsets from the frame's start are summed apart, so that each word's bytes count the same
-whatever their alignment; the folded sum's bytes are swapped when the start is odd. A checksum
-goes in only when its start and both its bytes lie inside the frame (as the SDM ignores IC when
-CSS or CSO is out of range).
+Words marked ``skip`` are taken and ignored. Each sum covers the bytes from its start to its end
+offset, inclusive (to the frame's last byte for an end of 0), over what the buffers hold, the
+checksum field included; the TCP/UDP sum starts from the command's ``tu_init`` (a segment's TCP
+length). The bytes at even and odd offsets from the frame's start are summed apart, so that each
+word's bytes count the same whatever their alignment; the folded sum's bytes are swapped when
+the start is odd. A checksum goes in only when its start and both its bytes lie inside the frame
+(as the SDM ignores IC when CSS or CSO is out of range).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
@@ -64,6 +65,7 @@ class _Tail(data.Struct):
     tucss: 8
     tucso: 8
     udp: 1
+    tu_init: 16
     length: 15          # frame bytes up to and including this word's
 
 
@@ -113,7 +115,8 @@ class TxChecksum(wiring.Component):
         # Frames taken and whose results the MAC has not; ``room`` leaves space for two more,
         # which may come in before the writer sees it low.
         word = self.words.payload
-        take = self.words.valid & self.words.ready
+        # Skip words are taken and go into the queue, but are no frame's data.
+        take = self.words.valid & self.words.ready & ~word.skip
         pending = Signal(range(self._depth + 2))
         m.d.sync += pending.eq(pending + (take & word.eop) - (self.results.valid &
                                                               self.results.ready))
@@ -159,7 +162,7 @@ class TxChecksum(wiring.Component):
             p2.valid.eq(v1), p2.sof.eq(sof1), p2.phase.eq(phase1), p2.odd.eq(base1[0]),
             p2.last.eq(v1 & w1.eop & (phase1 | ~two1)),
             p2.tail.eq(Cat(cfg.ip, cfg.ipcss, cfg.ipcso, cfg.tu, cfg.tucss, cfg.tucso, cfg.udp,
-                           len1)),
+                           cfg.tu_init, len1)),
         ]
         self._sum(m, queue, s2, e2, lanes2, d2, p2)
         return m
@@ -184,7 +187,9 @@ class TxChecksum(wiring.Component):
 
         # Stage 3: each sum so far, and a frame's totals at its last word's last pass.
         acc_ip, acc_tu = Signal(30), Signal(30)
-        sum_next = Mux(p3.sof, 0, Mux(p3.phase, acc_tu, acc_ip)) + (high << 8) + low
+        # The TCP/UDP sum starts from the command's ``tu_init``, the IP header sum from 0.
+        sum_next = (Mux(p3.sof, Mux(p3.phase, p3.tail.tu_init, 0), Mux(p3.phase, acc_tu, acc_ip))
+                    + (high << 8) + low)
         with m.If(p3.valid & p3.phase):
             m.d.sync += acc_tu.eq(sum_next)
         with m.If(p3.valid & ~p3.phase):

@@ -7,7 +7,8 @@ valid and ready, and a payload decoded from it combinationally. A context descri
 DTYP 0) becomes a request without data, frame or checksum work, which keeps its place in the
 ring for the write-back; as it is taken, its offsets become the context for the frames after
 it. A data descriptor (DEXT set, any other DTYP) takes its checksum work (POPTS) and the context
-at the frame's first descriptor; a legacy descriptor asks for the TCP/UDP checksum with IC,
+at the frame's first descriptor, and with DCMD.TSE the context's segmentation (HDRLEN, MSS,
+PAYLEN, TUCMD.IP and TCP); a legacy descriptor asks for the TCP/UDP checksum with IC,
 from CSS to the frame's end, inserted at CSO.
 
 Like the POPTS of a data descriptor, the IC, CSS and CSO of a legacy frame are taken from its
@@ -20,9 +21,9 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .desc import (TXD_CMD, TXD_DTYP, TXD_POPTS, TXD_TUCMD, TxContextDescriptor,
+from .desc import (TXD_CMD, TXD_DCMD, TXD_DTYP, TXD_POPTS, TXD_TUCMD, TxContextDescriptor,
                    TxDataDescriptor, TxDescriptor)
-from .txframe import TxOffload
+from .txframe import TxWork
 
 
 __all__ = ["TxRequest", "TxDescriptorDecoder"]
@@ -35,8 +36,8 @@ class TxRequest(data.Struct):
     ifcs: 1
     rs: 1
     ide: 1
-    first: 1            # the frame's first descriptor with data or EOP: ``offload`` is its work
-    offload: TxOffload
+    first: 1            # the frame's first descriptor with data or EOP: ``work`` is its work
+    work: TxWork
 
 
 class TxDescriptorDecoder(wiring.Component):
@@ -74,23 +75,34 @@ class TxDescriptorDecoder(wiring.Component):
             req.ide.eq((cmd & TXD_CMD.IDE) != 0),
             req.first.eq(~is_context & ~in_frame),
         ]
+        offload, tso = req.work.offload, req.work.tso
+        # What only a data descriptor's frame uses is taken from the context whatever the kind
+        # (the flags that ask for it are clear for a legacy descriptor).
+        m.d.comb += [
+            offload.ipcss.eq(context.ipcss),
+            offload.ipcso.eq(context.ipcso),
+            offload.ipcse.eq(context.ipcse),
+            tso.ipv4.eq((context.tucmd & TXD_TUCMD.IP) != 0),
+            tso.tcp.eq((context.tucmd & TXD_TUCMD.TCP) != 0),
+            tso.hdrlen.eq(context.hdrlen),
+            tso.mss.eq(context.mss),
+            tso.paylen.eq(context.paylen),
+        ]
         with m.If(extended):
             m.d.comb += [
-                req.offload.ip.eq((ext.popts & TXD_POPTS.IXSM) != 0),
-                req.offload.ipcss.eq(context.ipcss),
-                req.offload.ipcso.eq(context.ipcso),
-                req.offload.ipcse.eq(context.ipcse),
-                req.offload.tu.eq((ext.popts & TXD_POPTS.TXSM) != 0),
-                req.offload.tucss.eq(context.tucss),
-                req.offload.tucso.eq(context.tucso),
-                req.offload.tucse.eq(context.tucse),
-                req.offload.udp.eq((context.tucmd & TXD_TUCMD.TCP) == 0),
+                offload.ip.eq((ext.popts & TXD_POPTS.IXSM) != 0),
+                offload.tu.eq((ext.popts & TXD_POPTS.TXSM) != 0),
+                offload.tucss.eq(context.tucss),
+                offload.tucso.eq(context.tucso),
+                offload.tucse.eq(context.tucse),
+                offload.udp.eq((context.tucmd & TXD_TUCMD.TCP) == 0),
+                tso.tse.eq((ext.dcmd & TXD_DCMD.TSE) != 0),
             ]
         with m.Else():
             m.d.comb += [
-                req.offload.tu.eq((cmd & TXD_CMD.IC) != 0),
-                req.offload.tucss.eq(legacy.css),
-                req.offload.tucso.eq(legacy.cso),
+                offload.tu.eq((cmd & TXD_CMD.IC) != 0),
+                offload.tucss.eq(legacy.css),
+                offload.tucso.eq(legacy.cso),
             ]
 
         with m.If(self.descs.valid & self.descs.ready):

@@ -15,7 +15,7 @@ MAC starts; ``hw.txcsum`` works out each frame's checksums as its words go in, a
 the MAC with the frame.
 
 A frame may not carry more than ``MAX_FRAME_DATA`` bytes of descriptor data (16 KiB, above the
-82540EM's largest frame, 16,128 bytes). The descriptor that would take a frame past it is not
+82540EM's largest frame, 16,128 bytes), or ``MAX_TSO_DATA`` with TSE (a header and 64 KiB). The descriptor that would take a frame past it is not
 read: the frame's queued data ends there, marked ``abort`` (the MAC ends it with an error, so no
 receiver takes it), and the descriptors after it up to the one with EOP are retired unread, so
 that a chain without EOP, or with nonsense lengths, costs one bad frame and the ring goes on.
@@ -40,13 +40,21 @@ from .regmap import reg
 from .ring import DescriptorPrefetch
 from .txcsum import TxChecksum
 from .txdesc import TxDescriptorDecoder, TxRequest
-from .txframe import TxChecksums, TxOffload, TxWord
+from .txframe import TxChecksums, TxWord, TxWork
+from .txtso import TxSegmenter
 
 
-__all__ = ["TxFetch", "TxDMA", "MAX_FRAME_DATA"]
+__all__ = ["TxFetch", "TxDMA", "MAX_FRAME_DATA", "MAX_TSO_DATA"]
 
 MAX_BURST = 32          # beats per data read
 MAX_FRAME_DATA = 16384  # bytes of descriptor data in one frame
+# ...in one frame to be segmented (TSE): a header and 64 KiB of payload, what Linux sends at
+# most (PAYLEN's 20 bits would allow more).
+MAX_TSO_DATA = 255 + (1 << 16)
+# The fetcher lets the segmenter add words (header copies) to the queue only while this many
+# entries are neither queued nor reserved: more than a read and the few cycles it takes either
+# of them to see what the other did.
+SPARE = 64
 
 
 class _Tag(data.Struct):
@@ -82,9 +90,9 @@ class TxFetch(wiring.Component):
     descs : In(stream.Signature(TxRequest))
     dma : Out(DMAReadSignature)
     words : Out(stream.Signature(TxWord))
-    offload : Out(stream.Signature(TxOffload))
-        Each frame's checksum work, queued as its first read is issued (before any of its
-        words), for frames with data.
+    offload : Out(stream.Signature(TxWork))
+        Each frame's checksum and segmentation work, queued as its first read is issued (before
+        any of its words), for frames with data.
     done : Out(stream.Signature(_Done))
         One per descriptor, in order, once all its reads are issued.
     dequeued : In(1)
@@ -92,8 +100,12 @@ class TxFetch(wiring.Component):
     starved : Out(1)
         The next read waits for room in the word queue, which only the MAC can make.
     requested : Out(1)
-        All the reads of a frame with data have been issued: its words will all come without
-        the MAC taking any.
+        All the reads of a frame with data and without TSE have been issued: its words will all
+        come without the MAC taking any.
+    extra : In(1)
+        A word went into the queue for which no read reserved room, counted a cycle late.
+    spare : Out(1)
+        More than ``SPARE`` entries are free and unreserved.
     """
 
     def __init__(self, *, space):
@@ -102,11 +114,13 @@ class TxFetch(wiring.Component):
             "descs": In(stream.Signature(TxRequest)),
             "dma": Out(DMAReadSignature),
             "words": Out(stream.Signature(TxWord)),
-            "offload": Out(stream.Signature(TxOffload)),
+            "offload": Out(stream.Signature(TxWork)),
             "done": Out(stream.Signature(_Done)),
             "dequeued": In(1),
             "starved": Out(1),
             "requested": Out(1),
+            "extra": In(1),
+            "spare": Out(1),
         })
 
     def elaborate(self, platform):
@@ -140,14 +154,17 @@ class TxFetch(wiring.Component):
         empty = Signal()
         # The frame's descriptor data so far, and whether this descriptor would take it past
         # the maximum (worked out in TAKE, for READ to act on before its first read).
-        frame_bytes = Signal(range(MAX_FRAME_DATA + 1))
-        total = Signal(17)
+        frame_bytes = Signal(range(MAX_TSO_DATA + 1))
+        total = Signal(range(MAX_TSO_DATA + (1 << 17)))
         over = Signal()
         skipping = Signal()         # the frame was cut: its descriptors up to EOP go unread
         had_data = Signal()         # a read of the frame has been issued
         # The frame's checksum work, until its first read goes out (then it is queued).
         offload_due = Signal()
         csum = Signal()             # the frame asks for checksums
+        tse = Signal()              # the frame is to be segmented
+        requested = Signal()
+        m.d.comb += self.requested.eq(requested & ~tse)
         m.d.comb += [
             tag_in.eop.eq(eop),
             tag_in.ifcs.eq(ifcs),
@@ -209,12 +226,15 @@ class TxFetch(wiring.Component):
                         self.done.payload.ide.eq(desc.ide),
                     ]
                     with m.If(desc.first):
-                        m.d.sync += [self.offload.payload.eq(desc.offload), offload_due.eq(1),
-                                     csum.eq(desc.offload.ip | desc.offload.tu)]
+                        work = desc.work
+                        m.d.sync += [self.offload.payload.eq(work), offload_due.eq(1),
+                                     csum.eq(work.offload.ip | work.offload.tu),
+                                     tse.eq(work.tso.tse)]
                     m.next = "TAKE"
             with m.State("TAKE"):
                 m.d.sync += [total.eq(frame_bytes + left),
-                             over.eq(frame_bytes + left > MAX_FRAME_DATA)]
+                             over.eq(frame_bytes + left > Mux(tse, MAX_TSO_DATA,
+                                                              MAX_FRAME_DATA))]
                 with m.If(~empty):
                     m.next = "READ"
                 with m.Elif(done_room & tag_room):
@@ -225,7 +245,7 @@ class TxFetch(wiring.Component):
                     with m.If(skipping):
                         m.d.comb += tag_in.eop.eq(0)
                     with m.If(eop):
-                        m.d.comb += self.requested.eq(had_data & ~skipping)
+                        m.d.comb += requested.eq(had_data & ~skipping)
                         m.d.sync += [skipping.eq(0), frame_bytes.eq(0), had_data.eq(0)]
                     m.next = "DESCRIPTOR"
             with m.State("CUT"):
@@ -235,7 +255,7 @@ class TxFetch(wiring.Component):
                     m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
                                  tag_in.eop.eq(~skipping), tag_in.abort.eq(~skipping),
                                  self.done.valid.eq(1), self.done.payload.empty.eq(1)]
-                    m.d.comb += self.requested.eq(had_data & ~skipping)
+                    m.d.comb += requested.eq(had_data & ~skipping)
                     m.d.sync += [skipping.eq(~eop), frame_bytes.eq(0), had_data.eq(0)]
                     m.next = "DESCRIPTOR"
             with m.State("READ"):
@@ -261,7 +281,7 @@ class TxFetch(wiring.Component):
             with m.State("DONE"):
                 m.d.comb += self.done.valid.eq(done_room)
                 with m.If(done_room):
-                    m.d.comb += self.requested.eq(eop)
+                    m.d.comb += requested.eq(eop)
                     m.d.sync += frame_bytes.eq(Mux(eop, 0, total))
                     with m.If(eop):
                         m.d.sync += had_data.eq(0)
@@ -333,7 +353,8 @@ class TxFetch(wiring.Component):
         # after ``settle``, later than that.
         issued = Signal.like(next_beats)
         m.d.sync += issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0))
-        m.d.sync += headroom.eq(headroom - issued + self.dequeued)
+        m.d.sync += headroom.eq(headroom - issued + self.dequeued - self.extra)
+        m.d.sync += self.spare.eq(headroom > SPARE)
         return m
 
 
@@ -399,8 +420,9 @@ class TxDMA(wiring.Component):
         m.submodules.prefetch = prefetch = DescriptorPrefetch()
         m.submodules.decoder = decoder = TxDescriptorDecoder()
         m.submodules.fetch = fetch = self.fetch
-        m.submodules.offloads = offloads = pipe.queue(width=data.Layout.cast(TxOffload).size,
+        m.submodules.offloads = offloads = pipe.queue(width=data.Layout.cast(TxWork).size,
                                                       ram_depth=16)
+        m.submodules.tso = tso = TxSegmenter()
         m.submodules.checksum = checksum = TxChecksum(depth=16)
         m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxWord).size,
                                                 ram_depth=self._depth)
@@ -426,15 +448,24 @@ class TxDMA(wiring.Component):
         m.d.comb += fetch.dequeued.eq(queue_out)
         wiring.connect(m, prefetch.descs, decoder.descs)
         wiring.connect(m, decoder.requests, fetch.descs)
-        # Each frame's checksum work goes ahead of its words, and is taken with its first word.
+        # Each frame's work goes ahead of its words, to the segmenter, which hands the checksum
+        # unit a command with each frame's (or segment's) first word.
+        # Timing: the work leaves the block RAM through a register slice.
+        m.submodules.work = work = StreamRegister(TxWork)
         m.d.comb += [
             offloads.w_data.eq(fetch.offload.payload),
             offloads.w_en.eq(fetch.offload.valid),
             fetch.offload.ready.eq(offloads.w_rdy),
-            checksum.commands.payload.eq(offloads.r_data),
-            checksum.commands.valid.eq(offloads.r_rdy),
-            offloads.r_en.eq(checksum.commands.ready),
+            work.i.payload.eq(offloads.r_data),
+            work.i.valid.eq(offloads.r_rdy),
+            offloads.r_en.eq(work.i.ready),
         ]
+        wiring.connect(m, work.o, tso.work)
+        wiring.connect(m, fetch.words, tso.fetched)
+        wiring.connect(m, tso.commands, checksum.commands)
+        extra = Signal()
+        m.d.sync += extra.eq(tso.extra)
+        m.d.comb += [fetch.extra.eq(extra), tso.spare.eq(fetch.spare)]
         wiring.connect(m, checksum.results, wiring.flipped(self.checksums))
         # Words go in while a register says there is room: room for two more than a write a
         # cycle can use, so that the queue's ready, which comes from its level, stays off the
@@ -444,11 +475,11 @@ class TxDMA(wiring.Component):
         m.d.sync += room.eq((queue.level < self._depth - 2) & checksum.room)
         # A word goes into the queue as the checksums take it.
         m.d.comb += [
-            checksum.words.payload.eq(fetch.words.payload),
-            checksum.words.valid.eq(fetch.words.valid & room),
-            fetch.words.ready.eq(room & checksum.words.ready),
-            queue.w_data.eq(fetch.words.payload),
-            queue.w_en.eq(fetch.words.valid & fetch.words.ready),
+            checksum.words.payload.eq(tso.words.payload),
+            checksum.words.valid.eq(tso.words.valid & room),
+            tso.words.ready.eq(room & checksum.words.ready),
+            queue.w_data.eq(tso.words.payload),
+            queue.w_en.eq(tso.words.valid & tso.words.ready),
         ]
         wiring.connect(m, fetch.done, done.w_stream)
         # The queue is block RAM, whose read data only a register may follow, and which sits
@@ -485,9 +516,14 @@ class TxDMA(wiring.Component):
         # are all out, its words come without the MAC's help, and the MAC waits for its
         # checksums. Such frames are counted as their last read goes out, and as the MAC takes
         # their ends (a cycle late); the fetcher gets stuck on the next frame only cycles after.
+        # A segment of a frame with TSE is counted as its last word goes into the queue, a cycle
+        # late (so ``frame_ready`` stays low meanwhile).
         frames = Signal(range(self._depth + 1))
-        m.d.sync += frames.eq(frames + fetch.requested - (taken_valid & taken_eop))
-        m.d.sync += self.frame_ready.eq((frames == 0) & (fetch.starved | ~room | ~done.w_rdy))
+        segmented = Signal()
+        m.d.sync += segmented.eq(tso.segmented)
+        m.d.sync += frames.eq(frames + fetch.requested + segmented - (taken_valid & taken_eop))
+        m.d.sync += self.frame_ready.eq((frames == 0) & ~segmented
+                                        & (fetch.starved | ~room | ~done.w_rdy))
 
         # Descriptors whose data the MAC has taken, and whether there are any: registered. A
         # retirement is counted a cycle late, from a register, and ``any_consumed`` is a cycle

@@ -2,14 +2,14 @@
 
 ``TxWord`` is eight bytes of frame data as read from host memory, with the bytes of them that
 belong to the frame, so that buffers need no alignment. ``TxOffload`` is the checksum work a
-frame's descriptors asked for, and ``TxChecksums`` the checksums worked out for it, with where
-they go.
+frame's descriptors asked for, ``TxSegmentation`` the TCP segmentation, ``TxWork`` both, as the
+fetcher queues them, and ``TxChecksums`` the checksums worked out for a frame, with where they go.
 """
 
 from amaranth.lib import data
 
 
-__all__ = ["TxWord", "TxOffload", "TxChecksums"]
+__all__ = ["TxWord", "TxOffload", "TxSegmentation", "TxWork", "TxChecksums"]
 
 
 class TxWord(data.Struct):
@@ -22,6 +22,8 @@ class TxWord(data.Struct):
     desc_end: 1         # the last word of a descriptor
     abort: 1            # with eop: the frame was cut short, end it with an error
     csum: 1             # the frame asks for a checksum to be inserted
+    skip: 1             # not frame data: a segmented frame's header as read, kept for desc_end
+    tso_last: 1         # with eop: the last segment of a segmented frame
 
 
 class TxOffload(data.Struct):
@@ -36,6 +38,24 @@ class TxOffload(data.Struct):
     tucso: 8
     tucse: 16
     udp: 1              # a TCP/UDP checksum of 0 goes out as 0xFFFF (UDP's "no checksum" is 0)
+    tu_init: 16         # added to the TCP/UDP sum (a segment's TCP length), in the sum's byte order
+
+
+class TxSegmentation(data.Struct):
+    """TCP segmentation (TSE): the first ``hdrlen`` bytes are the header, ``paylen`` bytes of
+    payload follow, sent ``mss`` bytes a segment, each behind a copy of the header."""
+    tse: 1
+    ipv4: 1             # TUCMD.IP: the IPv4 total length and identification are updated
+    tcp: 1              # TUCMD.TCP: the TCP sequence number and flags are updated
+    hdrlen: 8
+    mss: 16
+    paylen: 20
+
+
+class TxWork(data.Struct):
+    """What the fetcher queues for each frame, ahead of its words."""
+    offload: TxOffload
+    tso: TxSegmentation
 
 
 class TxChecksums(data.Struct):

@@ -10,7 +10,8 @@ TCTL.PSP asks for it, the FCS when the frame's descriptors asked for it (IFCS), 
 gap of TIPG.IPGT byte times, never less than 12. A frame larger than the queue starts when the
 queue is full (``frame_ready``), before its checksums are known: if it asked for any, it is
 aborted. A frame the DMA engine cut short (``abort``) or that is aborted ends with its FCS
-inverted and TX_ER high through it, so that no receiver keeps it. At the end of each frame the
+inverted and TX_ER high through it, so that no receiver keeps it. Words marked ``skip`` are
+taken and passed over between frames. At the end of each frame the
 MAC reports its length, destination class and whether it was aborted to the statistics
 counters.
 
@@ -44,6 +45,7 @@ class TxFrameStats(data.Struct):
     broadcast: 1
     multicast: 1
     aborted: 1          # ended with an error: not a good frame
+    tso_last: 1         # the last segment of a frame sent with TSE
 
 
 class TxMAC(wiring.Component):
@@ -183,7 +185,11 @@ class TxMAC(wiring.Component):
                 with m.Else():
                     m.d.sync += want.eq(1)
             with m.State("START"):
-                with m.If(self.checksums.valid | self.frame_ready):
+                with m.If(cur.skip):
+                    # Not frame data (a segmented frame's header as read): passed over.
+                    m.d.sync += want.eq(1)
+                    m.next = "IDLE"
+                with m.Elif(self.checksums.valid | self.frame_ready):
                     m.d.comb += self.checksums.ready.eq(1)
                     m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1),
                                  sums.eq(self.checksums.payload),
@@ -253,6 +259,7 @@ class TxMAC(wiring.Component):
                     self.stats.payload.broadcast.eq(dest_ones),
                     self.stats.payload.multicast.eq(multicast & ~dest_ones),
                     self.stats.payload.aborted.eq(aborted),
+                    self.stats.payload.tso_last.eq(cur.tso_last),
                 ]
                 m.d.sync += [gap.eq(gap_setting),
                              gap_over.eq(0)]
