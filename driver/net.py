@@ -33,6 +33,13 @@ class NetworkUnreachable(OSError):
         super().__init__(101, "Network is unreachable")
 
 
+class MessageTooLong(OSError):
+    """A packet larger than its interface's MTU, which this stack does not fragment (every
+    packet it sends has DF set)."""
+    def __init__(self):
+        super().__init__(90, "Message too long")
+
+
 @dataclass
 class Route:
     network: ipaddress.IPv4Network
@@ -118,6 +125,8 @@ class NetStack:
         route = self.lookup(destination)
         if route is None:
             raise NetworkUnreachable()
+        if 20 + len(payload) > route.dev.mtu:
+            raise MessageTooLong()
         self._ident = (self._ident + 1) & 0xFFFF
         header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), self._ident,
                              0x4000, ttl, protocol, 0, route.source.packed, destination.packed)
@@ -172,7 +181,8 @@ class NetStack:
 
     # Receiving.
 
-    def receive(self, dev, frame):
+    def receive(self, dev, skb):
+        frame = skb.data
         if len(frame) < 14:
             return
         ethertype = struct.unpack("!H", frame[12:14])[0]

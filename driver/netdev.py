@@ -9,9 +9,12 @@ and then it is counted (``tx_dropped`` in ``ip -s link``).
 
 A frame travels as an ``SkBuff``: its bytes, and, when the stack leaves a checksum to the device
 (``CHECKSUM_PARTIAL``, which it does when the device has the ``tx-checksumming`` feature on),
-where that checksum starts and where it goes. Features carry ethtool's names: a driver says
-which it can do (``hw_features``) and which are on (``features``); ``ethtool -K`` turns them on
-and off.
+where that checksum starts and where it goes; and a TCP/IPv4 super-packet says the segment size
+it is to be cut into (``gso_size``, GSO). The queue discipline cuts super-packets in software
+(``SkBuff.gso_segment``) when the device has ``tcp-segmentation-offload`` (TSO) off, and cuts
+them into smaller super-packets when they are larger than the device takes (``gso_max_size``).
+Features carry ethtool's names: a driver says which it can do (``hw_features``) and which are on
+(``features``); ``ethtool -K`` turns them on and off.
 """
 
 import struct
@@ -20,7 +23,8 @@ from dataclasses import dataclass
 
 
 __all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "SkBuff", "checksum", "format_mac",
-           "NETDEV_TX_OK", "NETDEV_TX_BUSY", "NETIF_F_HW_CSUM", "NETIF_F_RXCSUM"]
+           "NETDEV_TX_OK", "NETDEV_TX_BUSY", "NETIF_F_HW_CSUM", "NETIF_F_RXCSUM", "NETIF_F_TSO",
+           "GSO_MAX_SIZE"]
 
 def checksum(data):
     """The Internet checksum (RFC 1071)."""
@@ -35,6 +39,12 @@ def checksum(data):
 # The features drivers here offer, by their ethtool names.
 NETIF_F_HW_CSUM = "tx-checksumming"
 NETIF_F_RXCSUM = "rx-checksumming"
+NETIF_F_TSO = "tcp-segmentation-offload"
+
+GSO_MAX_SIZE = 65536
+
+_ETH_HLEN = 14
+_FIN, _PSH = 0x01, 0x08
 
 
 @dataclass
@@ -46,6 +56,10 @@ class SkBuff:
     data: bytes
     csum_start: int | None = None
     csum_offset: int = 0
+    gso_size: int = 0       # a TCP/IPv4 super-packet: the payload bytes of each segment
+    # Received: the device checked the TCP/UDP checksum and found it right
+    # (CHECKSUM_UNNECESSARY).
+    csum_unnecessary: bool = False
 
     def __len__(self):
         return len(self.data)
@@ -58,6 +72,42 @@ class SkBuff:
         at = self.csum_start + self.csum_offset
         data[at:at + 2] = checksum(bytes(data[self.csum_start:])).to_bytes(2, "big")
         self.data, self.csum_start, self.csum_offset = bytes(data), None, 0
+
+    def header_length(self):
+        """The bytes of a TCP/IPv4 frame's Ethernet, IP and TCP headers."""
+        l4 = _ETH_HLEN + (self.data[_ETH_HLEN] & 0xF) * 4
+        return l4 + (self.data[l4 + 12] >> 4) * 4
+
+    def gso_segment(self, max_size=None):
+        """A super-packet cut into its segments (``skb_gso_segment``), or, with ``max_size``,
+        into super-packets of at most that many bytes. Each has the header with its own IPv4
+        total length, identification (one more per segment) and header checksum, sequence
+        number, and FIN and PSH only at the end; its TCP checksum is left to do
+        (``CHECKSUM_PARTIAL``, the field seeded with the pseudo-header sum)."""
+        data, mss = self.data, self.gso_size
+        hlen = self.header_length()
+        l4 = _ETH_HLEN + (data[_ETH_HLEN] & 0xF) * 4
+        payload = data[hlen:]
+        per = mss if max_size is None else max(1, (max_size - hlen) // mss) * mss
+        ip_id = int.from_bytes(data[18:20], "big")
+        seq = int.from_bytes(data[l4 + 4:l4 + 8], "big")
+        out = []
+        for at in range(0, len(payload), per):
+            piece = payload[at:at + per]
+            head = bytearray(data[:hlen])
+            head[16:18] = (hlen - _ETH_HLEN + len(piece)).to_bytes(2, "big")
+            head[18:20] = ((ip_id + at // mss) & 0xFFFF).to_bytes(2, "big")
+            head[24:26] = bytes(2)
+            head[24:26] = checksum(bytes(head[_ETH_HLEN:l4])).to_bytes(2, "big")
+            head[l4 + 4:l4 + 8] = ((seq + at) & 0xFFFFFFFF).to_bytes(4, "big")
+            if at + per < len(payload):
+                head[l4 + 13] &= ~(_FIN | _PSH)
+            length = hlen - l4 + len(piece)
+            pseudo = bytes(head[26:34]) + bytes([0, 6]) + length.to_bytes(2, "big")
+            head[l4 + 16:l4 + 18] = (~checksum(pseudo) & 0xFFFF).to_bytes(2, "big")
+            out.append(SkBuff(bytes(head) + piece, csum_start=l4, csum_offset=16,
+                              gso_size=0 if max_size is None else mss))
+        return out
 
 
 def format_mac(mac):
@@ -86,7 +136,7 @@ NETDEV_TX_BUSY = 1
 
 class NetDeviceOps:
     """What a driver provides: ``ndo_open``, ``ndo_stop``, ``ndo_start_xmit``,
-    ``ndo_get_stats64``."""
+    ``ndo_get_stats64``, ``ndo_set_features``."""
 
     async def ndo_open(self, netdev):
         raise NotImplementedError
@@ -100,6 +150,14 @@ class NetDeviceOps:
     async def ndo_get_stats64(self, netdev):
         return RtnlLinkStats64()
 
+    async def ndo_set_features(self, netdev, features):
+        """Apply ``features`` (ethtool -K), before they go into ``netdev.features``."""
+
+    async def ndo_change_mtu(self, netdev, mtu):
+        """Take a new MTU, within ``netdev.min_mtu`` and ``max_mtu``; returns 0 or -errno."""
+        netdev.mtu = mtu
+        return 0
+
 
 class NetDevice:
     def __init__(self, ops, *, mtu=1500):
@@ -108,6 +166,8 @@ class NetDevice:
         self.ops = ops
         self.dev_addr = bytes(6)
         self.mtu = mtu
+        self.min_mtu = 68           # ETH_MIN_MTU
+        self.max_mtu = 1500         # the driver raises it for jumbo frames
         self.up = False             # IFF_UP: administratively up
         self.carrier = False        # IFF_LOWER_UP
         self.priv = None
@@ -120,6 +180,7 @@ class NetDevice:
         self.requeues = 0           # frames the driver refused and the queue kept
         self.hw_features = set()    # what the driver can turn on (ethtool names)
         self.features = set()       # ...and what is on
+        self.gso_max_size = GSO_MAX_SIZE    # the largest super-packet the driver takes
 
     async def dev_queue_xmit(self, frame):
         """Queue ``frame`` (an ``SkBuff``, or the bytes of a frame with every checksum in
@@ -141,6 +202,12 @@ class NetDevice:
             return
         while self.qdisc and not self.queue_stopped:
             frame = self.qdisc.popleft()
+            if frame.gso_size and not {NETIF_F_TSO, NETIF_F_HW_CSUM} <= self.features:
+                self.qdisc.extendleft(reversed(frame.gso_segment()))
+                continue
+            if frame.gso_size and len(frame) > self.gso_max_size:
+                self.qdisc.extendleft(reversed(frame.gso_segment(self.gso_max_size)))
+                continue
             if NETIF_F_HW_CSUM not in self.features:
                 frame.checksum_help()       # turned off since the frame was built
             if await self.ops.ndo_start_xmit(frame, self) == NETDEV_TX_BUSY:
@@ -148,10 +215,10 @@ class NetDevice:
                 self.requeues += 1
                 break
 
-    def netif_receive_skb(self, frame):
-        """Hand a received frame (without FCS) to the stack."""
+    def netif_receive_skb(self, skb):
+        """Hand a received frame (an ``SkBuff``, without FCS) to the stack."""
         if self.rx_handler is not None:
-            self.rx_handler(self, frame)
+            self.rx_handler(self, skb)
 
     def netif_stop_queue(self):
         self.queue_stopped = True

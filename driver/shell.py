@@ -1,8 +1,8 @@
 """The guest's shell: the commands of the reference scenario, with busybox's output.
 
 Commands: ``insmod e1000 [eeprom=eerd|microwire] [ring=N]``, ``rmmod e1000``,
-``ip link set DEV up|down``, ``ip link [show [DEV]]``, ``ip addr add ADDR/MASK dev DEV``,
-``ip addr``, ``ip route add default|NET via GW``, ``ip route``,
+``ip link set DEV up|down``, ``ip link set DEV mtu MTU``, ``ip link [show [DEV]]``,
+``ip addr add ADDR/MASK dev DEV``, ``ip addr``, ``ip route add default|NET via GW``, ``ip route``,
 ``ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST``, ``ethtool -k DEV``,
 ``ethtool -K DEV FEATURE on|off ...``. Each prints what the real tool
 prints; a bad command prints the tool's complaint and returns a non-zero status.
@@ -24,7 +24,7 @@ import struct
 
 from .e1000 import E1000Driver
 from .e1000.hw import EEPROM_ACCESS
-from .net import NetStack, NetworkUnreachable
+from .net import MessageTooLong, NetStack, NetworkUnreachable
 from .netdev import NETIF_F_HW_CSUM, NETIF_F_RXCSUM, format_mac
 
 
@@ -144,7 +144,11 @@ class Shell:
             return await self._ip_link_set(args[1], args[2] == "up")
         if args[0] == "set" and len(args) == 4 and args[1] == "dev" and args[3] in ("up", "down"):
             return await self._ip_link_set(args[2], args[3] == "up")
-        self.out("Usage: ip link [show [DEV]] | ip link set DEV up|down")
+        if args[0] == "set" and args[1:2] == ["dev"]:
+            args = ["set", *args[2:]]
+        if args[0] == "set" and len(args) == 4 and args[2] == "mtu":
+            return await self._ip_link_set_mtu(args[1], args[3])
+        self.out("Usage: ip link [show [DEV]] | ip link set DEV up|down|mtu MTU")
         return 1
 
     # ethtool
@@ -183,9 +187,13 @@ class Shell:
                  if f not in netdev.hw_features and on != (f in netdev.features)]
         for feature in fixed:
             self.out(f"Cannot change {feature}")
+        features = set(netdev.features)
         for feature, on in wanted.items():
             if feature in netdev.hw_features:
-                (netdev.features.add if on else netdev.features.discard)(feature)
+                (features.add if on else features.discard)(feature)
+        if features != netdev.features:
+            await netdev.ops.ndo_set_features(netdev, features)
+            netdev.features = features
         if fixed:
             self.out("Could not change any device features" if len(fixed) == len(wanted)
                      else "Could not change some device features")
@@ -210,6 +218,30 @@ class Shell:
             await self.kernel.wait_event_timeout(lambda: netdev.carrier, self.link_wait_us)
         elif not up and netdev.up:
             await netdev.ops.ndo_stop(netdev)
+        return 0
+
+    async def _ip_link_set_mtu(self, name, value):
+        netdev = self._netdev(name)
+        if netdev is None:
+            return 1
+        try:
+            mtu = int(value)
+        except ValueError:
+            self.out(f'Error: argument "{value}" is wrong: "mtu" value is invalid')
+            return 1
+        if mtu < netdev.min_mtu:
+            self.out("Error: mtu less than device minimum.")
+            return 1
+        if mtu > netdev.max_mtu:
+            self.out("Error: mtu greater than device maximum.")
+            return 1
+        error = await netdev.ops.ndo_change_mtu(netdev, mtu)
+        if error:
+            self.out(f"ip: SIOCSIFMTU: {os.strerror(-error)}")
+            return 1
+        if netdev.up:
+            # The driver took the interface down and up for it: wait for the link again.
+            await self.kernel.wait_event_timeout(lambda: netdev.carrier, self.link_wait_us)
         return 0
 
     async def _ip_link_show(self, args, statistics=False):
@@ -292,7 +324,7 @@ class Shell:
         # What each option takes: a parser and the values allowed, as busybox checks them.
         options = {"-c": (int, lambda v: v >= 1, "a count of at least 1 (this ping cannot "
                                                   "run until interrupted)"),
-                   "-s": (int, lambda v: 0 <= v <= 1472, "a size from 0 to 1472 (the MTU)"),
+                   "-s": (int, lambda v: 0 <= v <= 65507, "a size from 0 to 65507"),
                    "-i": (float, lambda v: v >= 0, "an interval of 0 seconds or more"),
                    "-W": (float, lambda v: v > 0, "a time-out above 0 seconds")}
         values = {}
@@ -359,8 +391,8 @@ class Shell:
                 start = platform.now_ns()
                 try:
                     await self.stack.send_ip(destination, 1, echo, csum_at=2)
-                except NetworkUnreachable:
-                    self.out("ping: sendto: Network is unreachable")
+                except (NetworkUnreachable, MessageTooLong) as e:
+                    self.out(f"ping: sendto: {e.strerror}")
                     return 1
                 sent += 1
                 deadline = start + timeout * 1e9

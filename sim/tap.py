@@ -17,11 +17,13 @@ Two namespaces are created for the run and deleted after it, whatever happens:
 A TAP frame has no FCS and may be shorter than 60 bytes: the MAC pads and appends the FCS on the
 wire, and this bridge strips it on the way back (frames with a bad FCS are dropped and counted).
 
-The guest's TAP is opened with a virtio-net header (IFF_VNET_HDR) and checksum offload on
-(TUN_F_CSUM), as a real e1000 offers its kernel: the kernel then leaves TCP and UDP checksums
-to the device (CHECKSUM_PARTIAL), the header says where each goes, and the Python driver hands
-them to the model's checksum insertion through a context descriptor. The bridge counts those
-frames; the gateway's kernel drops any segment whose checksum is wrong.
+The guest's TAP is opened with a virtio-net header (IFF_VNET_HDR) and checksum offload and TCP
+segmentation on (TUN_F_CSUM, TUN_F_TSO4), as a real e1000 offers its kernel: the kernel then
+leaves TCP and UDP checksums to the device (CHECKSUM_PARTIAL) and hands it TCP super-packets of
+up to 64 KiB (GSO), the header says where each checksum goes and the segment size, and the
+Python driver hands them to the model's checksum insertion and segmentation through context
+descriptors. The bridge counts those frames; the gateway's kernel drops any segment whose
+checksum is wrong.
 IPv6 is off in both namespaces. Nothing is configured outside them: every address and route is
 added with ``ip -n NAMESPACE``, the TAPs are created from inside their namespace, and each
 namespace is checked to exist, and to be the one entered, before anything runs in it.
@@ -77,9 +79,14 @@ _IFF_NO_PI = 0x1000
 _IFF_VNET_HDR = 0x4000
 _TUNSETOFFLOAD = 0x4004_54D0
 _TUN_F_CSUM = 0x01
-# struct virtio_net_hdr, as TAP writes and reads it (little-endian on this machine's kernels).
+_TUN_F_TSO4 = 0x02
+# struct virtio_net_hdr, as TAP writes and reads it (little-endian on this machine's kernels):
+# flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
 _VNET_HDR = struct.Struct("<BBHHHH")
 _VNET_NEEDS_CSUM = 0x01
+_VNET_DATA_VALID = 0x02
+_VNET_GSO_TCPV4 = 0x01
+_VNET_GSO_ECN = 0x80
 
 
 class TapError(Exception):
@@ -195,7 +202,7 @@ class Tap:
             try:
                 fcntl.ioctl(self.fd, _TUNSETIFF, struct.pack("16sH", name.encode(), flags))
                 if offload:
-                    fcntl.ioctl(self.fd, _TUNSETOFFLOAD, _TUN_F_CSUM)
+                    fcntl.ioctl(self.fd, _TUNSETOFFLOAD, _TUN_F_CSUM | _TUN_F_TSO4)
             except OSError as e:
                 os.close(self.fd)
                 raise TapError(f"cannot create TAP {name} in {namespace.name}: {e}") from None
@@ -206,21 +213,26 @@ class Tap:
         frames = []
         while True:
             try:
-                frame = os.read(self.fd, 65536)
+                frame = os.read(self.fd, 1 << 17)
             except BlockingIOError:
                 return frames
             if not self.offload:
                 frames.append(frame)
                 continue
-            flags, _, _, _, start, offset = _VNET_HDR.unpack_from(frame)
+            flags, gso_type, _, gso_size, start, offset = _VNET_HDR.unpack_from(frame)
             skb = SkBuff(frame[_VNET_HDR.size:])
             if flags & _VNET_NEEDS_CSUM:
                 skb.csum_start, skb.csum_offset = start, offset
+            if gso_type & ~_VNET_GSO_ECN == _VNET_GSO_TCPV4:
+                skb.gso_size = gso_size
             frames.append(skb)
 
-    def write(self, frame):
+    def write(self, frame, *, data_valid=False):
+        """Write ``frame``; with ``data_valid``, the kernel is told its TCP/UDP checksum was
+        checked already."""
         if self.offload:
-            frame = bytes(_VNET_HDR.size) + frame
+            flags = _VNET_DATA_VALID if data_valid else 0
+            frame = _VNET_HDR.pack(flags, 0, 0, 0, 0, 0) + frame
         os.write(self.fd, frame)
 
     def set_carrier(self, on):
@@ -281,16 +293,18 @@ class TapBridge:
         self.to_driver = []         # from the guest kernel, waiting for the driver's queue
         self.to_wire = []           # from the gateway kernel, waiting for the partner
         self.counts = dict(guest_out=0, guest_in=0, gateway_out=0, gateway_in=0, bad_fcs=0,
-                           dropped_down=0, checksums=0)
+                           dropped_down=0, checksums=0, super_packets=0, verified=0)
         self.requests = {}          # (id, seq) -> simulated ns the guest's echo request left
         self.round_trips = []       # simulated ns of each echo round trip
         self._activity = 0
         self.netdev.rx_handler = self._from_driver
         self.backend.tx_listeners.append(self._from_wire)
 
-    def _from_driver(self, netdev, frame):
-        self.guest.write(frame)
+    def _from_driver(self, netdev, skb):
+        frame = skb.data
+        self.guest.write(frame, data_valid=skb.csum_unnecessary)
         self.counts["guest_in"] += 1
+        self.counts["verified"] += skb.csum_unnecessary
         self._activity += 1
         echo = _echo(frame)
         if echo and echo[0] == 0 and echo[1:] in self.requests:
@@ -327,6 +341,8 @@ class TapBridge:
                     self.requests[echo[1:]] = self.kernel.platform.now_ns()
                 if frame.csum_start is not None:
                     self.counts["checksums"] += 1
+                if frame.gso_size:
+                    self.counts["super_packets"] += 1
                 await netdev.dev_queue_xmit(frame)
                 self.counts["guest_out"] += 1
                 self._activity += 1
@@ -355,6 +371,10 @@ class TapBridge:
                  + (f", {c['bad_fcs']} with a bad FCS dropped" if c["bad_fcs"] else "")
                  + (f"; {c['checksums']} of the guest's frames left their checksum to the device"
                     if c["checksums"] else "")
+                 + (f", {c['super_packets']} were TCP super-packets for it to segment"
+                    if c["super_packets"] else "")
+                 + (f"; {c['verified']} of the frames to the guest had their checksums checked "
+                    "by the device" if c["verified"] else "")
                  + (f", {c['dropped_down']} from the guest dropped while eth0 was down"
                     if c["dropped_down"] else "")
                  + (f", {self.netdev.tx_dropped} dropped by its queue" if self.netdev.tx_dropped

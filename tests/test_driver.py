@@ -2,11 +2,12 @@
 
 import struct
 
-from scapy.layers.inet import ICMP, IP
+from scapy.layers.inet import ICMP, IP, TCP
 from scapy.layers.l2 import Ether
 
+from driver.netdev import SkBuff
 from hw.regmap import reg
-from sim.ethernet import to_wire
+from sim.ethernet import received, to_wire
 from sim.machine import Machine
 
 from harness import COMPILED
@@ -110,12 +111,13 @@ def test_insmod_and_rmmod_cycle_and_the_interface_works_each_time():
 
 
 def test_rings_that_do_not_fit_are_refused_like_the_kernel_and_memory_comes_back():
-    # Host memory is 1 MiB: 4096 descriptors do not fit at all, 256 fit for TX but not for RX
-    # (the TX ring must then be given back), 128 fit, and do again after down and up.
+    # Host memory is 1 MiB: 4096 descriptors do not fit at all, 192 fit for TX (with 4 KiB
+    # buffers) but not for RX (the TX ring must then be given back), 128 fit, and do again after
+    # down and up.
     lines = []
     machine = Machine(console=lines.append, backend=COMPILED)
     script = ["insmod e1000 ring=4096", "ip link set eth0 up", "rmmod e1000",
-              "insmod e1000 ring=256", "ip link set eth0 up", "rmmod e1000",
+              "insmod e1000 ring=192", "ip link set eth0 up", "rmmod e1000",
               "insmod e1000 ring=128", "ip link set eth0 up", "ip link set eth0 down",
               "ip link set eth0 up", "ip addr add 10.0.2.15/255.255.255.0 dev eth0",
               "ping -c 1 10.0.2.2"]
@@ -181,7 +183,7 @@ def test_ping_with_checksums_in_hardware_and_in_software():
     assert "3 packets transmitted, 3 packets received" in text_on
     assert "3 packets transmitted, 3 packets received" in text_off
     assert "tx-checksumming: on\n" in text_on and "tx-checksumming: off\n" in text_off
-    assert "tcp-segmentation-offload: off [fixed]" in text_on
+    assert "tcp-segmentation-offload: on\n" in text_on
     assert len(on) == 3 and on == off
     assert (tdh_on, tdh_off) == (1 + 2 * 3, 1 + 3)      # the ARP request, then the echoes
 
@@ -194,10 +196,137 @@ def test_ethtool_refuses_what_it_cannot_change():
         shell = world.shell
         await shell.script(UP)
         return [await shell.run(line) for line in (
-            "ethtool -K eth0 tso on", "ethtool -K eth0 tx", "ethtool -K eth0 bogus on",
-            "ethtool -k eth9", "ethtool -K eth0 tso off tx on")]
+            "ethtool -K eth0 rxvlan on", "ethtool -K eth0 tx", "ethtool -K eth0 bogus on",
+            "ethtool -k eth9", "ethtool -K eth0 rxvlan off tx on")]
 
     assert machine.run(scenario) == [1, 1, 1, 1, 0]
     text = "\n".join(lines)
-    assert "Cannot change tcp-segmentation-offload\nCould not change any device features" in text
+    assert "Cannot change rx-vlan-offload\nCould not change any device features" in text
     assert "Cannot get device feature names: No such device (eth9)" in text
+
+
+def super_packet(payload, flags="PA"):
+    """A TCP/IPv4 super-packet as a kernel hands it to a driver with TSO: CHECKSUM_PARTIAL,
+    with the length of the whole in its IPv4 header; and the segments scapy makes of it."""
+    head = (Ether(src="52:54:00:12:34:56", dst="52:55:0a:00:02:02")
+            / IP(src="10.0.2.15", dst="10.0.2.2", id=1000)
+            / TCP(sport=40000, dport=5001, seq=7, ack=1, flags=flags))
+    frame = bytearray(bytes(head / payload))
+    segments = []
+    for k, at in enumerate(range(0, len(payload), 1448)):
+        seg = head.copy()
+        seg[IP].id += k
+        seg[TCP].seq += at
+        if at + 1448 < len(payload):
+            seg[TCP].flags = int(seg[TCP].flags) & ~0x09
+        segments.append(bytes(seg / payload[at:at + 1448]))
+    frame[50:52] = bytes(2)
+    return SkBuff(bytes(frame), csum_start=34, csum_offset=16, gso_size=1448), segments
+
+
+def test_super_packets_go_out_as_the_same_segments_with_tso_on_and_off():
+    # Segmented by the device (one context descriptor, then the super-packet in pieces of 4 KiB,
+    # as e1000_tso and e1000_tx_map write them), by the stack into super-packets the ring takes
+    # (a ring of 8 takes 24 KiB), and by the stack into segments with TSO off: the wire is the
+    # same, each segment the one scapy builds.
+    payload = bytes((i * 7 + i // 256) & 0xFF for i in range(30000))
+
+    def run(script, ring):
+        machine = Machine(console=lambda line: None, backend=COMPILED)
+
+        async def scenario(world):
+            await world.shell.script([f"insmod e1000 ring={ring}", *UP[1:], *script])
+            adapter, kernel = world.adapter(), world.kernel
+            skb, expected = super_packet(payload, flags="FPA")
+            await adapter.netdev.dev_queue_xmit(skb)
+            tcp = lambda: [received(f) for _, _, f in world.backend.wire_log
+                           if f.frame and f.frame[12:14] == b"\x08\x00" and f.frame[23] == 6]
+            await kernel.wait_event_timeout(lambda: len(tcp()) >= len(expected), 5000)
+            ring_ = adapter.tx_ring
+            await kernel.wait_event_timeout(lambda: ring_.next_to_clean == ring_.next_to_use,
+                                            500)
+            return (tcp(), expected, adapter.stats.tx_packets,
+                    await adapter.hw.er32(reg.TSCTC), await adapter.hw.er32(reg.TDH))
+        return machine.run(scenario)
+
+    device, expected, packets, contexts, tdh = run([], 32)
+    assert len(expected) == 21 and device == expected
+    assert packets == 21 and contexts == 1
+    assert tdh == 1 + 8                                 # a context and 8 pieces of 4 KiB
+    small, _, _, contexts, _ = run([], 8)
+    assert small == expected and contexts == 2          # 16 and 5 segments
+    soft, _, packets, contexts, _ = run(["ethtool -K eth0 tso off"], 32)
+    assert soft == expected and packets == 21 and contexts == 0
+
+
+def test_received_checksums_checked_by_the_device_are_marked_and_wrong_ones_counted():
+    # RXCSUM.TUOFL while rx-checksumming is on: a right TCP or UDP checksum marks the frame
+    # CHECKSUM_UNNECESSARY; a wrong one is counted and the frame still goes up (it is not a
+    # receive error). With the feature off, nothing is marked.
+    from scapy.layers.inet import UDP
+
+    def frame(l4, bad=False):
+        b = bytearray(bytes(Ether(src="52:55:0a:00:02:02", dst="52:54:00:12:34:56")
+                            / IP(src="10.0.2.2", dst="10.0.2.15") / l4 / (b"payload bytes" * 4)))
+        if bad:
+            b[-1] ^= 0xFF
+        return bytes(b)
+    frames = [frame(UDP(sport=1, dport=2)), frame(TCP(sport=3, dport=4)),
+              frame(UDP(sport=5, dport=6), bad=True), frame(TCP(sport=7, dport=8), bad=True)]
+
+    def run(script):
+        machine = Machine(console=lambda line: None, backend=COMPILED)
+
+        async def scenario(world):
+            await world.shell.script(UP + script)
+            adapter, kernel = world.adapter(), world.kernel
+            seen, stack = [], adapter.netdev.rx_handler
+            adapter.netdev.rx_handler = lambda dev, skb: (seen.append(skb), stack(dev, skb))
+            for f in frames:
+                world.backend.send(to_wire(f))
+            await kernel.wait_event_timeout(lambda: len(seen) == len(frames), 2000)
+            return ([(s.data, s.csum_unnecessary) for s in seen], adapter.hw_csum_err,
+                    adapter.stats.rx_errors, await adapter.hw.er32(reg.RXCSUM))
+        return machine.run(scenario)
+
+    seen, errors, rx_errors, rxcsum = run([])
+    assert seen == list(zip(frames, [True, True, False, False]))
+    assert (errors, rx_errors, rxcsum) == (2, 0, reg.RXCSUM.TUOFL.mask)
+    seen, errors, rx_errors, rxcsum = run(["ethtool -K eth0 rx off"])
+    assert seen == list(zip(frames, [False] * 4))
+    assert (errors, rx_errors, rxcsum) == (0, 0, 0)
+
+
+def test_jumbo_frames_with_the_mtu_both_ways():
+    # ip link set eth0 mtu 9000 and 16110 (the 82540EM's largest frame, 16,128 bytes with the
+    # FCS): 4 KiB receive buffers with BSEX and LPE, echoes of 9,014 and 16,124 bytes out in
+    # 4 KiB pieces and back across several buffers; larger ones are refused.
+    lines = []
+    machine = Machine(console=lines.append, backend=COMPILED)
+    script = ["ip link set eth0 mtu 9000", "ping -c 2 -s 8972 10.0.2.2",
+              "ip link set eth0 mtu 16110", "ping -c 1 -s 16082 10.0.2.2",
+              "ping -c 1 -s 16083 10.0.2.2", "ip link set eth0 mtu 16111",
+              "ip link set eth0 mtu 67", "ip link show eth0"]
+
+    async def scenario(world):
+        await world.shell.script(UP)
+        statuses = [await world.shell.run(line) for line in script]
+        sizes = sorted({len(f.frame) for _, _, f in world.backend.wire_log if f.frame})
+        adapter = world.adapter()
+        return (statuses, sizes, await adapter.hw.er32(reg.RCTL), adapter.stats.rx_errors,
+                await adapter.hw.er32(reg.ROC))
+
+    statuses, sizes, rctl, rx_errors, oversize = machine.run(scenario)
+    text = "\n".join(lines)
+    assert statuses == [0, 0, 0, 0, 1, 1, 1, 0], text
+    assert "2 packets transmitted, 2 packets received" in text
+    assert "1 packets transmitted, 1 packets received" in text
+    assert "ping: sendto: Message too long" in text
+    assert "Error: mtu greater than device maximum." in text
+    assert "Error: mtu less than device minimum." in text
+    assert "mtu 16110 qdisc" in text
+    # On the wire, with the FCS: the echoes and their replies.
+    assert 9018 in sizes and 16128 in sizes and max(sizes) == 16128
+    assert rctl & (reg.RCTL.LPE.mask | reg.RCTL.BSEX.mask | reg.RCTL.BSIZE.mask) == (
+        reg.RCTL.LPE.mask | reg.RCTL.BSEX.mask | reg.RCTL.BSIZE.put(3))
+    assert (rx_errors, oversize) == (0, 0)

@@ -8,14 +8,15 @@ import errno
 
 from amaranth.lib import data
 
-from hw.desc import (DESCRIPTOR_BYTES, RXD_STA, TXD_CMD, TXD_DCMD, TXD_DTYP, TXD_POPTS, TXD_STA,
-                     TXD_TUCMD, RxDescriptor, TxContextDescriptor, TxDataDescriptor, TxDescriptor)
+from hw.desc import (DESCRIPTOR_BYTES, RXD_ERR, RXD_STA, TXD_CMD, TXD_DCMD, TXD_DTYP,
+                     TXD_POPTS, TXD_STA, TXD_TUCMD, RxDescriptor, TxContextDescriptor,
+                     TxDataDescriptor, TxDescriptor)
 from hw.regmap import reg
 
 from ..kernel import Napi
-from ..netdev import (NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_HW_CSUM, NetDevice, NetDeviceOps,
-                      RtnlLinkStats64,
-                      format_mac)
+from ..netdev import (GSO_MAX_SIZE, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_HW_CSUM,
+                      NETIF_F_RXCSUM, NETIF_F_TSO, NetDevice, NetDeviceOps, RtnlLinkStats64,
+                      SkBuff, checksum, format_mac)
 from ..pci import IORESOURCE_IO, IORESOURCE_MEM, PciError
 from .hw import E1000HW, EepromError, PhyError
 
@@ -34,9 +35,17 @@ IMS_ENABLE_MASK = (reg.IMS.TXDW.mask | reg.IMS.RXDMT0.mask | reg.IMS.RXSEQ.mask
 
 
 RX_BUFFER_SIZE = 2048
-TX_BUFFER_SIZE = 2048
+# A transmit descriptor carries at most this much (E1000_MAX_DATA_PER_TXD); a frame larger than
+# that (a TSO super-packet) goes in several, each with its slot's buffer.
+MAX_DATA_PER_TXD = 4096
+TX_BUFFER_SIZE = MAX_DATA_PER_TXD
 DEFAULT_RING_SIZE = 8
-ETH_FRAME_MAX = 1514            # without FCS, for an MTU of 1500
+ETH_HLEN, ETH_FCS_LEN = 14, 4
+# The largest frame the 82540EM takes, FCS included (MAX_JUMBO_FRAME_SIZE), and so the MTU.
+MAX_JUMBO_FRAME_SIZE = 0x3F00
+MAX_MTU = MAX_JUMBO_FRAME_SIZE - ETH_HLEN - ETH_FCS_LEN
+# The receive errors that spoil a frame (E1000_RXD_ERR_FRAME_ERR_MASK); a wrong checksum does not.
+RXD_ERR_FRAME_ERR_MASK = RXD_ERR.CE | RXD_ERR.SE | RXD_ERR.SEQ | RXD_ERR.RXE
 
 _TX = data.Layout.cast(TxDescriptor)
 _TX_CONTEXT = data.Layout.cast(TxContextDescriptor)
@@ -45,6 +54,9 @@ _RX = data.Layout.cast(RxDescriptor)
 
 # RCTL: receiver on, broadcasts accepted, 2048-byte buffers, FCS stripped, threshold 1/2.
 RCTL_OPEN = reg.RCTL.EN.mask | reg.RCTL.BAM.mask | reg.RCTL.SECRC.mask
+# Receive buffer sizes (as e1000_change_mtu picks them) and how RCTL says them.
+RX_BUFFER_SIZES = {2048: reg.RCTL.BSIZE.put(0),
+                   4096: reg.RCTL.BSEX.mask | reg.RCTL.BSIZE.put(3)}
 # TCTL: transmitter on, short frames padded, collision threshold 15, collision distance 64.
 TCTL_OPEN = (reg.TCTL.EN.mask | reg.TCTL.PSP.mask | reg.TCTL.CT.put(0x0F)
              | reg.TCTL.COLD.put(0x40))
@@ -109,8 +121,11 @@ class E1000Adapter(NetDeviceOps):
         self.ring_size = ring_size
         self.netdev = NetDevice(self)
         self.netdev.priv = self
-        # As e1000_probe: checksums in hardware, on unless ethtool turns them off.
-        self.netdev.hw_features = {NETIF_F_HW_CSUM}
+        self.netdev.max_mtu = MAX_MTU
+        self.rx_buffer_len = RX_BUFFER_SIZE
+        # As e1000_probe: checksums both ways and TCP segmentation in hardware, on unless
+        # ethtool turns them off.
+        self.netdev.hw_features = {NETIF_F_HW_CSUM, NETIF_F_TSO, NETIF_F_RXCSUM}
         self.netdev.features = set(self.netdev.hw_features)
         self.hw = None
         self.irq_registered = False
@@ -121,6 +136,8 @@ class E1000Adapter(NetDeviceOps):
         self.tx_ring = self.rx_ring = None
         self.stats = RtnlLinkStats64()
         self.rx_errors_phy = 0          # RXERRC, for rx_errors
+        self.hw_csum_err = 0            # frames with a TCP/UDP checksum the device found wrong
+        self.hw_csum_good = 0           # ...and right
         self.rx_no_buffer_count = 0     # RNBC, as ethtool -S shows it
         self._rx_partial = b""
 
@@ -204,12 +221,15 @@ class E1000Adapter(NetDeviceOps):
             self.netdev_err("Unable to allocate memory for the Tx descriptor ring")
             return -errno.ENOMEM
         try:
-            self.rx_ring = Ring(self.pdev, self.ring_size, RX_BUFFER_SIZE)
+            self.rx_ring = Ring(self.pdev, self.ring_size, self.rx_buffer_len)
         except MemoryError:
             self.netdev_err("Unable to allocate memory for the Rx descriptor ring")
             self.tx_ring.free()
             self.tx_ring = None
             return -errno.ENOMEM
+        # A super-packet must fit the ring: its context and data descriptors, and the slot
+        # that stays empty (the stack cuts larger ones).
+        netdev.gso_max_size = min(GSO_MAX_SIZE, (self.ring_size - 2) * MAX_DATA_PER_TXD)
         await self.configure_tx()
         await self.configure_rx()
         self.kernel.request_irq(self.pdev.irq, self.intr, netdev.name)
@@ -247,7 +267,37 @@ class E1000Adapter(NetDeviceOps):
         await hw.ew32(reg.RDH, 0)
         # Every buffer but one goes to the hardware; one slot always stays empty.
         await hw.ew32(reg.RDT, ring.count - 1)
-        await hw.ew32(reg.RCTL, RCTL_OPEN)
+        await self.configure_rx_csum(self.netdev.features)
+        # Long frames (LPE) above the standard MTU, which then span several buffers.
+        lpe = reg.RCTL.LPE.mask if self.netdev.mtu > 1500 else 0
+        await hw.ew32(reg.RCTL, RCTL_OPEN | RX_BUFFER_SIZES[self.rx_buffer_len] | lpe)
+
+    async def ndo_change_mtu(self, netdev, mtu):
+        """As e1000_change_mtu: 2048-byte receive buffers while a frame fits one, else 4 KiB;
+        a running interface is brought down and up again with them."""
+        max_frame = mtu + ETH_HLEN + ETH_FCS_LEN
+        running = netdev.up
+        if running:
+            await self.ndo_stop(netdev)
+        netdev.mtu = mtu
+        self.rx_buffer_len = RX_BUFFER_SIZE if max_frame <= RX_BUFFER_SIZE else 4096
+        if running:
+            return await self.ndo_open(netdev) or 0
+        return 0
+
+    async def configure_rx_csum(self, features):
+        """As e1000_configure_rx: the device checks TCP/UDP checksums (RXCSUM.TUOFL) while
+        rx-checksumming is on."""
+        rxcsum = await self.hw.er32(reg.RXCSUM)
+        if NETIF_F_RXCSUM in features:
+            rxcsum |= reg.RXCSUM.TUOFL.mask
+        else:
+            rxcsum &= ~reg.RXCSUM.TUOFL.mask
+        await self.hw.ew32(reg.RXCSUM, rxcsum)
+
+    async def ndo_set_features(self, netdev, features):
+        if netdev.up and (NETIF_F_RXCSUM in features) != (NETIF_F_RXCSUM in netdev.features):
+            await self.configure_rx_csum(features)
 
     async def irq_enable(self):
         await self.hw.ew32(reg.IMS, IMS_ENABLE_MASK)
@@ -279,27 +329,70 @@ class E1000Adapter(NetDeviceOps):
     async def ndo_start_xmit(self, skb, netdev):
         ring = self.tx_ring
         frame = skb.data
-        if len(frame) > ETH_FRAME_MAX or len(frame) < 14:
+        if (not skb.gso_size and len(frame) > netdev.mtu + ETH_HLEN) or len(frame) < ETH_HLEN \
+                or len(frame) > (ring.count - 2) * MAX_DATA_PER_TXD:
             self.stats.tx_dropped += 1
             return NETDEV_TX_OK
-        if ring.unused() < 2:
+        # As e1000_xmit_frame: room for the context descriptor and the data's, and one slot
+        # that stays empty.
+        pieces = -(-len(frame) // MAX_DATA_PER_TXD)
+        if ring.unused() < pieces + 1:
             netdev.netif_stop_queue()
             return NETDEV_TX_BUSY
         first = i = ring.next_to_use
-        offload = self.tx_csum(ring, i, skb)
-        if offload:
-            i = (i + 1) % ring.count
-        ring.buffers[i].write(0, frame)
-        cmd = TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS
-        if offload:
-            ring.write(_TX_DATA, i, buffer_addr=ring.buffers[i].dma_handle, length=len(frame),
-                       dtyp=TXD_DTYP.DATA, dcmd=cmd | TXD_DCMD.DEXT, popts=TXD_POPTS.TXSM)
+        segments = 1
+        if skb.gso_size:
+            frame, segments = self.tso(ring, i, skb)
+            dcmd, popts = TXD_DCMD.TSE, TXD_POPTS.IXSM | TXD_POPTS.TXSM
+        elif self.tx_csum(ring, i, skb):
+            dcmd, popts = 0, TXD_POPTS.TXSM
         else:
-            ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle, length=len(frame), cmd=cmd)
-        ring.watch[first] = (i, len(frame))
-        ring.next_to_use = (i + 1) % ring.count
+            dcmd = popts = None
+        if dcmd is not None:
+            i = (i + 1) % ring.count
+        # As e1000_tx_map and e1000_tx_queue: the frame in pieces of at most 4 KiB, EOP and RS
+        # on the last.
+        for at in range(0, len(frame), MAX_DATA_PER_TXD):
+            piece = frame[at:at + MAX_DATA_PER_TXD]
+            ring.buffers[i].write(0, piece)
+            cmd = TXD_CMD.IFCS
+            if at + MAX_DATA_PER_TXD >= len(frame):
+                cmd |= TXD_CMD.EOP | TXD_CMD.RS
+            if dcmd is None:
+                ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle, length=len(piece),
+                           cmd=cmd)
+            else:
+                ring.write(_TX_DATA, i, buffer_addr=ring.buffers[i].dma_handle,
+                           length=len(piece), dtyp=TXD_DTYP.DATA,
+                           dcmd=cmd | dcmd | TXD_DCMD.DEXT, popts=popts)
+            last = i
+            i = (i + 1) % ring.count
+        # What the wire will carry: every segment with its own copy of the header.
+        wire_bytes = len(frame) + (segments - 1) * skb.header_length() if skb.gso_size \
+            else len(frame)
+        ring.watch[first] = (last, wire_bytes, segments)
+        ring.next_to_use = i
         await self.hw.ew32(reg.TDT, ring.next_to_use)
         return NETDEV_TX_OK
+
+    def tso(self, ring, i, skb):
+        """The context descriptor at ``i`` for a TCP/IPv4 super-packet, as e1000_tso writes it,
+        and the frame as the device is to get it: IPv4 total length and header checksum zero,
+        the TCP checksum field seeded with the pseudo-header sum without the length (the device
+        adds each segment's). Returns the frame and the number of segments."""
+        frame = bytearray(skb.data)
+        hdr_len = skb.header_length()
+        l4 = 14 + (frame[14] & 0xF) * 4
+        frame[16:18] = bytes(2)
+        frame[24:26] = bytes(2)
+        pseudo = bytes(frame[26:34]) + bytes([0, 6, 0, 0])
+        frame[l4 + 16:l4 + 18] = (~checksum(pseudo) & 0xFFFF).to_bytes(2, "big")
+        payload = len(frame) - hdr_len
+        ring.write(_TX_CONTEXT, i, ipcss=14, ipcso=24, ipcse=l4 - 1, tucss=l4, tucso=l4 + 16,
+                   tucse=0, paylen=payload, dtyp=TXD_DTYP.CONTEXT, hdrlen=hdr_len,
+                   mss=skb.gso_size,
+                   tucmd=TXD_TUCMD.DEXT | TXD_TUCMD.TSE | TXD_TUCMD.IP | TXD_TUCMD.TCP)
+        return bytes(frame), max(1, -(-payload // skb.gso_size))
 
     def tx_csum(self, ring, i, skb):
         """A context descriptor at ``i`` for a frame whose checksum the stack left to the
@@ -322,10 +415,10 @@ class E1000Adapter(NetDeviceOps):
         cleaned = 0
         while ring.next_to_clean != ring.next_to_use:
             i = ring.next_to_clean
-            last, length = ring.watch[i]
+            last, length, segments = ring.watch[i]
             if not ring.read(_TX, last).sta & TXD_STA.DD:
                 break
-            self.stats.tx_packets += 1
+            self.stats.tx_packets += segments
             self.stats.tx_bytes += length
             ring.watch[i] = None
             while True:
@@ -341,6 +434,19 @@ class E1000Adapter(NetDeviceOps):
 
     # Receive.
 
+    def rx_checksum(self, desc):
+        """As e1000_rx_checksum: whether the device found the frame's TCP/UDP checksum right.
+        A wrong one is counted, and the frame still goes to the stack, which checks again."""
+        if desc.status & RXD_STA.IXSM or NETIF_F_RXCSUM not in self.netdev.features:
+            return False
+        if desc.errors & (RXD_ERR.TCPE | RXD_ERR.IPE):
+            self.hw_csum_err += 1
+            return False
+        if desc.status & RXD_STA.TCPCS:
+            self.hw_csum_good += 1
+            return True
+        return False
+
     async def clean_rx(self, budget):
         ring = self.rx_ring
         work = 0
@@ -354,7 +460,7 @@ class E1000Adapter(NetDeviceOps):
             ring.write(_RX, i, buffer_addr=ring.buffers[i].dma_handle)
             cleaned = i
             ring.next_to_clean = (i + 1) % ring.count
-            if desc.errors:
+            if desc.errors & RXD_ERR_FRAME_ERR_MASK:
                 self.stats.rx_errors += 1
                 self._rx_partial = b""
                 continue
@@ -365,7 +471,8 @@ class E1000Adapter(NetDeviceOps):
             work += 1
             self.stats.rx_packets += 1
             self.stats.rx_bytes += len(frame)
-            self.netdev.netif_receive_skb(frame)
+            self.netdev.netif_receive_skb(SkBuff(frame,
+                                                 csum_unnecessary=self.rx_checksum(desc)))
         if cleaned is not None:
             # Give the cleaned buffers back: the hardware owns up to, not including, RDT.
             await self.hw.ew32(reg.RDT, cleaned)
