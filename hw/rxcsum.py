@@ -5,8 +5,8 @@ Reference: SDM 3.2.9 (receive checksum offloading), 13.4.31 (RXCSUM); RFC 791 (I
 
 Contract: bytes come in one a cycle at most (``valid``, ``byte``), in frame order from the
 destination address, after a ``start`` pulse; ``done`` pulses in the cycle after the frame's last
-byte (its FCS included). ``result`` is current two cycles after ``done`` and holds until the next
-``start``. No back-pressure: it takes whatever the MAC receives.
+byte (its FCS included). ``result`` is current three cycles after ``done`` and holds until the
+next ``start``. No back-pressure: it takes whatever the MAC receives.
 
 The Ethernet type (after one 802.1Q tag at most) says IPv4; the header's version must be 4 and its
 length at least 20 bytes. Its checksum is summed over the header as it passes. The TCP or UDP
@@ -54,7 +54,11 @@ class RxChecksum(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        byte = self.byte
+        # Timing: the inputs are registered first (they come from the MAC's state machine and
+        # its GMII input register, which fan out widely).
+        start, valid, byte, done = Signal(), Signal(), Signal(8), Signal()
+        m.d.sync += [start.eq(self.start), valid.eq(self.valid), byte.eq(self.byte),
+                     done.eq(self.done)]
 
         # Before the IPv4 header: the byte count, up to the end of an 802.1Q tag.
         k = Signal(5)
@@ -91,16 +95,16 @@ class RxChecksum(wiring.Component):
         pseudo = ((pos >= 12) & (pos < 20)) | (pos == 9)    # the addresses, the protocol
         ethertype = Cat(byte, type_hi)
 
-        with m.If(self.start):
+        with m.If(start):
             m.d.sync += [k.eq(0), vlan.eq(0), skip.eq(0), begins.eq(0), in_ip.eq(0), pos.eq(0),
                          version_ok.eq(0), header.eq(20), total.eq(0), fragment.eq(0),
                          proto.eq(0), udp_zero.eq(1), ip_sum.eq(0), l4_sum.eq(0),
                          sane.eq(0), tcp_fits.eq(0), udp_fits.eq(0)]
-        with m.Elif(self.valid & begins):
+        with m.Elif(valid & begins):
             m.d.sync += [begins.eq(0), in_ip.eq(1), pos.eq(1), ip_sum.eq(word),
                          version_ok.eq((byte[4:] == 4) & (byte[:4] >= 5)),
                          header.eq(byte[:4] << 2)]
-        with m.Elif(self.valid & ~in_ip & ~skip):
+        with m.Elif(valid & ~in_ip & ~skip):
             m.d.sync += k.eq(k + 1)
             with m.If((k == 12) | (k == 16)):
                 m.d.sync += type_hi.eq(byte)
@@ -110,7 +114,7 @@ class RxChecksum(wiring.Component):
                 m.d.sync += begins.eq(1)
             with m.Elif((k == 13) | (k == 17)):
                 m.d.sync += skip.eq(1)
-        with m.Elif(self.valid & in_ip):
+        with m.Elif(valid & in_ip):
             m.d.sync += pos.eq(Mux(pos == 0xFFFF, pos, pos + 1))
             with m.If(in_header):
                 m.d.sync += ip_sum.eq(ip_sum[:16] + ip_sum[16] + word)
@@ -142,8 +146,8 @@ class RxChecksum(wiring.Component):
         checked = Signal()      # a TCP or UDP checksum to check
         ipv4 = Signal()
         folded = Signal()
-        m.d.sync += folded.eq(self.done)
-        with m.If(self.done):
+        m.d.sync += folded.eq(done)
+        with m.If(done):
             whole = in_ip & version_ok & (pos >= end) & sane
             m.d.sync += [
                 ip_fold.eq(ip_sum[:16] + ip_sum[16]),
@@ -153,7 +157,7 @@ class RxChecksum(wiring.Component):
                            & (((proto == _TCP) & tcp_fits)
                               | ((proto == _UDP) & udp_fits & ~udp_zero))),
             ]
-        with m.If(self.start):
+        with m.If(start):
             m.d.sync += self.result.eq(0)
         with m.Elif(folded):
             m.d.sync += [

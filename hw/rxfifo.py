@@ -120,7 +120,9 @@ class RxFIFO(wiring.Component):
         # register that only copies it can sit by each RAM, where the output register, which
         # feeds the DMA engine's byte select, cannot. The DMA engine takes a word in at most
         # every other cycle, and while it delivers, one in eight, so the word after is always
-        # there in time; the read enable comes from registers alone.
+        # there in time (``near`` takes the next word only in the cycle after it has given one
+        # up, so that the DMA engine's ready does not reach its 64 enables); the read enable
+        # comes from registers alone.
         held = Signal()             # the RAM's read data is a word not yet moved on
         staged = Signal()           # ``near`` holds a word not yet moved on
         near = Signal(64)
@@ -130,7 +132,7 @@ class RxFIFO(wiring.Component):
         m.d.sync += pending.eq(rp != committed)
         issue = pending & ~held
         to_word = staged & (~self.words.valid | self.words.ready)
-        to_near = held & (~staged | to_word)
+        to_near = held & ~staged
         m.d.comb += [rd.addr.eq(rp[:bits]), rd.en.eq(issue), self.words.payload.eq(word)]
         with m.If(to_word):
             m.d.sync += [word.eq(near), staged.eq(0)]

@@ -279,6 +279,9 @@ class RxMAC(wiring.Component):
                              too_long.eq(length > max_length)]
                 m.next = "VERDICT"
             with m.State("VERDICT"):
+                m.next = "SUMS"
+            with m.State("SUMS"):
+                # The checksums' result, three cycles after ``done``.
                 m.next = "END"
             with m.State("END"):
                 status = self.commit.payload

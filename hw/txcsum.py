@@ -94,7 +94,7 @@ class TxChecksum(wiring.Component):
     room : Out(1)
     """
 
-    LATENCY = 9         # cycles from the one taking a frame's last word to its result
+    LATENCY = 10        # cycles from the one taking a frame's last word to its result
 
     def __init__(self, *, depth=16):
         self._depth = depth
@@ -200,8 +200,9 @@ class TxChecksum(wiring.Component):
         m.d.sync += [v4.eq(p3.last), total_ip.eq(Mux(p3.phase, acc_ip, sum_next)),
                      total_tu.eq(Mux(p3.phase, sum_next, acc_tu)), tail4.eq(p3.tail)]
 
-        # Stage 4: folded once. Stage 5: folded again (it fits 16 bits then), complemented,
-        # swapped for an odd start, and queued.
+        # Stage 4: folded once. Stage 5: folded again (it fits 16 bits then), complemented and
+        # swapped for an odd start; whether each checksum lies inside the frame. Stage 6: a UDP
+        # checksum of 0 made 0xFFFF, and queued.
         fold_ip, fold_tu = Signal(17), Signal(17)
         v5 = Signal()
         tail5 = Signal(_Tail)
@@ -214,14 +215,20 @@ class TxChecksum(wiring.Component):
 
         def inside(css, cso):
             return (css < tail5.length) & (cso + 1 < tail5.length)
+        r6 = Signal(TxChecksums)
+        udp6, v6 = Signal(), Signal()
+        m.d.sync += [
+            r6.ip.eq(tail5.ip & inside(tail5.ipcss, tail5.ipcso)),
+            r6.ipcso.eq(tail5.ipcso),
+            r6.ip_sum.eq(finish(fold_ip, tail5.ipcss[0])),
+            r6.tu.eq(tail5.tu & inside(tail5.tucss, tail5.tucso)),
+            r6.tucso.eq(tail5.tucso),
+            r6.tu_sum.eq(finish(fold_tu, tail5.tucss[0])),
+            udp6.eq(tail5.udp), v6.eq(v5),
+        ]
         result = TxChecksums(queue.w_data)
-        tu_sum = finish(fold_tu, tail5.tucss[0])
         m.d.comb += [
-            result.ip.eq(tail5.ip & inside(tail5.ipcss, tail5.ipcso)),
-            result.ipcso.eq(tail5.ipcso),
-            result.ip_sum.eq(finish(fold_ip, tail5.ipcss[0])),
-            result.tu.eq(tail5.tu & inside(tail5.tucss, tail5.tucso)),
-            result.tucso.eq(tail5.tucso),
-            result.tu_sum.eq(Mux(tail5.udp & (tu_sum == 0), 0xFFFF, tu_sum)),
-            queue.w_en.eq(v5),
+            result.eq(r6),
+            result.tu_sum.eq(Mux(udp6 & (r6.tu_sum == 0), 0xFFFF, r6.tu_sum)),
+            queue.w_en.eq(v6),
         ]

@@ -40,7 +40,7 @@ from .regmap import reg
 from .ring import DescriptorPrefetch
 from .txcsum import TxChecksum
 from .txdesc import TxDescriptorDecoder, TxRequest
-from .txframe import TxChecksums, TxWord, TxWork
+from .txframe import TxChecksums, TxOffload, TxWord, TxWork
 from .txtso import TxSegmenter
 
 
@@ -68,6 +68,12 @@ class _Tag(data.Struct):
     ifcs: 1
     abort: 1            # with empty and eop: the frame was cut short here
     csum: 1             # the frame asks for checksums
+
+
+class _Queued(data.Struct):
+    """A word for the transmit queue, and the checksum work of the frame it starts."""
+    word: TxWord
+    command: TxOffload
 
 
 class _Done(data.Struct):
@@ -462,7 +468,18 @@ class TxDMA(wiring.Component):
         ]
         wiring.connect(m, work.o, tso.work)
         wiring.connect(m, fetch.words, tso.fetched)
-        wiring.connect(m, tso.commands, checksum.commands)
+        # Timing: the segmenter's words, with the command of the frame each starts, go into the
+        # queue and the checksum unit from a register.
+        m.submodules.to_queue = to_queue = StreamRegister(_Queued)
+        m.d.comb += [
+            to_queue.i.payload.word.eq(tso.words.payload),
+            to_queue.i.payload.command.eq(tso.command),
+            to_queue.i.valid.eq(tso.words.valid),
+            tso.words.ready.eq(to_queue.i.ready),
+        ]
+        queued = to_queue.o.payload
+        m.d.comb += [checksum.commands.payload.eq(queued.command),
+                     checksum.commands.valid.eq(to_queue.o.valid)]
         extra = Signal()
         m.d.sync += extra.eq(tso.extra)
         m.d.comb += [fetch.extra.eq(extra), tso.spare.eq(fetch.spare)]
@@ -475,11 +492,11 @@ class TxDMA(wiring.Component):
         m.d.sync += room.eq((queue.level < self._depth - 2) & checksum.room)
         # A word goes into the queue as the checksums take it.
         m.d.comb += [
-            checksum.words.payload.eq(tso.words.payload),
-            checksum.words.valid.eq(tso.words.valid & room),
-            tso.words.ready.eq(room & checksum.words.ready),
-            queue.w_data.eq(tso.words.payload),
-            queue.w_en.eq(tso.words.valid & tso.words.ready),
+            checksum.words.payload.eq(queued.word),
+            checksum.words.valid.eq(to_queue.o.valid & room),
+            to_queue.o.ready.eq(room & checksum.words.ready),
+            queue.w_data.eq(queued.word),
+            queue.w_en.eq(to_queue.o.valid & to_queue.o.ready),
         ]
         wiring.connect(m, fetch.done, done.w_stream)
         # The queue is block RAM, whose read data only a register may follow, and which sits

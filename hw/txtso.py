@@ -3,8 +3,8 @@
 Reference: SDM 3.5 (TCP segmentation), 3.3.5-3.3.7 (HDRLEN, MSS, PAYLEN, TUCMD, DCMD.TSE).
 
 Contract: a stream stage between the fetcher's words (``fetched``, each frame's ``work`` queued
-ahead of them) and the transmit queue with the checksum unit beside it (``words``, each frame's
-``commands`` offered with its first word). A frame without TSE goes through unchanged, a word
+ahead of them) and the transmit queue with the checksum unit beside it (``words``, and beside
+each, the ``command`` for the frame it starts, if it starts one). A frame without TSE goes through unchanged, a word
 a cycle, with its work as its command. Of a frame with TSE:
 
 - the first HDRLEN bytes, the header, are kept (a byte a cycle); the words they came in go on
@@ -50,7 +50,8 @@ class TxSegmenter(wiring.Component):
     fetched : In(stream.Signature(TxWord))
     work : In(stream.Signature(TxWork))
     words : Out(stream.Signature(TxWord))
-    commands : Out(stream.Signature(TxOffload))
+    command : Out(TxOffload)
+        The checksum work of the frame the word on ``words`` starts.
     spare : In(1)
         The queue has room for words beyond those the fetcher reserved.
     extra : Out(1)
@@ -59,7 +60,7 @@ class TxSegmenter(wiring.Component):
     fetched: In(stream.Signature(TxWord))
     work: In(stream.Signature(TxWork))
     words: Out(stream.Signature(TxWord))
-    commands: Out(stream.Signature(TxOffload))
+    command: Out(TxOffload)
     spare: In(1)
     extra: Out(1)
     segmented: Out(1)
@@ -103,6 +104,7 @@ class TxSegmenter(wiring.Component):
         rem = Signal(20)            # payload bytes after this segment's
         seg_left = Signal(16)       # payload bytes of this segment still to go
         final = Signal()            # this is the last segment
+        advance = Signal()          # a segment has gone: the next one's numbers are due
         ip_len = Signal(16)
         tcp_len = Signal(16)
 
@@ -141,9 +143,10 @@ class TxSegmenter(wiring.Component):
         consume = Signal()          # a word going out takes the input word with it
         use_pack = Signal()
         failing = Signal()
-        # The frame's last input word is taken: its work is taken in the next cycle.
-        # Timing: from a register, so that the end of a frame does not reach the work queue.
+        # A frame's work is taken in the cycle after its first word (its last, with TSE).
+        # Timing: from a register, so that the input's handshake does not reach the work queue.
         pop = Signal()
+        m.d.comb += self.work.ready.eq(pop)
         emit = self.words.valid & self.words.ready
         take = self.fetched.valid & self.fetched.ready
         m.d.comb += [
@@ -160,21 +163,21 @@ class TxSegmenter(wiring.Component):
 
         # The checksum unit's commands: the frame's work as it is, or for each segment, with
         # its TCP length (its bytes swapped when the sum starts at an odd offset).
-        m.d.comb += self.commands.payload.eq(off)
+        m.d.comb += self.command.eq(off)
         in_byte = i.data.word_select(first, 8)
 
         with m.FSM(name="tso") as fsm:
             with m.State("PASS"):
                 work_valid = self.work.valid & ~pop
                 plain = ~in_sof | (work_valid & ~tso.tse)
-                m.d.comb += [gate.eq(plain), consume.eq(1),
-                             self.commands.valid.eq(work_valid),
-                             self.work.ready.eq(pop | self.commands.ready)]
-                m.d.sync += pop.eq(0)
+                m.d.comb += [gate.eq(plain), consume.eq(1)]
+                m.d.sync += pop.eq(in_sof & take)
                 with m.If(in_sof & self.fetched.valid & work_valid & tso.tse):
                     m.next = "START"
             with m.State("START"):
-                m.d.sync += rem.eq(tso.paylen)
+                # The identification and sequence number are read from the header as it is
+                # kept (those of its bytes it has).
+                m.d.sync += [rem.eq(tso.paylen), ip_id.eq(0), seq.eq(0)]
                 m.d.comb += pos_next.eq(0)
                 with m.If((tso.mss == 0) | (tso.paylen == 0)):
                     m.next = "FAIL"
@@ -201,6 +204,10 @@ class TxSegmenter(wiring.Component):
                         with m.If(pos == tso.hdrlen - 1):
                             m.next = "NEXT"
             with m.State("NEXT"):
+                # After a segment: the next one's identification and sequence number.
+                # Timing: here, from a register, rather than as the segment's last word goes.
+                with m.If(advance):
+                    m.d.sync += [seq.eq(seq + tso.mss), ip_id.eq(ip_id + 1), advance.eq(0)]
                 more = rem > tso.mss
                 m.d.sync += [seg_left.eq(Mux(more, tso.mss, rem)), final.eq(~more),
                              rem.eq(Mux(more, rem - tso.mss, 0))]
@@ -254,7 +261,7 @@ class TxSegmenter(wiring.Component):
                     with m.Elif(whole):
                         m.next = "DRAIN"
                     with m.Elif(ends_seg):
-                        m.d.sync += [seq.eq(seq + tso.mss), ip_id.eq(ip_id + 1)]
+                        m.d.sync += advance.eq(1)
                         m.next = "NEXT"
             with m.State("DRAIN"):
                 # Data past PAYLEN: skipped up to the frame's end.
@@ -278,9 +285,8 @@ class TxSegmenter(wiring.Component):
 
         with m.If(~fsm.ongoing("PASS")):
             swapped = Cat(tcp_len[8:], tcp_len[:8])
-            m.d.comb += [self.commands.valid.eq(1),
-                         self.commands.payload.tu_init.eq(Mux(off.tucss[0], swapped, tcp_len)),
+            m.d.comb += [self.command.tu_init.eq(Mux(off.tucss[0], swapped, tcp_len)),
                          self.segmented.eq(emit & o.eop & ~o.skip)]
             with m.If(failing):
-                m.d.comb += [self.commands.payload.ip.eq(0), self.commands.payload.tu.eq(0)]
+                m.d.comb += [self.command.ip.eq(0), self.command.tu.eq(0)]
         return m

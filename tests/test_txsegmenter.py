@@ -9,7 +9,6 @@ import random
 
 import pytest
 
-from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
 from hw.txtso import TxSegmenter
@@ -43,29 +42,11 @@ def work(hdrlen=0, mss=0, paylen=0, tse=1, tucss=34):
                     "paylen": paylen}}
 
 
-class _WithTaker(Elaboratable):
-    """The segmenter, with its commands taken as the checksum unit takes them: with each
-    frame's first word that is not a skip word."""
-    def __init__(self):
-        self.dut = TxSegmenter()
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.dut = dut = self.dut
-        sof = Signal(init=1)
-        take = dut.words.valid & dut.words.ready & ~dut.words.payload.skip
-        m.d.comb += dut.commands.ready.eq(take & sof)
-        with m.If(take):
-            m.d.sync += sof.eq(dut.words.payload.eop)
-        return m
-
-
 def run(frames, *, seed=1, stall=0.3):
     """Each of ``frames`` is (bytes, work dict). Returns the frames that came out, each as
     (bytes, error, tso_last, tu_init), the input words' and output words' counts, the
     desc_ends in and out, and the words flagged extra."""
-    top = _WithTaker()
-    dut = top.dut
+    dut = TxSegmenter()
     rng = random.Random(seed)
     inputs = [(f, w, words_of(f, rng)) for f, w in frames]
     for _, _, words in inputs:
@@ -102,7 +83,7 @@ def run(frames, *, seed=1, stall=0.3):
             ctx.set(dut.words.ready, ready)
             ctx.set(dut.spare, rng.random() >= stall)
             _, _, valid, word, command, extra = await ctx.tick().sample(
-                dut.words.valid, dut.words.payload, dut.commands.payload, dut.extra)
+                dut.words.valid, dut.words.payload, dut.command, dut.extra)
             idle += 1
             if not (valid and ready):
                 continue
@@ -121,7 +102,7 @@ def run(frames, *, seed=1, stall=0.3):
                 out.append((bytes(frame), word.abort, word.tso_last, cmd.tu_init))
                 frame, cmd = bytearray(), None
 
-    sim = Simulator(top)
+    sim = Simulator(dut)
     sim.add_clock(1e-6)
     sim.add_testbench(feed_work, background=True)
     sim.add_testbench(feed, background=True)
