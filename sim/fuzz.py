@@ -21,7 +21,9 @@ failure is reproduced by running the same seed up to that round. Each round is o
     descriptors at any alignment, with empty descriptors, jumbo frames, and the hostile cases of
     QEMU's e1000 advisories: zero-length descriptors, chains with no EOP (CVE-2015-6815,
     CVE-2016-1981), single descriptors longer than any frame (CVE-2012-6075), buffers outside
-    host memory; and, now and then, a ring outside host memory or of length 0 (CVE-2021-20257).
+    host memory; frames with checksums to insert, and frames to segment (TSE, with random
+    header lengths, offsets and MSS); and, now and then, a ring outside host memory or of
+    length 0 (CVE-2021-20257).
     The wire must carry exactly the frames the descriptors describe (byte for byte, a chain cut at
     16 KiB ended with an error), every descriptor must come back with DD, and TDH reach TDT.
 ``fault``
@@ -90,6 +92,7 @@ class Totals:
     resets: int = 0             # CTRL.RST, by the campaign or injected
     faults: dict = field(default_factory=dict)
     dma_faults: int = 0         # DMA outside host memory that a round provoked on purpose
+    tso_frames: int = 0         # frames sent to be segmented (their segments are in tx_frames)
     cycles: int = 0
 
 
@@ -178,24 +181,57 @@ def checksum_verdict(frame):
 
 
 def inserted(frame, *, ip=False, ipcss=0, ipcso=0, ipcse=0, tu=False, tucss=0, tucso=0, tucse=0,
-             udp=False):
+             udp=False, tu_add=0):
     """``frame`` with the checksums a transmit offload asks for put in (SDM 3.3.3, 3.3.5-3.3.7),
     worked out independently of hw/txcsum.py: each the complement of the ones'-complement sum
     from its start to its end (inclusive; 0: the frame's end) over the frame as handed over,
     stored big-endian at its offset; left out when its start or either of its bytes is outside
-    the frame. The TCP/UDP one goes in last, over the IP one where they meet."""
+    the frame. The TCP/UDP one goes in last, over the IP one where they meet; ``tu_add`` is
+    added to its sum (a segment's TCP length)."""
     out = bytearray(frame)
-    for wanted, css, cso, cse, nozero in ((ip, ipcss, ipcso, ipcse, False),
-                                          (tu, tucss, tucso, tucse, udp)):
+    for wanted, css, cso, cse, nozero, add in ((ip, ipcss, ipcso, ipcse, False, 0),
+                                               (tu, tucss, tucso, tucse, udp, tu_add)):
         if not wanted or css >= len(frame) or cso + 1 >= len(frame):
             continue
         end = len(frame) if cse == 0 else min(cse + 1, len(frame))
         covered = frame[css:end] if css < end else b""
-        value = ~_fold(_sum16(covered)) & 0xFFFF       # its first byte is a high byte
+        value = ~_fold(_sum16(covered) + add) & 0xFFFF     # its first byte is a high byte
         if nozero and value == 0:
             value = 0xFFFF
         out[cso:cso + 2] = value.to_bytes(2, "big")
     return bytes(out)
+
+
+def segmented(frame, *, hdrlen, mss, ipcss, tucss, ipv4, tcp, work):
+    """The segments a frame sent with TSE becomes (SDM 3.5), worked out independently of
+    hw/txtso.py: the first ``hdrlen`` bytes copied in front of each ``mss`` bytes of the rest,
+    with the IPv4 total length and identification (``ipv4``) and the TCP sequence number and
+    flags (``tcp``) made each segment's, then its checksums put in, the TCP length added to the
+    TCP/UDP sum."""
+    head, payload = frame[:hdrlen], frame[hdrlen:]
+    ip_id = int.from_bytes(head[ipcss + 4:ipcss + 6], "big") if ipv4 else 0
+    seq = int.from_bytes(head[tucss + 4:tucss + 8], "big") if tcp else 0
+    out = []
+    for k, at in enumerate(range(0, len(payload), mss)):
+        piece = payload[at:at + mss]
+        h = bytearray(head)
+
+        def put(offset, value, size):
+            for i in range(size):       # only where the header has the byte
+                if offset + i < hdrlen:
+                    h[offset + i] = (value >> (8 * (size - 1 - i))) & 0xFF
+        # Where fields meet, the IPv4 length comes first, then the identification, the
+        # sequence number and the flags: applied in the reverse order.
+        if tcp and at + mss < len(payload) and tucss + 13 < hdrlen:
+            h[tucss + 13] &= ~0x09
+        if tcp:
+            put(tucss + 4, (seq + at) & 0xFFFFFFFF, 4)
+        if ipv4:
+            put(ipcss + 4, (ip_id + k) & 0xFFFF, 2)
+            put(ipcss + 2, hdrlen - ipcss + len(piece), 2)
+        tcp_len = (hdrlen - tucss + len(piece)) & 0xFFFF
+        out.append(inserted(bytes(h) + piece, **work, tu_add=tcp_len))
+    return out
 
 
 def ipv4_frame(rng, dest):
@@ -337,7 +373,8 @@ class Campaign:
         return {
             "seed": self.seed, "rounds": self.rounds, "rounds_by_kind": t.rounds,
             "rx_frames": t.rx_frames, "rx_delivered": t.rx_delivered, "rx_missed": t.rx_missed,
-            "tx_frames": t.tx_frames, "tx_descriptors": t.tx_descriptors, "resets": t.resets,
+            "tx_frames": t.tx_frames, "tx_descriptors": t.tx_descriptors,
+            "tx_segmented": t.tso_frames, "resets": t.resets,
             "faults_injected": t.faults, "dma_faults_provoked": t.dma_faults,
             "cycles": t.cycles, "wall_s": round(getattr(self, "wall_s", 0.0), 1),
             "failures": 0 if self.failure is None else 1,
@@ -643,7 +680,7 @@ class Campaign:
         provoked = False
         for _ in range(rng.randrange(4, 40)):
             kind = rng.choices(("frame", "empty", "no_eop", "huge", "outside", "jumbo",
-                                "offload"), weights=(20, 2, 2, 2, 1, 2, 10))[0]
+                                "offload", "tso"), weights=(20, 2, 2, 2, 1, 2, 10, 4))[0]
             if kind == "empty":
                 legacy(junk, 0, TXD_CMD.EOP | TXD_CMD.RS)
             elif kind == "huge":
@@ -657,6 +694,9 @@ class Campaign:
                 junk_data = backend.mem_read(junk, 4096)
                 cut = junk_data * (MAX_FRAME_DATA // 4096)
                 wire.append((True, PREAMBLE + cut))
+            elif kind == "tso":
+                if not self._tso(rng, space, descs, wire, psp):
+                    break
             else:
                 size = rng.randrange(14, 1515) if kind != "jumbo" else rng.randrange(1515, 16125)
                 if kind == "offload" and rng.random() < 0.1:
@@ -764,6 +804,52 @@ class Campaign:
                 "dcmd": cmd | TXD_DCMD.DEXT, "popts": popts if k == 0 else rng.randrange(4)})
             descs.append((d.as_bits().to_bytes(16, "little"), bool(cmd & TXD_CMD.EOP)))
         return _Offload(work, describe)
+
+    def _tso(self, rng, space, descs, wire, psp):
+        """A frame to segment: a context with TSE (a random header length, MSS, IPv4 and TCP
+        offsets, TUCMD.IP and TCP, the data's own PAYLEN), and the frame in 1 to 4 data
+        descriptors with TSE at any alignment; its segments go on ``wire``. Returns False when
+        host memory is full."""
+        backend = self.backend
+        hdrlen = rng.randrange(1, 120)
+        paylen = rng.randrange(1, 20000 if rng.random() < 0.2 else 3000)
+        mss = rng.choice((rng.randrange(1, 64), rng.randrange(64, 1500), 1448, 8960))
+        if len(wire) + -(-paylen // mss) > 60:
+            mss = -(-paylen // 8)                   # a few segments, not hundreds
+        size = hdrlen + paylen
+        if space[0] + size + 64 * 4 > space[1]:
+            return False
+        ipcss, tucss = rng.randrange(hdrlen), rng.randrange(hdrlen)
+        ipv4, tcp = rng.random() < 0.8, rng.random() < 0.8
+        ctx = dict(ipcss=ipcss, ipcso=rng.randrange(hdrlen), ipcse=rng.choice((0, hdrlen - 1)),
+                   tucss=tucss, tucso=rng.randrange(hdrlen), tucse=0)
+        popts = rng.randrange(4)
+        descs.append((TxContextDescriptor.const({
+            **ctx, "dtyp": TXD_DTYP.CONTEXT, "paylen": paylen, "hdrlen": hdrlen, "mss": mss,
+            "tucmd": TXD_TUCMD.DEXT | TXD_TUCMD.TSE | (TXD_TUCMD.IP if ipv4 else 0)
+                     | (TXD_TUCMD.TCP if tcp else 0)}).as_bits().to_bytes(16, "little"), False))
+        frame = rng.randbytes(size)
+        cuts = sorted(rng.randrange(1, size) for _ in range(rng.randrange(4)))
+        pieces = [frame[a:b] for a, b in zip([0] + cuts, cuts + [size])]
+        for k, piece in enumerate(pieces):
+            at = space[0] + rng.randrange(8)
+            space[0] = at + len(piece) + 8
+            backend.mem_write(at, piece)
+            eop = k == len(pieces) - 1
+            cmd = TXD_CMD.IFCS | TXD_CMD.RS | (TXD_CMD.EOP if eop else 0)
+            descs.append((TxDataDescriptor.const({
+                "buffer_addr": at, "length": len(piece), "dtyp": TXD_DTYP.DATA,
+                "dcmd": cmd | TXD_DCMD.DEXT | TXD_DCMD.TSE,
+                "popts": popts if k == 0 else rng.randrange(4)}).as_bits().to_bytes(16, "little"),
+                eop))
+        work = dict(ip=bool(popts & TXD_POPTS.IXSM), tu=bool(popts & TXD_POPTS.TXSM),
+                    udp=not tcp, **ctx)
+        for segment in segmented(frame, hdrlen=hdrlen, mss=mss, ipcss=ipcss, tucss=tucss,
+                                 ipv4=ipv4, tcp=tcp, work=work):
+            padded = segment + bytes(max(0, 60 - len(segment))) if psp else segment
+            wire.append((False, PREAMBLE + padded + _fcs(padded)))
+        self.totals.tso_frames += 1
+        return True
 
     async def _hostile_ring(self, rng, tctl):
         """A ring outside host memory, of length 0, or with its head or tail past its end:
@@ -918,7 +1004,8 @@ def main(argv=None):
     t = campaign.totals
     print(f"fuzz: seed {args.seed}, {sum(t.rounds.values())} rounds: {t.rx_frames} frames "
           f"received ({t.rx_delivered} delivered, {t.rx_missed} missed), {t.tx_frames} sent "
-          f"in {t.tx_descriptors} descriptors, {t.resets} resets, faults {t.faults}, "
+          f"in {t.tx_descriptors} descriptors ({t.tso_frames} frames segmented), "
+          f"{t.resets} resets, faults {t.faults}, "
           f"{report['wall_s']} s")
     if not ok:
         r, kind, message = campaign.failure

@@ -128,3 +128,16 @@ def test_the_campaigns_transmit_checksum_reference_agrees_with_scapy():
         handed[at:at + 2] = pseudo.to_bytes(2, "big")
         assert inserted(bytes(handed), ip=True, ipcss=14, ipcso=24, ipcse=33, tu=True,
                         tucss=34, tucso=at, tucse=0, udp=not n % 2) == frame
+
+
+def test_the_campaigns_segmentation_reference_agrees_with_scapy():
+    # The segments sim.fuzz.segmented makes of a super-packet as e1000_tso hands it over are
+    # the frames scapy builds from the same header and each MSS of the payload.
+    from sim.fuzz import segmented
+    from test_tso import header, payload_of, segments, super_packet
+    head = header(flags="FPA", options=[("NOP", None), ("NOP", None), ("Timestamp", (5, 6))])
+    payload = payload_of(4000, salt=9)
+    frame, hdrlen = super_packet(head, payload)
+    work = dict(ip=True, ipcss=14, ipcso=24, ipcse=33, tu=True, tucss=34, tucso=50, tucse=0)
+    assert segmented(frame, hdrlen=hdrlen, mss=1000, ipcss=14, tucss=34, ipv4=True, tcp=True,
+                     work=work) == segments(head, payload, 1000)
