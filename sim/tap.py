@@ -403,6 +403,9 @@ def build_parser():
     p.add_argument("--gateway", metavar="CMD", action="append", default=[],
                    help="a shell command to run in the gateway namespace, alongside the guest's "
                         "(repeatable, run in order)")
+    p.add_argument("--mtu", type=int, default=None, metavar="N",
+                   help="the MTU of both ends' eth0 and of the model's driver, 68 to 16110 "
+                        "(jumbo frames above 1500; default: 1500)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="the simulator (default: %(default)s; the Amaranth simulator is too slow "
                         "for the kernel's time-outs)")
@@ -423,6 +426,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     reference = not command and not args.gateway
+    if args.mtu is not None and not 68 <= args.mtu <= 16110:
+        print(f"error: --mtu {args.mtu}: the 82540EM takes an MTU from 68 to 16110",
+              file=sys.stderr)
+        return 2
     problem = requirements(need_ping=reference)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -470,6 +477,9 @@ def main(argv=None):
         gateway_tap, beyond = gateway_host(gateway)
         taps.append(gateway_tap)
         guest.ip("link", "set", "eth0", "address", mac)
+        if args.mtu is not None:
+            for ns in (guest, gateway):
+                ns.ip("link", "set", "eth0", "mtu", str(args.mtu))
         if args.up:
             guest.ip("link", "set", "eth0", "up")
             guest.ip("addr", "add", "10.0.2.15/24", "dev", "eth0")
@@ -485,7 +495,8 @@ def main(argv=None):
                 steps.insert(0, (guest, command))
 
         async def scenario(world):
-            await world.shell.script(["insmod e1000", "ip link set eth0 up"])
+            mtu = [] if args.mtu is None else [f"ip link set eth0 mtu {args.mtu}"]
+            await world.shell.script(["insmod e1000", *mtu, "ip link set eth0 up"])
             bridge = TapBridge(world, guest_tap, gateway_tap)
             start_ns = world.kernel.platform.now_ns()
             wall = time.perf_counter()

@@ -149,3 +149,27 @@ def test_tcp_from_the_guest_kernel_with_checksums_and_segmentation_left_to_the_m
     supers = re.search(r"(\d+) were TCP super-packets for it to segment", result.stderr)
     assert supers and int(supers.group(1)) >= 1, result.stderr
     assert left_behind(result.pid) == []
+
+
+def test_jumbo_frames_with_real_kernels():
+    # MTU 9000 at both ends and in the model's driver: pings of 9,000-byte IP packets with DF
+    # set both ways, and TCP with segments of 8,948 bytes, which the model cuts from the guest
+    # kernel's super-packets.
+    result = tap("--up", "--mtu", "9000", "--gateway", f"{sys.executable} -c '{SERVER}'", "--",
+                 "sh", "-c", f"ping -c 2 -M do -s 8972 10.0.2.2 && {sys.executable} -c '{CLIENT}'")
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "2 packets transmitted, 2 received, 0% packet loss" in out
+    assert "8980 bytes from 10.0.2.2" in out
+    sent = re.search(r"^sent (\d+) (\w+)$", out, re.M)
+    got = re.search(r"^received (\d+) (\w+)$", out, re.M)
+    assert sent and got and got.groups() == sent.groups(), out + result.stderr
+    assert re.search(r"(\d+) were TCP super-packets for it to segment", result.stderr)
+    assert left_behind(result.pid) == []
+
+
+def test_an_mtu_the_device_cannot_take_is_refused_in_one_line():
+    result = tap("--mtu", "16111", "--", "true")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: --mtu 16111: the 82540EM takes an MTU from 68 "
+                                     "to 16110")
