@@ -34,7 +34,7 @@ TARGET_MHZ = 125.0
 # header (``hw.txtso``).
 BLOCK_RAMS = ("e1000.txdma.prefetch.queue/m:storage", "e1000.rxdma.prefetch.queue/m:storage",
               "e1000.rxfifo.frames/m:storage", "e1000.txdma.ahead/m:storage",
-              "e1000.txdma.offloads/m:storage", "e1000.txdma.tso/m:header")
+              "e1000.txdma.offloads/m:storage", "e1000.txdma.tso.copy/m:header")
 # Cells that count as LUTs: a distributed RAM cell takes the LUTs of half a slice pair.
 _LUT_WEIGHT = {"LUT4": 1, "TRELLIS_DPR16X4": 2, "CCU2C": 2}
 

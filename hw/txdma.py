@@ -467,7 +467,11 @@ class TxDMA(wiring.Component):
             offloads.r_en.eq(work.i.ready),
         ]
         wiring.connect(m, work.o, tso.work)
-        wiring.connect(m, fetch.words, tso.fetched)
+        # Timing: the segmenter's ready, which comes from its state, stops at a skid buffer
+        # rather than running on into the fetcher's read data path.
+        m.submodules.fetched = fetched = SkidBuffer(TxWord)
+        wiring.connect(m, fetch.words, fetched.i)
+        wiring.connect(m, fetched.o, tso.fetched)
         # Timing: the segmenter's words, with the command of the frame each starts, go into the
         # queue and the checksum unit from a register.
         m.submodules.to_queue = to_queue = StreamRegister(_Queued)

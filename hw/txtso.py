@@ -32,16 +32,150 @@ fetcher reserves the queue's room for what it reads and counts these against it.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import memory, stream, wiring
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .txframe import TxOffload, TxWord, TxWork
 
 
-__all__ = ["TxSegmenter"]
+__all__ = ["TxSegmenter", "TxHeaderCopy"]
 
 FIN = 0x01
 PSH = 0x08
+
+
+class _Copied(data.Struct):
+    """Up to eight bytes of a header copy, from byte 0 of ``data``."""
+    data: 64
+    count: 4
+    last: 1             # the header's last bytes
+
+
+class TxHeaderCopy(wiring.Component):
+    """A segmented frame's header, kept and copied with each segment's fields.
+
+    Contract: after ``restart`` (the position back to the header's first byte), ``keep`` takes
+    ``byte`` as the header's next byte, one a cycle; ``at_last`` says the position is at its
+    last byte (``hdrlen`` - 1). The IPv4 identification and TCP sequence number are read from
+    the bytes kept (after ``clear``), and ``advance`` makes them the next segment's (one more,
+    ``mss`` more). After another ``restart``, while ``copy`` is high the header comes out on
+    ``words`` eight bytes at a time (every ten cycles), edited for the segment: the IPv4 total
+    length ``ip_len`` and the identification (with ``ipv4``), the sequence number, and FIN and
+    PSH cleared unless ``final`` (with ``tcp``). Where these fields meet, the first of them in
+    that order wins. The settings must hold from ``restart`` to the last word.
+
+    Members
+    -------
+    ipcss, tucss, hdrlen : In(8)
+    ipv4, tcp : In(1)
+    mss, ip_len : In(16)
+    final : In(1)
+    restart, keep, clear, advance, copy : In(1)
+    byte : In(8)
+    at_last : Out(1)
+    words : Out(stream.Signature(_Copied))
+    """
+    ipcss: In(8)
+    tucss: In(8)
+    hdrlen: In(8)
+    ipv4: In(1)
+    tcp: In(1)
+    mss: In(16)
+    ip_len: In(16)
+    final: In(1)
+    restart: In(1)
+    keep: In(1)
+    byte: In(8)
+    clear: In(1)
+    advance: In(1)
+    copy: In(1)
+    at_last: Out(1)
+    words: Out(stream.Signature(_Copied))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.header = header = memory.Memory(shape=8, depth=256, init=[])
+        wr = header.write_port()
+        rd = header.read_port()
+
+        # The position. The RAM is read at the next one, so that its read data is always the
+        # byte at ``pos``.
+        pos = Signal(8)
+        pos_next = Signal(8)
+        reading = Signal()
+        m.d.comb += [rd.addr.eq(pos_next),
+                     pos_next.eq(Mux(self.restart, 0, Mux(self.keep | reading, pos + 1, pos)))]
+        m.d.sync += pos.eq(pos_next)
+        # Beside it: whether it is the last byte, and where it is from the IP and TCP headers'
+        # starts.
+        rel_ip, rel_tu = Signal(8), Signal(8)
+        m.d.sync += [self.at_last.eq(pos_next == self.hdrlen - 1),
+                     rel_ip.eq(pos_next - self.ipcss), rel_tu.eq(pos_next - self.tucss)]
+
+        def fields(rel_ip, rel_tu):
+            """Whether a header byte is one the segments edit: IPv4 total length (IPCSS + 2, 3),
+            identification (IPCSS + 4, 5), TCP sequence number (TUCSS + 4..7), TCP flags (13)."""
+            return (self.ipv4 & (rel_ip[3:] == 0) & (rel_ip[1:3] == 1),
+                    self.ipv4 & (rel_ip[3:] == 0) & (rel_ip[1:3] == 2),
+                    self.tcp & (rel_tu[3:] == 0) & rel_tu[2],
+                    self.tcp & (rel_tu == 13))
+
+        # A byte kept goes into the RAM, and into the numbers, a cycle after it is taken.
+        # Timing: its byte select is far from the RAM.
+        kept, kept_pos = Signal(8), Signal(8)
+        kept_id, kept_seq, keeping = Signal(), Signal(), Signal()
+        _, is_id, is_seq, _ = fields(rel_ip, rel_tu)
+        m.d.sync += [kept.eq(self.byte), kept_pos.eq(pos), kept_id.eq(is_id),
+                     kept_seq.eq(is_seq), keeping.eq(self.keep)]
+        m.d.comb += [wr.addr.eq(kept_pos), wr.data.eq(kept), wr.en.eq(keeping)]
+        seq = Signal(32)
+        ip_id = Signal(16)
+        with m.If(self.clear):
+            m.d.sync += [seq.eq(0), ip_id.eq(0)]
+        with m.Elif(self.advance):
+            m.d.sync += [seq.eq(seq + self.mss), ip_id.eq(ip_id + 1)]
+        with m.Else():
+            with m.If(keeping & kept_id):
+                m.d.sync += ip_id.eq(Cat(kept, ip_id[:8]))
+            with m.If(keeping & kept_seq):
+                m.d.sync += seq.eq(Cat(kept, seq[:24]))
+
+        # A byte read back, a cycle after its read (``pos`` then), and edited.
+        # Timing: the block RAM's read data goes straight into a register.
+        v1, last1, end1 = Signal(), Signal(), Signal()
+        p1, rel_ip1, rel_tu1 = Signal(3), Signal(8), Signal(8)
+        stored = Signal(8)
+        m.d.sync += [v1.eq(reading), p1.eq(pos), rel_ip1.eq(rel_ip), rel_tu1.eq(rel_tu),
+                     stored.eq(rd.data)]
+        is_len1, is_id1, is_seq1, is_flags1 = fields(rel_ip1, rel_tu1)
+        edited = Signal(8)
+        with m.If(is_len1):
+            m.d.comb += edited.eq(Mux(rel_ip1[0], self.ip_len[:8], self.ip_len[8:]))
+        with m.Elif(is_id1):
+            m.d.comb += edited.eq(Mux(rel_ip1[0], ip_id[:8], ip_id[8:]))
+        with m.Elif(is_seq1):
+            m.d.comb += edited.eq(seq.word_select(~rel_tu1[:2], 8))
+        with m.Elif(is_flags1 & ~self.final):
+            m.d.comb += edited.eq(stored & ~(FIN | PSH))
+        with m.Else():
+            m.d.comb += edited.eq(stored)
+
+        # Up to eight bytes read, put together a cycle later, then out as a word.
+        out = self.words.payload
+        filled = Signal()           # the word's bytes are all read
+        with m.If(self.restart):
+            m.d.sync += [filled.eq(0), self.words.valid.eq(0)]
+        with m.Elif(self.copy & ~filled):
+            word_end = (pos[:3] == 7) | self.at_last
+            m.d.comb += reading.eq(1)
+            m.d.sync += [last1.eq(word_end), end1.eq(self.at_last), filled.eq(word_end)]
+        with m.If(v1):
+            m.d.sync += [out.data.word_select(p1, 8).eq(edited), out.count.eq(p1 + 1)]
+            with m.If(last1):
+                m.d.sync += [self.words.valid.eq(1), out.last.eq(end1)]
+        with m.If(self.words.valid & self.words.ready):
+            m.d.sync += [self.words.valid.eq(0), filled.eq(0)]
+        return m
 
 
 class TxSegmenter(wiring.Component):
@@ -67,9 +201,7 @@ class TxSegmenter(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.header = header = memory.Memory(shape=8, depth=256, init=[])
-        wr = header.write_port()
-        rd = header.read_port()
+        m.submodules.copy = copy = TxHeaderCopy()
         i, o = self.fetched.payload, self.words.payload
         off, tso = self.work.payload.offload, self.work.payload.tso
 
@@ -79,69 +211,26 @@ class TxSegmenter(wiring.Component):
         count = (i.count - used)[:4]
         in_sof = Signal(init=1)     # the next input word starts a frame
 
-        # The header byte being kept or copied. The RAM is read at the next position, so that
-        # its read data is always the byte at ``pos``.
-        pos = Signal(8)
-        pos_next = Signal(8)
-        m.d.comb += [pos_next.eq(pos), rd.addr.eq(pos_next), wr.addr.eq(pos)]
-        m.d.sync += pos.eq(pos_next)
-        # Where ``pos`` is from the IP and TCP headers' starts, kept beside it.
-        rel_ip, rel_tu = Signal(8), Signal(8)
-        m.d.sync += [rel_ip.eq(pos_next - off.ipcss), rel_tu.eq(pos_next - off.tucss)]
-
-        def fields(rel_ip, rel_tu):
-            """Whether a header byte is one the segments edit: IPv4 total length (IPCSS + 2, 3),
-            identification (IPCSS + 4, 5), TCP sequence number (TUCSS + 4..7), TCP flags (13)."""
-            return (tso.ipv4 & (rel_ip[3:] == 0) & (rel_ip[1:3] == 1),
-                    tso.ipv4 & (rel_ip[3:] == 0) & (rel_ip[1:3] == 2),
-                    tso.tcp & (rel_tu[3:] == 0) & rel_tu[2],
-                    tso.tcp & (rel_tu == 13))
-        _, is_id, is_seq, _ = fields(rel_ip, rel_tu)
-
         # The frame's state, and the segment's.
-        seq = Signal(32)
-        ip_id = Signal(16)
         rem = Signal(20)            # payload bytes after this segment's
         seg_left = Signal(16)       # payload bytes of this segment still to go
         final = Signal()            # this is the last segment
         advance = Signal()          # a segment has gone: the next one's numbers are due
         ip_len = Signal(16)
         tcp_len = Signal(16)
-
-        # A header byte read back, a cycle after its read (``pos`` then), and edited.
-        # Timing: the block RAM's read data goes straight into a register.
-        reading = Signal()
-        v1, last1 = Signal(), Signal()
-        p1, rel_ip1, rel_tu1 = Signal(8), Signal(8), Signal(8)
-        stored = Signal(8)
-        m.d.sync += [v1.eq(reading), p1.eq(pos), rel_ip1.eq(rel_ip), rel_tu1.eq(rel_tu),
-                     stored.eq(rd.data)]
-        is_len1, is_id1, is_seq1, is_flags1 = fields(rel_ip1, rel_tu1)
-        edited = Signal(8)
-        with m.If(is_len1):
-            m.d.comb += edited.eq(Mux(rel_ip1[0], ip_len[:8], ip_len[8:]))
-        with m.Elif(is_id1):
-            m.d.comb += edited.eq(Mux(rel_ip1[0], ip_id[:8], ip_id[8:]))
-        with m.Elif(is_seq1):
-            m.d.comb += edited.eq(seq.word_select(~rel_tu1[:2], 8))
-        with m.Elif(is_flags1 & ~final):
-            m.d.comb += edited.eq(stored & ~(FIN | PSH))
-        with m.Else():
-            m.d.comb += edited.eq(stored)
-
-        # Header words being copied are put together here.
-        pack = Signal(64)
-        pack_count = Signal(4)
-        pack_full = Signal()
-        pack_end = Signal()         # ...and it is the header's last
-        filled = Signal()           # the word's bytes are all read
+        m.d.comb += [
+            copy.ipcss.eq(off.ipcss), copy.tucss.eq(off.tucss), copy.hdrlen.eq(tso.hdrlen),
+            copy.ipv4.eq(tso.ipv4), copy.tcp.eq(tso.tcp), copy.mss.eq(tso.mss),
+            copy.ip_len.eq(ip_len), copy.final.eq(final),
+            copy.byte.eq(i.data.word_select(first, 8)),
+        ]
 
         # What goes out: the input word's remaining bytes unless a state says otherwise. A state
         # opens the output (``gate``), with the input word (``consume``) or without it; the
         # input's ready does not depend on its valid.
         gate = Signal()
         consume = Signal()          # a word going out takes the input word with it
-        use_pack = Signal()
+        use_copy = Signal()
         failing = Signal()
         # A frame's work is taken in the cycle after its first word (its last, with TSE).
         # Timing: from a register, so that the input's handshake does not reach the work queue.
@@ -151,12 +240,14 @@ class TxSegmenter(wiring.Component):
         take = self.fetched.valid & self.fetched.ready
         m.d.comb += [
             o.eq(i), o.first.eq(first), o.count.eq(count), o.skip.eq(0), o.tso_last.eq(0),
-            self.words.valid.eq(gate & (self.fetched.valid | use_pack)),
+            self.words.valid.eq(gate & Mux(use_copy, copy.words.valid, self.fetched.valid)),
             self.fetched.ready.eq(gate & consume & self.words.ready),
+            copy.words.ready.eq(use_copy & gate & self.words.ready),
             self.extra.eq(emit & ~consume),
         ]
-        with m.If(use_pack):
-            m.d.comb += [o.data.eq(pack), o.first.eq(0), o.count.eq(pack_count),
+        with m.If(use_copy):
+            m.d.comb += [o.data.eq(copy.words.payload.data), o.first.eq(0),
+                         o.count.eq(copy.words.payload.count),
                          o.eop.eq(0), o.desc_end.eq(0), o.abort.eq(0)]
         with m.If(take):
             m.d.sync += in_sof.eq(i.eop)
@@ -164,7 +255,6 @@ class TxSegmenter(wiring.Component):
         # The checksum unit's commands: the frame's work as it is, or for each segment, with
         # its TCP length (its bytes swapped when the sum starts at an odd offset).
         m.d.comb += self.command.eq(off)
-        in_byte = i.data.word_select(first, 8)
 
         with m.FSM(name="tso") as fsm:
             with m.State("PASS"):
@@ -175,10 +265,8 @@ class TxSegmenter(wiring.Component):
                 with m.If(in_sof & self.fetched.valid & work_valid & tso.tse):
                     m.next = "START"
             with m.State("START"):
-                # The identification and sequence number are read from the header as it is
-                # kept (those of its bytes it has).
-                m.d.sync += [rem.eq(tso.paylen), ip_id.eq(0), seq.eq(0)]
-                m.d.comb += pos_next.eq(0)
+                m.d.sync += rem.eq(tso.paylen)
+                m.d.comb += [copy.restart.eq(1), copy.clear.eq(1)]
                 with m.If((tso.mss == 0) | (tso.paylen == 0)):
                     m.next = "FAIL"
                 with m.Elif(tso.hdrlen == 0):
@@ -186,7 +274,7 @@ class TxSegmenter(wiring.Component):
                 with m.Else():
                     m.next = "CAPTURE"
             with m.State("CAPTURE"):
-                # A byte a cycle into the RAM; the word goes on as a skip word with its last.
+                # A byte a cycle kept; the word goes on as a skip word with its last.
                 word_done = count == 1
                 m.d.comb += [gate.eq(word_done & ~i.eop), consume.eq(1), o.skip.eq(1),
                              o.eop.eq(0)]
@@ -195,50 +283,30 @@ class TxSegmenter(wiring.Component):
                     m.next = "FAIL"
                 with m.Elif(self.fetched.valid):
                     with m.If(~word_done | self.words.ready):
-                        m.d.comb += [wr.data.eq(in_byte), wr.en.eq(1), pos_next.eq(pos + 1)]
+                        m.d.comb += copy.keep.eq(1)
                         m.d.sync += used.eq(Mux(word_done, 0, used + 1))
-                        with m.If(is_id):
-                            m.d.sync += ip_id.eq(Cat(in_byte, ip_id[:8]))
-                        with m.If(is_seq):
-                            m.d.sync += seq.eq(Cat(in_byte, seq[:24]))
-                        with m.If(pos == tso.hdrlen - 1):
+                        with m.If(copy.at_last):
                             m.next = "NEXT"
             with m.State("NEXT"):
-                # After a segment: the next one's identification and sequence number.
-                # Timing: here, from a register, rather than as the segment's last word goes.
-                with m.If(advance):
-                    m.d.sync += [seq.eq(seq + tso.mss), ip_id.eq(ip_id + 1), advance.eq(0)]
+                # After a segment: the next one's numbers. Timing: here, from a register, rather
+                # than as the segment's last word goes.
+                m.d.comb += [copy.advance.eq(advance), copy.restart.eq(1)]
+                m.d.sync += advance.eq(0)
                 more = rem > tso.mss
                 m.d.sync += [seg_left.eq(Mux(more, tso.mss, rem)), final.eq(~more),
                              rem.eq(Mux(more, rem - tso.mss, 0))]
-                m.d.comb += pos_next.eq(0)
                 m.next = "LENGTHS"
             with m.State("LENGTHS"):
                 m.d.sync += [ip_len.eq(tso.hdrlen - off.ipcss + seg_left),
-                             tcp_len.eq(tso.hdrlen - off.tucss + seg_left),
-                             pack_full.eq(0), filled.eq(0)]
+                             tcp_len.eq(tso.hdrlen - off.tucss + seg_left)]
                 with m.If(tso.hdrlen == 0):
                     m.next = "DATA"
                 with m.Else():
                     m.next = "REPLAY"
             with m.State("REPLAY"):
-                # Up to eight bytes read, edited into ``pack`` a cycle later, then out as a
-                # word: ten cycles a word.
-                with m.If(~filled):
-                    word_end = (pos[:3] == 7) | (pos == tso.hdrlen - 1)
-                    m.d.comb += [reading.eq(1), pos_next.eq(pos + 1)]
-                    m.d.sync += [last1.eq(word_end), filled.eq(word_end)]
-                with m.If(v1):
-                    m.d.sync += [pack.word_select(p1[:3], 8).eq(edited),
-                                 pack_count.eq(p1[:3] + 1)]
-                    with m.If(last1):
-                        m.d.sync += [pack_full.eq(1), pack_end.eq(p1 == tso.hdrlen - 1)]
-                with m.If(pack_full):
-                    m.d.comb += [gate.eq(self.spare), use_pack.eq(1)]
-                    with m.If(self.words.ready & self.spare):
-                        m.d.sync += [pack_full.eq(0), filled.eq(0)]
-                        with m.If(pack_end):
-                            m.next = "DATA"
+                m.d.comb += [copy.copy.eq(1), gate.eq(self.spare), use_copy.eq(1)]
+                with m.If(emit & copy.words.payload.last):
+                    m.next = "DATA"
             with m.State("DATA"):
                 split = (seg_left[4:] == 0) & (count > seg_left[:4])
                 n = Mux(split, seg_left[:4], count)
