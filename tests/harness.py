@@ -153,6 +153,34 @@ def nic_run(testbench, **kwargs):
     return run(tb, **kwargs)
 
 
+def send_ring(plan, *, count=16, counters=(), settle=None, **kwargs):
+    """Run ``plan(rings, put)``, which writes transmit descriptors from slot 0 and returns how
+    many (``put(data)`` stores data at the next odd address and returns it), then hand the ring
+    over: for ``settle`` cycles, or until TDH reaches the end and the wire is quiet. Returns the
+    wire frames, the descriptors' status bytes and the ``counters`` (registers) by name."""
+    async def tb(backend, regs, rings):
+        await rings.tx_setup(count=count)
+        at = [TX_BUFFERS + 3]
+
+        def put(data):
+            addr = at[0]
+            backend.mem_write(addr, data)
+            at[0] += (len(data) + 64) | 1
+            return addr
+        used = plan(rings, put)
+        await regs.write(_reg.TDT, used)
+        if settle is not None:
+            await rings.settle(settle)
+        else:
+            seen = -1
+            while seen != len(backend.wire_log) or await regs.read(_reg.TDH) != used:
+                seen = len(backend.wire_log)
+                await rings.settle(3000)
+        return ([w for _, _, w in backend.wire_log], [rings.tx_status(i).sta for i in range(used)],
+                {r.name: await regs.read(r) for r in counters})
+    return nic_run(tb, **kwargs)
+
+
 def sum16(data):
     """The ones'-complement sum of ``data``'s 16-bit big-endian words (an odd last byte padded),
     folded to 16 bits: a checksum is its complement."""

@@ -8,6 +8,7 @@ from the same header and that segment's payload: identification one more per seg
 number advanced by the payload before it, FIN and PSH only in the last, every checksum right.
 """
 
+import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
@@ -15,7 +16,7 @@ from hw.desc import TXD_CMD, TXD_DCMD, TXD_POPTS, TXD_STA, TXD_TUCMD
 from hw.regmap import reg
 from sim.ethernet import to_wire
 
-from harness import COMPILED, TX_BUFFERS, nic_run, sum16
+from harness import COMPILED, send_ring, sum16
 
 EOP, IFCS, RS = TXD_CMD.EOP, TXD_CMD.IFCS, TXD_CMD.RS
 TSE = TXD_DCMD.TSE
@@ -64,29 +65,11 @@ def split(frame, cuts):
     return [frame[a:b] for a, b in zip(cuts, cuts[1:])]
 
 
-def send(plan, *, count=64, **kwargs):
-    """Run ``plan(rings, put)``, which writes descriptors from slot 0 and returns how many;
-    ``put(data)`` stores data at an odd address, until the ring is done and the wire quiet.
-    Returns the wire as (error, raw) pairs, the descriptors' status bytes and the counters."""
-    async def tb(backend, regs, rings):
-        await rings.tx_setup(count=count)
-        at = [TX_BUFFERS + 3]
-
-        def put(data):
-            addr = at[0]
-            backend.mem_write(addr, data)
-            at[0] += (len(data) + 64) | 1
-            return addr
-        used = plan(rings, put)
-        await regs.write(reg.TDT, used)
-        seen = -1
-        while seen != len(backend.wire_log) or await regs.read(reg.TDH) != used:
-            seen = len(backend.wire_log)
-            await rings.settle(3000)
-        return ([(w.error, w.raw) for _, _, w in backend.wire_log],
-                [rings.tx_status(i).sta for i in range(used)],
-                {r.name: await regs.read(r) for r in COUNTERS})
-    return nic_run(tb, **kwargs)
+def send(plan, **kwargs):
+    """The wire as (error, raw) pairs, the status bytes and the counters, once the ring is
+    done (see ``harness.send_ring``)."""
+    wire, status, counters = send_ring(plan, count=64, counters=COUNTERS, **kwargs)
+    return [(w.error, w.raw) for w in wire], status, counters
 
 
 def tso(rings, put, at, frame, hdrlen, mss, cuts, *, paylen=None, tucmd=0):
@@ -163,33 +146,23 @@ def test_segmented_and_plain_frames_interleave_and_the_context_changes():
     assert counters == {"GPTC": 6, "TPT": 6, "TSCTC": 2, "TSCTFC": 0}
 
 
-def test_a_64k_super_packet_larger_than_the_queue():
-    # 65,000 bytes in MSS 1448 (45 segments), four times the transmit queue: segments leave as
-    # the rest is read.
-    head, payload = header(seq=5), payload_of(65000, salt=3)
+@pytest.mark.parametrize("size, mss, count", [
+    (65000, 1448, 45),      # 64 KiB, four times the transmit queue: segments leave as the rest
+                            # is read
+    (20000, 8960, 3),       # MTU 9000
+])
+def test_large_super_packets(size, mss, count):
+    head, payload = header(seq=size), payload_of(size, salt=3)
     frame, hdrlen = super_packet(head, payload)
 
     def plan(rings, put):
-        return tso(rings, put, 0, frame, hdrlen, 1448, range(54, len(frame), 4096))
+        return tso(rings, put, 0, frame, hdrlen, mss, range(4096, len(frame), 4096))
 
     wire, _, counters = send(plan, backend=COMPILED)
-    expected = segments(head, payload, 1448)
-    assert len(expected) == 45
+    expected = segments(head, payload, mss)
+    assert len(expected) == count
     assert wire == [(0, to_wire(s)) for s in expected]
-    assert counters == {"GPTC": 45, "TPT": 45, "TSCTC": 1, "TSCTFC": 0}
-
-
-def test_jumbo_segments():
-    # MTU 9000: MSS 8960, 20,000 bytes in three segments.
-    head, payload = header(seq=9), payload_of(20000, salt=4)
-    frame, hdrlen = super_packet(head, payload)
-
-    def plan(rings, put):
-        return tso(rings, put, 0, frame, hdrlen, 8960, range(4096, len(frame), 4096))
-
-    wire, _, counters = send(plan, backend=COMPILED)
-    assert wire == [(0, to_wire(s)) for s in segments(head, payload, 8960)]
-    assert counters == {"GPTC": 3, "TPT": 3, "TSCTC": 1, "TSCTFC": 0}
+    assert counters == {"GPTC": count, "TPT": count, "TSCTC": 1, "TSCTFC": 0}
 
 
 def test_contexts_that_do_not_match_their_data_fail_and_the_ring_goes_on():

@@ -14,7 +14,7 @@ from hw.desc import TXD_CMD, TXD_POPTS, TXD_STA, TXD_TUCMD
 from hw.regmap import reg
 from sim.ethernet import received, to_wire
 
-from harness import COMPILED, TX_BUFFERS, nic_run, sum16
+from harness import COMPILED, send_ring, sum16
 
 EOP, IFCS, RS, IC = TXD_CMD.EOP, TXD_CMD.IFCS, TXD_CMD.RS, TXD_CMD.IC
 IXSM, TXSM = TXD_POPTS.IXSM, TXD_POPTS.TXSM
@@ -52,24 +52,7 @@ def split(frame, cuts):
 
 
 def send(plan, *, count=16, settle=3000, **kwargs):
-    """Run ``plan(rings, put)`` (``put(data)`` stores data at an odd address and returns it) and
-    then the ring up to the descriptors it wrote; returns the wire, the status bytes and the
-    counters."""
-    async def tb(backend, regs, rings):
-        await rings.tx_setup(count=count)
-        at = [TX_BUFFERS + 3]
-
-        def put(data):
-            addr = at[0]
-            backend.mem_write(addr, data)
-            at[0] += (len(data) + 64) | 1
-            return addr
-        used = plan(rings, put)
-        await regs.write(reg.TDT, used)
-        await rings.settle(settle)
-        return ([w for _, _, w in backend.wire_log], [rings.tx_status(i).sta for i in range(used)],
-                {r.name: await regs.read(r) for r in (reg.GPTC, reg.TPT)})
-    return nic_run(tb, **kwargs)
+    return send_ring(plan, count=count, settle=settle, counters=(reg.GPTC, reg.TPT), **kwargs)
 
 
 def test_context_checksums_are_scapys_across_descriptors_and_alignments():
