@@ -136,7 +136,7 @@ NETDEV_TX_BUSY = 1
 
 class NetDeviceOps:
     """What a driver provides: ``ndo_open``, ``ndo_stop``, ``ndo_start_xmit``,
-    ``ndo_get_stats64``, ``ndo_set_features``."""
+    ``ndo_get_stats64``, ``ndo_set_features``, ``ndo_change_mtu``."""
 
     async def ndo_open(self, netdev):
         raise NotImplementedError
