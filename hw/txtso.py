@@ -4,8 +4,10 @@ Reference: SDM 3.5 (TCP segmentation), 3.3.5-3.3.7 (HDRLEN, MSS, PAYLEN, TUCMD, 
 
 Contract: a stream stage between the fetcher's words (``fetched``, each frame's ``work`` queued
 ahead of them) and the transmit queue with the checksum unit beside it (``words``, and beside
-each, the ``command`` for the frame it starts, if it starts one). A frame without TSE goes through unchanged, a word
-a cycle, with its work as its command. Of a frame with TSE:
+each, the ``command`` for the frame it starts, if it starts one). A frame's work is taken in the
+cycle after its first word (after its last, with TSE). A frame without TSE goes through
+unchanged, a word a cycle (a cycle more between a one-word frame and the next), with its work
+as its command. Of a frame with TSE:
 
 - the first HDRLEN bytes, the header, are kept (a byte a cycle); the words they came in go on
   as ``skip`` words, which the checksum unit and the MAC pass over, so that their ``desc_end``
