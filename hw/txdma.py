@@ -4,21 +4,23 @@ Reference: SDM 3.3 (transmit descriptors and ring), 3.3.3.2 (RS/DD write-back), 
 TXQE, TIDV/TADV), 13.4.38-13.4.44 (TDBAL..TADV).
 
 Descriptors come from the prefetcher (``hw.ring``), read by ``hw.txdesc`` whatever their kind
-(context descriptors set the checksum context and carry no data). ``TxFetch`` reads each
-descriptor's buffer in
-bursts of up to 32 beats, reserving room in the word queue before it asks, so reads for the next
-frame overlap the transmission of this one. Each beat becomes one queue entry that says which of
-its bytes belong to the frame, so buffers need no alignment. A frame may span descriptors up to
-the one with EOP; a descriptor of length 0 carries no data, and if it has EOP it ends the frame.
-The word queue holds 16 KiB, so that a frame the Linux driver sends is whole in it before the
-MAC starts; ``hw.txcsum`` works out each frame's checksums as its words go in, and they go to
-the MAC with the frame.
+(context descriptors set the checksum and segmentation context and carry no data). ``TxFetch``
+reads each descriptor's buffer in bursts of up to 32 beats, reserving room in the word queue
+before it asks, so reads for the next frame overlap the transmission of this one. Each beat
+becomes one word that says which of its bytes belong to the frame, so buffers need no
+alignment. A frame may span descriptors up to the one with EOP; a descriptor of length 0
+carries no data, and if it has EOP it ends the frame. ``hw.txtso`` cuts a frame sent with TSE
+into segments on its way to the queue (the words it adds count against the fetcher's
+reservations). The word queue holds 16 KiB, so that a frame (or segment) the Linux driver sends
+is whole in it before the MAC starts; ``hw.txcsum`` works out each frame's checksums as its
+words go in, and they go to the MAC with the frame.
 
 A frame may not carry more than ``MAX_FRAME_DATA`` bytes of descriptor data (16 KiB, above the
-82540EM's largest frame, 16,128 bytes), or ``MAX_TSO_DATA`` with TSE (a header and 64 KiB). The descriptor that would take a frame past it is not
-read: the frame's queued data ends there, marked ``abort`` (the MAC ends it with an error, so no
-receiver takes it), and the descriptors after it up to the one with EOP are retired unread, so
-that a chain without EOP, or with nonsense lengths, costs one bad frame and the ring goes on.
+82540EM's largest frame, 16,128 bytes), or ``MAX_TSO_DATA`` with TSE (a header and 64 KiB).
+The descriptor that would take a frame past it is not read: the frame's queued data ends
+there, marked ``abort`` (the MAC ends it with an error, so no receiver takes it), and the
+descriptors after it up to the one with EOP are retired unread, so that a chain without EOP, or
+with nonsense lengths, costs one bad frame and the ring goes on.
 
 When the MAC has taken the last byte of a descriptor, the descriptor is done: with RS its status
 byte gets DD (a one-byte write to host memory) and TXDW is raised, at once or through the delay
