@@ -136,7 +136,7 @@ NETDEV_TX_BUSY = 1
 
 class NetDeviceOps:
     """What a driver provides: ``ndo_open``, ``ndo_stop``, ``ndo_start_xmit``,
-    ``ndo_get_stats64``, ``ndo_set_features``, ``ndo_change_mtu``."""
+    ``ndo_get_stats64``, ``ndo_set_features``, ``ndo_change_mtu``, ``get_ethtool_stats``."""
 
     async def ndo_open(self, netdev):
         raise NotImplementedError
@@ -152,6 +152,10 @@ class NetDeviceOps:
 
     async def ndo_set_features(self, netdev, features):
         """Apply ``features`` (ethtool -K), before they go into ``netdev.features``."""
+
+    async def get_ethtool_stats(self, netdev):
+        """The driver's statistics for ``ethtool -S``: (name, value) pairs."""
+        return []
 
     async def ndo_change_mtu(self, netdev, mtu):
         """Take a new MTU, within ``netdev.min_mtu`` and ``max_mtu``; returns 0 or -errno."""

@@ -4,7 +4,7 @@ Commands: ``insmod e1000 [eeprom=eerd|microwire] [ring=N]``, ``rmmod e1000``,
 ``ip link set DEV up|down``, ``ip link set DEV mtu MTU``, ``ip link [show [DEV]]``,
 ``ip addr add ADDR/MASK dev DEV``, ``ip addr``, ``ip route add default|NET via GW``, ``ip route``,
 ``ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST``, ``ethtool -k DEV``,
-``ethtool -K DEV FEATURE on|off ...``. Each prints what the real tool
+``ethtool -K DEV FEATURE on|off ...``, ``ethtool -S DEV``. Each prints what the real tool
 prints; a bad command prints the tool's complaint and returns a non-zero status.
 
 Busybox ping runs until interrupted and sends once a second; here a ping without ``-c`` sends
@@ -154,14 +154,27 @@ class Shell:
     # ethtool
 
     async def cmd_ethtool(self, args):
-        usage = "Usage: ethtool -k DEV | ethtool -K DEV FEATURE on|off ..."
-        if len(args) < 2 or args[0] not in ("-k", "-K"):
+        usage = "Usage: ethtool -k DEV | ethtool -K DEV FEATURE on|off ... | ethtool -S DEV"
+        if len(args) < 2 or args[0] not in ("-k", "-K", "-S"):
             self.out(usage)
             return 1
         netdev = self.kernel.netdevs.get(args[1])
         if netdev is None:
-            self.out(f"Cannot get device feature names: No such device ({args[1]})")
+            what = "stats" if args[0] == "-S" else "feature names"
+            self.out(f"Cannot get device {what}: No such device ({args[1]})")
             return 1
+        if args[0] == "-S":
+            if len(args) != 2:
+                self.out(usage)
+                return 1
+            stats = await netdev.ops.get_ethtool_stats(netdev)
+            if not stats:
+                self.out("no stats available")
+                return 1
+            self.out("NIC statistics:")
+            for name, value in stats:
+                self.out(f"     {name}: {value}")
+            return 0
         if args[0] == "-k":
             if len(args) != 2:
                 self.out(usage)

@@ -139,6 +139,8 @@ class E1000Adapter(NetDeviceOps):
         self.hw_csum_err = 0            # frames with a TCP/UDP checksum the device found wrong
         self.hw_csum_good = 0           # ...and right
         self.rx_no_buffer_count = 0     # RNBC, as ethtool -S shows it
+        self.tx_tcp_seg_good = 0        # TSCTC
+        self.tx_tcp_seg_failed = 0      # TSCTFC
         self._rx_partial = b""
 
     # Messages, as dev_info()/netdev_info() print them.
@@ -505,8 +507,25 @@ class E1000Adapter(NetDeviceOps):
         st.multicast += await hw.er32(reg.MPRC)
         self.rx_errors_phy += await hw.er32(reg.RXERRC)
         self.rx_no_buffer_count += await hw.er32(reg.RNBC)
+        self.tx_tcp_seg_good += await hw.er32(reg.TSCTC)
+        self.tx_tcp_seg_failed += await hw.er32(reg.TSCTFC)
         st.rx_errors = st.rx_crc_errors + st.rx_length_errors + self.rx_errors_phy
         return st
+
+    async def get_ethtool_stats(self, netdev):
+        """Some of e1000_gstrings_stats, by their names there."""
+        st = await self.update_stats()
+        return [("rx_packets", st.rx_packets), ("tx_packets", st.tx_packets),
+                ("rx_bytes", st.rx_bytes), ("tx_bytes", st.tx_bytes),
+                ("rx_errors", st.rx_errors), ("tx_dropped", st.tx_dropped),
+                ("multicast", st.multicast), ("rx_crc_errors", st.rx_crc_errors),
+                ("rx_length_errors", st.rx_length_errors),
+                ("rx_missed_errors", st.rx_missed_errors),
+                ("rx_no_buffer_count", self.rx_no_buffer_count),
+                ("tx_tcp_seg_good", self.tx_tcp_seg_good),
+                ("tx_tcp_seg_failed", self.tx_tcp_seg_failed),
+                ("rx_csum_offload_good", self.hw_csum_good),
+                ("rx_csum_offload_errors", self.hw_csum_err)]
 
     async def ndo_get_stats64(self, netdev):
         await self.update_stats()
