@@ -160,6 +160,8 @@ class E1000(wiring.Component):
             txdma.tadv.eq(regs.TADV),
             txmac.pad.eq(tctl[reg.TCTL.PSP.lsb]),
             txmac.gap.eq(regs.TIPG[:10]),
+            txmac.vme.eq(self.control.ctrl[reg.CTRL.VME.lsb]),
+            txmac.vet.eq(regs.VET[:16]),
             txmac.frame_ready.eq(txdma.frame_ready),
             self.gmii.txd.eq(txmac.txd),
             self.gmii.tx_en.eq(txmac.tx_en),
@@ -167,6 +169,7 @@ class E1000(wiring.Component):
         ]
         wiring.connect(m, txdma.words, txmac.words)
         wiring.connect(m, txdma.checksums, txmac.checksums)
+        wiring.connect(m, txdma.tags, txmac.tags)
 
         # Receive: MAC into the FIFO, then the DMA engine.
         rxmac, rxfifo, rxdma = self.rxmac, self.rxfifo, self.rxdma
@@ -181,6 +184,10 @@ class E1000(wiring.Component):
             rxmac.ra_busy.eq(self.regfile.ra_busy),
             self.regfile.mta_addr.eq(rxmac.mta_addr),
             rxmac.mta_data.eq(self.regfile.mta_data),
+            self.regfile.vfta_addr.eq(rxmac.vfta_addr),
+            rxmac.vfta_data.eq(self.regfile.vfta_data),
+            rxmac.vme.eq(self.control.ctrl[reg.CTRL.VME.lsb]),
+            rxmac.vet.eq(regs.VET[:16]),
             rxfifo.w_data.eq(rxmac.w_data),
             rxfifo.w_en.eq(rxmac.w_en),
             rxmac.room.eq(rxfifo.room),

@@ -39,7 +39,7 @@ PLAIN = tuple(r for r in REGISTERS
 # datapath takes it from. So are the read-only and write-1-to-clear ones, which nothing in the
 # core changes. Every read/write register also has a row in one RAM, where reads come from:
 # those in flip-flops keep a copy there (``SHADOWED``), the others only live there (``STORED``).
-LIVE = frozenset({"RCTL", "TCTL", "TIPG", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
+LIVE = frozenset({"RCTL", "TCTL", "TIPG", "VET", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
                   "RXCSUM", "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
 IN_FLOPS = tuple(r for r in PLAIN if r.name in LIVE or r.access is not Access.RW)
 
@@ -72,6 +72,8 @@ class RegisterFile(wiring.Component):
     mta_addr, mta_data : In(7), Out(32)
         A read port on the multicast table for the receive filter (data two cycles after the
         address).
+    vfta_addr, vfta_data : In(7), Out(32)
+        Likewise on the VLAN filter table.
     clear, clear_row : In(1), In(7)
         While ``clear`` is high, row ``clear_row`` of the tables goes back to its reset value
         (zero, or the EEPROM's address for receive address 0): the device reset sweeps the
@@ -89,6 +91,8 @@ class RegisterFile(wiring.Component):
             "ra_busy": Out(1),
             "mta_addr": In(7),
             "mta_data": Out(32),
+            "vfta_addr": In(7),
+            "vfta_data": Out(32),
             "clear": In(1),
             "clear_row": In(7),
         })
@@ -233,7 +237,7 @@ class RegisterFile(wiring.Component):
             # The bus reads its address every cycle but uses the data only after a read strobe,
             # never in a write's cycle. The filter's look-up of the multicast table may meet a
             # software write to the same row, and block RAM then returns undefined data: the
-            # verdict on a frame whose hash bit is being rewritten as it arrives is left open,
+            # verdict on a frame whose hash (or VLAN) bit is being rewritten as it arrives is left open,
             # as a filter update in the middle of traffic leaves it anyway.
             m.submodules[name.lower()] = mem = memory.Memory(shape=32, depth=r.count, init=[],
                                                              attrs=NO_RW_CHECK)
@@ -252,10 +256,10 @@ class RegisterFile(wiring.Component):
             data_q = Signal(32, name=f"{name.lower()}_data")
             m.d.sync += [hit_q.eq(Cat(bus.r_stb & hit, hit_q[0])), data_q.eq(rd.data)]
             table_hit.append((hit_q[1], data_q))
-            if name == "MTA":
-                lookup = mem.read_port()
-                m.d.comb += lookup.addr.eq(self.mta_addr)
-                m.d.sync += self.mta_data.eq(lookup.data)
+            # The receive filter's look-up port.
+            lookup = mem.read_port()
+            m.d.comb += lookup.addr.eq(getattr(self, f"{name.lower()}_addr"))
+            m.d.sync += getattr(self, f"{name.lower()}_data").eq(lookup.data)
 
         # The registers in flip-flops that have no row (read only, or write 1 to clear) are
         # read through a mux, registered twice as the bus allows.

@@ -218,12 +218,14 @@ class RxDMA(wiring.Component):
             offload_errors.eq(Mux(ip_checked & ~result.ip_ok, RXD_ERR.IPE, 0)
                               | Mux(l4_checked & ~result.l4_ok, RXD_ERR.TCPE, 0)),
         ]
-        status = Const(RXD_STA.DD, 8) | Mux(last_buffer, RXD_STA.EOP | offload, 0)
+        # A stripped tag goes with every descriptor of the frame, as VP and the special field.
+        status = (Const(RXD_STA.DD, 8) | Mux(last_buffer, RXD_STA.EOP | offload, 0)
+                  | Mux(frame.vlan, RXD_STA.VP, 0))
         errors = (Mux(frame.crc_error, RXD_ERR.CE, 0) | Mux(frame.rx_error, RXD_ERR.RXE, 0)
                   | Mux(last_buffer, offload_errors, 0))
         write_back = Signal()
         # Length, checksum, status, errors and special: the descriptor's second quadword.
-        fields = Cat(n[:16], Const(0, 16), status, errors[:8], Const(0, 16))
+        fields = Cat(n[:16], Const(0, 16), status, errors[:8], Mux(frame.vlan, frame.tci, 0))
         # Each byte of the beat: cleared (a reset, in the flip-flops) or loaded with the moving
         # byte (an enable). The clear comes from a register, in the first cycle of WB_COMMAND:
         # the beat is not used again before WB_DATA.

@@ -32,6 +32,8 @@ class RxStatus(data.Struct):
     multicast: 1
     bad: 1              # kept only because RCTL.SBP asked for frames with errors
     csum: RxChecksumResult
+    vlan: 1             # the tag was left out of the data (VP): ``tci`` is its control information
+    tci: 16
 
 
 class RxFIFO(wiring.Component):

@@ -13,7 +13,11 @@ while the FCS is checked (``amaranth.lib.crc``) and the destination address runs
 filter: an exact match of a valid receive address (the sixteen entries are read from the table
 one per cycle once the address is in), broadcast with RCTL.BAM, any multicast with RCTL.MPE, any
 unicast with RCTL.UPE, or a multicast whose 12-bit hash (selected by RCTL.MO) hits the multicast
-table. At the end of the frame (RX_DV low) it is kept if it passed the filter, has a good FCS and
+table. A frame whose type/length field matches VET is tagged: with RCTL.VFE its VLAN ID must
+be set in the VLAN filter table, and with RCTL.CFIEN its CFI must be RCTL.CFI, else it does not
+pass the filter; with CTRL.VME its four tag bytes are left out of the words (the data closes up
+behind the source address) and its tag control information goes with its status (VP). At the
+end of the frame (RX_DV low) it is kept if it passed the filter, has a good FCS and
 a legal length (64 to 1522 bytes, or up to 16384 with RCTL.LPE) and no RX_ER, or, with RCTL.SBP,
 if it passed the filter whatever its errors; otherwise it is rolled back. A frame that overflows
 the FIFO is rolled back and counted as missed (MPC, ICR.RXO). The IPv4 and TCP/UDP checksums
@@ -77,6 +81,12 @@ class RxMAC(wiring.Component):
         address; ``ra_busy``: the port served software instead this cycle, ask again).
     mta_addr : Out(7), mta_data : In(32)
         The multicast table's read port (data two cycles after the address).
+    vfta_addr : Out(7), vfta_data : In(32)
+        The VLAN filter table's, likewise.
+    vme : In(1)
+        CTRL.VME.
+    vet : In(16)
+        VET.
     w_data, w_en, room, commit, rollback
         To the receive FIFO.
     stats : Out(stream.Signature(RxFrameStats))
@@ -100,6 +110,10 @@ class RxMAC(wiring.Component):
             "ra_busy": In(1),
             "mta_addr": Out(7),
             "mta_data": In(32),
+            "vfta_addr": Out(7),
+            "vfta_data": In(32),
+            "vme": In(1),
+            "vet": In(16),
             "w_data": Out(64),
             "w_en": Out(1),
             "room": In(1),
@@ -178,9 +192,32 @@ class RxMAC(wiring.Component):
         # Registered: the verdict is ready long before the frame ends, and keeping the table
         # look-ups off the end-of-frame logic shortens the core's longest paths.
         passed = Signal()
-        m.d.sync += passed.eq(addressed & (
+        vlan_ok = Signal()          # not tagged, or the tag passed
+        m.d.sync += passed.eq(addressed & vlan_ok & (
             exact | (broadcast & bit("BAM")) | (multicast & bit("MPE"))
             | (~multicast & bit("UPE")) | (multicast & ~broadcast & hash_hit)))
+
+        # The tag: whether the type/length field matches VET (registered with its second byte;
+        # ``stripping`` with CTRL.VME), and its control information, whose VLAN ID looks up
+        # the filter table as soon as it is in.
+        vet = Signal(16)
+        m.d.sync += vet.eq(self.vet)
+        tagged = Signal()
+        stripping = Signal()
+        tci = Signal(16)
+        tci_in = Signal()           # the tag control information is complete
+        looked_up = Signal(2)       # ...one and two cycles ago: the table's row is in
+        vid_bit = tci[:5]
+        m.d.comb += self.vfta_addr.eq(tci[5:12])
+        m.d.sync += looked_up.eq(Cat(tci_in, looked_up[0]))
+        with m.If(looked_up[1]):
+            vfta_hit = self.vfta_data.bit_select(vid_bit, 1)
+            cfi_ok = ~bit("CFIEN") | (tci[12] == bit("CFI"))
+            m.d.sync += vlan_ok.eq(~tagged | ((vfta_hit | ~bit("VFE")) & cfi_ok))
+        # Where the byte being received goes in its word: its place in the frame, less the tag's
+        # four bytes once it is left out.
+        lane = Mux(stripping, length[:3] ^ 4, length[:3])
+        in_tag = stripping & (length[4:] == 0) & (length[1:4] == 7)     # bytes 14 and 15
 
         # The frame's checks, registered in the cycle after it ends (CHECK).
         max_length = Mux(bit("LPE"), MAX_LONG_FRAME, MAX_FRAME)
@@ -235,7 +272,8 @@ class RxMAC(wiring.Component):
             # A frame that starts while the receiver is off is ignored whole.
             with m.If(self.rx_dv & self.enable):
                 m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0),
-                             addressed.eq(0)]
+                             addressed.eq(0), tagged.eq(0), stripping.eq(0), tci_in.eq(0),
+                             vlan_ok.eq(1)]
                 m.next = "PREAMBLE"
             with m.Elif(self.rx_dv):
                 m.next = "IGNORE"
@@ -257,20 +295,27 @@ class RxMAC(wiring.Component):
             with m.State("DATA"):
                 with m.If(self.rx_dv):
                     m.d.comb += fcs.valid.eq(1)
-                    m.d.sync += [
-                        word.word_select(length[:3], 8).eq(self.rxd),
-                        length.eq(Mux(length == 0x7FFF, length, length + 1)),
-                    ]
+                    m.d.sync += length.eq(Mux(length == 0x7FFF, length, length + 1))
                     with m.If(self.rx_er):
                         m.d.sync += rx_error.eq(1)
                     with m.If(length == 5):
                         m.d.sync += [dest.eq(Cat(word[:40], self.rxd)), addressed.eq(1),
                                      scanning.eq(1), entry.eq(0), exact.eq(0)]
-                    with m.If(length[:3] == 7):
-                        m.d.sync += [self.w_data.eq(Cat(word[:56], self.rxd)), self.w_en.eq(1)]
+                    with m.If(length == 13):
+                        is_tag = Cat(self.rxd, word[32:40]) == vet
+                        m.d.sync += [tagged.eq(is_tag), stripping.eq(is_tag & self.vme)]
+                    with m.If(tagged & (length == 14)):
+                        m.d.sync += tci[8:].eq(self.rxd)
+                    with m.If(tagged & (length == 15)):
+                        m.d.sync += [tci[:8].eq(self.rxd), tci_in.eq(1)]
+                    with m.If(~in_tag):
+                        m.d.sync += word.word_select(lane, 8).eq(self.rxd)
+                        with m.If(lane == 7):
+                            m.d.sync += [self.w_data.eq(Cat(word[:56], self.rxd)),
+                                         self.w_en.eq(1)]
                 with m.Else():
                     # The last, partial word.
-                    with m.If(length[:3] != 0):
+                    with m.If(lane != 0):
                         m.d.sync += [self.w_data.eq(word), self.w_en.eq(1)]
                     m.next = "CHECK"
             with m.State("CHECK"):
@@ -286,7 +331,9 @@ class RxMAC(wiring.Component):
             with m.State("END"):
                 status = self.commit.payload
                 m.d.comb += [
-                    status.length.eq(length),
+                    status.length.eq(length - Mux(stripping, 4, 0)),
+                    status.vlan.eq(stripping),
+                    status.tci.eq(tci),
                     status.crc_error.eq(~crc_ok),
                     status.rx_error.eq(rx_error),
                     status.broadcast.eq(broadcast),

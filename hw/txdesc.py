@@ -13,7 +13,9 @@ from CSS to the frame's end, inserted at CSO.
 
 Like the POPTS of a data descriptor, the IC, CSS and CSO of a legacy frame are taken from its
 first descriptor (the SDM asks for CSS there, and qualifies IC by EOP; drivers set them in the
-one descriptor a frame usually has). Lengths beyond 17 bits read as 0x1FFFF, which is more than
+one descriptor a frame usually has). VLE and the special field are passed on with every
+descriptor; the tag of the descriptor with a frame's (or segment's) last byte is the one that
+counts. Lengths beyond 17 bits read as 0x1FFFF, which is more than
 any frame takes (the fetcher cuts such a frame).
 """
 
@@ -38,6 +40,8 @@ class TxRequest(data.Struct):
     ide: 1
     first: 1            # the frame's first descriptor with data or EOP: ``work`` is its work
     work: TxWork
+    vlan: 1             # VLE
+    tci: 16             # the special field
 
 
 class TxDescriptorDecoder(wiring.Component):
@@ -74,6 +78,8 @@ class TxDescriptorDecoder(wiring.Component):
             req.rs.eq((cmd & TXD_CMD.RS) != 0),
             req.ide.eq((cmd & TXD_CMD.IDE) != 0),
             req.first.eq(~is_context & ~in_frame),
+            req.vlan.eq(~is_context & ((cmd & TXD_CMD.VLE) != 0)),
+            req.tci.eq(legacy.special),
         ]
         offload, tso = req.work.offload, req.work.tso
         # What only a data descriptor's frame uses is taken from the context whatever the kind

@@ -42,7 +42,7 @@ from .regmap import reg
 from .ring import DescriptorPrefetch
 from .txcsum import TxChecksum
 from .txdesc import TxDescriptorDecoder, TxRequest
-from .txframe import TxChecksums, TxOffload, TxWord, TxWork
+from .txframe import TxChecksums, TxOffload, TxTag, TxTaggedWord, TxWord, TxWork
 from .txtso import TxSegmenter
 
 
@@ -70,11 +70,13 @@ class _Tag(data.Struct):
     ifcs: 1
     abort: 1            # with empty and eop: the frame was cut short here
     csum: 1             # the frame asks for checksums
+    vlan: 1             # the descriptor's VLE and special field
+    tci: 16
 
 
 class _Queued(data.Struct):
     """A word for the transmit queue, and the checksum work of the frame it starts."""
-    word: TxWord
+    word: TxTaggedWord
     command: TxOffload
 
 
@@ -86,7 +88,8 @@ class _Done(data.Struct):
 
 
 class TxFetch(wiring.Component):
-    """Turns descriptors into buffer reads and the beats into ``TxWord`` entries.
+    """Turns descriptors into buffer reads and the beats into ``TxWord`` entries, each with its
+    descriptor's tag.
 
     Parameters
     ----------
@@ -97,7 +100,7 @@ class TxFetch(wiring.Component):
     -------
     descs : In(stream.Signature(TxRequest))
     dma : Out(DMAReadSignature)
-    words : Out(stream.Signature(TxWord))
+    words : Out(stream.Signature(TxTaggedWord))
     offload : Out(stream.Signature(TxWork))
         Each frame's checksum and segmentation work, queued as its first read is issued (before
         any of its words), for frames with data.
@@ -121,7 +124,7 @@ class TxFetch(wiring.Component):
         super().__init__({
             "descs": In(stream.Signature(TxRequest)),
             "dma": Out(DMAReadSignature),
-            "words": Out(stream.Signature(TxWord)),
+            "words": Out(stream.Signature(TxTaggedWord)),
             "offload": Out(stream.Signature(TxWork)),
             "done": Out(stream.Signature(_Done)),
             "dequeued": In(1),
@@ -159,6 +162,8 @@ class TxFetch(wiring.Component):
         # What the descriptor says beyond its buffer, kept from when it was taken.
         eop = Signal()
         ifcs = Signal()
+        vlan = Signal()
+        tci = Signal(16)
         empty = Signal()
         # The frame's descriptor data so far, and whether this descriptor would take it past
         # the maximum (worked out in TAKE, for READ to act on before its first read).
@@ -177,6 +182,8 @@ class TxFetch(wiring.Component):
             tag_in.eop.eq(eop),
             tag_in.ifcs.eq(ifcs),
             tag_in.csum.eq(csum),
+            tag_in.vlan.eq(vlan),
+            tag_in.tci.eq(tci),
             self.done.payload.empty.eq(empty),
         ]
         # The next read is worked out ahead in three registered steps (its span, its size, then
@@ -230,6 +237,8 @@ class TxFetch(wiring.Component):
                         empty.eq(desc.length == 0),
                         eop.eq(desc.eop),
                         ifcs.eq(desc.ifcs),
+                        vlan.eq(desc.vlan),
+                        tci.eq(desc.tci),
                         self.done.payload.rs.eq(desc.rs),
                         self.done.payload.ide.eq(desc.ide),
                     ]
@@ -310,26 +319,28 @@ class TxFetch(wiring.Component):
         beat = beats_in.o
         remaining = Signal(12)
         in_read = Signal()          # the head tag's first beat has arrived
-        held = Signal(TxWord)
+        held = Signal(TxTaggedWord)
         holding = Signal()
-        new = Signal(TxWord)
+        new = Signal(TxTaggedWord)
 
         # The first beat's share was worked out as the read was issued; after it, a beat has
         # eight bytes of the frame but for the last.
         more = remaining[3:].any()
         m.d.comb += [
-            new.data.eq(beat.payload.data),
-            new.first.eq(Mux(in_read, 0, tag.first)),
-            new.count.eq(Mux(in_read, Mux(more, 8, remaining[:3]), tag.lead)),
-            new.ifcs.eq(tag.ifcs),
-            new.desc_end.eq(tag.last & beat.payload.last),
-            new.eop.eq(tag.eop & tag.last & beat.payload.last),
-            new.abort.eq(0),
-            new.csum.eq(tag.csum),
+            new.word.data.eq(beat.payload.data),
+            new.word.first.eq(Mux(in_read, 0, tag.first)),
+            new.word.count.eq(Mux(in_read, Mux(more, 8, remaining[:3]), tag.lead)),
+            new.word.ifcs.eq(tag.ifcs),
+            new.word.desc_end.eq(tag.last & beat.payload.last),
+            new.word.eop.eq(tag.eop & tag.last & beat.payload.last),
+            new.word.abort.eq(0),
+            new.word.csum.eq(tag.csum),
+            new.word.vlan.eq(tag.vlan),
+            new.tci.eq(tag.tci),
         ]
         # A held word is waiting (the end of a descriptor that did not end the frame) until
         # what comes next says whether it ends the frame; any other goes as soon as it can.
-        waiting = holding & held.desc_end & ~held.eop
+        waiting = holding & held.word.desc_end & ~held.word.eop
         arriving = tags.r_rdy & ~tag.empty & beat.valid
         m.d.comb += [
             self.words.payload.eq(held),
@@ -340,10 +351,13 @@ class TxFetch(wiring.Component):
         with m.If(leaving):
             m.d.sync += holding.eq(0)
         with m.If(tags.r_rdy & tag.empty):
-            # A zero-length descriptor: if it ends the frame, the waiting word carries the end.
+            # A zero-length descriptor: if it ends the frame, the waiting word carries the end,
+            # and the descriptor's tag.
             m.d.comb += tags.r_en.eq(1)
             with m.If(tag.eop & waiting):
-                m.d.sync += [held.eop.eq(1), held.abort.eq(tag.abort)]
+                m.d.sync += [held.word.eop.eq(1), held.word.abort.eq(tag.abort)]
+                with m.If(~tag.abort):
+                    m.d.sync += [held.word.vlan.eq(tag.vlan), held.tci.eq(tag.tci)]
         with m.Elif(tags.r_rdy):
             m.d.comb += beat.ready.eq(~holding | self.words.ready)
             with m.If(beat.valid & beat.ready):
@@ -388,6 +402,8 @@ class TxDMA(wiring.Component):
         Frame data for the MAC.
     checksums : Out(stream.Signature(TxChecksums))
         One per frame, once all of it is queued: the MAC may start it.
+    tags : Out(stream.Signature(TxTag))
+        One per frame, valid whenever ``checksums`` is: to be taken with them.
     frame_ready : Out(1)
         The queue cannot take more until the MAC starts: the MAC may start a frame of which
         only a part is queued.
@@ -411,6 +427,7 @@ class TxDMA(wiring.Component):
             "tadv": In(16),
             "words": Out(stream.Signature(TxWord)),
             "checksums": Out(stream.Signature(TxChecksums)),
+            "tags": Out(stream.Signature(TxTag)),
             "frame_ready": Out(1),
             "txdw": Out(1),
             "txqe": Out(1),
@@ -471,7 +488,7 @@ class TxDMA(wiring.Component):
         wiring.connect(m, work.o, tso.work)
         # Timing: the segmenter's ready, which comes from its state, stops at a skid buffer
         # rather than running on into the fetcher's read data path.
-        m.submodules.fetched = fetched = SkidBuffer(TxWord)
+        m.submodules.fetched = fetched = SkidBuffer(TxTaggedWord)
         wiring.connect(m, fetch.words, fetched.i)
         wiring.connect(m, fetched.o, tso.fetched)
         # Timing: the segmenter's words, with the command of the frame each starts, go into the
@@ -496,13 +513,21 @@ class TxDMA(wiring.Component):
         # room for the frames' results.
         room = Signal()
         m.d.sync += room.eq((queue.level < self._depth - 2) & checksum.room)
-        # A word goes into the queue as the checksums take it.
+        # A word goes into the queue as the checksums take it; a frame's last word leaves its
+        # tag beside the checksums, which come some cycles later, in a queue as deep as theirs.
+        m.submodules.tags = tags = pipe.queue(width=data.Layout.cast(TxTag).size, ram_depth=16)
         m.d.comb += [
-            checksum.words.payload.eq(queued.word),
+            checksum.words.payload.eq(queued.word.word),
             checksum.words.valid.eq(to_queue.o.valid & room),
             to_queue.o.ready.eq(room & checksum.words.ready),
-            queue.w_data.eq(queued.word),
+            queue.w_data.eq(queued.word.word),
             queue.w_en.eq(to_queue.o.valid & to_queue.o.ready),
+            TxTag(tags.w_data).vlan.eq(queued.word.word.vlan),
+            TxTag(tags.w_data).tci.eq(queued.word.tci),
+            tags.w_en.eq(queue.w_en & queued.word.word.eop),
+            self.tags.payload.eq(tags.r_data),
+            self.tags.valid.eq(tags.r_rdy),
+            tags.r_en.eq(self.tags.ready),
         ]
         wiring.connect(m, fetch.done, done.w_stream)
         # The queue is block RAM, whose read data only a register may follow, and which sits

@@ -1,15 +1,18 @@
 """What the transmit path's blocks hand each other: frame data and checksum work, in frame order.
 
 ``TxWord`` is eight bytes of frame data as read from host memory, with the bytes of them that
-belong to the frame, so that buffers need no alignment. ``TxOffload`` is the checksum work a
+belong to the frame, so that buffers need no alignment; on its way to the queue it travels as a
+``TxTaggedWord``, with the 802.1Q tag its descriptor gave. ``TxOffload`` is the checksum work a
 frame's descriptors asked for, ``TxSegmentation`` the TCP segmentation, ``TxWork`` both, as the
-fetcher queues them, and ``TxChecksums`` the checksums worked out for a frame, with where they go.
+fetcher queues them, and ``TxChecksums`` the checksums worked out for a frame, with where they go, and ``TxTag`` the tag
+it goes out with.
 """
 
 from amaranth.lib import data
 
 
-__all__ = ["TxWord", "TxOffload", "TxSegmentation", "TxWork", "TxChecksums"]
+__all__ = ["TxWord", "TxTaggedWord", "TxOffload", "TxSegmentation", "TxWork", "TxChecksums",
+           "TxTag"]
 
 
 class TxWord(data.Struct):
@@ -24,6 +27,14 @@ class TxWord(data.Struct):
     csum: 1             # the frame asks for a checksum to be inserted
     skip: 1             # not frame data: a segmented frame's header as read, kept for desc_end
     tso_last: 1         # with eop: the last segment of a segmented frame
+    vlan: 1             # with eop: the frame goes out with an 802.1Q tag (VLE)
+
+
+class TxTaggedWord(data.Struct):
+    """A word on its way to the transmit queue, with the tag control information of the
+    descriptor it was read for (the queue keeps only that of each frame's last word)."""
+    word: TxWord
+    tci: 16
 
 
 class TxOffload(data.Struct):
@@ -66,3 +77,10 @@ class TxChecksums(data.Struct):
     tu: 1
     tucso: 8
     tu_sum: 16
+
+
+class TxTag(data.Struct):
+    """The 802.1Q tag a frame goes out with: VLE and the special field of the descriptor of its
+    last byte."""
+    vlan: 1
+    tci: 16             # priority, CFI and VLAN ID

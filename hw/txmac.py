@@ -1,15 +1,19 @@
 """The transmit MAC: frames from the DMA engine onto GMII.
 
 Reference: IEEE 802.3 clause 3 (frame format), 4.2.3.2.1 (the minimum gap), 35 (GMII);
-SDM 13.4.33 (TCTL.PSP), 13.4.34 (TIPG).
+IEEE 802.1Q 9.6 (the tag); SDM 3.3.3.1 (VLE), 13.4.33 (TCTL.PSP), 13.4.34 (TIPG).
 
 A frame starts once the DMA engine has queued all of it, which its checksums (``checksums``,
 one per frame) say, so it never runs dry on the wire: seven bytes of preamble, the start
 delimiter, the data with the checksums put in where they go, zero padding up to 60 bytes when
 TCTL.PSP asks for it, the FCS when the frame's descriptors asked for it (IFCS), then an idle
-gap of TIPG.IPGT byte times, never less than 12. A frame larger than the queue starts when the
-queue is full (``frame_ready``), before its checksums are known: if it asked for any, it is
-aborted. A frame the DMA engine cut short (``abort``) or that is aborted ends with its FCS
+gap of TIPG.IPGT byte times, never less than 12. A frame whose tag (``tags``, taken with its
+checksums) asks for one while CTRL.VME is set goes out with an 802.1Q tag after its source
+address, VET and then the tag control information, and always with an FCS; offsets of 12 and
+more (the checksums') count from the frame as it was queued, without the tag, and the padding
+counts the tag. A frame larger than the queue starts when the
+queue is full (``frame_ready``), before its checksums are known: if it asked for any, or for a tag,
+it is aborted. A frame the DMA engine cut short (``abort``) or that is aborted ends with its FCS
 inverted and TX_ER high through it, so that no receiver keeps it. Words marked ``skip`` are
 taken and passed over between frames. At the end of each frame the
 MAC reports its length, destination class and whether it was aborted to the statistics
@@ -25,11 +29,11 @@ cycles; the FCS bytes are read straight from the CRC register. The destination c
 out from the registered bytes as well.
 """
 
-from amaranth.hdl import Module, Mux, ResetInserter, Signal
+from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .txframe import TxChecksums, TxWord
+from .txframe import TxChecksums, TxTag, TxWord
 
 
 __all__ = ["TxMAC", "TxFrameStats", "PREAMBLE", "SFD", "MIN_FRAME", "MIN_GAP"]
@@ -53,20 +57,29 @@ class TxMAC(wiring.Component):
     -------
     words : In(stream.Signature(TxWord))
     checksums : In(stream.Signature(TxChecksums))
+    tags : In(stream.Signature(TxTag))
+        Valid whenever ``checksums`` is, and taken with them.
     frame_ready : In(1)
     pad : In(1)
         TCTL.PSP.
     gap : In(10)
         TIPG.IPGT.
+    vme : In(1)
+        CTRL.VME.
+    vet : In(16)
+        VET.
     txd, tx_en, tx_er : Out(8), Out(1), Out(1)
         GMII transmit.
     stats : Out(stream.Signature(TxFrameStats))
     """
     words: In(stream.Signature(TxWord))
     checksums: In(stream.Signature(TxChecksums))
+    tags: In(stream.Signature(TxTag))
     frame_ready: In(1)
     pad: In(1)
     gap: In(10)
+    vme: In(1)
+    vet: In(16)
     txd: Out(8)
     tx_en: Out(1)
     tx_er: Out(1)
@@ -117,22 +130,37 @@ class TxMAC(wiring.Component):
         have_sums = Signal()
         aborted = Signal()          # the frame ends with an error
 
+        # The tag: whether the frame has one, its four bytes, and whether the byte after this
+        # one is where it goes (after the twelfth).
+        tagging = Signal()
+        tci = Signal(16)
+        vet = Signal(16)
+        m.d.sync += vet.eq(self.vet)
+        tag_bytes = Cat(vet[8:], vet[:8], tci[8:], tci[:8])
+        tag_next = tagging & (length == 11)
+        want_after = Signal()       # ``want`` once the tag is out
+
         # Whether the byte chosen this cycle is a checksum's first byte (``*_high``) or its
         # second (``*_low``), registered: worked out a byte ahead, from the offset before the
-        # first (``*_mark``; with bit 8 set, the checksum starts the frame and START says so).
+        # first (``*_mark``, where the tag, if any, moves it; with bit 9 set, the checksum
+        # starts the frame and START says so).
         tu_high, ip_high, tu_low, ip_low = Signal(), Signal(), Signal(), Signal()
-        tu_mark, ip_mark = Signal(9), Signal(9)
+        tu_mark, ip_mark = Signal(10), Signal(10)
 
-        def start_insertion(offered, valid):
+        def mark(offset, tagged):
+            return offset + Mux(tagged & (offset >= 12), 3, -1)
+
+        def start_insertion(offered, valid, tagged):
             m.d.sync += [tu_high.eq(valid & offered.tu & (offered.tucso == 0)),
                          ip_high.eq(valid & offered.ip & (offered.ipcso == 0)),
                          tu_low.eq(0), ip_low.eq(0),
-                         tu_mark.eq(offered.tucso - 1), ip_mark.eq(offered.ipcso - 1)]
+                         tu_mark.eq(mark(offered.tucso, tagged)),
+                         ip_mark.eq(mark(offered.ipcso, tagged))]
 
         def insertion(default):
             m.d.sync += [
-                tu_high.eq(have_sums & sums.tu & ~tu_mark[8] & (length == tu_mark)),
-                ip_high.eq(have_sums & sums.ip & ~ip_mark[8] & (length == ip_mark)),
+                tu_high.eq(have_sums & sums.tu & ~tu_mark[9] & (length == tu_mark)),
+                ip_high.eq(have_sums & sums.ip & ~ip_mark[9] & (length == ip_mark)),
                 tu_low.eq(tu_high), ip_low.eq(ip_high),
             ]
             return Mux(tu_high, sums.tu_sum[8:], Mux(tu_low, sums.tu_sum[:8],
@@ -190,11 +218,13 @@ class TxMAC(wiring.Component):
                     m.d.sync += want.eq(1)
                     m.next = "IDLE"
                 with m.Elif(self.checksums.valid | self.frame_ready):
-                    m.d.comb += self.checksums.ready.eq(1)
+                    tagged = self.checksums.valid & self.tags.payload.vlan & self.vme
+                    m.d.comb += [self.checksums.ready.eq(1), self.tags.ready.eq(1)]
                     m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1),
                                  sums.eq(self.checksums.payload),
-                                 have_sums.eq(self.checksums.valid)]
-                    start_insertion(self.checksums.payload, self.checksums.valid)
+                                 have_sums.eq(self.checksums.valid),
+                                 tagging.eq(tagged), tci.eq(self.tags.payload.tci)]
+                    start_insertion(self.checksums.payload, self.checksums.valid, tagged)
                     m.next = "PREAMBLE"
             with m.State("PREAMBLE"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(Mux(count == 7, SFD, PREAMBLE))]
@@ -207,30 +237,44 @@ class TxMAC(wiring.Component):
                              out_dest.eq(length < 6), out_first.eq(length == 0)]
                 m.d.sync += [index.eq(index + 1), at_last.eq(index + 1 == last),
                              length.eq(length + 1)]
+                want_next = Signal()
                 with m.If(want):
                     # The word's last byte, and another word follows.
                     take_word()
-                    m.d.sync += want.eq((word.count == 1) & ~word.eop)
+                    m.d.comb += want_next.eq((word.count == 1) & ~word.eop)
                 with m.Elif(~at_last):
-                    m.d.sync += want.eq((index + 1 == last) & ~cur.eop)
+                    m.d.comb += want_next.eq((index + 1 == last) & ~cur.eop)
                 with m.Else():
-                    # The last byte: a frame that asked for checksums that are not there is
-                    # aborted.
-                    bad = cur.abort | (cur.csum & ~have_sums)
+                    # The last byte: a frame that asked for checksums or a tag that are not
+                    # there is aborted.
+                    bad = cur.abort | ((cur.csum | (cur.vlan & self.vme)) & ~have_sums)
                     m.d.sync += aborted.eq(bad)
                     with m.If(bad):
                         m.next = "FCS"
                     with m.Elif(self.pad & short):
                         m.next = "PAD"
-                    with m.Elif(cur.ifcs):
+                    with m.Elif(cur.ifcs | tagging):
                         m.next = "FCS"
                     with m.Else():
                         m.next = "END"
+                # The tag goes in after the twelfth byte; meanwhile the queue waits.
+                with m.If(tag_next & (want | ~at_last)):
+                    m.d.sync += [want_after.eq(want_next), count.eq(0)]
+                    m.next = "TAG"
+                with m.Else():
+                    m.d.sync += want.eq(want_next)
+            with m.State("TAG"):
+                m.d.comb += [out_en.eq(1), out_byte.eq(insertion(tag_bytes.word_select(count[:2], 8))),
+                             out_crc.eq(1)]
+                m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
+                with m.If(count == 3):
+                    m.d.sync += [count.eq(0), want.eq(want_after)]
+                    m.next = "DATA"
             with m.State("PAD"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(0), out_crc.eq(1)]
                 m.d.sync += length.eq(length + 1)
                 with m.If(padded):
-                    with m.If(cur.ifcs):
+                    with m.If(cur.ifcs | tagging):
                         m.next = "FCS"
                     with m.Else():
                         m.next = "END"
@@ -250,7 +294,7 @@ class TxMAC(wiring.Component):
                 # that ends within its destination address waits a cycle for its last byte to
                 # be classified; one started without its checksums takes them now (they come
                 # a few cycles after its last word was queued).
-                m.d.comb += self.checksums.ready.eq(~have_sums)
+                m.d.comb += [self.checksums.ready.eq(~have_sums), self.tags.ready.eq(~have_sums)]
                 with m.If(self.checksums.valid):
                     m.d.sync += have_sums.eq(1)
                 m.d.comb += [

@@ -37,7 +37,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .txframe import TxOffload, TxWord, TxWork
+from .txframe import TxOffload, TxTaggedWord, TxWork
 
 
 __all__ = ["TxSegmenter", "TxHeaderCopy"]
@@ -183,9 +183,10 @@ class TxHeaderCopy(wiring.Component):
 class TxSegmenter(wiring.Component):
     """Members
     -------
-    fetched : In(stream.Signature(TxWord))
+    fetched : In(stream.Signature(TxTaggedWord))
     work : In(stream.Signature(TxWork))
-    words : Out(stream.Signature(TxWord))
+    words : Out(stream.Signature(TxTaggedWord))
+        A word's tag goes out with each word made of it, the header copies' whatever.
     command : Out(TxOffload)
         The checksum work of the frame the word on ``words`` starts.
     spare : In(1)
@@ -193,9 +194,9 @@ class TxSegmenter(wiring.Component):
     extra : Out(1)
     segmented : Out(1)
     """
-    fetched: In(stream.Signature(TxWord))
+    fetched: In(stream.Signature(TxTaggedWord))
     work: In(stream.Signature(TxWork))
-    words: Out(stream.Signature(TxWord))
+    words: Out(stream.Signature(TxTaggedWord))
     command: Out(TxOffload)
     spare: In(1)
     extra: Out(1)
@@ -204,7 +205,8 @@ class TxSegmenter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.copy = copy = TxHeaderCopy()
-        i, o = self.fetched.payload, self.words.payload
+        i, o = self.fetched.payload.word, self.words.payload.word
+        m.d.comb += self.words.payload.tci.eq(self.fetched.payload.tci)
         off, tso = self.work.payload.offload, self.work.payload.tso
 
         # The input word, less the bytes already taken from it.

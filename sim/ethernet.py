@@ -3,10 +3,12 @@
 import zlib
 
 
-__all__ = ["fcs", "to_wire", "check_fcs", "received", "PREAMBLE", "MIN_FRAME"]
+__all__ = ["fcs", "to_wire", "check_fcs", "received", "vlan_tag", "vlan_untag", "PREAMBLE",
+           "MIN_FRAME", "ETH_P_8021Q"]
 
 PREAMBLE = b"\x55" * 7 + b"\xd5"
 MIN_FRAME = 60              # without FCS
+ETH_P_8021Q = 0x8100
 
 
 def fcs(frame):
@@ -33,3 +35,18 @@ def received(wire_frame):
     if frame is None or wire_frame.error or not check_fcs(frame):
         return None
     return frame[:-4]
+
+
+def vlan_tag(frame, tci, tpid=ETH_P_8021Q):
+    """``frame`` with an 802.1Q tag (``tci``: priority, CFI and VLAN ID) after its source
+    address."""
+    frame = bytes(frame)
+    return frame[:12] + tpid.to_bytes(2, "big") + tci.to_bytes(2, "big") + frame[12:]
+
+
+def vlan_untag(frame, tpid=ETH_P_8021Q):
+    """``(frame without its tag, tci)`` for a tagged frame, ``(frame, None)`` for any other."""
+    frame = bytes(frame)
+    if len(frame) < 18 or int.from_bytes(frame[12:14], "big") != tpid:
+        return frame, None
+    return frame[:12] + frame[16:], int.from_bytes(frame[14:16], "big")

@@ -153,12 +153,15 @@ def nic_run(testbench, **kwargs):
     return run(tb, **kwargs)
 
 
-def send_ring(plan, *, count=16, counters=(), settle=None, **kwargs):
+def send_ring(plan, *, count=16, counters=(), settle=None, ctrl=0, **kwargs):
     """Run ``plan(rings, put)``, which writes transmit descriptors from slot 0 and returns how
     many (``put(data)`` stores data at the next odd address and returns it), then hand the ring
     over: for ``settle`` cycles, or until TDH reaches the end and the wire is quiet. Returns the
-    wire frames, the descriptors' status bytes and the ``counters`` (registers) by name."""
+    wire frames, the descriptors' status bytes and the ``counters`` (registers) by name.
+    ``ctrl``: CTRL bits to set first (VME)."""
     async def tb(backend, regs, rings):
+        if ctrl:
+            await regs.write(_reg.CTRL, await regs.read(_reg.CTRL) | ctrl)
         await rings.tx_setup(count=count)
         at = [TX_BUFFERS + 3]
 

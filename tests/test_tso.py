@@ -72,9 +72,10 @@ def send(plan, **kwargs):
     return [(w.error, w.raw) for w in wire], status, counters
 
 
-def tso(rings, put, at, frame, hdrlen, mss, cuts, *, paylen=None, tucmd=0):
+def tso(rings, put, at, frame, hdrlen, mss, cuts, *, paylen=None, tucmd=0, dcmd=0, special=0):
     """Descriptors for one super-packet from slot ``at``, split at ``cuts``, as e1000_tso and
-    e1000_tx_map write them; returns the next free slot."""
+    e1000_tx_map write them (``dcmd`` and ``special`` in each data descriptor); returns the next
+    free slot."""
     rings.tx_context(at, TXD_TUCMD.IP | TXD_TUCMD.TCP | TXD_TUCMD.TSE | tucmd,
                      ipcss=14, ipcso=24, ipcse=33, tucss=34, tucso=50, tucse=0,
                      paylen=len(frame) - hdrlen if paylen is None else paylen,
@@ -82,8 +83,9 @@ def tso(rings, put, at, frame, hdrlen, mss, cuts, *, paylen=None, tucmd=0):
     parts = split(frame, cuts)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        rings.tx_data(at + 1 + i, put(part), len(part), TSE | IFCS | (EOP | RS if last else 0),
-                      popts=IXSM | TXSM)
+        rings.tx_data(at + 1 + i, put(part), len(part),
+                      TSE | IFCS | dcmd | (EOP | RS if last else 0), popts=IXSM | TXSM,
+                      special=special)
     return at + 1 + len(parts)
 
 

@@ -71,7 +71,7 @@ def run(frames, *, seed=1, stall=0.3):
                     ctx.set(dut.fetched.valid, 0)
                     await ctx.tick()
                 ctx.set(dut.fetched.valid, 1)
-                ctx.set(dut.fetched.payload, word)
+                ctx.set(dut.fetched.payload.word, word)
                 await ctx.tick().until(dut.fetched.ready)
         ctx.set(dut.fetched.valid, 0)
 
@@ -83,7 +83,7 @@ def run(frames, *, seed=1, stall=0.3):
             ctx.set(dut.words.ready, ready)
             ctx.set(dut.spare, rng.random() >= stall)
             _, _, valid, word, command, extra = await ctx.tick().sample(
-                dut.words.valid, dut.words.payload, dut.command, dut.extra)
+                dut.words.valid, dut.words.payload.word, dut.command, dut.extra)
             idle += 1
             if not (valid and ready):
                 continue
