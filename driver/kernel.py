@@ -199,11 +199,14 @@ class Kernel:
 
     # Network devices.
 
-    def register_netdev(self, netdev):
-        n = 0
-        while f"eth{n}" in self.netdevs:
-            n += 1
-        netdev.name = f"eth{n}"
+    def register_netdev(self, netdev, name=None):
+        """Name ``netdev`` (the next free ``ethN`` unless ``name`` is given) and list it."""
+        if name is None:
+            n = 0
+            while f"eth{n}" in self.netdevs:
+                n += 1
+            name = f"eth{n}"
+        netdev.name = name
         netdev.ifindex = len(self.netdevs) + 2      # 1 is lo
         netdev.kernel = self
         self.netdevs[netdev.name] = netdev
@@ -212,6 +215,9 @@ class Kernel:
     def unregister_netdev(self, netdev):
         """Remove ``netdev``; everything that registered in ``netdev_notifiers`` is told, as
         the kernel's protocols are (NETDEV_UNREGISTER), to forget its addresses and routes."""
+        for vlan in list(netdev.vlans.values()):
+            self.unregister_netdev(vlan)            # the VLAN devices on it go first
+        netdev.vlans.clear()
         if self.netdevs.get(netdev.name) is netdev:
             del self.netdevs[netdev.name]
             for notify in list(self.netdev_notifiers):

@@ -183,6 +183,9 @@ class NetStack:
 
     def receive(self, dev, skb):
         frame = skb.data
+        if skb.vlan_tci is not None:
+            dev.rx_dropped += 1         # for a VLAN this host has no device for
+            return
         if len(frame) < 14:
             return
         ethertype = struct.unpack("!H", frame[12:14])[0]

@@ -13,6 +13,12 @@ where that checksum starts and where it goes; and a TCP/IPv4 super-packet says t
 it is to be cut into (``gso_size``, GSO). The queue discipline cuts super-packets in software
 (``SkBuff.gso_segment``) when the device has ``tcp-segmentation-offload`` (TSO) off, and cuts
 them into smaller super-packets when they are larger than the device takes (``gso_max_size``).
+A frame for a VLAN carries its 802.1Q tag beside its bytes (``vlan_tci``) down to a device with
+``tx-vlan-offload``, which inserts it; for any other device the queue discipline puts the tag
+into the bytes (``vlan_insert``). On receive, a frame comes up with the tag the device took out
+(``rx-vlan-offload``) or with the tag in its bytes, which ``netif_receive_skb`` takes out, and
+goes to the VLAN device of its VLAN ID on the device (``vlans``); if there is none, it goes on
+to the device's handler still tagged (the stack drops it, a bridge passes it on).
 Features carry ethtool's names: a driver says which it can do (``hw_features``) and which are on
 (``features``); ``ethtool -K`` turns them on and off.
 """
@@ -24,7 +30,8 @@ from dataclasses import dataclass
 
 __all__ = ["NetDevice", "NetDeviceOps", "RtnlLinkStats64", "SkBuff", "checksum", "format_mac",
            "NETDEV_TX_OK", "NETDEV_TX_BUSY", "NETIF_F_HW_CSUM", "NETIF_F_RXCSUM", "NETIF_F_TSO",
-           "GSO_MAX_SIZE"]
+           "NETIF_F_HW_VLAN_CTAG_RX", "NETIF_F_HW_VLAN_CTAG_TX", "NETIF_F_HW_VLAN_CTAG_FILTER",
+           "GSO_MAX_SIZE", "ETH_P_8021Q", "VLAN_HLEN", "VLAN_VID_MASK"]
 
 def checksum(data):
     """The Internet checksum (RFC 1071)."""
@@ -40,6 +47,13 @@ def checksum(data):
 NETIF_F_HW_CSUM = "tx-checksumming"
 NETIF_F_RXCSUM = "rx-checksumming"
 NETIF_F_TSO = "tcp-segmentation-offload"
+NETIF_F_HW_VLAN_CTAG_RX = "rx-vlan-offload"
+NETIF_F_HW_VLAN_CTAG_TX = "tx-vlan-offload"
+NETIF_F_HW_VLAN_CTAG_FILTER = "rx-vlan-filter"
+
+ETH_P_8021Q = 0x8100
+VLAN_HLEN = 4
+VLAN_VID_MASK = 0x0FFF
 
 GSO_MAX_SIZE = 65536
 
@@ -60,6 +74,8 @@ class SkBuff:
     # Received: the device checked the TCP/UDP checksum and found it right
     # (CHECKSUM_UNNECESSARY).
     csum_unnecessary: bool = False
+    # The 802.1Q tag control information, kept beside the bytes (``skb_vlan_tag_present``).
+    vlan_tci: int | None = None
 
     def __len__(self):
         return len(self.data)
@@ -72,6 +88,27 @@ class SkBuff:
         at = self.csum_start + self.csum_offset
         data[at:at + 2] = checksum(bytes(data[self.csum_start:])).to_bytes(2, "big")
         self.data, self.csum_start, self.csum_offset = bytes(data), None, 0
+
+    def vlan_insert(self):
+        """Put the tag kept beside the bytes into them, after the source address (the
+        checksum still to do moves with the bytes)."""
+        if self.vlan_tci is None:
+            return
+        tag = ETH_P_8021Q.to_bytes(2, "big") + self.vlan_tci.to_bytes(2, "big")
+        self.data = self.data[:12] + tag + self.data[12:]
+        if self.csum_start is not None:
+            self.csum_start += VLAN_HLEN
+        self.vlan_tci = None
+
+    def vlan_untag(self):
+        """Take a tag in the bytes out, to beside them (``skb_vlan_untag``; the checksum still
+        to do moves with the bytes)."""
+        if self.vlan_tci is None and len(self.data) >= 18 \
+                and int.from_bytes(self.data[12:14], "big") == ETH_P_8021Q:
+            self.vlan_tci = int.from_bytes(self.data[14:16], "big")
+            self.data = self.data[:12] + self.data[16:]
+            if self.csum_start is not None:
+                self.csum_start -= VLAN_HLEN
 
     def header_length(self):
         """The bytes of a TCP/IPv4 frame's Ethernet, IP and TCP headers."""
@@ -106,7 +143,7 @@ class SkBuff:
             pseudo = bytes(head[26:34]) + bytes([0, 6]) + length.to_bytes(2, "big")
             head[l4 + 16:l4 + 18] = (~checksum(pseudo) & 0xFFFF).to_bytes(2, "big")
             out.append(SkBuff(bytes(head) + piece, csum_start=l4, csum_offset=16,
-                              gso_size=0 if max_size is None else mss))
+                              gso_size=0 if max_size is None else mss, vlan_tci=self.vlan_tci))
         return out
 
 
@@ -136,7 +173,8 @@ NETDEV_TX_BUSY = 1
 
 class NetDeviceOps:
     """What a driver provides: ``ndo_open``, ``ndo_stop``, ``ndo_start_xmit``,
-    ``ndo_get_stats64``, ``ndo_set_features``, ``ndo_change_mtu``, ``get_ethtool_stats``."""
+    ``ndo_get_stats64``, ``ndo_set_features``, ``ndo_change_mtu``, ``ndo_vlan_rx_add_vid``,
+    ``ndo_vlan_rx_kill_vid``, ``get_ethtool_stats``."""
 
     async def ndo_open(self, netdev):
         raise NotImplementedError
@@ -156,6 +194,12 @@ class NetDeviceOps:
     async def get_ethtool_stats(self, netdev):
         """The driver's statistics for ``ethtool -S``: (name, value) pairs."""
         return []
+
+    async def ndo_vlan_rx_add_vid(self, netdev, vid):
+        """A VLAN device for ``vid`` was made on ``netdev``: let its frames in."""
+
+    async def ndo_vlan_rx_kill_vid(self, netdev, vid):
+        """...and went away."""
 
     async def ndo_change_mtu(self, netdev, mtu):
         """Take a new MTU, within ``netdev.min_mtu`` and ``max_mtu``; returns 0 or -errno."""
@@ -185,6 +229,8 @@ class NetDevice:
         self.hw_features = set()    # what the driver can turn on (ethtool names)
         self.features = set()       # ...and what is on
         self.gso_max_size = GSO_MAX_SIZE    # the largest super-packet the driver takes
+        self.vlans = {}             # VLAN ID -> the VLAN device on this one
+        self.rx_dropped = 0         # by the stack: for a VLAN with no device here
 
     async def dev_queue_xmit(self, frame):
         """Queue ``frame`` (an ``SkBuff``, or the bytes of a frame with every checksum in
@@ -206,21 +252,41 @@ class NetDevice:
             return
         while self.qdisc and not self.queue_stopped:
             frame = self.qdisc.popleft()
-            if frame.gso_size and not {NETIF_F_TSO, NETIF_F_HW_CSUM} <= self.features:
+            software_tag = frame.vlan_tci is not None \
+                and NETIF_F_HW_VLAN_CTAG_TX not in self.features
+            if frame.gso_size and (software_tag
+                                   or not {NETIF_F_TSO, NETIF_F_HW_CSUM} <= self.features):
                 self.qdisc.extendleft(reversed(frame.gso_segment()))
                 continue
             if frame.gso_size and len(frame) > self.gso_max_size:
                 self.qdisc.extendleft(reversed(frame.gso_segment(self.gso_max_size)))
                 continue
-            if NETIF_F_HW_CSUM not in self.features:
+            if NETIF_F_HW_CSUM not in self.features or software_tag:
                 frame.checksum_help()       # turned off since the frame was built
+            if software_tag:
+                frame.vlan_insert()
             if await self.ops.ndo_start_xmit(frame, self) == NETDEV_TX_BUSY:
                 self.qdisc.appendleft(frame)
                 self.requeues += 1
                 break
 
     def netif_receive_skb(self, skb):
-        """Hand a received frame (an ``SkBuff``, without FCS) to the stack."""
+        """Hand a received frame (an ``SkBuff``, without FCS) to the stack, or to the VLAN
+        device its tag names."""
+        skb.vlan_untag()
+        if skb.vlan_tci is not None:
+            vlan = self.vlans.get(skb.vlan_tci & VLAN_VID_MASK)
+            if vlan is not None:
+                skb.vlan_tci = None
+                if vlan.up:
+                    vlan.ops.receive(vlan, skb)
+                else:
+                    self.rx_dropped += 1
+                return
+            if not skb.vlan_tci & VLAN_VID_MASK:
+                skb.vlan_tci = None     # priority-tagged (VLAN 0): the device's own
+        # Still tagged: for a VLAN with no device here; the handler (the stack, which drops
+        # it, or a bridge) decides.
         if self.rx_handler is not None:
             self.rx_handler(self, skb)
 

@@ -2,6 +2,7 @@
 
 Commands: ``insmod e1000 [eeprom=eerd|microwire] [ring=N]``, ``rmmod e1000``,
 ``ip link set DEV up|down``, ``ip link set DEV mtu MTU``, ``ip link [show [DEV]]``,
+``ip link add link DEV name NAME type vlan id ID``, ``ip link del NAME``,
 ``ip addr add ADDR/MASK dev DEV``, ``ip addr``, ``ip route add default|NET via GW``, ``ip route``,
 ``ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST``, ``ethtool -k DEV``,
 ``ethtool -K DEV FEATURE on|off ...``, ``ethtool -S DEV``. Each prints what the real tool
@@ -17,6 +18,7 @@ time), where a person at a real console would wait a moment before typing on: th
 reports its link from an interrupt, which has to be taken before the next command makes sense.
 """
 
+import errno
 import ipaddress
 import os
 import shlex
@@ -26,6 +28,7 @@ from .e1000 import E1000Driver
 from .e1000.hw import EEPROM_ACCESS
 from .net import MessageTooLong, NetStack, NetworkUnreachable
 from .netdev import NETIF_F_HW_CSUM, NETIF_F_RXCSUM, format_mac
+from .vlan import VlanDevice, register_vlan_device, unregister_vlan_device
 
 
 __all__ = ["Shell"]
@@ -35,7 +38,7 @@ PROMPT = "/ # "
 # The features ethtool lists, and the short names ``ethtool -K`` takes for them.
 FEATURES = {NETIF_F_RXCSUM: "rx", NETIF_F_HW_CSUM: "tx", "scatter-gather": "sg",
             "tcp-segmentation-offload": "tso", "rx-vlan-offload": "rxvlan",
-            "tx-vlan-offload": "txvlan"}
+            "tx-vlan-offload": "txvlan", "rx-vlan-filter": "rx-vlan-filter"}
 
 
 class Shell:
@@ -148,8 +151,57 @@ class Shell:
             args = ["set", *args[2:]]
         if args[0] == "set" and len(args) == 4 and args[2] == "mtu":
             return await self._ip_link_set_mtu(args[1], args[3])
-        self.out("Usage: ip link [show [DEV]] | ip link set DEV up|down|mtu MTU")
+        if args[0] == "add":
+            return await self._ip_link_add(args[1:])
+        if args[0] in ("delete", "del"):
+            return await self._ip_link_del(args[1:])
+        self.out("Usage: ip link [show [DEV]] | ip link set DEV up|down|mtu MTU\n"
+                 "       ip link add link DEV name NAME type vlan id ID | ip link del NAME")
         return 1
+
+    async def _ip_link_add(self, args):
+        options = dict(zip(args[::2], args[1::2]))
+        if len(args) % 2 or set(options) != {"link", "name", "type", "id"}:
+            self.out("Usage: ip link add link DEV name NAME type vlan id ID")
+            return 1
+        if options["type"] != "vlan":
+            self.out(f'Error: Unknown device type "{options["type"]}".')
+            return 1
+        real_dev = self.kernel.netdevs.get(options["link"])
+        if real_dev is None:
+            self.out(f'Cannot find device "{options["link"]}"')
+            return 1
+        try:
+            vid = int(options["id"])
+        except ValueError:
+            self.out(f'Error: argument "{options["id"]}" is wrong: "id" is invalid')
+            return 1
+        if isinstance(real_dev, VlanDevice):
+            self.out("Error: VLANs on VLANs are not supported here.")
+            return 1
+        try:
+            await register_vlan_device(self.kernel, real_dev, options["name"], vid)
+        except OSError as error:
+            self.out(f"Error: {error.strerror}" if error.errno == errno.ERANGE
+                     else f"RTNETLINK answers: {error.strerror}")
+            return 1
+        return 0
+
+    async def _ip_link_del(self, args):
+        if args[:1] == ["dev"]:
+            args = args[1:]
+        if len(args) != 1:
+            self.out("Usage: ip link del NAME")
+            return 1
+        netdev = self.kernel.netdevs.get(args[0])
+        if netdev is None:
+            self.out(f'Cannot find device "{args[0]}"')
+            return 1
+        if not isinstance(netdev, VlanDevice):
+            self.out("RTNETLINK answers: Operation not supported")
+            return 1
+        await unregister_vlan_device(self.kernel, netdev)
+        return 0
 
     # ethtool
 
@@ -268,10 +320,9 @@ class Shell:
             self.out("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000")
             self.out("    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00")
         for netdev in netdevs:
-            state = "UP" if netdev.up and netdev.carrier else "DOWN"
-            self.out(f"{netdev.ifindex}: {netdev.name}: <{','.join(netdev.flags())}> "
-                     f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen {netdev.tx_queue_len}")
-            self.out(f"    link/ether {format_mac(netdev.dev_addr)} brd ff:ff:ff:ff:ff:ff")
+            self._link_lines(netdev)
+            if isinstance(netdev, VlanDevice):
+                self.out(f"    {netdev.kind()}")
             if statistics:
                 st = await netdev.ops.ndo_get_stats64(netdev)
                 self.out("    RX: bytes  packets  errors  dropped missed  mcast")
@@ -282,13 +333,21 @@ class Shell:
                          f"{st.tx_dropped + netdev.tx_dropped:<7d} {0:<7d} 0")
         return 0
 
+    def _link_lines(self, netdev):
+        """A device's first two lines in ``ip link`` and ``ip addr``."""
+        state = "UP" if netdev.up and netdev.carrier else "DOWN"
+        if isinstance(netdev, VlanDevice):
+            name, qdisc = f"{netdev.name}@{netdev.real_dev.name}", "noqueue"
+        else:
+            name, qdisc = netdev.name, "pfifo_fast"
+        self.out(f"{netdev.ifindex}: {name}: <{','.join(netdev.flags())}> "
+                 f"mtu {netdev.mtu} qdisc {qdisc} state {state} qlen {netdev.tx_queue_len}")
+        self.out(f"    link/ether {format_mac(netdev.dev_addr)} brd ff:ff:ff:ff:ff:ff")
+
     def _ip_addr(self, args):
         if not args or args[0] == "show":
             for netdev in self.kernel.netdevs.values():
-                state = "UP" if netdev.up and netdev.carrier else "DOWN"
-                self.out(f"{netdev.ifindex}: {netdev.name}: <{','.join(netdev.flags())}> "
-                         f"mtu {netdev.mtu} qdisc pfifo_fast state {state} qlen {netdev.tx_queue_len}")
-                self.out(f"    link/ether {format_mac(netdev.dev_addr)} brd ff:ff:ff:ff:ff:ff")
+                self._link_lines(netdev)
                 for interface in self.stack.addresses.get(netdev.name, []):
                     self.out(f"    inet {interface.with_prefixlen} brd "
                              f"{interface.network.broadcast_address} scope global {netdev.name}")

@@ -107,6 +107,25 @@ def requirements(*, need_ping=False):
     return None
 
 
+def vlan_support():
+    """Whether this kernel makes 802.1Q VLAN devices, as a message saying why not, or None.
+    Some kernels (this project's CI machine's among them) are built without them."""
+    problem = requirements()
+    if problem:
+        return problem
+    probe = Namespace(f"{PREFIX}vlan-{os.getpid()}")
+    try:
+        probe.create()
+        probe.ip("tuntap", "add", "dev", "probe0", "mode", "tap")
+        probe.ip("link", "add", "link", "probe0", "name", "probe0.5", "type", "vlan", "id", "5")
+    except TapError as e:
+        reason = str(e).split(": ", 1)[-1]
+        return f"this kernel makes no 802.1Q VLAN devices ({reason})"
+    finally:
+        probe.delete()
+    return None
+
+
 def _run(args):
     result = subprocess.run(args, capture_output=True, text=True)
     if result.returncode != 0:
@@ -293,7 +312,7 @@ class TapBridge:
         self.to_driver = []         # from the guest kernel, waiting for the driver's queue
         self.to_wire = []           # from the gateway kernel, waiting for the partner
         self.counts = dict(guest_out=0, guest_in=0, gateway_out=0, gateway_in=0, bad_fcs=0,
-                           dropped_down=0, checksums=0, super_packets=0, verified=0)
+                           dropped_down=0, checksums=0, super_packets=0, verified=0, tagged=0)
         self.requests = {}          # (id, seq) -> simulated ns the guest's echo request left
         self.round_trips = []       # simulated ns of each echo round trip
         self._activity = 0
@@ -301,6 +320,9 @@ class TapBridge:
         self.backend.tx_listeners.append(self._from_wire)
 
     def _from_driver(self, netdev, skb):
+        # A tag the device took out goes back into the frame: the guest kernel's VLAN devices
+        # take it from there.
+        skb.vlan_insert()
         frame = skb.data
         self.guest.write(frame, data_valid=skb.csum_unnecessary)
         self.counts["guest_in"] += 1
@@ -343,6 +365,11 @@ class TapBridge:
                     self.counts["checksums"] += 1
                 if frame.gso_size:
                     self.counts["super_packets"] += 1
+                # A tag the guest kernel put in goes beside the frame, for the device to put
+                # back (the checksum and segmentation offsets then count without it).
+                frame.vlan_untag()
+                if frame.vlan_tci is not None:
+                    self.counts["tagged"] += 1
                 await netdev.dev_queue_xmit(frame)
                 self.counts["guest_out"] += 1
                 self._activity += 1
@@ -373,6 +400,7 @@ class TapBridge:
                     if c["checksums"] else "")
                  + (f", {c['super_packets']} were TCP super-packets for it to segment"
                     if c["super_packets"] else "")
+                 + (f", {c['tagged']} had an 802.1Q tag for it to insert" if c["tagged"] else "")
                  + (f"; {c['verified']} of the frames to the guest had their checksums checked "
                     "by the device" if c["verified"] else "")
                  + (f", {c['dropped_down']} from the guest dropped while eth0 was down"

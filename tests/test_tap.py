@@ -173,3 +173,20 @@ def test_an_mtu_the_device_cannot_take_is_refused_in_one_line():
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: --mtu 16111: the 82540EM takes an MTU from 68 "
                                      "to 16110")
+
+
+def test_vlan_ping_between_the_kernels_where_they_have_802_1q():
+    # Both kernels make eth0.5 on VLAN 5; the guest's tagged frames get their tag from the
+    # model (the bridge hands it over beside the frame), and the model strips the gateway's.
+    from sim.tap import vlan_support
+    missing_vlan = vlan_support()
+    if missing_vlan:
+        pytest.skip(missing_vlan)
+    vlan = ("ip link add link eth0 name eth0.5 type vlan id 5 && ip addr add {}/24 dev eth0.5 "
+            "&& ip link set eth0.5 up")
+    result = tap("--up", "--gateway", vlan.format("10.0.5.2"), "--", "sh", "-c",
+                 vlan.format("10.0.5.15") + " && ping -c 2 -W 5 10.0.5.2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 packets transmitted, 2 received, 0% packet loss" in result.stdout
+    assert re.search(r"(\d+) had an 802.1Q tag for it to insert", result.stderr)
+    assert left_behind(result.pid) == []

@@ -14,9 +14,11 @@ from hw.desc import (DESCRIPTOR_BYTES, RXD_ERR, RXD_STA, TXD_CMD, TXD_DCMD, TXD_
 from hw.regmap import reg
 
 from ..kernel import Napi
-from ..netdev import (GSO_MAX_SIZE, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_HW_CSUM,
-                      NETIF_F_RXCSUM, NETIF_F_TSO, NetDevice, NetDeviceOps, RtnlLinkStats64,
-                      SkBuff, checksum, format_mac)
+from ..netdev import (ETH_P_8021Q, GSO_MAX_SIZE, NETDEV_TX_BUSY, NETDEV_TX_OK,
+                      NETIF_F_HW_CSUM, NETIF_F_HW_VLAN_CTAG_FILTER, NETIF_F_HW_VLAN_CTAG_RX,
+                      NETIF_F_HW_VLAN_CTAG_TX, NETIF_F_RXCSUM, NETIF_F_TSO, VLAN_HLEN,
+                      VLAN_VID_MASK, NetDevice, NetDeviceOps, RtnlLinkStats64, SkBuff,
+                      checksum, format_mac)
 from ..pci import IORESOURCE_IO, IORESOURCE_MEM, PciError
 from .hw import E1000HW, EepromError, PhyError
 
@@ -123,10 +125,14 @@ class E1000Adapter(NetDeviceOps):
         self.netdev.priv = self
         self.netdev.max_mtu = MAX_MTU
         self.rx_buffer_len = RX_BUFFER_SIZE
-        # As e1000_probe: checksums both ways and TCP segmentation in hardware, on unless
-        # ethtool turns them off.
-        self.netdev.hw_features = {NETIF_F_HW_CSUM, NETIF_F_TSO, NETIF_F_RXCSUM}
-        self.netdev.features = set(self.netdev.hw_features)
+        # As e1000_probe: checksums both ways, TCP segmentation and VLAN tags in hardware, on
+        # unless ethtool turns them off (tag insertion follows tag stripping; VLAN filtering
+        # stays on).
+        self.netdev.hw_features = {NETIF_F_HW_CSUM, NETIF_F_TSO, NETIF_F_RXCSUM,
+                                   NETIF_F_HW_VLAN_CTAG_RX}
+        self.netdev.features = self.netdev.hw_features | {NETIF_F_HW_VLAN_CTAG_TX,
+                                                          NETIF_F_HW_VLAN_CTAG_FILTER}
+        self.active_vlans = set()       # VLAN IDs with a device on this one
         self.hw = None
         self.irq_registered = False
         self.interrupts = 0
@@ -270,9 +276,11 @@ class E1000Adapter(NetDeviceOps):
         # Every buffer but one goes to the hardware; one slot always stays empty.
         await hw.ew32(reg.RDT, ring.count - 1)
         await self.configure_rx_csum(self.netdev.features)
+        await self.restore_vlan()
         # Long frames (LPE) above the standard MTU, which then span several buffers.
         lpe = reg.RCTL.LPE.mask if self.netdev.mtu > 1500 else 0
-        await hw.ew32(reg.RCTL, RCTL_OPEN | RX_BUFFER_SIZES[self.rx_buffer_len] | lpe)
+        await hw.ew32(reg.RCTL, RCTL_OPEN | RX_BUFFER_SIZES[self.rx_buffer_len] | lpe
+                      | (reg.RCTL.VFE.mask if self.active_vlans else 0))
 
     async def ndo_change_mtu(self, netdev, mtu):
         """As e1000_change_mtu: 2048-byte receive buffers while a frame fits one, else 4 KiB;
@@ -298,8 +306,61 @@ class E1000Adapter(NetDeviceOps):
         await self.hw.ew32(reg.RXCSUM, rxcsum)
 
     async def ndo_set_features(self, netdev, features):
+        # As e1000_fix_features: there is one switch for tags both ways (CTRL.VME).
+        if NETIF_F_HW_VLAN_CTAG_RX in features:
+            features.add(NETIF_F_HW_VLAN_CTAG_TX)
+        else:
+            features.discard(NETIF_F_HW_VLAN_CTAG_TX)
         if netdev.up and (NETIF_F_RXCSUM in features) != (NETIF_F_RXCSUM in netdev.features):
             await self.configure_rx_csum(features)
+        if NETIF_F_HW_VLAN_CTAG_RX in features ^ netdev.features:
+            await self.vlan_mode(features)
+
+    # VLANs.
+
+    async def vlan_mode(self, features):
+        """As e1000_vlan_mode: the device inserts and strips tags (CTRL.VME) while
+        rx-vlan-offload is on."""
+        ctrl = await self.hw.er32(reg.CTRL)
+        if NETIF_F_HW_VLAN_CTAG_RX in features:
+            ctrl |= reg.CTRL.VME.mask
+        else:
+            ctrl &= ~reg.CTRL.VME.mask
+        await self.hw.ew32(reg.CTRL, ctrl)
+
+    async def vlan_filter_on_off(self, on):
+        """As e1000_vlan_filter_on_off: the VLAN filter table (RCTL.VFE) is used while there
+        are VLANs, without the CFI check."""
+        rctl = await self.hw.er32(reg.RCTL) & ~reg.RCTL.CFIEN.mask
+        if on:
+            rctl |= reg.RCTL.VFE.mask
+        else:
+            rctl &= ~reg.RCTL.VFE.mask
+        await self.hw.ew32(reg.RCTL, rctl)
+
+    async def write_vfta(self, vid, on):
+        index, bit = (vid >> 5) & 0x7F, 1 << (vid & 0x1F)
+        vfta = await self.hw.er32(reg.VFTA, index)
+        await self.hw.ew32(reg.VFTA, (vfta | bit) if on else (vfta & ~bit), index)
+
+    async def ndo_vlan_rx_add_vid(self, netdev, vid):
+        if not self.active_vlans:
+            await self.vlan_filter_on_off(True)
+        self.active_vlans.add(vid)
+        await self.write_vfta(vid, True)
+
+    async def ndo_vlan_rx_kill_vid(self, netdev, vid):
+        self.active_vlans.discard(vid)
+        await self.write_vfta(vid, False)
+        if not self.active_vlans:
+            await self.vlan_filter_on_off(False)
+
+    async def restore_vlan(self):
+        """As e1000_restore_vlan, when the interface opens: the tag mode and the filter
+        table's bits."""
+        await self.vlan_mode(self.netdev.features)
+        for vid in self.active_vlans:
+            await self.write_vfta(vid, True)
 
     async def irq_enable(self):
         await self.hw.ew32(reg.IMS, IMS_ENABLE_MASK)
@@ -331,7 +392,9 @@ class E1000Adapter(NetDeviceOps):
     async def ndo_start_xmit(self, skb, netdev):
         ring = self.tx_ring
         frame = skb.data
-        if (not skb.gso_size and len(frame) > netdev.mtu + ETH_HLEN) or len(frame) < ETH_HLEN \
+        tagged = frame[12:14] == ETH_P_8021Q.to_bytes(2, "big")
+        max_frame = netdev.mtu + ETH_HLEN + (VLAN_HLEN if tagged else 0)
+        if (not skb.gso_size and len(frame) > max_frame) or len(frame) < ETH_HLEN \
                 or len(frame) > (ring.count - 2) * MAX_DATA_PER_TXD:
             self.stats.tx_dropped += 1
             return NETDEV_TX_OK
@@ -353,25 +416,27 @@ class E1000Adapter(NetDeviceOps):
         if dcmd is not None:
             i = (i + 1) % ring.count
         # As e1000_tx_map and e1000_tx_queue: the frame in pieces of at most 4 KiB, EOP and RS
-        # on the last.
+        # on the last; a tag to insert in every one (VLE and the special field).
+        vle, special = (TXD_CMD.VLE, skb.vlan_tci) if skb.vlan_tci is not None else (0, 0)
         for at in range(0, len(frame), MAX_DATA_PER_TXD):
             piece = frame[at:at + MAX_DATA_PER_TXD]
             ring.buffers[i].write(0, piece)
-            cmd = TXD_CMD.IFCS
+            cmd = TXD_CMD.IFCS | vle
             if at + MAX_DATA_PER_TXD >= len(frame):
                 cmd |= TXD_CMD.EOP | TXD_CMD.RS
             if dcmd is None:
                 ring.write(_TX, i, buffer_addr=ring.buffers[i].dma_handle, length=len(piece),
-                           cmd=cmd)
+                           cmd=cmd, special=special)
             else:
                 ring.write(_TX_DATA, i, buffer_addr=ring.buffers[i].dma_handle,
                            length=len(piece), dtyp=TXD_DTYP.DATA,
-                           dcmd=cmd | dcmd | TXD_DCMD.DEXT, popts=popts)
+                           dcmd=cmd | dcmd | TXD_DCMD.DEXT, popts=popts, special=special)
             last = i
             i = (i + 1) % ring.count
-        # What the wire will carry: every segment with its own copy of the header.
+        # What the wire will carry: every segment with its own copy of the header (and tag).
         wire_bytes = len(frame) + (segments - 1) * skb.header_length() if skb.gso_size \
             else len(frame)
+        wire_bytes += VLAN_HLEN * segments if vle else 0
         ring.watch[first] = (last, wire_bytes, segments)
         ring.next_to_use = i
         await self.hw.ew32(reg.TDT, ring.next_to_use)
@@ -473,8 +538,11 @@ class E1000Adapter(NetDeviceOps):
             work += 1
             self.stats.rx_packets += 1
             self.stats.rx_bytes += len(frame)
-            self.netdev.netif_receive_skb(SkBuff(frame,
-                                                 csum_unnecessary=self.rx_checksum(desc)))
+            skb = SkBuff(frame, csum_unnecessary=self.rx_checksum(desc))
+            # As e1000_receive_skb: a tag the device took out goes up beside the frame.
+            if desc.status & RXD_STA.VP and NETIF_F_HW_VLAN_CTAG_RX in self.netdev.features:
+                skb.vlan_tci = desc.special & VLAN_VID_MASK
+            self.netdev.netif_receive_skb(skb)
         if cleaned is not None:
             # Give the cleaned buffers back: the hardware owns up to, not including, RDT.
             await self.hw.ew32(reg.RDT, cleaned)
