@@ -32,6 +32,7 @@ from .control import Control
 from .dma import DMAArbiter
 from .dmadrain import DMADrain
 from .eeprom import EEPROM, eeprom_image
+from .flow import PauseRequest
 from .irq import InterruptController
 from .mdio import MDIOMaster
 from .mmio import MMIOTarget
@@ -88,7 +89,7 @@ class E1000(wiring.Component):
 
     # Submodules by name: the software reset leaves the first three alone.
     RESET_BLOCKS = ("regfile", "eeprom", "mdio_master", "interrupts", "stats", "stats_events",
-                    "txdma", "txmac", "rxmac", "rxfifo", "rxdma", "dma_arbiter")
+                    "txdma", "txmac", "rxmac", "rxfifo", "rxdma", "dma_arbiter", "pause_request")
     BLOCKS = ("mmio", "control", "dma_drain") + RESET_BLOCKS
 
     def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, reset_cycles=128):
@@ -111,6 +112,7 @@ class E1000(wiring.Component):
         # again behind it while the host catches up.
         self.rxfifo = RxFIFO(depth=4096)
         self.rxdma = RxDMA()
+        self.pause_request = PauseRequest(level_bits=13)
         # Reads: TX descriptors, TX buffers, RX descriptors; writes: TX status, RX buffers.
         self.dma_arbiter = DMAArbiter(readers=3, writers=2)
         # Outside the reset: what host memory still owes when CTRL.RST comes is settled here.
@@ -149,6 +151,19 @@ class E1000(wiring.Component):
         tctl, rctl = regs.TCTL, regs.RCTL
         bus_master = self.bus_master
 
+        # Flow control: PAUSE frames received stop the transmitter; the receive FIFO's level
+        # asks for PAUSE frames to be sent.
+        fca = Cat(regs.FCAL, regs.FCAH[:16])
+        pause_request = self.pause_request
+        m.d.comb += [
+            pause_request.level.eq(self.rxfifo.level),
+            pause_request.enable.eq(self.control.ctrl[reg.CTRL.TFCE.lsb]),
+            pause_request.high.eq(regs.FCRTH[3:16]),
+            pause_request.low.eq(regs.FCRTL[3:16]),
+            pause_request.xon.eq(regs.FCRTL[reg.FCRTL.XONE.lsb]),
+            pause_request.time.eq(regs.FCTTV[:16]),
+        ]
+
         # Transmit: DMA engine, then MAC onto GMII.
         txdma, txmac = self.txdma, self.txmac
         m.d.comb += [
@@ -162,6 +177,8 @@ class E1000(wiring.Component):
             txmac.gap.eq(regs.TIPG[:10]),
             txmac.vme.eq(self.control.ctrl[reg.CTRL.VME.lsb]),
             txmac.vet.eq(regs.VET[:16]),
+            txmac.fca.eq(fca),
+            txmac.station.eq(self.regfile.station),
             txmac.frame_ready.eq(txdma.frame_ready),
             self.gmii.txd.eq(txmac.txd),
             self.gmii.tx_en.eq(txmac.tx_en),
@@ -170,6 +187,7 @@ class E1000(wiring.Component):
         wiring.connect(m, txdma.words, txmac.words)
         wiring.connect(m, txdma.checksums, txmac.checksums)
         wiring.connect(m, txdma.tags, txmac.tags)
+        wiring.connect(m, self.pause_request.request, txmac.control)
 
         # Receive: MAC into the FIFO, then the DMA engine.
         rxmac, rxfifo, rxdma = self.rxmac, self.rxfifo, self.rxdma
@@ -188,6 +206,11 @@ class E1000(wiring.Component):
             rxmac.vfta_data.eq(self.regfile.vfta_data),
             rxmac.vme.eq(self.control.ctrl[reg.CTRL.VME.lsb]),
             rxmac.vet.eq(regs.VET[:16]),
+            rxmac.rfce.eq(self.control.ctrl[reg.CTRL.RFCE.lsb]),
+            rxmac.fca.eq(fca),
+            rxmac.fct.eq(regs.FCT[:16]),
+            txmac.pause.payload.eq(rxmac.pause.payload),
+            txmac.pause.valid.eq(rxmac.pause.valid),
             rxfifo.w_data.eq(rxmac.w_data),
             rxfifo.w_en.eq(rxmac.w_en),
             rxmac.room.eq(rxfifo.room),

@@ -39,7 +39,8 @@ PLAIN = tuple(r for r in REGISTERS
 # datapath takes it from. So are the read-only and write-1-to-clear ones, which nothing in the
 # core changes. Every read/write register also has a row in one RAM, where reads come from:
 # those in flip-flops keep a copy there (``SHADOWED``), the others only live there (``STORED``).
-LIVE = frozenset({"RCTL", "TCTL", "TIPG", "VET", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
+LIVE = frozenset({"RCTL", "TCTL", "TIPG", "VET", "FCAL", "FCAH", "FCT", "FCTTV", "FCRTL",
+                  "FCRTH", "RDBAL", "RDBAH", "RDLEN", "RDT", "RDTR", "RADV",
                   "RXCSUM", "TDBAL", "TDBAH", "TDLEN", "TDT", "TIDV", "TADV"})
 IN_FLOPS = tuple(r for r in PLAIN if r.name in LIVE or r.access is not Access.RW)
 
@@ -74,6 +75,9 @@ class RegisterFile(wiring.Component):
         address).
     vfta_addr, vfta_data : In(7), Out(32)
         Likewise on the VLAN filter table.
+    station : Out(48)
+        Receive address 0 (RAL0, RAH0), the source address of the PAUSE frames the MAC
+        sends; also kept in flip-flops.
     clear, clear_row : In(1), In(7)
         While ``clear`` is high, row ``clear_row`` of the tables goes back to its reset value
         (zero, or the EEPROM's address for receive address 0): the device reset sweeps the
@@ -93,6 +97,7 @@ class RegisterFile(wiring.Component):
             "mta_data": Out(32),
             "vfta_addr": In(7),
             "vfta_data": Out(32),
+            "station": Out(48, init=int.from_bytes(self._mac, "little")),
             "clear": In(1),
             "clear_row": In(7),
         })
@@ -223,6 +228,17 @@ class RegisterFile(wiring.Component):
                 enable = bus.w_stb & ra_hit & bus.w_mask[8 * byte]
                 m.d.comb += [ra_write.en[byte].eq(enable & ~high),
                              ra_write.en[4 + byte].eq(enable & high)]
+        # The station address's copy (the device reset brings back its reset value): RAL0's
+        # four bytes and RAH0's low two.
+        with m.If(~self.clear & bus.w_stb & ra_hit & (ra_offset[1:] == 0)):
+            for byte in range(4):
+                lane = bus.w_data[8 * byte:8 * byte + 8]
+                with m.If(bus.w_mask[8 * byte]):
+                    with m.If(~high):
+                        m.d.sync += self.station[8 * byte:8 * byte + 8].eq(lane)
+                    if byte < 2:
+                        with m.Else():
+                            m.d.sync += self.station[32 + 8 * byte:40 + 8 * byte].eq(lane)
         # Block RAM read data arrives late in its cycle: it goes straight into registers, and is
         # selected a cycle later (the bus samples read data two cycles after the strobe).
         ra_read_q = Signal(2)

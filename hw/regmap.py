@@ -133,7 +133,8 @@ def _ring(prefix, base, doc):
 # Statistics counters (SDM 13.7), with the rule each follows here; see hw/stats.py. Receive
 # frames are counted whatever their fate once the receiver is on; "passed the filter" means an
 # address match (or promiscuous mode). Counters marked "not counted" stay zero: the event cannot
-# happen in this model (full duplex, no collisions, no flow control yet).
+# happen in this model (full duplex, no collisions). The PAUSE frames the MAC makes count only
+# in XONTXC and XOFFTXC.
 _STATS = (
     ("CRCERRS", 0x4000, "bad FCS, 64 bytes or more, passed the filter"),
     ("ALGNERRC", 0x4004, "alignment errors (not counted: GMII has none)"),
@@ -151,11 +152,12 @@ _STATS = (
     ("SEC", 0x4038, "sequence errors (not counted)"),
     ("CEXTERR", 0x403C, "carrier extension errors (not counted)"),
     ("RLEC", 0x4040, "receive length errors (not counted: see RUC, ROC)"),
-    ("XONRXC", 0x4048, "XON received (not counted yet)"),
-    ("XONTXC", 0x404C, "XON transmitted (not counted yet)"),
-    ("XOFFRXC", 0x4050, "XOFF received (not counted yet)"),
-    ("XOFFTXC", 0x4054, "XOFF transmitted (not counted yet)"),
-    ("FCRUC", 0x4058, "unsupported flow control frames received (not counted yet)"),
+    ("XONRXC", 0x4048, "PAUSE frames of time 0 received, good, to the flow control or a "
+                       "receive address"),
+    ("XONTXC", 0x404C, "PAUSE frames of time 0 sent (XON, with FCRTL.XONE)"),
+    ("XOFFRXC", 0x4050, "PAUSE frames of a nonzero time received, as XONRXC"),
+    ("XOFFTXC", 0x4054, "PAUSE frames of FCTTV sent (XOFF)"),
+    ("FCRUC", 0x4058, "good MAC control frames (type FCT) other than such PAUSE frames"),
     ("PRC64", 0x405C, "good frames delivered, 64 bytes"),
     ("PRC127", 0x4060, "good frames delivered, 65-127 bytes"),
     ("PRC255", 0x4064, "good frames delivered, 128-255 bytes"),
@@ -277,7 +279,9 @@ REGISTERS = (
         F("BSEX", 25, doc="buffer size extension"),
         F("SECRC", 26, doc="strip the Ethernet CRC"),
     )),
-    R("FCTTV", 0x0170, A.RW, 0, "flow control transmit timer value"),
+    R("FCTTV", 0x0170, A.RW, 0, "flow control transmit timer value", (
+        F("TTV", 0, 16, "pause time sent in XOFF frames, in 512-bit-time quanta"),
+    ), mask=0xFFFF),
     R("TXCW", 0x0178, A.RW, 0, "transmit configuration word"),
     R("RXCW", 0x0180, A.RO, 0, "receive configuration word"),
     # Transmit
@@ -297,8 +301,13 @@ REGISTERS = (
     R("LEDCTL", 0x0E00, A.RW, 0x00000602, "LED control"),
     R("PBA", 0x1000, A.RW, 0x00100030, "packet buffer allocation",
       (F("RXA", 0, 16, "receive buffer, KB"), F("TXA", 16, 16, "transmit buffer, KB"))),
-    R("FCRTL", 0x2160, A.RW, 0, "flow control receive threshold low"),
-    R("FCRTH", 0x2168, A.RW, 0, "flow control receive threshold high"),
+    R("FCRTL", 0x2160, A.RW, 0, "flow control receive threshold low", (
+        F("RTL", 3, 13, "XON under this many 8-byte units in the receive FIFO"),
+        F("XONE", 31, doc="send XON"),
+    ), mask=0x8000FFF8),
+    R("FCRTH", 0x2168, A.RW, 0, "flow control receive threshold high", (
+        F("RTH", 3, 13, "XOFF at this many 8-byte units in the receive FIFO"),
+    ), mask=0x0000FFF8),
     *_ring("RD", 0x2800, "receive"),
     R("RDTR", 0x2820, A.RW, 0, "receive delay timer", (F("DELAY", 0, 16, "units of 1.024 us"),
                                                       F("FPD", 31, doc="flush partial descriptor block",

@@ -51,6 +51,8 @@ class RxFIFO(wiring.Component):
     w_en : In(1)
     room : Out(1)
         A word can be written.
+    level : Out(range(depth + 1))
+        Words written and not yet read, registered (for flow control).
     commit : In(stream.Signature(RxStatus))
         Ends the frame being written, keeping it.
     rollback : In(1)
@@ -69,6 +71,7 @@ class RxFIFO(wiring.Component):
             "w_data": In(64),
             "w_en": In(1),
             "room": Out(1),
+            "level": Out(range(depth + 1)),
             "commit": In(stream.Signature(RxStatus)),
             "rollback": In(1),
             "status": Out(stream.Signature(RxStatus)),
@@ -99,6 +102,7 @@ class RxFIFO(wiring.Component):
         ]
         with m.If(self.w_en & self.room):
             m.d.sync += wp.eq(wp + 1)
+        m.d.sync += self.level.eq(wp - rp)
 
         m.d.comb += [
             frames.w_data.eq(self.commit.payload),

@@ -23,6 +23,12 @@ if it passed the filter whatever its errors; otherwise it is rolled back. A fram
 the FIFO is rolled back and counted as missed (MPC, ICR.RXO). The IPv4 and TCP/UDP checksums
 are checked over the same bytes (``hw.rxcsum``), and their verdict goes with the frame's status.
 
+A MAC control frame is one whose type is FCT (0x8808). A PAUSE (opcode 1, to the flow control
+address FCAH:FCAL or to a receive address) with a good FCS and a legal length is reported to the
+counters as an XON (a pause time of 0) or an XOFF, and with CTRL.RFCE its pause time goes to the
+transmitter (``pause``); it is delivered only if it passes the filter and RCTL.DPF is clear.
+Any other control frame is counted as unsupported (FCRUC) and delivered only with RCTL.PMCF.
+
 Every frame is reported to the counters with one outcome (``RxOutcome``), in this order of
 precedence: OVERRUN (MPC); RX_ERROR (RXERRC); FRAGMENT, under 64 bytes with a bad FCS (RFC), and
 JABBER, over the maximum with a bad FCS (RJC), neither of which needs the filter; FILTERED;
@@ -43,7 +49,8 @@ from .rxcsum import RxChecksum
 from .rxfifo import RxStatus
 
 
-__all__ = ["RxMAC", "RxFrameStats", "RxOutcome", "MAX_FRAME", "MAX_LONG_FRAME", "MIN_FRAME"]
+__all__ = ["RxMAC", "RxFrameStats", "RxOutcome", "RxControl", "MAX_FRAME", "MAX_LONG_FRAME",
+           "MIN_FRAME"]
 
 MIN_FRAME = 64          # with FCS
 MAX_FRAME = 1522
@@ -63,9 +70,18 @@ class RxOutcome(enum.Enum, shape=4):
     JABBER = 8          # over the maximum, bad FCS
 
 
+class RxControl(enum.Enum, shape=2):
+    """What a good frame was as a MAC control frame."""
+    NONE = 0
+    XON = 1             # a PAUSE of 0
+    XOFF = 2            # any other PAUSE
+    UNSUPPORTED = 3     # another control frame, or a PAUSE to another address
+
+
 class RxFrameStats(data.Struct):
     length: 15
     outcome: RxOutcome
+    control: RxControl
 
 
 class RxMAC(wiring.Component):
@@ -87,6 +103,15 @@ class RxMAC(wiring.Component):
         CTRL.VME.
     vet : In(16)
         VET.
+    rfce : In(1)
+        CTRL.RFCE.
+    fca : In(48)
+        The flow control address (FCAL, FCAH).
+    fct : In(16)
+        FCT.
+    pause : Out(stream.Signature(16))
+        The pause time of a PAUSE received with RFCE (``ready`` is ignored: a one-cycle
+        pulse).
     w_data, w_en, room, commit, rollback
         To the receive FIFO.
     stats : Out(stream.Signature(RxFrameStats))
@@ -114,6 +139,10 @@ class RxMAC(wiring.Component):
             "vfta_data": In(32),
             "vme": In(1),
             "vet": In(16),
+            "rfce": In(1),
+            "fca": In(48),
+            "fct": In(16),
+            "pause": Out(stream.Signature(16)),
             "w_data": Out(64),
             "w_en": Out(1),
             "room": In(1),
@@ -224,6 +253,23 @@ class RxMAC(wiring.Component):
         crc_ok = Signal()
         runt = Signal()
         too_long = Signal()
+
+        # MAC control frames: the type (registered with its second byte), the opcode (in
+        # ``tci``, whatever the type) and the pause time, and whether the destination is the
+        # flow control address (registered: it is in long before the frame ends).
+        control = Signal()
+        pause_time = Signal(16)
+        to_fca = Signal()
+        fct = Signal(16)
+        m.d.sync += [to_fca.eq(dest == self.fca), fct.eq(self.fct)]
+        good_control = control & crc_ok & ~runt & ~too_long & ~rx_error & ~overflow
+        is_pause = (tci == 1) & (to_fca | exact)
+        control_kind = Signal(RxControl)
+        with m.If(good_control):
+            m.d.comb += control_kind.eq(Mux(is_pause, Mux(pause_time == 0, RxControl.XON,
+                                                          RxControl.XOFF),
+                                            RxControl.UNSUPPORTED))
+        control_drop = good_control & Mux(is_pause, bit("DPF"), ~bit("PMCF"))
         outcome = Signal(RxOutcome)
         with m.If(overflow):
             m.d.comb += outcome.eq(RxOutcome.OVERRUN)
@@ -233,7 +279,7 @@ class RxMAC(wiring.Component):
             m.d.comb += outcome.eq(RxOutcome.FRAGMENT)
         with m.Elif(~crc_ok & too_long):
             m.d.comb += outcome.eq(RxOutcome.JABBER)
-        with m.Elif(~passed):
+        with m.Elif(~passed | control_drop):
             m.d.comb += outcome.eq(RxOutcome.FILTERED)
         with m.Elif(~crc_ok):
             m.d.comb += outcome.eq(RxOutcome.CRC_ERROR)
@@ -250,7 +296,9 @@ class RxMAC(wiring.Component):
         outcome_q = Signal(RxOutcome)
         keep_q = Signal()
         settled_q = Signal()
-        m.d.sync += [outcome_q.eq(outcome), keep_q.eq(keep), settled_q.eq(~filtering)]
+        control_q = Signal(RxControl)
+        m.d.sync += [outcome_q.eq(outcome), keep_q.eq(keep), settled_q.eq(~filtering),
+                     control_q.eq(control_kind)]
         # The verdict without the filter, when the next frame starts before it has settled: a
         # frame that could only be counted once it passed is taken as not for us.
         hurried = Signal(RxOutcome)
@@ -273,7 +321,7 @@ class RxMAC(wiring.Component):
             with m.If(self.rx_dv & self.enable):
                 m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0),
                              addressed.eq(0), tagged.eq(0), stripping.eq(0), tci_in.eq(0),
-                             vlan_ok.eq(1)]
+                             vlan_ok.eq(1), control.eq(0)]
                 m.next = "PREAMBLE"
             with m.Elif(self.rx_dv):
                 m.next = "IGNORE"
@@ -303,11 +351,16 @@ class RxMAC(wiring.Component):
                                      scanning.eq(1), entry.eq(0), exact.eq(0)]
                     with m.If(length == 13):
                         is_tag = Cat(self.rxd, word[32:40]) == vet
-                        m.d.sync += [tagged.eq(is_tag), stripping.eq(is_tag & self.vme)]
-                    with m.If(tagged & (length == 14)):
+                        m.d.sync += [tagged.eq(is_tag), stripping.eq(is_tag & self.vme),
+                                     control.eq(Cat(self.rxd, word[32:40]) == fct)]
+                    with m.If(length == 14):
                         m.d.sync += tci[8:].eq(self.rxd)
-                    with m.If(tagged & (length == 15)):
+                    with m.If(length == 15):
                         m.d.sync += [tci[:8].eq(self.rxd), tci_in.eq(1)]
+                    with m.If(length == 16):
+                        m.d.sync += pause_time[8:].eq(self.rxd)
+                    with m.If(length == 17):
+                        m.d.sync += pause_time[:8].eq(self.rxd)
                     with m.If(~in_tag):
                         m.d.sync += word.word_select(lane, 8).eq(self.rxd)
                         with m.If(lane == 7):
@@ -342,6 +395,8 @@ class RxMAC(wiring.Component):
                     status.csum.eq(csum.result),
                     self.stats.payload.length.eq(length),
                     self.stats.payload.outcome.eq(outcome_q),
+                    self.stats.payload.control.eq(control_q),
+                    self.pause.payload.eq(pause_time),
                 ]
                 # Wait for the filter (short frames end before it settles) and for the counters
                 # to take the report (a few cycles at most), but not past the next frame's
@@ -349,10 +404,15 @@ class RxMAC(wiring.Component):
                 with m.If(self.stats.ready & (settled_q | self.rx_dv)):
                     m.d.comb += self.stats.valid.eq(1)
                     start_or_idle()
+                    with m.If(settled_q):
+                        m.d.comb += self.pause.valid.eq(
+                            self.rfce & control_q.as_value().matches(RxControl.XON,
+                                                                      RxControl.XOFF))
                     with m.If(~settled_q):
                         m.d.comb += [self.rollback.eq(1),
                                      self.overrun.eq(outcome_q == RxOutcome.OVERRUN),
-                                     self.stats.payload.outcome.eq(hurried)]
+                                     self.stats.payload.outcome.eq(hurried),
+                                     self.stats.payload.control.eq(RxControl.NONE)]
                     with m.Elif(keep_q & self.commit.ready):
                         m.d.comb += self.commit.valid.eq(1)
                     with m.Else():

@@ -25,7 +25,7 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK, RegBusSignature, decode
 from .regmap import Access, STATS
-from .rxmac import RxOutcome
+from .rxmac import RxControl, RxOutcome
 
 
 __all__ = ["Statistics", "StatsEvents", "StatsIncrement", "COUNTERS", "BASE", "ROWS"]
@@ -234,10 +234,14 @@ class StatsEvents(wiring.Component):
         """(row, amount, condition) of each increment a report makes, in order."""
         one, always = 1, Const(1, 1)
         if name == "tx":
+            # The PAUSE frames the MAC makes count only as such, in the size bin's step.
             bin_row, in_bin = _size_bin("PTC", event.length)
-            good = ~event.aborted
-            steps = [("TPT", one, always), ("TOT", event.length, always), ("GPTC", one, good),
-                     ("GOTC", event.length, good), (bin_row, one, good & in_bin),
+            data = ~event.xon & ~event.xoff
+            good = ~event.aborted & data
+            control_row = Mux(event.xon, COUNTERS["XONTXC"], COUNTERS["XOFFTXC"])
+            steps = [("TPT", one, data), ("TOT", event.length, data), ("GPTC", one, good),
+                     ("GOTC", event.length, good),
+                     (Mux(data, bin_row, control_row), one, (good & in_bin) | ~data),
                      ("BPTC", one, good & event.broadcast), ("MPTC", one, good & event.multicast),
                      ("TSCTC", one, good & event.tso_last),
                      ("TSCTFC", one, event.aborted & event.tso_last)]
@@ -250,7 +254,10 @@ class StatsEvents(wiring.Component):
                      ("ROC", one, outcome == RxOutcome.OVERSIZE),
                      ("RJC", one, outcome == RxOutcome.JABBER),
                      ("RXERRC", one, outcome == RxOutcome.RX_ERROR),
-                     ("MPC", one, outcome == RxOutcome.OVERRUN)]
+                     ("MPC", one, outcome == RxOutcome.OVERRUN),
+                     (Mux(event.control == RxControl.XON, COUNTERS["XONRXC"],
+                          Mux(event.control == RxControl.XOFF, COUNTERS["XOFFRXC"],
+                              COUNTERS["FCRUC"])), one, event.control != RxControl.NONE)]
         else:
             # A frame that waited for descriptors is reported twice: once when it starts to wait
             # (RNBC), once when it is delivered.
@@ -279,10 +286,10 @@ class StatsEvents(wiring.Component):
         for name, layout in zip(("tx", "rx", "rx_delivery"), self._layouts):
             # Reports wait in a small queue per side until they have been stepped through. The
             # transmit MAC reports once a frame, 84 cycles apart at the least; the receive MAC
-            # as often as every 21 cycles (one-byte fragments at the minimum gap), in 13 cycles
+            # as often as every 21 cycles (one-byte fragments at the minimum gap), in 14 cycles
             # each, so it has room for three (a buffered queue holds one in its output
             # register, and the depths between have no address bits); the MACs come first, and
-            # the two of them take at most 14 + 4 x 13 of every 84 cycles. The receive engine
+            # the two of them take at most 14 + 4 x 14 of every 84 cycles. The receive engine
             # may report faster while it drains frames from its FIFO; it then waits its turn,
             # last, holding the frame.
             depth = 3 if name == "rx" else 1

@@ -19,6 +19,12 @@ taken and passed over between frames. At the end of each frame the
 MAC reports its length, destination class and whether it was aborted to the statistics
 counters.
 
+Flow control: while a PAUSE received with CTRL.RFCE lasts (``pause``, ``hw.flow.PauseTimer``),
+no frame starts. A PAUSE frame asked for (``control``: its pause time) goes out before the next
+frame, paused or not, as soon as the gap allows (a frame whose first word was taken already
+waits for it): to the flow control address, from the station address, type 0x8808, opcode 1,
+the time, padded to 60 bytes, with its FCS.
+
 The word being sent is the MAC's own register, taken from the DMA engine's queue when the word
 before it ends (a frame's first word, as soon as the gap is over), with the index of its next
 byte and whether that is its last: each byte is selected from registers, and the handshake with
@@ -29,10 +35,11 @@ cycles; the FCS bytes are read straight from the CRC register. The destination c
 out from the registered bytes as well.
 """
 
-from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .flow import PauseTimer
 from .txframe import TxChecksums, TxTag, TxWord
 
 
@@ -50,6 +57,8 @@ class TxFrameStats(data.Struct):
     multicast: 1
     aborted: 1          # ended with an error: not a good frame
     tso_last: 1         # the last segment of a frame sent with TSE
+    xon: 1              # a PAUSE frame the MAC made, of 0
+    xoff: 1             # ...of more
 
 
 class TxMAC(wiring.Component):
@@ -68,6 +77,12 @@ class TxMAC(wiring.Component):
         CTRL.VME.
     vet : In(16)
         VET.
+    pause : In(stream.Signature(16))
+        A received PAUSE's time (``ready`` unused: a pulse).
+    control : In(stream.Signature(16))
+        A PAUSE frame to send: its time.
+    fca, station : In(48), In(48)
+        The flow control address (FCAH:FCAL) and receive address 0.
     txd, tx_en, tx_er : Out(8), Out(1), Out(1)
         GMII transmit.
     stats : Out(stream.Signature(TxFrameStats))
@@ -80,6 +95,10 @@ class TxMAC(wiring.Component):
     gap: In(10)
     vme: In(1)
     vet: In(16)
+    pause: In(stream.Signature(16))
+    control: In(stream.Signature(16))
+    fca: In(48)
+    station: In(48)
     txd: Out(8)
     tx_en: Out(1)
     tx_er: Out(1)
@@ -201,23 +220,48 @@ class TxMAC(wiring.Component):
         with m.If(first_q):
             m.d.sync += multicast.eq(byte_q[0])
 
+        # Flow control: this side's pause, and the PAUSE frame being sent (``sending``), whose
+        # bytes come from registers.
+        m.submodules.pause = pause = PauseTimer()
+        m.d.comb += [pause.load.eq(self.pause.valid), pause.time.eq(self.pause.payload)]
+        sending = Signal()
+        held = Signal()             # ``cur`` holds a frame's first word, not started
+        pause_time = Signal(16)
+        pause_bytes = Signal(18 * 8)
+        m.d.sync += pause_bytes.eq(Cat(self.fca, self.station, Const(0x0888, 16),
+                                       Const(0x0100, 16), pause_time[8:], pause_time[:8]))
+
         with m.FSM(name="txmac") as fsm:
             with m.State("IDLE"):
                 # After the gap, the frame's first word is taken at once; the frame starts once
                 # all of it is queued (then its first word is its last, or ``frame_ready``).
+                # A PAUSE frame to send goes first.
                 with m.If(~gap_over):
-                    m.d.sync += [gap.eq(gap - 1), gap_over.eq(gap == 1), want.eq(gap == 1)]
+                    m.d.sync += [gap.eq(gap - 1), gap_over.eq(gap == 1),
+                                 want.eq((gap == 1) & ~held)]
                 with m.Elif(want & self.words.valid):
                     take_word()
+                    m.d.sync += held.eq(1)
+                    m.next = "START"
+                with m.Elif(self.control.valid):
+                    m.d.comb += self.control.ready.eq(1)
+                    m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1),
+                                 have_sums.eq(1), tagging.eq(0), sending.eq(1),
+                                 pause_time.eq(self.control.payload)]
+                    start_insertion(self.checksums.payload, 0, 0)
+                    m.next = "PREAMBLE"
+                with m.Elif(held):
                     m.next = "START"
                 with m.Else():
                     m.d.sync += want.eq(1)
             with m.State("START"):
                 with m.If(cur.skip):
                     # Not frame data (a segmented frame's header as read): passed over.
-                    m.d.sync += want.eq(1)
+                    m.d.sync += [want.eq(1), held.eq(0)]
                     m.next = "IDLE"
-                with m.Elif(self.checksums.valid | self.frame_ready):
+                with m.Elif(self.control.valid):
+                    m.next = "IDLE"
+                with m.Elif((self.checksums.valid | self.frame_ready) & ~pause.paused):
                     tagged = self.checksums.valid & self.tags.payload.vlan & self.vme
                     m.d.comb += [self.checksums.ready.eq(1), self.tags.ready.eq(1)]
                     m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1),
@@ -225,13 +269,18 @@ class TxMAC(wiring.Component):
                                  have_sums.eq(self.checksums.valid),
                                  tagging.eq(tagged), tci.eq(self.tags.payload.tci)]
                     start_insertion(self.checksums.payload, self.checksums.valid, tagged)
+                    m.d.sync += [held.eq(0), sending.eq(0)]
                     m.next = "PREAMBLE"
             with m.State("PREAMBLE"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(Mux(count == 7, SFD, PREAMBLE))]
                 m.d.sync += count.eq(count + 1)
                 with m.If(count == 7):
-                    m.d.sync += [count.eq(0), want.eq(at_last & ~cur.eop)]
-                    m.next = "DATA"
+                    m.d.sync += count.eq(0)
+                    with m.If(sending):
+                        m.next = "CONTROL"
+                    with m.Else():
+                        m.d.sync += want.eq(at_last & ~cur.eop)
+                        m.next = "DATA"
             with m.State("DATA"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(insertion(byte)), out_crc.eq(1),
                              out_dest.eq(length < 6), out_first.eq(length == 0)]
@@ -270,11 +319,18 @@ class TxMAC(wiring.Component):
                 with m.If(count == 3):
                     m.d.sync += [count.eq(0), want.eq(want_after)]
                     m.next = "DATA"
+            with m.State("CONTROL"):
+                # A PAUSE frame's 18 bytes, then padding.
+                m.d.comb += [out_en.eq(1), out_byte.eq(pause_bytes.word_select(length[:5], 8)),
+                             out_crc.eq(1), out_dest.eq(length < 6), out_first.eq(length == 0)]
+                m.d.sync += [length.eq(length + 1), aborted.eq(0)]
+                with m.If(length == 17):
+                    m.next = "PAD"
             with m.State("PAD"):
                 m.d.comb += [out_en.eq(1), out_byte.eq(0), out_crc.eq(1)]
                 m.d.sync += length.eq(length + 1)
                 with m.If(padded):
-                    with m.If(cur.ifcs | tagging):
+                    with m.If(cur.ifcs | tagging | sending):
                         m.next = "FCS"
                     with m.Else():
                         m.next = "END"
@@ -303,7 +359,9 @@ class TxMAC(wiring.Component):
                     self.stats.payload.broadcast.eq(dest_ones),
                     self.stats.payload.multicast.eq(multicast & ~dest_ones),
                     self.stats.payload.aborted.eq(aborted),
-                    self.stats.payload.tso_last.eq(cur.tso_last),
+                    self.stats.payload.tso_last.eq(cur.tso_last & ~sending),
+                    self.stats.payload.xon.eq(sending & (pause_time == 0)),
+                    self.stats.payload.xoff.eq(sending & (pause_time != 0)),
                 ]
                 m.d.sync += [gap.eq(gap_setting),
                              gap_over.eq(0)]
