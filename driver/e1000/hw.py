@@ -26,10 +26,24 @@ PHY_STATUS = 0x01
 PHY_ID1 = 0x02
 PHY_ID2 = 0x03
 PHY_AUTONEG_ADV = 0x04
+PHY_LP_ABILITY = 0x05
 PHY_1000T_CTRL = 0x09
 MII_CR_AUTO_NEG_EN = 1 << 12
 MII_CR_RESTART_AUTO_NEG = 1 << 9
 NWAY_AR_ALL_CAPS = 0x01E0 | 0x0001          # 10/100 half/full, IEEE 802.3 selector
+NWAY_AR_PAUSE = 0x0400                      # symmetric pause
+NWAY_AR_ASM_DIR = 0x0800                    # asymmetric pause
+NWAY_LPAR_PAUSE, NWAY_LPAR_ASM_DIR = NWAY_AR_PAUSE, NWAY_AR_ASM_DIR
+
+# Flow control (e1000_fc_type): which way PAUSE frames are honoured (RX) and sent (TX).
+FC_NONE, FC_RX_PAUSE, FC_TX_PAUSE, FC_FULL = 0, 1, 2, 3
+FC_NAMES = {FC_NONE: "None", FC_RX_PAUSE: "RX", FC_TX_PAUSE: "TX", FC_FULL: "RX/TX"}
+FC_PAUSE_TIME = 0xFFFF                      # E1000_FC_PAUSE_TIME, in 512-bit-time quanta
+EEPROM_INIT_CONTROL2_REG = 0x0F
+EEPROM_WORD0F_PAUSE_MASK = 0x3000
+EEPROM_WORD0F_ASM_DIR = 0x2000
+FLOW_CONTROL_ADDRESS = 0x0100_00C2_8001     # 01:80:C2:00:00:01 as FCAH:FCAL
+FLOW_CONTROL_TYPE = 0x8808
 CR_1000T_FD_CAPS = 0x0200
 CR_1000T_HD_CAPS = 0x0100
 
@@ -59,6 +73,8 @@ class E1000HW:
         self.eeprom_access = eeprom_access
         self.mac_addr = None
         self.phy_id = None
+        self.original_fc = FC_FULL     # what the EEPROM asks for (``setup_link``)
+        self.fc = FC_FULL              # ...and what the link resolved it to
 
     # Registers.
 
@@ -198,9 +214,45 @@ class E1000HW:
             raise PhyError(f"PHY id {self.phy_id:#010x} is not an M88E1011")
         return self.phy_id
 
+    async def setup_link(self, max_frame_size):
+        """As e1000_setup_link: the flow control the EEPROM asks for (ICW2's pause bits), the
+        link, and the flow control registers: the PAUSE address and type, the pause time sent,
+        and the receive FIFO's water marks when PAUSE frames are to be sent (as e1000_reset
+        works them out from the receive packet buffer, PBA)."""
+        icw2 = (await self.read_eeprom(EEPROM_INIT_CONTROL2_REG))[0]
+        if not icw2 & EEPROM_WORD0F_PAUSE_MASK:
+            self.original_fc = FC_NONE
+        elif icw2 & EEPROM_WORD0F_PAUSE_MASK == EEPROM_WORD0F_ASM_DIR:
+            self.original_fc = FC_TX_PAUSE
+        else:
+            self.original_fc = FC_FULL
+        self.fc = self.original_fc
+        await self.setup_copper_link()
+        await self.ew32(reg.FCT, FLOW_CONTROL_TYPE)
+        await self.ew32(reg.FCAH, FLOW_CONTROL_ADDRESS >> 32)
+        await self.ew32(reg.FCAL, FLOW_CONTROL_ADDRESS & 0xFFFFFFFF)
+        await self.ew32(reg.FCTTV, FC_PAUSE_TIME)
+        await self.set_water_marks(max_frame_size)
+
+    async def set_water_marks(self, max_frame_size):
+        """FCRTH nine tenths of the receive buffer or a largest frame short of full, FCRTL 8
+        bytes under it with XON, while PAUSE frames are to be sent; else zero."""
+        pba = reg.PBA.RXA.get(await self.er32(reg.PBA)) << 10
+        high = min(pba * 9 // 10, pba - max_frame_size) & 0xFFF8
+        if self.fc & FC_TX_PAUSE:
+            await self.ew32(reg.FCRTL, (high - 8) | reg.FCRTL.XONE.mask)
+            await self.ew32(reg.FCRTH, high)
+        else:
+            await self.ew32(reg.FCRTL, 0)
+            await self.ew32(reg.FCRTH, 0)
+
     async def setup_copper_link(self):
-        """Advertise every speed and duplex and restart autonegotiation."""
-        await self.write_phy_reg(PHY_AUTONEG_ADV, NWAY_AR_ALL_CAPS)
+        """Advertise every speed and duplex, and pause as the flow control asks
+        (e1000_phy_setup_autoneg), and restart autonegotiation."""
+        pause = {FC_NONE: 0, FC_RX_PAUSE: NWAY_AR_PAUSE | NWAY_AR_ASM_DIR,
+                 FC_TX_PAUSE: NWAY_AR_ASM_DIR,
+                 FC_FULL: NWAY_AR_PAUSE | NWAY_AR_ASM_DIR}[self.fc]
+        await self.write_phy_reg(PHY_AUTONEG_ADV, NWAY_AR_ALL_CAPS | pause)
         await self.write_phy_reg(PHY_1000T_CTRL, CR_1000T_FD_CAPS | CR_1000T_HD_CAPS)
         ctrl = await self.read_phy_reg(PHY_CTRL)
         await self.write_phy_reg(PHY_CTRL, ctrl | MII_CR_AUTO_NEG_EN | MII_CR_RESTART_AUTO_NEG)
@@ -216,10 +268,37 @@ class E1000HW:
         duplex = "Full" if status & reg.STATUS.FD.mask else "Half"
         return speed, duplex
 
+    async def config_fc_after_link_up(self):
+        """As e1000_config_fc_after_link_up: resolve what both ends advertised (IEEE 802.3
+        annex 28B) and set CTRL.RFCE and TFCE for it. When the partner does not pause, the
+        driver still honours PAUSE frames if it asked for them (Linux's "RX" with a partner
+        that advertises nothing)."""
+        adv = await self.read_phy_reg(PHY_AUTONEG_ADV)
+        lp = await self.read_phy_reg(PHY_LP_ABILITY)
+        if adv & NWAY_AR_PAUSE and lp & NWAY_LPAR_PAUSE:
+            fc = FC_FULL if self.original_fc == FC_FULL else FC_RX_PAUSE
+        elif not adv & NWAY_AR_PAUSE and adv & NWAY_AR_ASM_DIR \
+                and lp & NWAY_LPAR_PAUSE and lp & NWAY_LPAR_ASM_DIR:
+            fc = FC_TX_PAUSE
+        elif adv & NWAY_AR_PAUSE and adv & NWAY_AR_ASM_DIR \
+                and not lp & NWAY_LPAR_PAUSE and lp & NWAY_LPAR_ASM_DIR:
+            fc = FC_RX_PAUSE
+        elif self.original_fc in (FC_NONE, FC_TX_PAUSE):
+            fc = FC_NONE
+        else:
+            fc = FC_RX_PAUSE
+        self.fc = fc
+        ctrl = await self.er32(reg.CTRL) & ~(reg.CTRL.RFCE.mask | reg.CTRL.TFCE.mask)
+        if fc & FC_RX_PAUSE:
+            ctrl |= reg.CTRL.RFCE.mask
+        if fc & FC_TX_PAUSE:
+            ctrl |= reg.CTRL.TFCE.mask
+        await self.ew32(reg.CTRL, ctrl)
+
     async def flow_control(self):
         ctrl = await self.er32(reg.CTRL)
         rx, tx = ctrl & reg.CTRL.RFCE.mask, ctrl & reg.CTRL.TFCE.mask
-        return "RX/TX" if rx and tx else "RX" if rx else "TX" if tx else "None"
+        return FC_NAMES[(FC_RX_PAUSE if rx else 0) | (FC_TX_PAUSE if tx else 0)]
 
     async def bus_info(self):
         status = await self.er32(reg.STATUS)

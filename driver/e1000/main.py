@@ -20,7 +20,7 @@ from ..netdev import (ETH_P_8021Q, GSO_MAX_SIZE, NETDEV_TX_BUSY, NETDEV_TX_OK,
                       VLAN_VID_MASK, NetDevice, NetDeviceOps, RtnlLinkStats64, SkBuff,
                       checksum, format_mac)
 from ..pci import IORESOURCE_IO, IORESOURCE_MEM, PciError
-from .hw import E1000HW, EepromError, PhyError
+from .hw import FC_RX_PAUSE, FC_TX_PAUSE, E1000HW, EepromError, PhyError
 
 
 __all__ = ["E1000Driver", "E1000Adapter", "ProbeError", "IMS_ENABLE_MASK"]
@@ -200,7 +200,7 @@ class E1000Adapter(NetDeviceOps):
 
         try:
             phy_id = await hw.detect_gig_phy()
-            await hw.setup_copper_link()
+            await hw.setup_link(self.max_frame_size())
         except PhyError as e:
             self.dev_err(str(e))
             await pdev.disable_device()
@@ -291,9 +291,13 @@ class E1000Adapter(NetDeviceOps):
             await self.ndo_stop(netdev)
         netdev.mtu = mtu
         self.rx_buffer_len = RX_BUFFER_SIZE if max_frame <= RX_BUFFER_SIZE else 4096
+        await self.hw.set_water_marks(max_frame)
         if running:
             return await self.ndo_open(netdev) or 0
         return 0
+
+    def max_frame_size(self):
+        return self.netdev.mtu + ETH_HLEN + ETH_FCS_LEN
 
     async def configure_rx_csum(self, features):
         """As e1000_configure_rx: the device checks TCP/UDP checksums (RXCSUM.TUOFL) while
@@ -595,6 +599,11 @@ class E1000Adapter(NetDeviceOps):
                 ("rx_csum_offload_good", self.hw_csum_good),
                 ("rx_csum_offload_errors", self.hw_csum_err)]
 
+    async def get_pauseparam(self, netdev):
+        """As e1000_get_pauseparam: flow control is autonegotiated; what it resolved to."""
+        fc = self.hw.fc
+        return True, bool(fc & FC_RX_PAUSE), bool(fc & FC_TX_PAUSE)
+
     async def ndo_get_stats64(self, netdev):
         await self.update_stats()
         return self.stats
@@ -620,6 +629,7 @@ class E1000Adapter(NetDeviceOps):
         netdev = self.netdev
         link = await hw.check_for_link()
         if link and not netdev.carrier:
+            await hw.config_fc_after_link_up()
             speed, duplex = await hw.get_speed_and_duplex()
             flow = await hw.flow_control()
             self.kernel.printk(f"{DRIVER_NAME}: {netdev.name} NIC Link is Up {speed} Mbps "
