@@ -176,12 +176,16 @@ class TxMAC(wiring.Component):
                          tu_mark.eq(mark(offered.tucso, tagged)),
                          ip_mark.eq(mark(offered.ipcso, tagged))]
 
-        def insertion(default):
+        def insertion(default, *, tag=False):
+            # Within the tag, a checksum's second byte waits for the byte after it: the
+            # checksums are those of the frame without the tag, which goes in whole.
             m.d.sync += [
                 tu_high.eq(have_sums & sums.tu & ~tu_mark[9] & (length == tu_mark)),
                 ip_high.eq(have_sums & sums.ip & ~ip_mark[9] & (length == ip_mark)),
-                tu_low.eq(tu_high), ip_low.eq(ip_high),
             ]
+            if tag:
+                return default
+            m.d.sync += [tu_low.eq(tu_high), ip_low.eq(ip_high)]
             return Mux(tu_high, sums.tu_sum[8:], Mux(tu_low, sums.tu_sum[:8],
                        Mux(ip_high, sums.ip_sum[8:], Mux(ip_low, sums.ip_sum[:8], default))))
 
@@ -313,8 +317,8 @@ class TxMAC(wiring.Component):
                 with m.Else():
                     m.d.sync += want.eq(want_next)
             with m.State("TAG"):
-                m.d.comb += [out_en.eq(1), out_byte.eq(insertion(tag_bytes.word_select(count[:2], 8))),
-                             out_crc.eq(1)]
+                m.d.comb += [out_en.eq(1), out_crc.eq(1),
+                             out_byte.eq(insertion(tag_bytes.word_select(count[:2], 8), tag=True))]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
                 with m.If(count == 3):
                     m.d.sync += [count.eq(0), want.eq(want_after)]

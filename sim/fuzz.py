@@ -22,8 +22,9 @@ failure is reproduced by running the same seed up to that round. Each round is o
     QEMU's e1000 advisories: zero-length descriptors, chains with no EOP (CVE-2015-6815,
     CVE-2016-1981), single descriptors longer than any frame (CVE-2012-6075), buffers outside
     host memory; frames with checksums to insert, and frames to segment (TSE, with random
-    header lengths, offsets and MSS); and, now and then, a ring outside host memory or of
-    length 0 (CVE-2021-20257).
+    header lengths, offsets and MSS), frames with VLE and a tag in some of their descriptors
+    (inserted, with CTRL.VME in half the rounds, from the last); and, now and then, a ring
+    outside host memory or of length 0 (CVE-2021-20257).
     The wire must carry exactly the frames the descriptors describe (byte for byte, a chain cut at
     16 KiB ended with an error), every descriptor must come back with DD, and TDH reach TDT.
 ``fault``
@@ -54,7 +55,7 @@ from hw.regmap import REGISTERS, STATS, reg
 from hw.rxmac import MAX_FRAME, MAX_LONG_FRAME, MIN_FRAME
 from hw.txdma import MAX_FRAME_DATA
 
-from .ethernet import PREAMBLE
+from .ethernet import PREAMBLE, vlan_tag
 from .machine import Machine
 from .outputs import OutputError, prepare
 
@@ -93,6 +94,7 @@ class Totals:
     faults: dict = field(default_factory=dict)
     dma_faults: int = 0         # DMA outside host memory that a round provoked on purpose
     tso_frames: int = 0         # frames sent to be segmented (their segments are in tx_frames)
+    tx_tagged: int = 0          # frames sent with an 802.1Q tag the device inserted
     cycles: int = 0
 
 
@@ -374,7 +376,7 @@ class Campaign:
             "seed": self.seed, "rounds": self.rounds, "rounds_by_kind": t.rounds,
             "rx_frames": t.rx_frames, "rx_delivered": t.rx_delivered, "rx_missed": t.rx_missed,
             "tx_frames": t.tx_frames, "tx_descriptors": t.tx_descriptors,
-            "tx_segmented": t.tso_frames, "resets": t.resets,
+            "tx_segmented": t.tso_frames, "tx_tagged": t.tx_tagged, "resets": t.resets,
             "faults_injected": t.faults, "dma_faults_provoked": t.dma_faults,
             "cycles": t.cycles, "wall_s": round(getattr(self, "wall_s", 0.0), 1),
             "failures": 0 if self.failure is None else 1,
@@ -666,6 +668,10 @@ class Campaign:
         await nic.write(reg.TDT, 0)
         await nic.write(reg.TIPG, 0x00602008)
         await nic.write(reg.TCTL, tctl)
+        # VLAN insertion on in half the rounds; frames ask for tags in either.
+        vme = rng.random() < 0.5
+        if vme:
+            await nic.write(reg.CTRL, await nic.read(reg.CTRL) | reg.CTRL.VME.mask)
 
         descs, wire = [], []          # (descriptor bytes, eop); expected (error, raw)
 
@@ -709,10 +715,15 @@ class Campaign:
                 sent = b""
                 offload = (self._offload(rng, size, descs, legacy) if kind == "offload"
                            else None)
+                # VLE and a tag in some descriptors: the last one's counts, with VME.
+                tags = {} if kind == "outside" else {
+                    k: rng.randrange(0x10000) for k in range(len(pieces)) if rng.random() < 0.3}
                 for k, piece in enumerate(pieces):
                     at = space[0] + rng.randrange(8)
                     space[0] = at + len(piece) + 8
                     cmd = TXD_CMD.IFCS | TXD_CMD.RS | (TXD_CMD.EOP if k == len(pieces) - 1 else 0)
+                    vlan = dict(special=tags[k]) if k in tags else {}
+                    cmd |= TXD_CMD.VLE if k in tags else 0
                     if kind == "outside" and k == 0 and piece:
                         legacy(outside, len(piece), cmd)
                         sent += b"\xff" * len(piece)
@@ -721,11 +732,14 @@ class Campaign:
                     backend.mem_write(at, piece)
                     sent += piece
                     if offload is None:
-                        legacy(at, len(piece), cmd)
+                        legacy(at, len(piece), cmd, **vlan)
                     else:
-                        offload.describe(k, at, len(piece), cmd)
+                        offload.describe(k, at, len(piece), cmd, **vlan)
                 if offload is not None:
                     sent = inserted(sent, **offload.work)
+                if vme and len(pieces) - 1 in tags:
+                    sent = vlan_tag(sent, tags[len(pieces) - 1])
+                    self.totals.tx_tagged += 1
                 padded = sent + bytes(max(0, 60 - len(sent))) if psp else sent
                 wire.append((False, PREAMBLE + padded + _fcs(padded)))
         if not descs or not descs[-1][1]:
@@ -782,10 +796,10 @@ class Campaign:
             css, cso = offset(), offset()
             work = dict(tu=True, tucss=css, tucso=cso)
 
-            def describe(k, addr, length, cmd):
+            def describe(k, addr, length, cmd, **fields):
                 extra = dict(cso=cso, css=css) if k == 0 else dict(cso=offset(), css=offset())
                 ic = TXD_CMD.IC if k == 0 or rng.random() < 0.5 else 0
-                legacy(addr, length, cmd | ic, **extra)
+                legacy(addr, length, cmd | ic, **extra, **fields)
             return _Offload(work, describe)
         ctx = dict(ipcss=offset(), ipcso=offset(), ipcse=rng.choice((0, offset(0x10000))),
                    tucss=offset(), tucso=offset(), tucse=rng.choice((0, 0, offset(0x10000))))
@@ -798,10 +812,11 @@ class Campaign:
         work = dict(ip=bool(popts & TXD_POPTS.IXSM), tu=bool(popts & TXD_POPTS.TXSM),
                     udp=not tcp, **ctx)
 
-        def describe(k, addr, length, cmd):
+        def describe(k, addr, length, cmd, **fields):
             d = TxDataDescriptor.const({
                 "buffer_addr": addr, "length": length, "dtyp": TXD_DTYP.DATA,
-                "dcmd": cmd | TXD_DCMD.DEXT, "popts": popts if k == 0 else rng.randrange(4)})
+                "dcmd": cmd | TXD_DCMD.DEXT, "popts": popts if k == 0 else rng.randrange(4),
+                **fields})
             descs.append((d.as_bits().to_bytes(16, "little"), bool(cmd & TXD_CMD.EOP)))
         return _Offload(work, describe)
 
@@ -1004,7 +1019,8 @@ def main(argv=None):
     t = campaign.totals
     print(f"fuzz: seed {args.seed}, {sum(t.rounds.values())} rounds: {t.rx_frames} frames "
           f"received ({t.rx_delivered} delivered, {t.rx_missed} missed), {t.tx_frames} sent "
-          f"in {t.tx_descriptors} descriptors ({t.tso_frames} frames segmented), "
+          f"in {t.tx_descriptors} descriptors ({t.tso_frames} frames segmented, "
+          f"{t.tx_tagged} tagged), "
           f"{t.resets} resets, faults {t.faults}, "
           f"{report['wall_s']} s")
     if not ok:

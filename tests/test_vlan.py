@@ -156,3 +156,22 @@ def test_the_vlan_filter_table_and_cfi():
     assert len(got) == 5
     got, _ = receive(0, BASE_RCTL | RCTL.VFE.mask, frames, vfta=[(1, 1 << 5)])
     assert [data for _, _, data in got] == [vlan_tag(p, 37), p]
+
+
+def test_a_checksum_across_the_tags_place_is_that_of_the_untagged_frame():
+    # A legacy checksum at offset 11 (its second byte where the tag goes) and one at 12 (the
+    # tag's first place): both are worked out and placed in the frame as queued, and the tag
+    # goes in whole after its twelfth byte.
+    from sim.fuzz import inserted
+    p = ping(GATEWAY, GUEST)
+
+    def plan(rings, put):
+        rings.tx_legacy(0, put(p), len(p), EOP | IFCS | RS | VLE | TXD_CMD.IC, special=TCI,
+                        css=14, cso=11)
+        rings.tx_legacy(1, put(p), len(p), EOP | IFCS | RS | VLE | TXD_CMD.IC, special=TCI,
+                        css=14, cso=12)
+        return 2
+
+    wire, _, _ = send_ring(plan, ctrl=VME)
+    assert [w.raw for w in wire] == [
+        to_wire(vlan_tag(inserted(p, tu=True, tucss=14, tucso=cso), TCI)) for cso in (11, 12)]
