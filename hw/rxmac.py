@@ -1,7 +1,7 @@
 """The receive MAC: frames from GMII into the receive FIFO, checked and filtered.
 
-Reference: IEEE 802.3 clauses 3 and 35; SDM 3.2.2 (size checks), 13.4.22 (RCTL),
-13.5.1-13.5.2 (multicast table and receive addresses), 13.7 (statistics).
+Reference: IEEE 802.3 clauses 3, 35 and annex 31B (PAUSE); IEEE 802.1Q 9.6 (the tag); SDM
+3.2.2 (size checks), 13.4.22 (RCTL), 13.7 (statistics).
 
 Contract: one byte a cycle in (GMII), words out to the FIFO a cycle after they are complete, and
 one verdict per frame (commit or roll back, and a report to the counters) before the next frame
@@ -9,14 +9,11 @@ can write its first word: frames may follow each other at the minimum gap whatev
 fragments of one byte included.
 
 After the preamble and the start delimiter, bytes are packed into 64-bit words for the FIFO
-while the FCS is checked (``amaranth.lib.crc``) and the destination address runs through the
-filter: an exact match of a valid receive address (the sixteen entries are read from the table
-one per cycle once the address is in), broadcast with RCTL.BAM, any multicast with RCTL.MPE, any
-unicast with RCTL.UPE, or a multicast whose 12-bit hash (selected by RCTL.MO) hits the multicast
-table. A frame whose type/length field matches VET is tagged: with RCTL.VFE its VLAN ID must
-be set in the VLAN filter table, and with RCTL.CFIEN its CFI must be RCTL.CFI, else it does not
-pass the filter; with CTRL.VME its four tag bytes are left out of the words (the data closes up
-behind the source address) and its tag control information goes with its status (VP). At the
+while the FCS is checked (``amaranth.lib.crc``) and the destination address and VLAN tag run
+through the filter (``hw.rxfilter``: receive addresses, broadcast, promiscuous modes, the
+multicast hash, the VLAN filter table). A frame whose type/length field matches VET is tagged;
+with CTRL.VME its four tag bytes are left out of the words (the data closes up behind the source
+address) and its tag control information goes with its status (VP). At the
 end of the frame (RX_DV low) it is kept if it passed the filter, has a good FCS and
 a legal length (64 to 1522 bytes, or up to 16384 with RCTL.LPE) and no RX_ER, or, with RCTL.SBP,
 if it passed the filter whatever its errors; otherwise it is rolled back. A frame that overflows
@@ -47,6 +44,7 @@ from amaranth.lib.wiring import In, Out
 from .regmap import reg
 from .rxcsum import RxChecksum
 from .rxfifo import RxStatus
+from .rxfilter import RxAddressFilter
 
 
 __all__ = ["RxMAC", "RxFrameStats", "RxOutcome", "RxControl", "MAX_FRAME", "MAX_LONG_FRAME",
@@ -55,7 +53,6 @@ __all__ = ["RxMAC", "RxFrameStats", "RxOutcome", "RxControl", "MAX_FRAME", "MAX_
 MIN_FRAME = 64          # with FCS
 MAX_FRAME = 1522
 MAX_LONG_FRAME = 16384
-_MTA_SHIFT = (4, 3, 2, 0)
 
 
 class RxOutcome(enum.Enum, shape=4):
@@ -179,70 +176,26 @@ class RxMAC(wiring.Component):
         overflow = Signal()
         m.d.comb += fcs.data.eq(self.rxd)
 
-        # The filter, once the destination address is in. The all-ones compare is registered:
-        # it also goes into the frame's report, far from here.
-        broadcast = Signal()
-        m.d.sync += broadcast.eq(dest == 0xFFFF_FFFF_FFFF)
-        multicast = dest[0]
-        # Exact match: one table entry a cycle, starting when the address is complete.
-        exact = Signal()
-        scanning = Signal()         # presenting an entry's address
-        reading = Signal()          # its row is being read
-        checking = Signal()         # ...and is on ra_data
-        matching = Signal()         # its compare, in three parts, is registered
-        settling = Signal()         # the last result is going into ``passed``
-        entry = Signal(range(self._addresses))
-        m.d.comb += self.ra_addr.eq(entry)
-        m.d.sync += [reading.eq(scanning & ~self.ra_busy), checking.eq(reading),
-                     matching.eq(checking), settling.eq(matching)]
-        with m.If(scanning & ~self.ra_busy):
-            m.d.sync += entry.eq(entry + 1)
-            with m.If(entry == self._addresses - 1):
-                m.d.sync += scanning.eq(0)
-        valid = self.ra_data[32 + reg.RAH.AV.lsb]
-        parts = Signal(3)
-        m.d.sync += parts.eq(Cat(valid & (dest[:16] == self.ra_data[:16]),
-                                 dest[16:32] == self.ra_data[16:32],
-                                 dest[32:48] == self.ra_data[32:48]))
-        with m.If(matching & parts.all()):
-            m.d.sync += exact.eq(1)
-        filtering = scanning | reading | checking | matching | settling
-        shift = Signal(3)
-        with m.Switch(rctl[reg.RCTL.MO.lsb:reg.RCTL.MO.lsb + 2]):
-            for mo, amount in enumerate(_MTA_SHIFT):
-                with m.Case(mo):
-                    m.d.comb += shift.eq(amount)
-        hash12 = (Cat(dest[32:40], dest[40:48]) >> shift)[:12]
-        hash_bit = Signal(5)
-        hash_bit_q = Signal(5)      # in step with mta_data, two cycles after the address
-        m.d.comb += self.mta_addr.eq(hash12[5:12])
-        m.d.sync += [hash_bit_q.eq(hash12[:5]), hash_bit.eq(hash_bit_q)]
-        hash_hit = self.mta_data.bit_select(hash_bit, 1)
-        # Registered: the verdict is ready long before the frame ends, and keeping the table
-        # look-ups off the end-of-frame logic shortens the core's longest paths.
-        passed = Signal()
-        vlan_ok = Signal()          # not tagged, or the tag passed
-        m.d.sync += passed.eq(addressed & vlan_ok & (
-            exact | (broadcast & bit("BAM")) | (multicast & bit("MPE"))
-            | (~multicast & bit("UPE")) | (multicast & ~broadcast & hash_hit)))
-
-        # The tag: whether the type/length field matches VET (registered with its second byte;
-        # ``stripping`` with CTRL.VME), and its control information, whose VLAN ID looks up
-        # the filter table as soon as it is in.
+        # The filter, once the destination address is in, and the tag: whether the type/length
+        # field matches VET (registered with its second byte; ``stripping`` with CTRL.VME), and
+        # its control information, whose VLAN ID the filter looks up as soon as it is in.
+        m.submodules.filter = filter = RxAddressFilter(addresses=self._addresses)
         vet = Signal(16)
         m.d.sync += vet.eq(self.vet)
         tagged = Signal()
         stripping = Signal()
         tci = Signal(16)
         tci_in = Signal()           # the tag control information is complete
-        looked_up = Signal(2)       # ...one and two cycles ago: the table's row is in
-        vid_bit = tci[:5]
-        m.d.comb += self.vfta_addr.eq(tci[5:12])
-        m.d.sync += looked_up.eq(Cat(tci_in, looked_up[0]))
-        with m.If(looked_up[1]):
-            vfta_hit = self.vfta_data.bit_select(vid_bit, 1)
-            cfi_ok = ~bit("CFIEN") | (tci[12] == bit("CFI"))
-            m.d.sync += vlan_ok.eq(~tagged | ((vfta_hit | ~bit("VFE")) & cfi_ok))
+        m.d.comb += [
+            filter.dest.eq(dest), filter.addressed.eq(addressed), filter.rctl.eq(rctl),
+            filter.tagged.eq(tagged), filter.tci.eq(tci), filter.tci_valid.eq(tci_in),
+            self.ra_addr.eq(filter.ra_addr), filter.ra_data.eq(self.ra_data),
+            filter.ra_busy.eq(self.ra_busy),
+            self.mta_addr.eq(filter.mta_addr), filter.mta_data.eq(self.mta_data),
+            self.vfta_addr.eq(filter.vfta_addr), filter.vfta_data.eq(self.vfta_data),
+        ]
+        broadcast, multicast, exact = filter.broadcast, dest[0], filter.exact
+        passed, filtering = filter.passed, filter.busy
         # Where the byte being received goes in its word: its place in the frame, less the tag's
         # four bytes once it is left out.
         lane = Mux(stripping, length[:3] ^ 4, length[:3])
@@ -319,9 +272,10 @@ class RxMAC(wiring.Component):
         def start_or_idle():
             # A frame that starts while the receiver is off is ignored whole.
             with m.If(self.rx_dv & self.enable):
+                m.d.comb += filter.new_frame.eq(1)
                 m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0),
                              addressed.eq(0), tagged.eq(0), stripping.eq(0), tci_in.eq(0),
-                             vlan_ok.eq(1), control.eq(0)]
+                             control.eq(0)]
                 m.next = "PREAMBLE"
             with m.Elif(self.rx_dv):
                 m.next = "IGNORE"
@@ -347,8 +301,8 @@ class RxMAC(wiring.Component):
                     with m.If(self.rx_er):
                         m.d.sync += rx_error.eq(1)
                     with m.If(length == 5):
-                        m.d.sync += [dest.eq(Cat(word[:40], self.rxd)), addressed.eq(1),
-                                     scanning.eq(1), entry.eq(0), exact.eq(0)]
+                        m.d.comb += filter.start.eq(1)
+                        m.d.sync += [dest.eq(Cat(word[:40], self.rxd)), addressed.eq(1)]
                     with m.If(length == 13):
                         is_tag = Cat(self.rxd, word[32:40]) == vet
                         m.d.sync += [tagged.eq(is_tag), stripping.eq(is_tag & self.vme),

@@ -1,0 +1,143 @@
+"""The receive filter: whether a frame is for this station, by its destination and VLAN.
+
+Reference: SDM 13.4.22 (RCTL), 13.5.1-13.5.3 (multicast table, receive addresses, VLAN filter
+table).
+
+Contract: ``start`` (a pulse, with the destination address complete on ``dest``, which then
+holds until the next ``start``) begins the look-ups; ``busy`` stays high while they run, some
+22 cycles (the sixteen receive address entries are read one a cycle, each compare registered),
+and ``passed`` is the verdict once it falls, registered, and current every cycle after: the
+frame is addressed (``addressed``) and an exact match of a valid receive address, broadcast with
+RCTL.BAM, any multicast with RCTL.MPE, any unicast with RCTL.UPE, or a multicast whose 12-bit
+hash (selected by RCTL.MO) hits the multicast table; and, for a frame tagged with VET
+(``tagged``, its tag control information on ``tci`` once ``tci_valid`` rises), a VLAN ID set in
+the VLAN filter table with RCTL.VFE and a CFI equal to RCTL.CFI with RCTL.CFIEN (two cycles
+after ``tci_valid``). ``new_frame`` forgets the last frame's tag. ``exact`` and ``broadcast``
+(registered) go into the frame's report too.
+"""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .regmap import reg
+
+
+__all__ = ["RxAddressFilter"]
+
+_MTA_SHIFT = (4, 3, 2, 0)
+
+
+class RxAddressFilter(wiring.Component):
+    """Parameters
+    ----------
+    addresses : int
+        Entries of the receive address table.
+
+    Members
+    -------
+    start, dest, addressed : In(1), In(48), In(1)
+    new_frame, tagged, tci, tci_valid : In(1), In(1), In(16), In(1)
+    rctl : In(32)
+    ra_addr : Out(range(addresses)), ra_data : In(64), ra_busy : In(1)
+        The receive address table's read port (RAL low, RAH high; data two cycles after the
+        address; ``ra_busy``: the port served software instead this cycle, ask again).
+    mta_addr, mta_data : Out(7), In(32)
+        The multicast table's read port (data two cycles after the address).
+    vfta_addr, vfta_data : Out(7), In(32)
+        The VLAN filter table's, likewise.
+    busy, passed, exact, broadcast : Out(1)
+    """
+
+    def __init__(self, *, addresses=16):
+        self._addresses = addresses
+        super().__init__({
+            "start": In(1),
+            "dest": In(48),
+            "addressed": In(1),
+            "new_frame": In(1),
+            "tagged": In(1),
+            "tci": In(16),
+            "tci_valid": In(1),
+            "rctl": In(32),
+            "ra_addr": Out(range(addresses)),
+            "ra_data": In(64),
+            "ra_busy": In(1),
+            "mta_addr": Out(7),
+            "mta_data": In(32),
+            "vfta_addr": Out(7),
+            "vfta_data": In(32),
+            "busy": Out(1),
+            "passed": Out(1),
+            "exact": Out(1),
+            "broadcast": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        dest, rctl = self.dest, self.rctl
+
+        def bit(field):
+            return rctl[getattr(reg.RCTL, field).lsb]
+
+        # The all-ones compare is registered: it also goes into the frame's report, far from
+        # here.
+        m.d.sync += self.broadcast.eq(dest == 0xFFFF_FFFF_FFFF)
+        multicast = dest[0]
+        # Exact match: one table entry a cycle, starting when the address is complete.
+        scanning = Signal()         # presenting an entry's address
+        reading = Signal()          # its row is being read
+        checking = Signal()         # ...and is on ra_data
+        matching = Signal()         # its compare, in three parts, is registered
+        settling = Signal()         # the last result is going into ``passed``
+        entry = Signal(range(self._addresses))
+        m.d.comb += self.ra_addr.eq(entry)
+        m.d.sync += [reading.eq(scanning & ~self.ra_busy), checking.eq(reading),
+                     matching.eq(checking), settling.eq(matching)]
+        with m.If(scanning & ~self.ra_busy):
+            m.d.sync += entry.eq(entry + 1)
+            with m.If(entry == self._addresses - 1):
+                m.d.sync += scanning.eq(0)
+        valid = self.ra_data[32 + reg.RAH.AV.lsb]
+        parts = Signal(3)
+        m.d.sync += parts.eq(Cat(valid & (dest[:16] == self.ra_data[:16]),
+                                 dest[16:32] == self.ra_data[16:32],
+                                 dest[32:48] == self.ra_data[32:48]))
+        with m.If(matching & parts.all()):
+            m.d.sync += self.exact.eq(1)
+        with m.If(self.start):
+            m.d.sync += [scanning.eq(1), entry.eq(0), self.exact.eq(0)]
+        m.d.comb += self.busy.eq(scanning | reading | checking | matching | settling)
+
+        # Multicast hash.
+        shift = Signal(3)
+        with m.Switch(rctl[reg.RCTL.MO.lsb:reg.RCTL.MO.lsb + 2]):
+            for mo, amount in enumerate(_MTA_SHIFT):
+                with m.Case(mo):
+                    m.d.comb += shift.eq(amount)
+        hash12 = (Cat(dest[32:40], dest[40:48]) >> shift)[:12]
+        hash_bit = Signal(5)
+        hash_bit_q = Signal(5)      # in step with mta_data, two cycles after the address
+        m.d.comb += self.mta_addr.eq(hash12[5:12])
+        m.d.sync += [hash_bit_q.eq(hash12[:5]), hash_bit.eq(hash_bit_q)]
+        hash_hit = self.mta_data.bit_select(hash_bit, 1)
+
+        # The VLAN filter, as soon as the tag control information is in.
+        vlan_ok = Signal()          # not tagged, or the tag passed
+        looked_up = Signal(2)       # ``tci_valid`` one and two cycles ago: the row is in
+        tci = self.tci
+        m.d.comb += self.vfta_addr.eq(tci[5:12])
+        m.d.sync += looked_up.eq(Cat(self.tci_valid, looked_up[0]))
+        with m.If(self.new_frame):
+            m.d.sync += vlan_ok.eq(1)
+        with m.Elif(looked_up[1]):
+            vfta_hit = self.vfta_data.bit_select(tci[:5], 1)
+            cfi_ok = ~bit("CFIEN") | (tci[12] == bit("CFI"))
+            m.d.sync += vlan_ok.eq(~self.tagged | ((vfta_hit | ~bit("VFE")) & cfi_ok))
+
+        # Registered: the verdict is ready long before the frame ends, and keeping the table
+        # look-ups off the end-of-frame logic shortens the core's longest paths.
+        m.d.sync += self.passed.eq(self.addressed & vlan_ok & (
+            self.exact | (self.broadcast & bit("BAM")) | (multicast & bit("MPE"))
+            | (~multicast & bit("UPE")) | (multicast & ~self.broadcast & hash_hit)))
+        return m
