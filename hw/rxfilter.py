@@ -5,7 +5,7 @@ table).
 
 Contract: ``start`` (a pulse, with the destination address complete on ``dest``, which then
 holds until the next ``start``) begins the look-ups; ``busy`` stays high while they run, some
-22 cycles (the sixteen receive address entries are read one a cycle, each compare registered),
+23 cycles (the sixteen receive address entries are read one a cycle, each compare registered),
 and ``passed`` is the verdict once it falls, registered, and current every cycle after: the
 frame is addressed (``addressed``) and an exact match of a valid receive address, broadcast with
 RCTL.BAM, any multicast with RCTL.MPE, any unicast with RCTL.UPE, or a multicast whose 12-bit
@@ -105,9 +105,13 @@ class RxAddressFilter(wiring.Component):
                                  dest[32:48] == self.ra_data[32:48]))
         with m.If(matching & parts.all()):
             m.d.sync += self.exact.eq(1)
-        with m.If(self.start):
+        # Timing: the scan begins a cycle after ``start``, which comes from the receive MAC's
+        # byte count, across the core from the table.
+        begin = Signal()
+        m.d.sync += begin.eq(self.start)
+        with m.If(begin):
             m.d.sync += [scanning.eq(1), entry.eq(0), self.exact.eq(0)]
-        m.d.comb += self.busy.eq(scanning | reading | checking | matching | settling)
+        m.d.comb += self.busy.eq(begin | scanning | reading | checking | matching | settling)
 
         # Multicast hash.
         shift = Signal(3)

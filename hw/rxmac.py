@@ -31,7 +31,7 @@ precedence: OVERRUN (MPC); RX_ERROR (RXERRC); FRAGMENT, under 64 bytes with a ba
 JABBER, over the maximum with a bad FCS (RJC), neither of which needs the filter; FILTERED;
 CRC_ERROR (CRCERRS, 64 bytes and over); UNDERSIZE (RUC) and OVERSIZE (ROC), with a good FCS.
 
-The filter settles about 22 cycles after the address's last byte. A frame shorter than that
+The filter settles about 23 cycles after the address's last byte. A frame shorter than that
 (a fragment of up to about 10 bytes) may end before it has; if the next frame starts first, the
 verdict is taken at once as for a frame that did not pass the filter, so that the next frame is
 received whole.
@@ -216,10 +216,14 @@ class RxMAC(wiring.Component):
         fct = Signal(16)
         m.d.sync += [to_fca.eq(dest == self.fca), fct.eq(self.fct)]
         good_control = control & crc_ok & ~runt & ~too_long & ~rx_error & ~overflow
-        is_pause = (tci == 1) & (to_fca | exact)
+        # Timing: registered, long before the frame ends (``exact`` settles with the filter,
+        # which END waits for), off the verdict's path.
+        is_pause = Signal()
+        pause_zero = Signal()
+        m.d.sync += [is_pause.eq((tci == 1) & (to_fca | exact)), pause_zero.eq(pause_time == 0)]
         control_kind = Signal(RxControl)
         with m.If(good_control):
-            m.d.comb += control_kind.eq(Mux(is_pause, Mux(pause_time == 0, RxControl.XON,
+            m.d.comb += control_kind.eq(Mux(is_pause, Mux(pause_zero, RxControl.XON,
                                                           RxControl.XOFF),
                                             RxControl.UNSUPPORTED))
         control_drop = good_control & Mux(is_pause, bit("DPF"), ~bit("PMCF"))

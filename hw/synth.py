@@ -116,6 +116,12 @@ def place_and_route(json_path, *, out=BUILD, seed=1):
         return json.load(f)
 
 
+def stage(message):
+    """Say what a long step is doing, on a terminal (logs get the report alone)."""
+    if sys.stderr.isatty():
+        print(f"-- {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m hw.synth", description=__doc__.split("\n")[0])
     p.add_argument("--no-pnr", action="store_true", help="synthesis only, no place and route")
@@ -127,6 +133,7 @@ def main(argv=None):
     os.makedirs(BUILD, exist_ok=True)
     verilog = os.path.join(BUILD, "e1000.v")
     start = time.perf_counter()
+    stage("synthesis with Yosys (about a minute)")
     export(verilog)
     try:
         json_path, cells = synthesize(verilog)
@@ -154,6 +161,8 @@ def main(argv=None):
               f"({'within' if total['LUT4'] <= LUT_BUDGET else 'over'} the budget of {LUT_BUDGET})",
               f"synthesis: {synth_s:.0f} s"]
     if not args.no_pnr:
+        stage(f"synthesis done in {synth_s:.0f} s; place and route with nextpnr, seed "
+              f"{args.seed} (about two minutes)")
         start = time.perf_counter()
         report = place_and_route(json_path, seed=args.seed)
         pnr_s = time.perf_counter() - start

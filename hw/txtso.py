@@ -219,6 +219,7 @@ class TxSegmenter(wiring.Component):
         rem = Signal(20)            # payload bytes after this segment's
         seg_left = Signal(16)       # payload bytes of this segment still to go
         final = Signal()            # this is the last segment
+        more = Signal()             # more than an MSS of payload is left
         advance = Signal()          # a segment has gone: the next one's numbers are due
         ip_len = Signal(16)
         tcp_len = Signal(16)
@@ -293,10 +294,12 @@ class TxSegmenter(wiring.Component):
                             m.next = "NEXT"
             with m.State("NEXT"):
                 # After a segment: the next one's numbers. Timing: here, from a register, rather
-                # than as the segment's last word goes.
+                # than as the segment's last word goes; whether a whole MSS is left is
+                # registered before it picks the segment's length.
                 m.d.comb += [copy.advance.eq(advance), copy.restart.eq(1)]
-                m.d.sync += advance.eq(0)
-                more = rem > tso.mss
+                m.d.sync += [advance.eq(0), more.eq(rem > tso.mss)]
+                m.next = "CUT"
+            with m.State("CUT"):
                 m.d.sync += [seg_left.eq(Mux(more, tso.mss, rem)), final.eq(~more),
                              rem.eq(Mux(more, rem - tso.mss, 0))]
                 m.next = "LENGTHS"
@@ -325,8 +328,10 @@ class TxSegmenter(wiring.Component):
                     o.tso_last.eq(ends_input | whole),
                 ]
                 with m.If(emit):
+                    # A split leaves nothing of the segment (n is all of it). Timing: the
+                    # subtraction does not wait for the split's compare.
                     m.d.sync += [used.eq(Mux(split, used + seg_left[:3], 0)),
-                                 seg_left.eq(seg_left - n)]
+                                 seg_left.eq(Mux(split, 0, seg_left - count))]
                     with m.If(ends_input):
                         m.d.sync += pop.eq(1)
                         m.next = "PASS"

@@ -68,13 +68,14 @@ def test_an_exact_match_in_any_entry(entry):
     got = verdict(OURS, 0, ra={entry: OURS | AV})
     assert got["passed"] and got["exact"]
     # The sixteen entries, a cycle each, and the compare's pipeline.
-    assert got["cycles"] == 20
+    assert got["cycles"] == 21
     assert not verdict(OURS, 0, ra={entry: OURS})["passed"]          # not valid
     assert not verdict(OTHER, 0, ra={entry: OURS | AV})["passed"]
 
 
 def test_a_busy_port_delays_the_scan_but_not_the_verdict():
     got = verdict(OURS, 0, ra={15: OURS | AV}, stall=5)
+    # Counted from when the port is free: the scan had begun (its first cycle) during the stall.
     assert got["passed"] and got["cycles"] == 20
 
 
