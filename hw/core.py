@@ -197,13 +197,6 @@ class E1000(wiring.Component):
             rxmac.rx_er.eq(self.gmii.rx_er),
             rxmac.enable.eq(rctl[reg.RCTL.EN.lsb] & self.control.link_up),
             rxmac.rctl.eq(rctl),
-            self.regfile.ra_addr.eq(rxmac.ra_addr),
-            rxmac.ra_data.eq(self.regfile.ra_data),
-            rxmac.ra_busy.eq(self.regfile.ra_busy),
-            self.regfile.mta_addr.eq(rxmac.mta_addr),
-            rxmac.mta_data.eq(self.regfile.mta_data),
-            self.regfile.vfta_addr.eq(rxmac.vfta_addr),
-            rxmac.vfta_data.eq(self.regfile.vfta_data),
             rxmac.vme.eq(self.control.ctrl[reg.CTRL.VME.lsb]),
             rxmac.vet.eq(regs.VET[:16]),
             rxmac.rfce.eq(self.control.ctrl[reg.CTRL.RFCE.lsb]),
@@ -224,6 +217,7 @@ class E1000(wiring.Component):
             rxdma.rdtr.eq(regs.RDTR),
             rxdma.radv.eq(regs.RADV),
         ]
+        wiring.connect(m, rxmac.tables, self.regfile.tables)
         wiring.connect(m, rxmac.commit, rxfifo.commit)
         wiring.connect(m, rxfifo.status, rxdma.status)
         wiring.connect(m, rxfifo.words, rxdma.words)

@@ -21,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK, RegBusSignature, decode, read_mux
 from .regmap import Access, REGISTERS, reg
+from .rxfilter import FilterTablesSignature
 
 
 __all__ = ["RegisterFile", "OWNED"]
@@ -65,16 +66,9 @@ class RegisterFile(wiring.Component):
     bus : In(RegBusSignature)
     regs : Out(signature)
         The value of every plain register in flip-flops (``IN_FLOPS``), by name.
-    ra_addr, ra_data, ra_busy : In(4), Out(64), Out(1)
-        The receive address table's read port for the receive filter: RAL in the low half, RAH
-        in the high half, two cycles after the address (block RAM data is registered before it
-        leaves). Software reads share the port and come first: ``ra_busy`` says the address
-        was not read this cycle.
-    mta_addr, mta_data : In(7), Out(32)
-        A read port on the multicast table for the receive filter (data two cycles after the
-        address).
-    vfta_addr, vfta_data : In(7), Out(32)
-        Likewise on the VLAN filter table.
+    tables : In(FilterTablesSignature(16))
+        The receive filter's read ports on the receive address, multicast and VLAN filter
+        tables (block RAM data is registered before it leaves, two cycles after the address).
     station : Out(48)
         Receive address 0 (RAL0, RAH0), the source address of the PAUSE frames the MAC
         sends; also kept in flip-flops.
@@ -90,13 +84,7 @@ class RegisterFile(wiring.Component):
         super().__init__({
             "bus": In(RegBusSignature),
             "regs": Out(wiring.Signature({r.name: Out(32, init=r.reset) for r in IN_FLOPS})),
-            "ra_addr": In(range(reg.RAL.count)),
-            "ra_data": Out(64),
-            "ra_busy": Out(1),
-            "mta_addr": In(7),
-            "mta_data": Out(32),
-            "vfta_addr": In(7),
-            "vfta_data": Out(32),
+            "tables": In(FilterTablesSignature(reg.RAL.count)),
             "station": Out(48, init=int.from_bytes(self._mac, "little")),
             "clear": In(1),
             "clear_row": In(7),
@@ -215,8 +203,8 @@ class RegisterFile(wiring.Component):
         ra_offset = (bus.addr - ral).as_unsigned()
         high = ra_offset[0]
         m.d.comb += [
-            self.ra_busy.eq(bus.r_stb & ra_hit),
-            ra_read.addr.eq(Mux(self.ra_busy, ra_offset[1:], self.ra_addr)),
+            self.tables.ra_busy.eq(bus.r_stb & ra_hit),
+            ra_read.addr.eq(Mux(self.tables.ra_busy, ra_offset[1:], self.tables.ra_addr)),
         ]
         with m.If(self.clear):
             with m.If(self.clear_row < count):
@@ -246,7 +234,7 @@ class RegisterFile(wiring.Component):
         ra_data_q = Signal(64)
         m.d.sync += [ra_read_q.eq(Cat(bus.r_stb & ra_hit, ra_read_q[0])),
                      ra_high_q.eq(Cat(high, ra_high_q[0])), ra_data_q.eq(ra_read.data)]
-        m.d.comb += self.ra_data.eq(ra_data_q)
+        m.d.comb += self.tables.ra_data.eq(ra_data_q)
         table_hit = [(stored_read_q[1], stored_data_q)]
         for name in _TABLES:
             r = getattr(reg, name)
@@ -274,8 +262,8 @@ class RegisterFile(wiring.Component):
             table_hit.append((hit_q[1], data_q))
             # The receive filter's look-up port.
             lookup = mem.read_port()
-            m.d.comb += lookup.addr.eq(getattr(self, f"{name.lower()}_addr"))
-            m.d.sync += getattr(self, f"{name.lower()}_data").eq(lookup.data)
+            m.d.comb += lookup.addr.eq(getattr(self.tables, f"{name.lower()}_addr"))
+            m.d.sync += getattr(self.tables, f"{name.lower()}_data").eq(lookup.data)
 
         # The registers in flip-flops that have no row (read only, or write 1 to clear) are
         # read through a mux, registered twice as the bus allows.

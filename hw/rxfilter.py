@@ -23,9 +23,33 @@ from amaranth.lib.wiring import In, Out
 from .regmap import reg
 
 
-__all__ = ["RxAddressFilter"]
+__all__ = ["RxAddressFilter", "FilterTablesSignature"]
 
 _MTA_SHIFT = (4, 3, 2, 0)
+
+
+class FilterTablesSignature(wiring.Signature):
+    """The filter's look-ups into the register file's tables, seen from the filter: each
+    table's data comes two cycles after its address. The receive address table's port is
+    shared with software, whose reads come first: ``ra_busy`` says the address was not read
+    this cycle, ask again.
+
+    Parameters
+    ----------
+    addresses : int
+        Entries of the receive address table (RAL low, RAH high in each 64-bit row).
+    """
+
+    def __init__(self, addresses=16):
+        super().__init__({
+            "ra_addr": Out(range(addresses)),
+            "ra_data": In(64),
+            "ra_busy": In(1),
+            "mta_addr": Out(7),
+            "mta_data": In(32),
+            "vfta_addr": Out(7),
+            "vfta_data": In(32),
+        })
 
 
 class RxAddressFilter(wiring.Component):
@@ -39,13 +63,8 @@ class RxAddressFilter(wiring.Component):
     start, dest, addressed : In(1), In(48), In(1)
     new_frame, tagged, tci, tci_valid : In(1), In(1), In(16), In(1)
     rctl : In(32)
-    ra_addr : Out(range(addresses)), ra_data : In(64), ra_busy : In(1)
-        The receive address table's read port (RAL low, RAH high; data two cycles after the
-        address; ``ra_busy``: the port served software instead this cycle, ask again).
-    mta_addr, mta_data : Out(7), In(32)
-        The multicast table's read port (data two cycles after the address).
-    vfta_addr, vfta_data : Out(7), In(32)
-        The VLAN filter table's, likewise.
+    tables : Out(FilterTablesSignature(addresses))
+        The receive address, multicast and VLAN filter tables.
     busy, passed, exact, broadcast : Out(1)
     """
 
@@ -60,13 +79,7 @@ class RxAddressFilter(wiring.Component):
             "tci": In(16),
             "tci_valid": In(1),
             "rctl": In(32),
-            "ra_addr": Out(range(addresses)),
-            "ra_data": In(64),
-            "ra_busy": In(1),
-            "mta_addr": Out(7),
-            "mta_data": In(32),
-            "vfta_addr": Out(7),
-            "vfta_data": In(32),
+            "tables": Out(FilterTablesSignature(addresses)),
             "busy": Out(1),
             "passed": Out(1),
             "exact": Out(1),
@@ -75,7 +88,7 @@ class RxAddressFilter(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        dest, rctl = self.dest, self.rctl
+        dest, rctl, tables = self.dest, self.rctl, self.tables
 
         def bit(field):
             return rctl[getattr(reg.RCTL, field).lsb]
@@ -91,18 +104,18 @@ class RxAddressFilter(wiring.Component):
         matching = Signal()         # its compare, in three parts, is registered
         settling = Signal()         # the last result is going into ``passed``
         entry = Signal(range(self._addresses))
-        m.d.comb += self.ra_addr.eq(entry)
-        m.d.sync += [reading.eq(scanning & ~self.ra_busy), checking.eq(reading),
+        m.d.comb += tables.ra_addr.eq(entry)
+        m.d.sync += [reading.eq(scanning & ~tables.ra_busy), checking.eq(reading),
                      matching.eq(checking), settling.eq(matching)]
-        with m.If(scanning & ~self.ra_busy):
+        with m.If(scanning & ~tables.ra_busy):
             m.d.sync += entry.eq(entry + 1)
             with m.If(entry == self._addresses - 1):
                 m.d.sync += scanning.eq(0)
-        valid = self.ra_data[32 + reg.RAH.AV.lsb]
+        valid = tables.ra_data[32 + reg.RAH.AV.lsb]
         parts = Signal(3)
-        m.d.sync += parts.eq(Cat(valid & (dest[:16] == self.ra_data[:16]),
-                                 dest[16:32] == self.ra_data[16:32],
-                                 dest[32:48] == self.ra_data[32:48]))
+        m.d.sync += parts.eq(Cat(valid & (dest[:16] == tables.ra_data[:16]),
+                                 dest[16:32] == tables.ra_data[16:32],
+                                 dest[32:48] == tables.ra_data[32:48]))
         with m.If(matching & parts.all()):
             m.d.sync += self.exact.eq(1)
         # Timing: the scan begins a cycle after ``start``, which comes from the receive MAC's
@@ -122,20 +135,20 @@ class RxAddressFilter(wiring.Component):
         hash12 = (Cat(dest[32:40], dest[40:48]) >> shift)[:12]
         hash_bit = Signal(5)
         hash_bit_q = Signal(5)      # in step with mta_data, two cycles after the address
-        m.d.comb += self.mta_addr.eq(hash12[5:12])
+        m.d.comb += tables.mta_addr.eq(hash12[5:12])
         m.d.sync += [hash_bit_q.eq(hash12[:5]), hash_bit.eq(hash_bit_q)]
-        hash_hit = self.mta_data.bit_select(hash_bit, 1)
+        hash_hit = tables.mta_data.bit_select(hash_bit, 1)
 
         # The VLAN filter, as soon as the tag control information is in.
         vlan_ok = Signal()          # not tagged, or the tag passed
         looked_up = Signal(2)       # ``tci_valid`` one and two cycles ago: the row is in
         tci = self.tci
-        m.d.comb += self.vfta_addr.eq(tci[5:12])
+        m.d.comb += tables.vfta_addr.eq(tci[5:12])
         m.d.sync += looked_up.eq(Cat(self.tci_valid, looked_up[0]))
         with m.If(self.new_frame):
             m.d.sync += vlan_ok.eq(1)
         with m.Elif(looked_up[1]):
-            vfta_hit = self.vfta_data.bit_select(tci[:5], 1)
+            vfta_hit = tables.vfta_data.bit_select(tci[:5], 1)
             cfi_ok = ~bit("CFIEN") | (tci[12] == bit("CFI"))
             m.d.sync += vlan_ok.eq(~self.tagged | ((vfta_hit | ~bit("VFE")) & cfi_ok))
 

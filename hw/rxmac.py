@@ -44,7 +44,7 @@ from amaranth.lib.wiring import In, Out
 from .regmap import reg
 from .rxcsum import RxChecksum
 from .rxfifo import RxStatus
-from .rxfilter import RxAddressFilter
+from .rxfilter import FilterTablesSignature, RxAddressFilter
 
 
 __all__ = ["RxMAC", "RxFrameStats", "RxOutcome", "RxControl", "MAX_FRAME", "MAX_LONG_FRAME",
@@ -89,13 +89,8 @@ class RxMAC(wiring.Component):
     enable : In(1)
         RCTL.EN and link up: frames that start otherwise are ignored.
     rctl : In(32)
-    ra_addr : Out(range(addresses)), ra_data : In(64), ra_busy : In(1)
-        The receive address table's read port (RAL low, RAH high; data two cycles after the
-        address; ``ra_busy``: the port served software instead this cycle, ask again).
-    mta_addr : Out(7), mta_data : In(32)
-        The multicast table's read port (data two cycles after the address).
-    vfta_addr : Out(7), vfta_data : In(32)
-        The VLAN filter table's, likewise.
+    tables : Out(FilterTablesSignature(addresses))
+        The filter's look-ups into the register file's tables.
     vme : In(1)
         CTRL.VME.
     vet : In(16)
@@ -127,13 +122,7 @@ class RxMAC(wiring.Component):
             "rx_er": In(1),
             "enable": In(1),
             "rctl": In(32),
-            "ra_addr": Out(range(addresses)),
-            "ra_data": In(64),
-            "ra_busy": In(1),
-            "mta_addr": Out(7),
-            "mta_data": In(32),
-            "vfta_addr": Out(7),
-            "vfta_data": In(32),
+            "tables": Out(FilterTablesSignature(addresses)),
             "vme": In(1),
             "vet": In(16),
             "rfce": In(1),
@@ -189,11 +178,8 @@ class RxMAC(wiring.Component):
         m.d.comb += [
             filter.dest.eq(dest), filter.addressed.eq(addressed), filter.rctl.eq(rctl),
             filter.tagged.eq(tagged), filter.tci.eq(tci), filter.tci_valid.eq(tci_in),
-            self.ra_addr.eq(filter.ra_addr), filter.ra_data.eq(self.ra_data),
-            filter.ra_busy.eq(self.ra_busy),
-            self.mta_addr.eq(filter.mta_addr), filter.mta_data.eq(self.mta_data),
-            self.vfta_addr.eq(filter.vfta_addr), filter.vfta_data.eq(self.vfta_data),
         ]
+        wiring.connect(m, filter.tables, wiring.flipped(self.tables))
         broadcast, multicast, exact = filter.broadcast, dest[0], filter.exact
         passed, filtering = filter.passed, filter.busy
         # Where the byte being received goes in its word: its place in the frame, less the tag's

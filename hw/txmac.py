@@ -28,11 +28,8 @@ the time, padded to 60 bytes, with its FCS.
 The word being sent is the MAC's own register, taken from the DMA engine's queue when the word
 before it ends (a frame's first word, as soon as the gap is over), with the index of its next
 byte and whether that is its last: each byte is selected from registers, and the handshake with
-the queue comes from them too.
-The GMII outputs come from registers, a cycle after the state machine chose each byte, and the
-FCS is computed over the registered bytes, so the byte selection and the CRC are in different
-cycles; the FCS bytes are read straight from the CRC register. The destination class is worked
-out from the registered bytes as well.
+the queue comes from them too. The GMII outputs, the FCS and the destination class come from
+``TxLine``, a cycle after the state machine chose each byte.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
@@ -43,7 +40,8 @@ from .flow import PauseTimer
 from .txframe import TxChecksums, TxTag, TxWord
 
 
-__all__ = ["TxMAC", "TxFrameStats", "PREAMBLE", "SFD", "MIN_FRAME", "MIN_GAP"]
+__all__ = ["TxMAC", "TxLine", "TxLineByte", "TxFrameStats", "PREAMBLE", "SFD", "MIN_FRAME",
+           "MIN_GAP"]
 
 PREAMBLE = 0x55
 SFD = 0xD5
@@ -59,6 +57,69 @@ class TxFrameStats(data.Struct):
     tso_last: 1         # the last segment of a frame sent with TSE
     xon: 1              # a PAUSE frame the MAC made, of 0
     xoff: 1             # ...of more
+
+
+class TxLineByte(data.Struct):
+    """What the MAC puts on the line in a cycle."""
+    en: 1
+    byte: 8
+    fcs: 1              # an FCS byte: ``byte``'s low two bits say which
+    crc: 1              # a byte the FCS covers
+    dest: 1             # a destination address byte
+    first: 1            # the frame's first byte
+    er: 1               # an FCS byte of an aborted frame: inverted, with TX_ER
+
+
+class TxLine(wiring.Component):
+    """The transmit MAC's output stage: GMII from registers, the FCS, and the destination class.
+
+    Contract: ``byte`` goes out on GMII a cycle later, from registers; an FCS byte is taken
+    from the CRC as it leaves (the CRC holds still once fed, so the MAC asks for its four bytes
+    in a row). The CRC covers the bytes marked ``crc`` as they leave the register, so the byte
+    selection and the CRC are in different cycles; ``restart`` (from a register) starts it over
+    through its reset, which also marks a new frame for the destination class: its initial value
+    goes to the flip-flops' reset input (a ``start`` input would cost a LUT per bit).
+    ``dest_ones`` (every destination byte so far is 0xFF) and ``multicast`` (the first byte's
+    group bit) are current once ``classifying`` (a destination byte in the register) is low.
+
+    Members
+    -------
+    byte : In(TxLineByte)
+    restart : In(1)
+    txd, tx_en, tx_er : Out(8), Out(1), Out(1)
+    dest_ones, multicast, classifying : Out(1)
+    """
+    byte: In(TxLineByte)
+    restart: In(1)
+    txd: Out(8)
+    tx_en: Out(1)
+    tx_er: Out(1)
+    dest_ones: Out(1)
+    multicast: Out(1)
+    classifying: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        fcs = crc.catalog.CRC32_ETHERNET(8).create()
+        m.submodules.crc = ResetInserter(self.restart)(fcs)
+        q = Signal(TxLineByte)
+        m.d.sync += q.eq(self.byte)
+        m.d.comb += [
+            fcs.data.eq(q.byte),
+            fcs.valid.eq(q.crc),
+            self.tx_en.eq(q.en),
+            self.tx_er.eq(q.er),
+            self.txd.eq(Mux(q.fcs, fcs.crc.word_select(q.byte[:2], 8) ^ Mux(q.er, 0xFF, 0),
+                            q.byte)),
+            self.classifying.eq(q.dest),
+        ]
+        with m.If(self.restart):
+            m.d.sync += self.dest_ones.eq(1)
+        with m.Elif(q.dest & (q.byte != 0xFF)):
+            m.d.sync += self.dest_ones.eq(0)
+        with m.If(q.first):
+            m.d.sync += self.multicast.eq(q.byte[0])
+        return m
 
 
 class TxMAC(wiring.Component):
@@ -106,12 +167,13 @@ class TxMAC(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        fcs = crc.catalog.CRC32_ETHERNET(8).create()
-        # The CRC starts over through its reset, in the first preamble cycle, from a register:
-        # that way its initial value goes to the flip-flops' reset input (a ``start`` input would
-        # cost a LUT per bit).
+        # The line: what the state machine chooses each cycle (``out``) goes out a cycle later.
+        # The CRC starts over in the first preamble cycle, from a register (``crc_start``).
+        m.submodules.line = line = TxLine()
+        out = Signal(TxLineByte)
         crc_start = Signal()
-        m.submodules.crc = ResetInserter(crc_start)(fcs)
+        m.d.comb += [line.byte.eq(out), line.restart.eq(crc_start), self.txd.eq(line.txd),
+                     self.tx_en.eq(line.tx_en), self.tx_er.eq(line.tx_er)]
 
         word = self.words.payload
         count = Signal(4)           # preamble bytes, FCS bytes
@@ -129,8 +191,6 @@ class TxMAC(wiring.Component):
         short = Signal()
         padded = Signal()
         m.d.sync += [short.eq(length + 2 < MIN_FRAME), padded.eq(length + 2 == MIN_FRAME)]
-        dest_ones = Signal()        # every destination byte so far is 0xFF
-        multicast = Signal()
 
         # The word on the line, its next byte, its last byte, and whether they are the same.
         # ``want`` is the queue's ready, worked out a cycle ahead: after the gap, and with the
@@ -193,36 +253,7 @@ class TxMAC(wiring.Component):
             m.d.sync += [cur.eq(word), index.eq(word.first), last.eq(word.first + word.count - 1),
                          at_last.eq(word.count == 1)]
 
-        # What the state machine puts on the line this cycle, and the output register.
-        out_en = Signal()
-        out_byte = Signal(8)
-        out_fcs = Signal()          # an FCS byte: out_byte's low two bits say which
-        out_crc = Signal()          # a byte the FCS covers
-        out_dest = Signal()         # a destination address byte
-        out_first = Signal()        # the frame's first byte
-        out_er = Signal()           # an FCS byte of an aborted frame: inverted, with TX_ER
-        en_q = Signal()
-        byte_q = Signal(8)
-        fcs_q = Signal()
-        crc_q = Signal()
-        dest_q = Signal()
-        first_q = Signal()
-        er_q = Signal()
-        m.d.sync += [er_q.eq(out_er), en_q.eq(out_en), byte_q.eq(out_byte), fcs_q.eq(out_fcs),
-                     crc_q.eq(out_crc), dest_q.eq(out_dest), first_q.eq(out_first)]
         m.d.sync += crc_start.eq(0)
-        m.d.comb += [
-            fcs.data.eq(byte_q),
-            fcs.valid.eq(crc_q),
-            self.tx_en.eq(en_q),
-            self.tx_er.eq(er_q),
-            self.txd.eq(Mux(fcs_q, fcs.crc.word_select(byte_q[:2], 8) ^ Mux(er_q, 0xFF, 0),
-                            byte_q)),
-        ]
-        with m.If(dest_q & (byte_q != 0xFF)):
-            m.d.sync += dest_ones.eq(0)
-        with m.If(first_q):
-            m.d.sync += multicast.eq(byte_q[0])
 
         # Flow control: this side's pause, and the PAUSE frame being sent (``sending``), whose
         # bytes come from registers.
@@ -249,7 +280,7 @@ class TxMAC(wiring.Component):
                     m.next = "START"
                 with m.Elif(self.control.valid):
                     m.d.comb += self.control.ready.eq(1)
-                    m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1),
+                    m.d.sync += [count.eq(0), length.eq(0), crc_start.eq(1),
                                  have_sums.eq(1), tagging.eq(0), sending.eq(1),
                                  pause_time.eq(self.control.payload)]
                     start_insertion(self.checksums.payload, 0, 0)
@@ -268,7 +299,7 @@ class TxMAC(wiring.Component):
                 with m.Elif((self.checksums.valid | self.frame_ready) & ~pause.paused):
                     tagged = self.checksums.valid & self.tags.payload.vlan & self.vme
                     m.d.comb += [self.checksums.ready.eq(1), self.tags.ready.eq(1)]
-                    m.d.sync += [count.eq(0), length.eq(0), dest_ones.eq(1), crc_start.eq(1),
+                    m.d.sync += [count.eq(0), length.eq(0), crc_start.eq(1),
                                  sums.eq(self.checksums.payload),
                                  have_sums.eq(self.checksums.valid),
                                  tagging.eq(tagged), tci.eq(self.tags.payload.tci)]
@@ -276,7 +307,7 @@ class TxMAC(wiring.Component):
                     m.d.sync += [held.eq(0), sending.eq(0)]
                     m.next = "PREAMBLE"
             with m.State("PREAMBLE"):
-                m.d.comb += [out_en.eq(1), out_byte.eq(Mux(count == 7, SFD, PREAMBLE))]
+                m.d.comb += [out.en.eq(1), out.byte.eq(Mux(count == 7, SFD, PREAMBLE))]
                 m.d.sync += count.eq(count + 1)
                 with m.If(count == 7):
                     m.d.sync += count.eq(0)
@@ -286,8 +317,8 @@ class TxMAC(wiring.Component):
                         m.d.sync += want.eq(at_last & ~cur.eop)
                         m.next = "DATA"
             with m.State("DATA"):
-                m.d.comb += [out_en.eq(1), out_byte.eq(insertion(byte)), out_crc.eq(1),
-                             out_dest.eq(length < 6), out_first.eq(length == 0)]
+                m.d.comb += [out.en.eq(1), out.byte.eq(insertion(byte)), out.crc.eq(1),
+                             out.dest.eq(length < 6), out.first.eq(length == 0)]
                 m.d.sync += [index.eq(index + 1), at_last.eq(index + 1 == last),
                              length.eq(length + 1)]
                 want_next = Signal()
@@ -317,21 +348,21 @@ class TxMAC(wiring.Component):
                 with m.Else():
                     m.d.sync += want.eq(want_next)
             with m.State("TAG"):
-                m.d.comb += [out_en.eq(1), out_crc.eq(1),
-                             out_byte.eq(insertion(tag_bytes.word_select(count[:2], 8), tag=True))]
+                m.d.comb += [out.en.eq(1), out.crc.eq(1),
+                             out.byte.eq(insertion(tag_bytes.word_select(count[:2], 8), tag=True))]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
                 with m.If(count == 3):
                     m.d.sync += [count.eq(0), want.eq(want_after)]
                     m.next = "DATA"
             with m.State("CONTROL"):
                 # A PAUSE frame's 18 bytes, then padding.
-                m.d.comb += [out_en.eq(1), out_byte.eq(pause_bytes.word_select(length[:5], 8)),
-                             out_crc.eq(1), out_dest.eq(length < 6), out_first.eq(length == 0)]
+                m.d.comb += [out.en.eq(1), out.byte.eq(pause_bytes.word_select(length[:5], 8)),
+                             out.crc.eq(1), out.dest.eq(length < 6), out.first.eq(length == 0)]
                 m.d.sync += [length.eq(length + 1), aborted.eq(0)]
                 with m.If(length == 17):
                     m.next = "PAD"
             with m.State("PAD"):
-                m.d.comb += [out_en.eq(1), out_byte.eq(0), out_crc.eq(1)]
+                m.d.comb += [out.en.eq(1), out.byte.eq(0), out.crc.eq(1)]
                 m.d.sync += length.eq(length + 1)
                 with m.If(padded):
                     with m.If(cur.ifcs | tagging | sending):
@@ -341,8 +372,8 @@ class TxMAC(wiring.Component):
             with m.State("FCS"):
                 # The CRC holds still once fed; its bytes go out least significant first, taken
                 # from it as they leave the output register.
-                m.d.comb += [out_en.eq(1), out_fcs.eq(1), out_byte.eq(count[:2]),
-                             out_er.eq(aborted)]
+                m.d.comb += [out.en.eq(1), out.fcs.eq(1), out.byte.eq(count[:2]),
+                             out.er.eq(aborted)]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
                 with m.If(count == 3):
                     m.next = "END"
@@ -358,10 +389,10 @@ class TxMAC(wiring.Component):
                 with m.If(self.checksums.valid):
                     m.d.sync += have_sums.eq(1)
                 m.d.comb += [
-                    self.stats.valid.eq(~dest_q & have_sums),
+                    self.stats.valid.eq(~line.classifying & have_sums),
                     self.stats.payload.length.eq(length),
-                    self.stats.payload.broadcast.eq(dest_ones),
-                    self.stats.payload.multicast.eq(multicast & ~dest_ones),
+                    self.stats.payload.broadcast.eq(line.dest_ones),
+                    self.stats.payload.multicast.eq(line.multicast & ~line.dest_ones),
                     self.stats.payload.aborted.eq(aborted),
                     self.stats.payload.tso_last.eq(cur.tso_last & ~sending),
                     self.stats.payload.xon.eq(sending & (pause_time == 0)),

@@ -24,10 +24,10 @@ def verdict(dest, rctl, *, ra=(), mta=(), vfta=(), tci=None, stall=0):
         # Each table's data comes two cycles after its address, as the register file's.
         last = (0, 0, 0)
         async for _, _, ra_addr, mta_addr, vfta_addr in ctx.tick().sample(
-                dut.ra_addr, dut.mta_addr, dut.vfta_addr):
-            ctx.set(dut.ra_data, ra.get(last[0], 0))
-            ctx.set(dut.mta_data, mta.get(last[1], 0))
-            ctx.set(dut.vfta_data, vfta.get(last[2], 0))
+                dut.tables.ra_addr, dut.tables.mta_addr, dut.tables.vfta_addr):
+            ctx.set(dut.tables.ra_data, ra.get(last[0], 0))
+            ctx.set(dut.tables.mta_data, mta.get(last[1], 0))
+            ctx.set(dut.tables.vfta_data, vfta.get(last[2], 0))
             last = (ra_addr, mta_addr, vfta_addr)
 
     async def frame(ctx):
@@ -35,7 +35,7 @@ def verdict(dest, rctl, *, ra=(), mta=(), vfta=(), tci=None, stall=0):
         ctx.set(dut.new_frame, 1)
         await ctx.tick()
         ctx.set(dut.new_frame, 0)
-        ctx.set(dut.ra_busy, stall > 0)
+        ctx.set(dut.tables.ra_busy, stall > 0)
         ctx.set(dut.dest, dest)
         ctx.set(dut.addressed, 1)
         ctx.set(dut.start, 1)
@@ -47,7 +47,7 @@ def verdict(dest, rctl, *, ra=(), mta=(), vfta=(), tci=None, stall=0):
             ctx.set(dut.tci_valid, 1)
         if stall:
             await ctx.tick().repeat(stall)
-        ctx.set(dut.ra_busy, 0)
+        ctx.set(dut.tables.ra_busy, 0)
         cycles = 0
         while ctx.get(dut.busy):
             await ctx.tick()

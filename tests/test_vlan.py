@@ -15,7 +15,7 @@ from hw.desc import RXD_STA, TXD_CMD, TXD_POPTS, TXD_TUCMD
 from hw.regmap import reg
 from sim.ethernet import fcs, to_wire, vlan_tag
 
-from harness import COMPILED, nic_run, send_ring
+from harness import nic_run, send_ring
 from test_tso import header, payload_of, segments, super_packet, tso
 from test_txcsum import IPV4, TCP_AT, as_handed_over, ip_frame, split
 

@@ -1,8 +1,6 @@
 """VLANs end to end with the Python stack: ``ip link add ... type vlan``, the driver's filter
 table and tag offloads, and the gateway on VLAN 5."""
 
-import struct
-
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import Dot1Q, Ether
 

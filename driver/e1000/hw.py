@@ -84,6 +84,11 @@ class E1000HW:
     async def ew32(self, register, value, n=0):
         await self.hw_addr.write32(register.at(n), value)
 
+    async def update32(self, register, *, set=0, clear=0, n=0):
+        """Read ``register``, clear the bits of ``clear``, set those of ``set``, write it back."""
+        value = await self.er32(register, n)
+        await self.ew32(register, (value & ~clear) | set, n)
+
     async def write_flush(self):
         await self.er32(reg.STATUS)
 
@@ -288,12 +293,9 @@ class E1000HW:
         else:
             fc = FC_RX_PAUSE
         self.fc = fc
-        ctrl = await self.er32(reg.CTRL) & ~(reg.CTRL.RFCE.mask | reg.CTRL.TFCE.mask)
-        if fc & FC_RX_PAUSE:
-            ctrl |= reg.CTRL.RFCE.mask
-        if fc & FC_TX_PAUSE:
-            ctrl |= reg.CTRL.TFCE.mask
-        await self.ew32(reg.CTRL, ctrl)
+        await self.update32(reg.CTRL, clear=reg.CTRL.RFCE.mask | reg.CTRL.TFCE.mask,
+                            set=(reg.CTRL.RFCE.mask if fc & FC_RX_PAUSE else 0)
+                            | (reg.CTRL.TFCE.mask if fc & FC_TX_PAUSE else 0))
 
     async def flow_control(self):
         ctrl = await self.er32(reg.CTRL)

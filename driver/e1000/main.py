@@ -302,12 +302,9 @@ class E1000Adapter(NetDeviceOps):
     async def configure_rx_csum(self, features):
         """As e1000_configure_rx: the device checks TCP/UDP checksums (RXCSUM.TUOFL) while
         rx-checksumming is on."""
-        rxcsum = await self.hw.er32(reg.RXCSUM)
-        if NETIF_F_RXCSUM in features:
-            rxcsum |= reg.RXCSUM.TUOFL.mask
-        else:
-            rxcsum &= ~reg.RXCSUM.TUOFL.mask
-        await self.hw.ew32(reg.RXCSUM, rxcsum)
+        tuofl = reg.RXCSUM.TUOFL.mask
+        await self.hw.update32(reg.RXCSUM, clear=tuofl,
+                               set=tuofl if NETIF_F_RXCSUM in features else 0)
 
     async def ndo_set_features(self, netdev, features):
         # As e1000_fix_features: there is one switch for tags both ways (CTRL.VME).
@@ -325,27 +322,19 @@ class E1000Adapter(NetDeviceOps):
     async def vlan_mode(self, features):
         """As e1000_vlan_mode: the device inserts and strips tags (CTRL.VME) while
         rx-vlan-offload is on."""
-        ctrl = await self.hw.er32(reg.CTRL)
-        if NETIF_F_HW_VLAN_CTAG_RX in features:
-            ctrl |= reg.CTRL.VME.mask
-        else:
-            ctrl &= ~reg.CTRL.VME.mask
-        await self.hw.ew32(reg.CTRL, ctrl)
+        vme = reg.CTRL.VME.mask
+        await self.hw.update32(reg.CTRL, clear=vme,
+                               set=vme if NETIF_F_HW_VLAN_CTAG_RX in features else 0)
 
     async def vlan_filter_on_off(self, on):
         """As e1000_vlan_filter_on_off: the VLAN filter table (RCTL.VFE) is used while there
         are VLANs, without the CFI check."""
-        rctl = await self.hw.er32(reg.RCTL) & ~reg.RCTL.CFIEN.mask
-        if on:
-            rctl |= reg.RCTL.VFE.mask
-        else:
-            rctl &= ~reg.RCTL.VFE.mask
-        await self.hw.ew32(reg.RCTL, rctl)
+        vfe = reg.RCTL.VFE.mask
+        await self.hw.update32(reg.RCTL, clear=reg.RCTL.CFIEN.mask | vfe, set=vfe if on else 0)
 
     async def write_vfta(self, vid, on):
         index, bit = (vid >> 5) & 0x7F, 1 << (vid & 0x1F)
-        vfta = await self.hw.er32(reg.VFTA, index)
-        await self.hw.ew32(reg.VFTA, (vfta | bit) if on else (vfta & ~bit), index)
+        await self.hw.update32(reg.VFTA, clear=bit, set=bit if on else 0, n=index)
 
     async def ndo_vlan_rx_add_vid(self, netdev, vid):
         if not self.active_vlans:
