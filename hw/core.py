@@ -202,8 +202,6 @@ class E1000(wiring.Component):
             rxmac.rfce.eq(self.control.ctrl[reg.CTRL.RFCE.lsb]),
             rxmac.fca.eq(fca),
             rxmac.fct.eq(regs.FCT[:16]),
-            txmac.pause.payload.eq(rxmac.pause.payload),
-            txmac.pause.valid.eq(rxmac.pause.valid),
             rxfifo.w_data.eq(rxmac.w_data),
             rxfifo.w_en.eq(rxmac.w_en),
             rxmac.room.eq(rxfifo.room),
@@ -218,6 +216,7 @@ class E1000(wiring.Component):
             rxdma.radv.eq(regs.RADV),
         ]
         wiring.connect(m, rxmac.tables, self.regfile.tables)
+        wiring.connect(m, rxmac.pause, txmac.pause)
         wiring.connect(m, rxmac.commit, rxfifo.commit)
         wiring.connect(m, rxfifo.status, rxdma.status)
         wiring.connect(m, rxfifo.words, rxdma.words)

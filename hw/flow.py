@@ -10,10 +10,10 @@ that the partner stays paused; once the level falls under FCRTL it asks for an X
 0) if FCRTL.XONE is set, and stops asking. Contract: ``request`` is a stream of pause times,
 valid until the MAC takes it; the level is compared a cycle after it changes.
 
-``PauseTimer`` is this side's pause: a PAUSE received with CTRL.RFCE loads its time, in quanta
-of 512 bit times (64 cycles of the 125 MHz byte clock), and ``paused`` stays high until it runs
-out; a PAUSE of 0 ends it at once. Contract: ``paused`` is registered, high from the cycle
-after ``load``.
+``PauseTimer`` is this side's pause: a PAUSE received with CTRL.RFCE loads its time
+(``PauseSignature``), in quanta of 512 bit times (64 cycles of the 125 MHz byte clock), and
+``paused`` stays high until it runs out; a PAUSE of 0 ends it at once. Contract: ``paused`` is
+registered, high from the cycle after ``load``.
 """
 
 from amaranth.hdl import Module, Signal
@@ -21,29 +21,35 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["PauseRequest", "PauseTimer", "QUANTUM_CYCLES"]
+__all__ = ["PauseSignature", "PauseRequest", "PauseTimer", "QUANTUM_CYCLES"]
 
 QUANTUM_CYCLES = 64         # 512 bit times at a byte a cycle
+
+
+class PauseSignature(wiring.Signature):
+    """A pause to take, from its source: ``load`` is high for a cycle with its ``time``, in
+    quanta (0 ends a pause)."""
+
+    def __init__(self):
+        super().__init__({"load": Out(1), "time": Out(16)})
 
 
 class PauseTimer(wiring.Component):
     """Members
     -------
-    load : In(1)
-    time : In(16)
-        Quanta to pause for, taken with ``load``.
+    pause : In(PauseSignature())
     paused : Out(1)
     """
-    load: In(1)
-    time: In(16)
+    pause: In(PauseSignature())
     paused: Out(1)
 
     def elaborate(self, platform):
         m = Module()
         quanta = Signal(16)
         slot = Signal(range(QUANTUM_CYCLES))
-        with m.If(self.load):
-            m.d.sync += [quanta.eq(self.time), slot.eq(0), self.paused.eq(self.time != 0)]
+        with m.If(self.pause.load):
+            m.d.sync += [quanta.eq(self.pause.time), slot.eq(0),
+                         self.paused.eq(self.pause.time != 0)]
         with m.Elif(self.paused):
             m.d.sync += slot.eq(slot + 1)
             with m.If(slot == QUANTUM_CYCLES - 1):
@@ -89,7 +95,7 @@ class PauseRequest(wiring.Component):
         m.d.sync += [above.eq(self.level >= self.high), below.eq(self.level < self.low)]
         # Half the pause asked for, counted down in quanta once the XOFF has gone.
         m.submodules.refresh = refresh = PauseTimer()
-        m.d.comb += refresh.time.eq(self.time >> 1)
+        m.d.comb += refresh.pause.time.eq(self.time >> 1)
 
         def ask(time):
             m.d.sync += [self.request.valid.eq(1), self.request.payload.eq(time)]
@@ -103,14 +109,14 @@ class PauseRequest(wiring.Component):
                     m.next = "XOFF"
             with m.State("XOFF"):
                 # Refreshed from when the XOFF left.
-                m.d.comb += refresh.load.eq(self.request.valid & self.request.ready)
+                m.d.comb += refresh.pause.load.eq(self.request.valid & self.request.ready)
                 with m.If(~self.enable):
                     m.next = "FLOWING"
                 with m.Elif(below & ~self.request.valid):
                     with m.If(self.xon):
                         ask(0)
                     m.next = "FLOWING"
-                with m.Elif(~refresh.paused & ~self.request.valid & ~refresh.load
+                with m.Elif(~refresh.paused & ~self.request.valid & ~refresh.pause.load
                             & (self.time[1:] != 0)):
                     ask(self.time)
         return m

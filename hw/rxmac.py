@@ -43,6 +43,7 @@ from amaranth.lib.wiring import In, Out
 
 from .regmap import reg
 from .rxcsum import RxChecksum
+from .flow import PauseSignature
 from .rxfifo import RxStatus
 from .rxfilter import FilterTablesSignature, RxAddressFilter
 
@@ -101,9 +102,8 @@ class RxMAC(wiring.Component):
         The flow control address (FCAL, FCAH).
     fct : In(16)
         FCT.
-    pause : Out(stream.Signature(16))
-        The pause time of a PAUSE received with RFCE (``ready`` is ignored: a one-cycle
-        pulse).
+    pause : Out(PauseSignature())
+        A PAUSE received with RFCE, for the transmitter.
     w_data, w_en, room, commit, rollback
         To the receive FIFO.
     stats : Out(stream.Signature(RxFrameStats))
@@ -128,7 +128,7 @@ class RxMAC(wiring.Component):
             "rfce": In(1),
             "fca": In(48),
             "fct": In(16),
-            "pause": Out(stream.Signature(16)),
+            "pause": Out(PauseSignature()),
             "w_data": Out(64),
             "w_en": Out(1),
             "room": In(1),
@@ -340,7 +340,7 @@ class RxMAC(wiring.Component):
                     self.stats.payload.length.eq(length),
                     self.stats.payload.outcome.eq(outcome_q),
                     self.stats.payload.control.eq(control_q),
-                    self.pause.payload.eq(pause_time),
+                    self.pause.time.eq(pause_time),
                 ]
                 # Wait for the filter (short frames end before it settles) and for the counters
                 # to take the report (a few cycles at most), but not past the next frame's
@@ -349,7 +349,7 @@ class RxMAC(wiring.Component):
                     m.d.comb += self.stats.valid.eq(1)
                     start_or_idle()
                     with m.If(settled_q):
-                        m.d.comb += self.pause.valid.eq(
+                        m.d.comb += self.pause.load.eq(
                             self.rfce & control_q.as_value().matches(RxControl.XON,
                                                                       RxControl.XOFF))
                     with m.If(~settled_q):

@@ -36,7 +36,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .flow import PauseTimer
+from .flow import PauseSignature, PauseTimer
 from .txframe import TxChecksums, TxTag, TxWord
 
 
@@ -138,8 +138,8 @@ class TxMAC(wiring.Component):
         CTRL.VME.
     vet : In(16)
         VET.
-    pause : In(stream.Signature(16))
-        A received PAUSE's time (``ready`` unused: a pulse).
+    pause : In(PauseSignature())
+        A received PAUSE to honour.
     control : In(stream.Signature(16))
         A PAUSE frame to send: its time.
     fca, station : In(48), In(48)
@@ -156,7 +156,7 @@ class TxMAC(wiring.Component):
     gap: In(10)
     vme: In(1)
     vet: In(16)
-    pause: In(stream.Signature(16))
+    pause: In(PauseSignature())
     control: In(stream.Signature(16))
     fca: In(48)
     station: In(48)
@@ -258,7 +258,7 @@ class TxMAC(wiring.Component):
         # Flow control: this side's pause, and the PAUSE frame being sent (``sending``), whose
         # bytes come from registers.
         m.submodules.pause = pause = PauseTimer()
-        m.d.comb += [pause.load.eq(self.pause.valid), pause.time.eq(self.pause.payload)]
+        wiring.connect(m, wiring.flipped(self.pause), pause.pause)
         sending = Signal()
         held = Signal()             # ``cur`` holds a frame's first word, not started
         pause_time = Signal(16)
