@@ -14,8 +14,8 @@ it is to be cut into (``gso_size``, GSO). The queue discipline cuts super-packet
 (``SkBuff.gso_segment``) when the device has ``tcp-segmentation-offload`` (TSO) off, and cuts
 them into smaller super-packets when they are larger than the device takes (``gso_max_size``).
 A frame for a VLAN carries its 802.1Q tag beside its bytes (``vlan_tci``) down to a device with
-``tx-vlan-offload``, which inserts it; for any other device the queue discipline puts the tag
-into the bytes (``vlan_insert``). On receive, a frame comes up with the tag the device took out
+``tx-vlan-offload``, which inserts it; for any other device the queue discipline cuts and
+checksums the frame in software and puts the tag into the bytes (``vlan_insert``). On receive, a frame comes up with the tag the device took out
 (``rx-vlan-offload``) or with the tag in its bytes, which ``netif_receive_skb`` takes out, and
 goes to the VLAN device of its VLAN ID on the device (``vlans``); if there is none, it goes on
 to the device's handler still tagged (the stack drops it, a bridge passes it on).
@@ -256,6 +256,9 @@ class NetDevice:
             return
         while self.qdisc and not self.queue_stopped:
             frame = self.qdisc.popleft()
+            # A tag the device will not insert goes into the bytes here, last: the frame is cut
+            # and checksummed in software first, since the driver's offload descriptors read
+            # the headers at an untagged frame's offsets.
             software_tag = frame.vlan_tci is not None \
                 and NETIF_F_HW_VLAN_CTAG_TX not in self.features
             if frame.gso_size and (software_tag
