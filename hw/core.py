@@ -58,8 +58,8 @@ class E1000(wiring.Component):
     mac : bytes
         MAC address written into the default EEPROM image.
     eeprom : list of int, optional
-        A 64-word EEPROM image instead of the default; receive address 0 resets to the MAC
-        address in its first three words.
+        A 64-word EEPROM image instead of the default: the EEPROM's contents at power-up.
+        Receive address 0 is loaded from its first three words after each reset.
     mdc_half_period : int
         Clock cycles per half period of MDC (25: 2.5 MHz at 125 MHz).
     reset_cycles : int
@@ -99,7 +99,7 @@ class E1000(wiring.Component):
         super().__init__()
         self.mmio_target = MMIOTarget()
         self.control = Control(reset_cycles=reset_cycles)
-        self.regfile = RegisterFile(mac=self.mac)
+        self.regfile = RegisterFile()
         self.eeprom = EEPROM(self.eeprom_words)
         self.mdio_master = MDIOMaster(mdc_half_period=mdc_half_period)
         self.interrupts = InterruptController()
@@ -146,6 +146,7 @@ class E1000(wiring.Component):
                 block.clear_row.eq(self.control.reset_row),
             ]
         wiring.connect(m, self.mdio_master.mdio, wiring.flipped(self.mdio))
+        wiring.connect(m, self.eeprom.station, self.regfile.station_load)
 
         regs = self.regfile.regs
         tctl, rctl = regs.TCTL, regs.RCTL

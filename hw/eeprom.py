@@ -3,7 +3,10 @@
 Reference: SDM 5 (EEPROM interface; 5.6 the word map), 13.4.4 (EECD), 13.4.5 (EERD);
 the Microwire read cycle of 93C46-class serial EEPROMs.
 
-The contents are a ROM fixed at elaboration (``eeprom_image`` builds the default one). Software
+The contents are a ROM whose initial contents are fixed at elaboration (``eeprom_image`` builds
+the default one); a simulation may load another image into it before the first clock edge. After
+each reset the block reads the station address from words 0-2 and hands it to the register file
+(``StationLoadSignature``), as the 82540EM loads RAL0/RAH0 from its EEPROM (SDM 5.6.1). Software
 reads a word in one of two ways:
 
 - EERD: write START and ADDR, poll DONE, take DATA.
@@ -14,15 +17,15 @@ reads a word in one of two ways:
   REQ is granted at once (GNT follows it), PRES reads 1 and SIZE 0 (64 words).
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import memory, wiring
-from amaranth.lib.wiring import In
+from amaranth.lib.wiring import In, Out
 
 from .bus import RegBusSignature, decode, masked, read_mux
 from .regmap import reg
 
 
-__all__ = ["EEPROM", "eeprom_image", "WORDS", "CHECKSUM"]
+__all__ = ["EEPROM", "StationLoadSignature", "eeprom_image", "WORDS", "CHECKSUM"]
 
 
 WORDS = 64
@@ -47,24 +50,39 @@ def eeprom_image(mac, *, device_id=0x100E, vendor_id=0x8086, subsystem_id=None, 
     return words
 
 
+class StationLoadSignature(wiring.Signature):
+    """The station address read from the EEPROM: ``address`` (byte 0 in bits 0-7) is valid in the
+    cycle ``load`` is high, once, four cycles after each reset ends."""
+
+    def __init__(self):
+        super().__init__({"load": Out(1), "address": Out(48)})
+
+
 class EEPROM(wiring.Component):
-    """Parameters
+    """Register reads: EERD's DONE three cycles after START; EECD's DO one cycle after the SK
+    edge that asks for it. The station address goes out on ``station`` four cycles after reset.
+
+    Parameters
     ----------
     words : list of int
-        The 64 words of the EEPROM.
+        The 64 words of the EEPROM at power-up.
 
     Members
     -------
     bus : In(RegBusSignature)
+    station : Out(StationLoadSignature)
+    rom : memory.Memory
+        The contents, 64 words of 16 bits (a simulation may load another image).
     """
     bus: In(RegBusSignature)
+    station: Out(StationLoadSignature())
 
     def __init__(self, words):
         words = list(words)
         if len(words) != WORDS or any(not 0 <= w <= 0xFFFF for w in words):
             raise ValueError(f"an EEPROM image is {WORDS} 16-bit words")
-        self._words = words
         super().__init__()
+        self.rom = memory.Memory(shape=16, depth=WORDS, init=words)
         # EECD's Microwire pins, named here so that waveform viewers can find them.
         self.sk = Signal()
         self.cs = Signal()
@@ -75,15 +93,25 @@ class EEPROM(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
-        m.submodules.rom = rom = memory.Memory(shape=16, depth=WORDS, init=self._words)
+        m.submodules.rom = rom = self.rom
 
-        # EERD
+        # EERD, whose read port first loads the station address.
         eerd_port = rom.read_port()
         eerd_addr = Signal(8)
         eerd_done = Signal()
         eerd_busy = Signal(2)       # cycles until the ROM's answer is in
         eerd_data = Signal(16)
-        m.d.comb += eerd_port.addr.eq(eerd_addr)
+        loading = Signal(init=1)    # from reset until the station address is in
+        load_word = Signal(2)       # the word asked for; its data comes a cycle later
+        m.d.comb += eerd_port.addr.eq(Mux(loading, load_word, eerd_addr))
+        with m.If(loading):
+            m.d.sync += load_word.eq(load_word + 1)
+            with m.If(load_word != 0):
+                m.d.sync += self.station.address.eq(
+                    Cat(self.station.address[16:], eerd_port.data))
+            with m.If(load_word == 3):
+                m.d.sync += loading.eq(0)
+        m.d.sync += self.station.load.eq(loading & (load_word == 3))
         with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.EERD.index)):
             value = masked(0, bus)
             with m.If(value & reg.EERD.START.mask):

@@ -20,6 +20,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK, RegBusSignature, decode, read_mux
+from .eeprom import StationLoadSignature
 from .regmap import Access, REGISTERS, reg
 from .rxfilter import FilterTablesSignature
 
@@ -56,10 +57,7 @@ ROWS = STORED + SHADOWED
 
 
 class RegisterFile(wiring.Component):
-    """Parameters
-    ----------
-    mac : bytes
-        Reset value of receive address 0 (the EEPROM's MAC address), valid.
+    """Register reads answer two cycles after the strobe; writes take effect the next cycle.
 
     Members
     -------
@@ -69,32 +67,26 @@ class RegisterFile(wiring.Component):
     tables : In(FilterTablesSignature(16))
         The receive filter's read ports on the receive address, multicast and VLAN filter
         tables (block RAM data is registered before it leaves, two cycles after the address).
+    station_load : In(StationLoadSignature)
+        The EEPROM's station address after a reset: it becomes receive address 0, valid.
     station : Out(48)
         Receive address 0 (RAL0, RAH0), the source address of the PAUSE frames the MAC
         sends; also kept in flip-flops.
     clear, clear_row : In(1), In(7)
-        While ``clear`` is high, row ``clear_row`` of the tables goes back to its reset value
-        (zero, or the EEPROM's address for receive address 0): the device reset sweeps the
-        tables with them, as block RAM has no reset of its own.
+        While ``clear`` is high, row ``clear_row`` of the tables goes back to zero: the device
+        reset sweeps the tables with them, as block RAM has no reset of its own.
     """
 
-    def __init__(self, *, mac):
-        self._mac = bytes(mac)
-        assert len(self._mac) == 6
+    def __init__(self):
         super().__init__({
             "bus": In(RegBusSignature),
             "regs": Out(wiring.Signature({r.name: Out(32, init=r.reset) for r in IN_FLOPS})),
             "tables": In(FilterTablesSignature(reg.RAL.count)),
-            "station": Out(48, init=int.from_bytes(self._mac, "little")),
+            "station_load": In(StationLoadSignature()),
+            "station": Out(48),
             "clear": In(1),
             "clear_row": In(7),
         })
-
-    def _ra0(self):
-        """Receive address 0 at reset: the EEPROM's address, valid (RAH in the high half)."""
-        mac = self._mac
-        rah = int.from_bytes(mac[4:6], "little") | reg.RAH.AV.mask
-        return (rah << 32) | int.from_bytes(mac[0:4], "little")
 
     def _locked(self, r):
         """Whether writes to register ``r`` are ignored now."""
@@ -195,7 +187,7 @@ class RegisterFile(wiring.Component):
         # arrives while its address is being rewritten is left open.
         ral, count = reg.RAL.index, reg.RAL.count       # RAL[n] at index ral + 2n, RAH after
         m.submodules.ra = ra = memory.Memory(shape=64, depth=count,
-                                             init=[self._ra0()] + [0] * (count - 1),
+                                             init=[],
                                              attrs={"ram_style": "block", **NO_RW_CHECK})
         ra_write = ra.write_port(granularity=8)
         ra_read = ra.read_port()        # one read port, so that it fits a block RAM
@@ -206,19 +198,24 @@ class RegisterFile(wiring.Component):
             self.tables.ra_busy.eq(bus.r_stb & ra_hit),
             ra_read.addr.eq(Mux(self.tables.ra_busy, ra_offset[1:], self.tables.ra_addr)),
         ]
+        load = self.station_load
         with m.If(self.clear):
             with m.If(self.clear_row < count):
                 m.d.comb += [ra_write.addr.eq(self.clear_row), ra_write.en.eq(0xFF),
-                             ra_write.data.eq(Mux(self.clear_row == 0, self._ra0(), 0))]
+                             ra_write.data.eq(0)]
+        with m.Elif(load.load):
+            # Receive address 0 from the EEPROM, valid, after each reset.
+            m.d.comb += [ra_write.addr.eq(0), ra_write.en.eq(0xFF),
+                         ra_write.data.eq(load.address | (reg.RAH.AV.mask << 32))]
+            m.d.sync += self.station.eq(load.address)
         with m.Else():
             m.d.comb += [ra_write.addr.eq(ra_offset[1:]), ra_write.data.eq(Cat(bus.w_data, bus.w_data))]
             for byte in range(4):
                 enable = bus.w_stb & ra_hit & bus.w_mask[8 * byte]
                 m.d.comb += [ra_write.en[byte].eq(enable & ~high),
                              ra_write.en[4 + byte].eq(enable & high)]
-        # The station address's copy (the device reset brings back its reset value): RAL0's
-        # four bytes and RAH0's low two.
-        with m.If(~self.clear & bus.w_stb & ra_hit & (ra_offset[1:] == 0)):
+        # The station address's copy: RAL0's four bytes and RAH0's low two.
+        with m.If(~self.clear & ~load.load & bus.w_stb & ra_hit & (ra_offset[1:] == 0)):
             for byte in range(4):
                 lane = bus.w_data[8 * byte:8 * byte + 8]
                 with m.If(bus.w_mask[8 * byte]):

@@ -51,9 +51,12 @@ class Bench(wiring.Component):
     cycle: Out(64)
     rx_posted: In(32)
 
-    def __init__(self, *, core=None, phy=None, hostmem=None):
+    def __init__(self, *, core=None, phy=None, hostmem=None, eeprom=None):
         super().__init__()
         self.core = core if core is not None else E1000()
+        # The EEPROM's contents this run: loaded before the first clock edge when they differ
+        # from the core's own, so that another MAC address is not another design to compile.
+        self.eeprom_words = list(eeprom) if eeprom is not None else list(self.core.eeprom_words)
         self.phy = phy if phy is not None else PHYModel()
         self.hostmem = hostmem if hostmem is not None else HostMemory()
         self.partner = LinkPartner()
@@ -99,11 +102,18 @@ class Bench(wiring.Component):
         m.d.sync += self.cycle.eq(self.cycle + 1)
         return m
 
+    def preload(self):
+        """{memory data: rows} every backend writes before the first clock edge."""
+        if self.eeprom_words == list(self.core.eeprom_words):
+            return {}
+        return {self.core.eeprom.rom.data: self.eeprom_words}
+
     def memories(self):
         """The memories Python reads and writes, by their path in the design."""
         partner = self.partner
         return {
             "hostmem mem": self.hostmem.data,
+            "core eeprom rom": self.core.eeprom.rom.data,
             "partner tx_bytes": partner.tx_bytes.data,
             "partner tx_records": partner.tx_records.data,
             "partner rx_bytes": partner.rx_bytes.data,

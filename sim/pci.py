@@ -124,7 +124,7 @@ class Host:
 
     def __init__(self, backend, *, function=None):
         self.backend = backend
-        words = backend.bench.core.eeprom_words
+        words = backend.bench.eeprom_words
         self.function = function or PciFunction(subsystem_device=words[0x0B],
                                                 subsystem_vendor=words[0x0C])
         self.function.on_command = self._command_changed

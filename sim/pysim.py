@@ -49,6 +49,9 @@ class AmaranthBackend(Backend):
 
         async def main(ctx):
             self._ctx = ctx
+            for data, rows in self.bench.preload().items():
+                for i, value in enumerate(rows):
+                    ctx.set(data[i], value)
             await ctx.tick()        # from here on Python always runs just after a clock edge
             try:
                 result["value"] = await scenario(self)

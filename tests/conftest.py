@@ -1,4 +1,26 @@
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sim.cxxrtl import CompilerMissing  # noqa: E402
+
+
+# A test on the compiled backend needs a C++ compiler: without one it is skipped, saying why,
+# rather than failed (the Amaranth simulator's tests still run).
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    try:
+        return (yield)
+    except CompilerMissing as e:
+        pytest.skip(f"no C++ compiler for the compiled backend: {e}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    try:
+        return (yield)
+    except CompilerMissing as e:
+        pytest.skip(f"no C++ compiler for the compiled backend: {e}")

@@ -43,8 +43,8 @@ def run(testbench, *, autoneg_cycles=200, mdc_half_period=4, eeprom=None, read_l
         write_latency=0, vcd=None, backend="amaranth"):
     """Run ``await testbench(backend, regs)`` on a fresh bench on the given backend; returns
     its result."""
-    bench = Bench(core=E1000(mdc_half_period=mdc_half_period, eeprom=eeprom),
-                  phy=PHYModel(autoneg_cycles=autoneg_cycles))
+    bench = Bench(core=E1000(mdc_half_period=mdc_half_period),
+                  phy=PHYModel(autoneg_cycles=autoneg_cycles), eeprom=eeprom)
     backend = create(bench, backend, mmio_read_latency=read_latency,
                      mmio_write_latency=write_latency)
 

@@ -114,8 +114,9 @@ def test_compiled_backend_sends_and_receives_thousands_of_frames():
     assert cycles_tx > count * 84 and cycles_rx > count * 84
 
 
-def test_no_compiler_falls_back_with_a_message(monkeypatch):
-    monkeypatch.setenv("CXX", "no-such-c++-compiler")
+def test_no_compiler_falls_back_with_a_message(monkeypatch, tmp_path):
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))         # no c++, g++ or clang++ on it
     notes = []
     bench = Bench()
     backend = backends.create(bench, "auto", log=notes.append)
@@ -125,6 +126,13 @@ def test_no_compiler_falls_back_with_a_message(monkeypatch):
         backends.create(bench, "cxxrtl")
     with pytest.raises(ValueError, match="unknown backend"):
         backends.create(bench, "verilator")
+
+
+def test_a_cxx_that_is_not_there_is_named(monkeypatch):
+    monkeypatch.setenv("CXX", "/no/such/c++")
+    with pytest.raises(CompilerMissing, match="^CXX=/no/such/c\\+\\+ is not a compiler that can "
+                                              "be run$"):
+        backends.create(Bench(), "cxxrtl")
 
 
 def test_compiled_waveforms_keep_the_groups(tmp_path):
