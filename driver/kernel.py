@@ -30,6 +30,10 @@ class KernelTimeout(Exception):
 ETIMEDOUT = KernelTimeout
 
 
+class Interrupted(Exception):
+    """A signal (Ctrl-C at the console) came while a command slept interruptibly (``-EINTR``)."""
+
+
 class Napi:
     """A NAPI context: ``async poll(budget) -> work done``, run as a bottom half.
 
@@ -77,6 +81,7 @@ class Kernel:
         self.netdevs = {}
         self.netdev_notifiers = []      # called with ("unregister", netdev)
         self.modules = {}
+        self.signal_pending = False     # set by the console's Ctrl-C, cleared by the shell
 
     # Log.
 
@@ -178,6 +183,21 @@ class Kernel:
             if left <= 0:
                 return False
             await self.idle(left)
+        return True
+
+    async def wait_event_interruptible_timeout(self, condition, timeout_us):
+        """``wait_event_timeout`` that a pending signal ends with ``Interrupted``, for the
+        sleeps of commands (ping's wait for a reply): the driver's own waits are not broken."""
+        deadline = self.platform.now_ns() + timeout_us * 1000
+        await self.run_work()
+        while not condition():
+            if self.signal_pending:
+                raise Interrupted()
+            left = deadline - self.platform.now_ns()
+            if left <= 0:
+                return False
+            # In slices, so that a signal is seen within 100 us of simulated time.
+            await self.idle(min(left, 100_000))
         return True
 
     async def poll_timeout(self, read, condition, *, sleep_us, timeout_us, what):

@@ -5,8 +5,13 @@ Commands: ``insmod e1000 [eeprom=eerd|microwire] [ring=N]``, ``rmmod e1000``,
 ``ip link add link DEV name NAME type vlan id ID``, ``ip link del NAME``,
 ``ip addr add ADDR/MASK dev DEV``, ``ip addr``, ``ip route add default|NET via GW``, ``ip route``,
 ``ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST``, ``ethtool -k DEV``,
-``ethtool -K DEV FEATURE on|off ...``, ``ethtool -S DEV``, ``ethtool -a DEV``. Each prints what
-the real tool prints; a bad command prints the tool's complaint and returns a non-zero status.
+``ethtool -K DEV FEATURE on|off ...``, ``ethtool -S DEV``, ``ethtool -a DEV``, ``help``. Each
+prints what the real tool prints; a bad command prints the tool's complaint and returns a non-zero
+status. ``completions`` offers the words that may come next, for a prompt's Tab key.
+
+A signal (``kernel.signal_pending``, set by Ctrl-C at an interactive prompt) ends the command at
+its next interruptible wait with status 130, as SIGINT ends a shell's child; ping prints its
+statistics first, as busybox's does.
 
 Busybox ping runs until interrupted and sends once a second; here a ping without ``-c`` sends
 four (the reference scenario was interrupted after four), and the interval is simulated time,
@@ -26,6 +31,7 @@ import struct
 
 from .e1000 import E1000Driver
 from .e1000.hw import EEPROM_ACCESS
+from .kernel import Interrupted
 from .net import MessageTooLong, NetStack, NetworkUnreachable
 from .netdev import NETIF_F_HW_CSUM, NETIF_F_RXCSUM, format_mac
 from .vlan import VlanDevice, register_vlan_device, unregister_vlan_device
@@ -41,19 +47,84 @@ FEATURES = {NETIF_F_RXCSUM: "rx", NETIF_F_HW_CSUM: "tx", "scatter-gather": "sg",
             "tx-vlan-offload": "txvlan", "rx-vlan-filter": "rx-vlan-filter"}
 
 
+# What ``help`` prints: each command's forms.
+SYNOPSIS = {
+    "insmod": ["insmod e1000 [eeprom=eerd|microwire] [ring=N]"],
+    "rmmod": ["rmmod e1000"],
+    "ip": ["ip link [show [DEV]]", "ip -s link [show [DEV]]", "ip link set DEV up|down",
+           "ip link set DEV mtu MTU", "ip link add link DEV name NAME type vlan id ID",
+           "ip link del NAME", "ip addr [add ADDR/MASK dev DEV]",
+           "ip route [add default|NET via GW]"],
+    "ping": ["ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] HOST"],
+    "ethtool": ["ethtool -k DEV", "ethtool -K DEV FEATURE on|off ...", "ethtool -S DEV",
+                "ethtool -a DEV"],
+    "help": ["help"],
+    "exit": ["exit (or Ctrl-D; Ctrl-C stops the running command)"],
+}
+
+# Words ``completions`` offers after a command's words; DEV stands for the network devices.
+_NEXT_WORDS = {
+    (): sorted(SYNOPSIS),
+    ("insmod",): ["e1000"],
+    ("insmod", "e1000"): ["eeprom=eerd", "eeprom=microwire", "ring="],
+    ("rmmod",): ["e1000"],
+    ("ip",): ["link", "addr", "route", "-s"],
+    ("ip", "-s"): ["link"],
+    ("ip", "link"): ["show", "set", "add", "del"],
+    ("ip", "link", "show"): ["DEV"],
+    ("ip", "link", "set"): ["DEV"],
+    ("ip", "link", "set", "DEV"): ["up", "down", "mtu"],
+    ("ip", "link", "add"): ["link"],
+    ("ip", "link", "add", "link"): ["DEV"],
+    ("ip", "link", "del"): ["DEV"],
+    ("ip", "addr"): ["add"],
+    ("ip", "route"): ["add"],
+    ("ip", "route", "add"): ["default"],
+    ("ping",): ["-c", "-s", "-i", "-W"],
+    ("ethtool",): ["-k", "-K", "-S", "-a"],
+    ("ethtool", "-k"): ["DEV"], ("ethtool", "-S"): ["DEV"], ("ethtool", "-a"): ["DEV"],
+    ("ethtool", "-K"): ["DEV"],
+}
+
+
 class Shell:
     def __init__(self, kernel, devices, *, out=print, link_wait_us=5_000):
         self.kernel = kernel
         self.devices = devices
-        self.out = out
+        self._console = out
         self.link_wait_us = link_wait_us
         self.stack = NetStack(kernel)
         self._ping_id = 0x4D2
+        # Each command run: {"command", "status", "output" (lines), "start_ns", "end_ns"}.
+        self.results = []
+        self._output = None
+
+    def out(self, line):
+        """Print a line of a command's output."""
+        if self._output is not None:
+            self._output.append(line)
+        self._console(line)
 
     async def run(self, line, *, echo=True):
         """Run one command line; return its exit status."""
         if echo:
-            self.out(f"{PROMPT}{line}")
+            self._console(f"{PROMPT}{line}")
+        result = {"command": line, "status": None, "output": [],
+                  "start_ns": self.kernel.platform.now_ns()}
+        self.results.append(result)
+        self._output = result["output"]
+        try:
+            result["status"] = await self._run(line)
+        except Interrupted:
+            # Ctrl-C: the command stops where it slept, as a shell's child does on SIGINT.
+            result["status"] = 130
+        finally:
+            self.kernel.signal_pending = False
+            self._output = None
+            result["end_ns"] = self.kernel.platform.now_ns()
+        return result["status"]
+
+    async def _run(self, line):
         try:
             argv = shlex.split(line, comments=True)
         except ValueError as e:
@@ -86,6 +157,31 @@ class Shell:
             if line is None or line.strip() in ("exit", "poweroff"):
                 return status
             status = await self.run(line, echo=False)
+
+    async def cmd_help(self, args):
+        self.out("Commands (busybox's and iproute2's output; Tab completes, Up recalls):")
+        for forms in SYNOPSIS.values():
+            for form in forms:
+                self.out(f"  {form}")
+        return 0
+
+    def completions(self, before, prefix):
+        """Words that may follow the words ``before`` and begin with ``prefix``: the commands,
+        their subcommands and options, and the network devices where a command takes one."""
+        key = []
+        for word in before:
+            key.append("DEV" if word in self.kernel.netdevs else word)
+        key = tuple(key)
+        if key[:3] == ("ethtool", "-K", "DEV"):
+            words = [*FEATURES.values(), "on", "off"]
+        else:
+            words = _NEXT_WORDS.get(key, [])
+        found = []
+        for word in words:
+            for choice in (self.kernel.netdevs if word == "DEV" else [word]):
+                if choice.startswith(prefix) and choice not in found:
+                    found.append(choice)
+        return found
 
     # Modules.
 
@@ -294,7 +390,7 @@ class Shell:
             if error:
                 self.out(f"ip: SIOCSIFFLAGS: {os.strerror(-error)}")
                 return 1
-            await self.kernel.wait_event_timeout(lambda: netdev.carrier, self.link_wait_us)
+            await self.kernel.wait_event_interruptible_timeout(lambda: netdev.carrier, self.link_wait_us)
         elif not up and netdev.up:
             await netdev.ops.ndo_stop(netdev)
         return 0
@@ -320,7 +416,7 @@ class Shell:
             return 1
         if netdev.up:
             # The driver took the interface down and up for it: wait for the link again.
-            await self.kernel.wait_event_timeout(lambda: netdev.carrier, self.link_wait_us)
+            await self.kernel.wait_event_interruptible_timeout(lambda: netdev.carrier, self.link_wait_us)
         return 0
 
     async def _ip_link_show(self, args, statistics=False):
@@ -471,7 +567,7 @@ class Shell:
         self.stack.echo_listeners.append(on_reply)
         sent, times = 0, []
         try:
-            for seq in range(count):
+            for seq in self._until_interrupted(range(count)):
                 payload = bytes((seq + i) & 0xFF for i in range(size))
                 echo = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + payload
                 start = platform.now_ns()
@@ -483,16 +579,20 @@ class Shell:
                 sent += 1
                 deadline = start + timeout * 1e9
                 while seq not in replies and platform.now_ns() < deadline:
-                    await kernel.wait_event_timeout(lambda: seq in replies,
-                                                    min(100.0, (deadline - platform.now_ns()) / 1e3))
+                    left_us = (deadline - platform.now_ns()) / 1e3
+                    await kernel.wait_event_interruptible_timeout(lambda: seq in replies,
+                                                                  min(100.0, left_us))
                     await self.stack.retry_arp(100_000)
                 if seq in replies:
                     ttl, when, length = replies[seq]
                     ms = (when - start) / 1e6
                     times.append(ms)
-                    self.out(f"{length} bytes from {destination}: seq={seq} ttl={ttl} time={ms:.3f} ms")
+                    self.out(f"{length} bytes from {destination}: seq={seq} ttl={ttl} "
+                             f"time={ms:.3f} ms")
                 if seq + 1 < count and interval:
-                    await kernel.wait_event_timeout(lambda: False, interval * 1e6)
+                    await kernel.wait_event_interruptible_timeout(lambda: False, interval * 1e6)
+        except Interrupted:
+            pass                # Ctrl-C: the statistics so far, as busybox prints them
         finally:
             self.stack.echo_listeners.remove(on_reply)
         received = len(times)
@@ -504,3 +604,10 @@ class Shell:
             self.out(f"round-trip min/avg/max = {min(times):.3f}/{sum(times) / len(times):.3f}/"
                      f"{max(times):.3f} ms")
         return 0 if received else 1
+
+    def _until_interrupted(self, items):
+        """``items`` until Ctrl-C; the wait it came in is ended by ``Interrupted``."""
+        for item in items:
+            if self.kernel.signal_pending:
+                return
+            yield item

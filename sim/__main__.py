@@ -9,6 +9,7 @@
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -79,14 +80,20 @@ def build_parser():
                         "design and cached in build/cxxrtl), amaranth (Amaranth's simulator: "
                         "slower, state machine names in the waveforms), or auto: cxxrtl when a "
                         "C++ compiler is there (default: %(default)s)")
-    w = p.add_argument_group("waveforms")
-    w.add_argument("--vcd", default="build/sim.vcd", metavar="PATH",
-                   help="VCD output (default: %(default)s)")
+    w = p.add_argument_group("outputs (the main scenario writes build/sim.*, other runs build/run.*)")
+    w.add_argument("--vcd", default=None, metavar="PATH",
+                   help="VCD output (default: build/sim.vcd or build/run.vcd)")
     w.add_argument("--gtkw", default=None, metavar="PATH",
                    help="GTKWave save file (default: the VCD path with .gtkw)")
-    w.add_argument("--no-vcd", action="store_true", help="write no waveforms (fastest)")
-    w.add_argument("--pcap", default="build/wire.pcap", metavar="PATH",
-                   help="every frame on the wire, for Wireshark or tshark (default: %(default)s)")
+    w.add_argument("--no-vcd", action="store_true",
+                   help="write no waveforms (fastest); removes the run's old VCD and .gtkw")
+    w.add_argument("--pcap", default=None, metavar="PATH",
+                   help="every frame on the wire as it crosses it, pcapng with directions (or "
+                        "pcap for a name ending in .pcap), for Wireshark or tshark (default: "
+                        "build/sim.pcapng or build/run.pcapng)")
+    w.add_argument("--json", default=None, metavar="PATH",
+                   help="a summary of the run: each command with its status and output, cycles, "
+                        "frames, the driver's counters")
     w.add_argument("--trace", choices=("curated", "all"), default="curated",
                    help="which signals: the curated set grouped by block, or every signal of "
                         "the design (large, slower) (default: %(default)s)")
@@ -123,7 +130,7 @@ def main(argv=None):
         try:
             with open(args.script) as f:
                 lines = [l.rstrip("\n") for l in f if l.strip() and not l.lstrip().startswith("#")]
-        except OSError as e:
+        except (OSError, UnicodeDecodeError) as e:
             print(f"error: cannot read the script: {e}", file=sys.stderr)
             return 2
     else:
@@ -137,15 +144,24 @@ def main(argv=None):
         eeprom = eeprom_image(args.mac)
         eeprom[0x3F] ^= 0x0001
 
+    # The main scenario's files are not overwritten by other runs unless asked for by name.
+    stem = "build/sim" if not (args.command or args.script or args.interactive) else "build/run"
     vcd = gtkw = None
     try:
+        vcd_path = prepare(_given(args.vcd, stem + ".vcd"), "--vcd")
+        gtkw_path = prepare(_given(args.gtkw, os.path.splitext(vcd_path)[0] + ".gtkw"), "--gtkw")
         if not args.no_vcd:
-            vcd = prepare(args.vcd, "--vcd")
-            gtkw = prepare(args.gtkw or os.path.splitext(vcd)[0] + ".gtkw", "--gtkw")
-        prepare(args.pcap, "--pcap")
+            vcd, gtkw = vcd_path, gtkw_path
+        pcap = prepare(_given(args.pcap, stem + ".pcapng"), "--pcap")
+        summary_path = prepare(args.json, "--json") if args.json is not None else None
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.no_vcd:
+        # Waveforms left from an earlier run would not match this run's capture.
+        for stale in (vcd_path, gtkw_path):
+            if os.path.isfile(stale):
+                os.remove(stale)
 
     def note(message):
         print(f"-- {message}", file=sys.stderr)
@@ -156,6 +172,10 @@ def main(argv=None):
     except (ValueError, CompilerMissing, SimulationError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted while the model was being built; nothing half-built was kept",
+              file=sys.stderr)
+        return 130
 
     what = "interactive" if lines is None else f"{len(lines)} command(s)"
     backend = machine.backend
@@ -166,10 +186,14 @@ def main(argv=None):
     note(f"design elaborated and simulator ready in {time.perf_counter() - began:.1f} s")
     print(f"e1000 co-simulation: {engine}, 125 MHz; {what}", file=sys.stderr)
     start = time.perf_counter()
+    prompt = None
     try:
-        outputs = dict(vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all", pcap=args.pcap)
+        outputs = dict(vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all", pcap=pcap,
+                       counters=summary_path is not None)
         if lines is None:
-            status = machine.run_interactive(input, **outputs)
+            from .prompt import LinePrompt
+            prompt = LinePrompt(machine)
+            status = machine.run_interactive(prompt, **outputs)
         else:
             status = machine.run_script(lines, **outputs)
     except SimulationError as e:
@@ -179,15 +203,39 @@ def main(argv=None):
         # The waveform and capture files are closed on the way out, up to where it stopped.
         print(f"\ninterrupted after {machine.backend.cycles_run:,} cycles", file=sys.stderr)
         return 130
-    wall = time.perf_counter() - start
+    finally:
+        if prompt is not None:
+            prompt.close()
+    wall = time.perf_counter() - start - machine.idle_s
     sys.stdout.flush()
-    cycles = machine.backend.cycles_run
+    cycles = machine.cycles
+    idle = f", {machine.idle_s:.1f} s at the prompt not counted" if machine.idle_s >= 0.05 else ""
     print(f"-- {cycles} cycles ({cycles / CLOCK_HZ * 1e6:.1f} us simulated) in {wall:.1f} s "
-          f"({cycles / wall:,.0f} cycles/s)", file=sys.stderr)
+          f"({cycles / max(wall, 1e-9):,.0f} cycles/s{idle})", file=sys.stderr)
     if vcd:
         print(f"-- waveforms: {vcd}, {gtkw} (open with: gtkwave {gtkw})", file=sys.stderr)
-    print(f"-- {len(machine.backend.wire_log)} frames on the wire: {args.pcap}", file=sys.stderr)
+    print(f"-- {len(machine.backend.wire_log)} frames on the wire: {pcap}", file=sys.stderr)
+    if summary_path:
+        try:
+            write_summary(summary_path, machine, status=status, wall_s=wall, backend=engine,
+                          files={"vcd": vcd, "gtkw": gtkw, "pcap": pcap})
+        except OSError as e:
+            print(f"error: --json: cannot write {summary_path}: {e.strerror}", file=sys.stderr)
+            return 2
+        print(f"-- summary: {summary_path}", file=sys.stderr)
     return status
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
+def write_summary(path, machine, **fields):
+    """The run's summary as JSON (see ``Machine.summary``)."""
+    summary = {**fields, **machine.summary()}
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ class Backend(ABC):
         self.cycles_run = 0
         self.wire_log = []          # ("tx" | "rx", start cycle, WireFrame), in order of discovery
         self.tx_listeners = []      # called with each frame the MAC transmits
+        self.wire_listeners = []    # called with each new wire_log entry, as it is logged
         self._tx_seen = 0
         self._rx_logged = 0
         self._rx_write = 0
@@ -258,6 +259,12 @@ class Backend(ABC):
 
     # The wire: whole frames in and out of the link partner.
 
+    def _log_wire(self, direction, start, frame):
+        entry = (direction, start, frame)
+        self.wire_log.append(entry)
+        for listener in self.wire_listeners:
+            listener(*entry)
+
     def _poll_wire(self):
         """Collect frames the MAC sent and frames the partner started sending since last time."""
         partner = self.bench.partner
@@ -269,7 +276,7 @@ class Backend(ABC):
                 start = log.get(self._rx_logged % RECORDS)
                 frame = self._rx_pending.pop(0)
                 self._rx_bytes -= len(frame.raw)
-                self.wire_log.append(("rx", _unwrap(start, now, 32), frame))
+                self._log_wire("rx", _unwrap(start, now, 32), frame)
                 self._rx_logged = (self._rx_logged + 1) % (1 << 32)
         count = self.get(partner.tx_frames)
         if (count - self._tx_seen) % (1 << 32) > RECORDS:
@@ -285,7 +292,7 @@ class Backend(ABC):
                 if record.length > RING_BYTES - first:
                     data += ring.load(0, record.length - (RING_BYTES - first))
                 frame = WireFrame(bytes(data), _unwrap(record.end, now, 31), bool(record.tx_er))
-                self.wire_log.append(("tx", frame.end - len(data) + 1, frame))
+                self._log_wire("tx", frame.end - len(data) + 1, frame)
                 new.append(frame)
                 self._tx_seen = (self._tx_seen + 1) % (1 << 32)
         for frame in new:

@@ -344,14 +344,13 @@ class Vm:
 
 
 def _bench(args):
-    eeprom = None
+    eeprom = eeprom_image(args.mac)
     if args.bad_eeprom_checksum:
-        eeprom = eeprom_image(args.mac)
         eeprom[0x3F] ^= 0x0001
-    core = E1000(mac=args.mac, eeprom=eeprom)
     phy = PHYModel(autoneg_cycles=max(1, round(args.autoneg_us * CLOCK_HZ / 1e6)))
     hostmem = HostMemory(base=0, size=RAM_BYTES, read_latency=args.dma_read_latency)
-    return Bench(core=core, phy=phy, hostmem=hostmem)
+    # The EEPROM image is loaded at run time: one compiled model for every MAC address.
+    return Bench(core=E1000(), phy=phy, hostmem=hostmem, eeprom=eeprom)
 
 
 _ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
@@ -523,14 +522,19 @@ def run(args, *, log, out=sys.stdout):
     from .cxxrtl import CxxrtlBackend
     from .gateway import Gateway
     from .machine import default_traces
-    from .pcap import write_pcap
+    from .pcap import Capture
 
     qemu, kernel, initrd, tmp, what = _prepare(args, log)
     began = time.perf_counter()
     bench = _bench(args)
     backend = CxxrtlBackend(bench, log=log)
+    capture = None
+    if args.pcap:
+        capture = Capture(args.pcap, clock_hz=CLOCK_HZ,
+                          description="the 82540EM's cable under QEMU (inbound: to the NIC)")
+        backend.wire_listeners.append(capture.add)
     ram = GuestRam(RAM_BYTES)
-    words = bench.core.eeprom_words
+    words = bench.eeprom_words
     function = PciFunction(subsystem_device=words[0x0B], subsystem_vendor=words[0x0C])
     trace = open(args.trace_mmio, "w") if args.trace_mmio else None
     server = NicServer(backend, ram, function, trace=trace)
@@ -620,12 +624,8 @@ def run(args, *, log, out=sys.stdout):
         if vcd_state == "on":
             backend.finish_waveforms()
         shutil.rmtree(tmp, ignore_errors=True)
-        if args.pcap:
-            frames = []
-            for _, start, wire_frame in backend.wire_log:
-                frame = wire_frame.frame
-                frames.append((start, wire_frame.raw if frame is None else frame[:-4]))
-            write_pcap(args.pcap, frames, clock_hz=CLOCK_HZ)
+        if capture:
+            capture.close()
     wall = time.perf_counter() - began
     if status == "powered off":
         status = _outcome(vm, server.marks, args.interactive)
@@ -711,8 +711,9 @@ def build_parser():
     p.add_argument("--nic", choices=("model", "qemu"), default="model",
                    help="model: the project's e1000 (default); qemu: QEMU's own e1000 and user "
                         "network, the same guest and commands, for comparison")
-    p.add_argument("--pcap", default="build/qemu.pcap", metavar="PATH",
-                   help="every frame on the wire (default: %(default)s)")
+    p.add_argument("--pcap", default="build/qemu.pcapng", metavar="PATH",
+                   help="every frame on the wire as it crosses it, with its direction (pcapng; "
+                        "pcap for a name ending in .pcap) (default: %(default)s)")
     w = p.add_argument_group("waveforms (a boot is long: record a window of it)")
     w.add_argument("--vcd", metavar="PATH", help="write waveforms of the window to this VCD")
     w.add_argument("--gtkw", metavar="PATH",

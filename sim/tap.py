@@ -437,8 +437,9 @@ def build_parser():
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="the simulator (default: %(default)s; the Amaranth simulator is too slow "
                         "for the kernel's time-outs)")
-    p.add_argument("--pcap", default="build/tap.pcap", metavar="PATH",
-                   help="every frame on the simulated wire (default: %(default)s)")
+    p.add_argument("--pcap", default="build/tap.pcapng", metavar="PATH",
+                   help="every frame on the simulated wire as it crosses it, with its direction "
+                        "(pcapng; pcap for a name ending in .pcap) (default: %(default)s)")
     p.add_argument("--vcd", default=None, metavar="PATH",
                    help="waveforms (none by default: runs last seconds of wall time)")
     p.add_argument("--gtkw", default=None, metavar="PATH",
@@ -495,7 +496,7 @@ def main(argv=None):
         machine = Machine(console=model_console, gateway=False, backend=args.backend, log=note)
         if machine.backend.name != "cxxrtl":
             note("the Amaranth simulator runs far slower than the kernel's time-outs expect")
-        mac = ":".join(f"{b:02x}" for b in machine.core.mac)
+        mac = ":".join(f"{b:02x}" for b in machine.mac)
 
         # The namespaces and the TAPs in them.
         for ns in (guest, gateway):

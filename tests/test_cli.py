@@ -1,7 +1,9 @@
 """Bad input on the command line and at the guest's prompt: a one-line error a person can act
 on and a non-zero exit, never a traceback."""
 
+import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -89,3 +91,77 @@ def test_synthesis_seed_is_checked_before_anything_runs():
     assert result.stderr.strip().splitlines()[-1] == \
         "python -m hw.synth: error: --seed must be 1 or more"
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_the_running_command_and_the_shell_goes_on(tmp_path):
+    """As in a shell: SIGINT ends a ping with its statistics (status 130 is the command's), the
+    next line runs, and end of input ends the run with the last command's status."""
+    commands = ["insmod e1000", "ip link set eth0 up", "ip addr add 10.0.2.15/24 dev eth0",
+                "ping -c 100000 -i 0.001 10.0.2.2", "ping -c 1 10.0.2.2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "-i", "--no-vcd", "--json", str(tmp_path / "run.json"),
+         "--pcap", str(tmp_path / "run.pcapng")], cwd=ROOT, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process.stdin.write("\n".join(commands) + "\n")
+    process.stdin.close()
+    process.stdin = None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if "seq=2 " in line:
+            process.send_signal(signal.SIGINT)
+            break
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "interrupted" not in err
+    summary = json.loads((tmp_path / "run.json").read_text())
+    ping, after = summary["commands"][3:]
+    assert ping["status"] == 0          # replies came: busybox's status after Ctrl-C
+    sent = int(ping["output"][-2].split()[0])
+    assert 3 <= sent < 100 and ping["output"][-3] == "--- 10.0.2.2 ping statistics ---"
+    assert after["command"] == "ping -c 1 10.0.2.2" and after["status"] == 0
+    assert "1 packets transmitted, 1 packets received" in after["output"][-2]
+
+
+def test_help_lists_every_command_the_shell_has():
+    result = sim("--no-vcd", "--pcap", os.devnull, "-c", "help")
+    assert result.returncode == 0
+    listed = {line.split()[0] for line in result.stdout.splitlines()[2:] if line.startswith("  ")}
+    from driver.shell import Shell
+    assert listed >= {name[4:] for name in dir(Shell) if name.startswith("cmd_")}
+
+
+def test_commands_write_their_own_files_and_no_vcd_leaves_no_stale_waveforms(tmp_path):
+    """-c runs write build/run.*, leaving the main scenario's build/sim.*; --no-vcd removes the
+    run's old waveforms, which would not match its new capture."""
+    main_files = tmp_path / "build" / "sim.vcd", tmp_path / "build" / "sim.pcapng"
+    (tmp_path / "build").mkdir()
+    for path in main_files:
+        path.write_text("the main scenario's")
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "sim", "-c", "help", *args],
+                                       cwd=tmp_path, env=env, capture_output=True, text=True,
+                                       timeout=300)
+    assert run().returncode == 0
+    assert {p.name for p in (tmp_path / "build").iterdir()} == \
+        {"sim.vcd", "sim.pcapng", "run.vcd", "run.gtkw", "run.pcapng"}
+    assert all(path.read_text() == "the main scenario's" for path in main_files)
+    result = run("--no-vcd")
+    assert result.returncode == 0 and "waveforms" not in result.stderr
+    assert {p.name for p in (tmp_path / "build").iterdir()} == {"sim.vcd", "sim.pcapng",
+                                                                 "run.pcapng"}
+
+
+def test_tab_completion_offers_commands_their_words_and_the_devices():
+    from sim.machine import Machine
+    machine = Machine(console=lambda line: None, backend="cxxrtl")
+    assert machine.run_script(["insmod e1000"]) == 0
+    complete = machine.world.shell.completions
+    assert complete([], "e") == ["ethtool", "exit"]
+    assert complete(["ip"], "") == ["link", "addr", "route", "-s"]
+    assert complete(["ip", "link", "set"], "") == ["eth0"]
+    assert complete(["ip", "link", "set", "eth0"], "m") == ["mtu"]
+    assert complete(["ethtool", "-K", "eth0"], "t") == ["tx", "tso", "txvlan"]
+    assert complete(["ethtool", "-K", "eth0", "tso"], "o") == ["on", "off"]
+    assert complete(["ping"], "x") == []

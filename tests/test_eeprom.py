@@ -98,3 +98,36 @@ def test_hw_layer_checks_word_ranges():
         return True
 
     assert machine.run(scenario)
+
+
+def test_receive_address_0_is_loaded_from_the_eeprom_after_each_reset():
+    """RAL0/RAH0 come from words 0-2 four cycles after power-up and again after CTRL.RST,
+    whatever software wrote there; the image is the one loaded at run time."""
+    mac = bytes.fromhex("02c0ffee0042")
+
+    async def tb(backend, regs):
+        loaded = await regs.read(reg.RAL, 0), await regs.read(reg.RAH, 0)
+        await regs.write(reg.RAL, 0x11223344, 0)
+        await regs.write(reg.RAH, 0x5566, 0)
+        written = await regs.read(reg.RAL, 0), await regs.read(reg.RAH, 0)
+        await regs.write(reg.CTRL, reg.CTRL.RST.mask)
+        await backend.cycles(300)
+        return loaded, written, (await regs.read(reg.RAL, 0), await regs.read(reg.RAH, 0))
+
+    loaded, written, after_reset = run(tb, eeprom=eeprom_image(mac))
+    expected = (int.from_bytes(mac[:4], "little"),
+                int.from_bytes(mac[4:], "little") | reg.RAH.AV.mask)
+    assert loaded == after_reset == expected
+    assert written == (0x11223344, 0x5566)
+
+
+def test_another_mac_address_is_the_same_compiled_model():
+    """The EEPROM image is loaded into the model at run time: a MAC address costs no build."""
+    mac = bytes.fromhex("02000a0b0c0d")
+    lines = []
+    default = Machine(console=lambda line: None, backend=COMPILED)
+    other = Machine(mac=mac, console=lines.append, backend=COMPILED)
+    assert other.backend.model.path == default.backend.model.path
+    assert other.backend.model.built_in == 0
+    assert other.run_script(["insmod e1000"]) == 0
+    assert any(line.endswith("eth0: (PCI:33MHz:32-bit) 02:00:0a:0b:0c:0d") for line in lines)
