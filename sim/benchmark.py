@@ -31,6 +31,8 @@ from . import backends
 from .bench import Bench, CLOCK_HZ
 from .ethernet import to_wire
 from .hostmem import HostMemory
+from .outputs import OutputError, prepare
+from .progress import Progress
 
 SIZES = (64, 512, 1518)         # bytes on the wire from destination to FCS
 RING = 0x0010_0000
@@ -55,7 +57,7 @@ async def _write(backend, register, value):
     await backend.mmio(Space.MEM, register.offset, write=True, data=value)
 
 
-async def _tx(backend, size, count):
+async def _tx(backend, size, count, progress):
     def hand(i):
         slot = i % SLOTS
         frame = _frame(size, i)
@@ -74,6 +76,7 @@ async def _tx(backend, size, count):
     await _write(backend, reg.TDT, handed % SLOTS)
     while len(backend.wire_log) < count:
         await backend.cycles(256)
+        progress(len(backend.wire_log))
         # Frames on the wire have left their buffers: reuse them.
         free = min(count, len(backend.wire_log) + SLOTS - 1)
         if free - handed >= 16 or (free == count and free > handed):
@@ -87,7 +90,7 @@ async def _tx(backend, size, count):
     return [start for _, start, _ in backend.wire_log]
 
 
-async def _rx(backend, size, count):
+async def _rx(backend, size, count, progress):
     layout = data.Layout.cast(RxDescriptor)
     for i in range(SLOTS):
         d = RxDescriptor.const({"buffer_addr": BUFFERS + i * 2048})
@@ -119,6 +122,7 @@ async def _rx(backend, size, count):
             backend.mem_write(RING + 16 * (n % SLOTS) + 8, bytes(8))   # clear status for reuse
             found = True
         if found:
+            progress(len(times))
             idle = 0
             handed = len(times) + SLOTS - 1
             if handed - given >= 16:
@@ -131,18 +135,22 @@ async def _rx(backend, size, count):
 
 def _burst(backend_name, direction, size, count):
     """Run one burst on a fresh bench; return (frames per simulated second, cycles, wall s,
-    the backend's name)."""
+    the backend's name, receive latencies in cycles: from a frame's last byte on the wire to
+    its descriptor seen done, for each frame delivered)."""
     bench = Bench(hostmem=HostMemory(read_latency=125))
     backend = backends.create(bench, backend_name, log=lambda line: print(line, flush=True))
+    progress = Progress(count, f"{direction} {size} B")
 
     async def scenario(backend):
         backend.set_bus_master(1)
         await backend.cycles(1300)                      # autonegotiation
-        return await (_tx if direction == "tx" else _rx)(backend, size, count)
+        return await (_tx if direction == "tx" else _rx)(backend, size, count, progress)
 
     wall = time.perf_counter()
-    times = backend.run(scenario)
+    with progress:
+        times = backend.run(scenario)
     wall = time.perf_counter() - wall
+    latencies = []
     if direction == "tx":
         rate = (count - 1) * CLOCK_HZ / (times[-1] - times[0])
     elif len(times) < count:
@@ -154,7 +162,10 @@ def _burst(backend_name, direction, size, count):
         # The first frames wait for their descriptors' fetch: take the rate after a warm-up.
         k = count // 4
         rate = (count - 1 - k) * CLOCK_HZ / (times[-1] - times[k])
-    return rate, backend.cycles_run, wall, backend.name
+        # Every frame delivered, in the order it came: the n-th on the wire is the n-th done.
+        latencies = [done - (start + len(frame.raw))
+                     for done, (_, start, frame) in zip(times, backend.wire_log)]
+    return rate, backend.cycles_run, wall, backend.name, latencies
 
 
 def _scenario(backend_name, *, waveforms):
@@ -182,10 +193,18 @@ def main(argv=None):
     p.add_argument("--frames", type=int, default=None,
                    help="frames per burst (default: 4000, 2000 and 1000 for the three sizes on "
                         "the compiled backend, 128, 48 and 24 on the Amaranth simulator)")
-    p.add_argument("--json", default="build/bench.json", help="where to write the figures")
+    p.add_argument("--json", default="build/bench.json",
+                   help="where to write the figures (default: %(default)s; the pictures go "
+                        "beside it)")
+    p.add_argument("--no-plots", action="store_true",
+                   help="no pictures (they need matplotlib: pip install -e '.[plot]')")
     args = p.parse_args(argv)
     if args.frames is not None and not 2 <= args.frames <= 100_000:
         p.error("a burst has 2 to 100000 frames")
+    try:
+        prepare(args.json, "--json")        # before the run, not after it
+    except OutputError as e:
+        p.error(str(e))
 
     # Build (or find) the compiled model first, so that its build is not counted as running.
     t = time.perf_counter()
@@ -193,6 +212,7 @@ def main(argv=None):
                            log=lambda line: print(line, flush=True)).name
     setup = time.perf_counter() - t
     results = {"backend": name, "tx": {}, "rx": {}}
+    latencies = {}          # frame size -> receive latencies in ns
     cycles = wall = 0
     print(f"bursts on the {name} backend")
     print(f"{'burst':<12}{'frames':>8}{'frames/s':>14}{'line rate':>12}{'% of line':>11}"
@@ -200,7 +220,9 @@ def main(argv=None):
     for direction in ("tx", "rx"):
         for size in SIZES:
             count = args.frames or FRAMES[name][size]
-            rate, c, w, _ = _burst(name, direction, size, count)
+            rate, c, w, _, waits = _burst(name, direction, size, count)
+            if waits:
+                latencies[size] = [cycles * 1e9 / CLOCK_HZ for cycles in waits]
             pct = 100 * rate / line_rate(size)
             results[direction][str(size)] = round(pct, 1)
             results.setdefault("frames", {})[f"{direction} {size}"] = count
@@ -209,6 +231,12 @@ def main(argv=None):
             print(f"{direction} {size:>5} B{count:>8}{rate:>14,.0f}{line_rate(size):>12,.0f}"
                   f"{pct:>10.1f}%{c:>10}{w:>9.1f}", flush=True)
     results["burst_cycles_per_s"] = round(cycles / wall)
+    results["rx_latency_ns"] = {str(size): _percentiles(values)
+                                for size, values in latencies.items()}
+    for size, values in latencies.items():
+        p = results["rx_latency_ns"][str(size)]
+        print(f"rx {size:>5} B latency, last byte on the wire to descriptor done: median "
+              f"{p['50']:.0f} ns, 99th percentile {p['99']:.0f} ns, worst {p['100']:.0f} ns")
     print(f"bursts: {cycles / wall:,.0f} cycles/s with the benchmark's Python in the loop")
 
     # The reference scenario (driver, stack, gateway, no waveforms) on each backend there is.
@@ -228,11 +256,28 @@ def main(argv=None):
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"make sim scenario on {name}: {sim_wall:.2f} s wall for {sim_cycles:,} cycles, "
           f"waveforms and capture included (plus {setup:.1f} s to elaborate and load the model)")
-    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(results, f, indent=2)
+    try:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    except OSError as e:
+        print(f"error: --json: cannot write {args.json}: {e.strerror}", file=sys.stderr)
+        return 2
     print(f"written to {args.json}")
+    if not args.no_plots:
+        from .plots import PlotsUnavailable, draw_bench
+        try:
+            for path in draw_bench(results, latencies, os.path.dirname(args.json) or "."):
+                print(f"drawn: {path}")
+        except PlotsUnavailable as e:
+            print(f"no pictures: {e}", file=sys.stderr)
     return 0
+
+
+def _percentiles(values):
+    """The 50th, 90th, 99th and 100th percentiles of ``values``, by rank."""
+    ordered = sorted(values)
+    return {str(p): round(ordered[min(len(ordered) - 1, len(ordered) * p // 100)], 1)
+            for p in (50, 90, 99, 100)}
 
 
 if __name__ == "__main__":

@@ -165,3 +165,12 @@ def test_tab_completion_offers_commands_their_words_and_the_devices():
     assert complete(["ethtool", "-K", "eth0"], "t") == ["tx", "tso", "txvlan"]
     assert complete(["ethtool", "-K", "eth0", "tso"], "o") == ["on", "off"]
     assert complete(["ping"], "x") == []
+
+
+def test_an_unwritable_benchmark_summary_is_refused_before_the_run():
+    result = subprocess.run([sys.executable, "-m", "sim.benchmark", "--json", "/"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == \
+        "python -m sim.benchmark: error: --json: / is a folder, not a file"
+    assert "bursts" not in result.stdout
