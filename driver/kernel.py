@@ -73,6 +73,7 @@ class Kernel:
         self.platform = platform
         self.console = console
         self.log = []                   # lines of the kernel log, without time stamps
+        self.log_ns = []                # when each was printed
         self._handlers = {}             # line -> [(handler, name)]
         self._unhandled = {}
         self._disabled = set()
@@ -89,6 +90,7 @@ class Kernel:
         ns = self.platform.now_ns()
         seconds, micro = divmod(int(ns // 1000), 1_000_000)
         self.log.append(message)
+        self.log_ns.append(ns)
         self.console(f"[{seconds:5d}.{micro:06d}] {message}")
 
     # Interrupts and deferred work.

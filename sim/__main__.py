@@ -11,6 +11,7 @@
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -22,7 +23,8 @@ from .backends import BACKENDS
 from .bench import CLOCK_HZ
 from .cxxrtl import CompilerMissing
 from .machine import Machine
-from .outputs import OutputError, prepare
+from .outputs import OutputError, prepare, sim_time
+from .trace import to_fst
 
 
 MAIN_SCENARIO = [
@@ -87,6 +89,14 @@ def build_parser():
                    help="GTKWave save file (default: the VCD path with .gtkw)")
     w.add_argument("--no-vcd", action="store_true",
                    help="write no waveforms (fastest); removes the run's old VCD and .gtkw")
+    w.add_argument("--fst", action="store_true",
+                   help="waveforms as FST, GTKWave's compact format for long runs (the VCD "
+                        "converted with GTKWave's vcd2fst, then removed)")
+    w.add_argument("--trace-start", type=sim_time, default=0, metavar="TIME",
+                   help="keep waveforms from this point of simulated time: cycles, or a number "
+                        "with s, ms, us or ns (default: the start)")
+    w.add_argument("--trace-end", type=sim_time, default=None, metavar="TIME",
+                   help="keep waveforms up to this point (default: the end)")
     w.add_argument("--pcap", default=None, metavar="PATH",
                    help="every frame on the wire as it crosses it, pcapng with directions (or "
                         "pcap for a name ending in .pcap), for Wireshark or tshark (default: "
@@ -157,11 +167,23 @@ def main(argv=None):
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    fst_path = os.path.splitext(vcd_path)[0] + ".fst"
     if args.no_vcd:
         # Waveforms left from an earlier run would not match this run's capture.
-        for stale in (vcd_path, gtkw_path):
+        for stale in (vcd_path, gtkw_path, fst_path):
             if os.path.isfile(stale):
                 os.remove(stale)
+        shutil.rmtree(os.path.splitext(gtkw_path)[0] + ".filters", ignore_errors=True)
+    elif args.fst and shutil.which("vcd2fst") is None:
+        print("error: --fst needs GTKWave's vcd2fst (Debian: apt-get install gtkwave)",
+              file=sys.stderr)
+        return 2
+    if args.trace_end is not None and args.trace_end <= args.trace_start:
+        print("error: --trace-end must come after --trace-start", file=sys.stderr)
+        return 2
+    window = None
+    if args.trace_start or args.trace_end is not None:
+        window = (args.trace_start, args.trace_end)
 
     def note(message):
         print(f"-- {message}", file=sys.stderr)
@@ -189,7 +211,7 @@ def main(argv=None):
     prompt = None
     try:
         outputs = dict(vcd=vcd, gtkw=gtkw, trace_all=args.trace == "all", pcap=pcap,
-                       counters=summary_path is not None)
+                       counters=summary_path is not None, window=window)
         if lines is None:
             from .prompt import LinePrompt
             prompt = LinePrompt(machine)
@@ -212,6 +234,13 @@ def main(argv=None):
     idle = f", {machine.idle_s:.1f} s at the prompt not counted" if machine.idle_s >= 0.05 else ""
     print(f"-- {cycles} cycles ({cycles / CLOCK_HZ * 1e6:.1f} us simulated) in {wall:.1f} s "
           f"({cycles / max(wall, 1e-9):,.0f} cycles/s{idle})", file=sys.stderr)
+    if vcd and args.fst:
+        try:
+            to_fst(vcd, fst_path, gtkw)
+        except OSError as e:
+            print(f"error: --fst: {e}", file=sys.stderr)
+            return 2
+        vcd = fst_path
     if vcd:
         print(f"-- waveforms: {vcd}, {gtkw} (open with: gtkwave {gtkw})", file=sys.stderr)
     print(f"-- {len(machine.backend.wire_log)} frames on the wire: {pcap}", file=sys.stderr)

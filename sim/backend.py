@@ -84,6 +84,9 @@ class Backend(ABC):
         self.wire_log = []          # ("tx" | "rx", start cycle, WireFrame), in order of discovery
         self.tx_listeners = []      # called with each frame the MAC transmits
         self.wire_listeners = []    # called with each new wire_log entry, as it is logged
+        self.markers = {}           # name -> ns: named markers for the waveforms' save file
+        self.focus = None           # the marker the save file's view opens on
+        self.window_ns = None       # (start, end or None): the part of the run waveforms keep
         self._tx_seen = 0
         self._rx_logged = 0
         self._rx_write = 0
@@ -149,6 +152,11 @@ class Backend(ABC):
     def now(self):
         """Cycles since the start."""
         return self.get(self.bench.cycle)
+
+    def mark(self, name, cycle=None):
+        """Name a moment (``cycle``, or now) for the waveforms' save file; the first mark of a
+        name stands."""
+        self.markers.setdefault(name, round(self.ns(self.now if cycle is None else cycle)))
 
     def ns(self, cycles):
         return cycles * 1e9 / CLOCK_HZ

@@ -609,24 +609,23 @@ class CxxrtlBackend(Backend):
         self._finish_vcd()
 
     def _start_vcd(self, path, gtkw, traces, trace_all):
-        from .trace import flatten
+        from .trace import flatten, state_names, trace_of
         groups = {}
         wanted = set()
         for group, items in traces.items():
             shown = []
             for alias, item in items.items():
-                try:
-                    signals = [(alias, Value.cast(item))]
-                except TypeError:       # an interface: one trace per port
-                    signals = [(name.lstrip("."), signal) for name, signal, _ in flatten(alias, item)]
-                for name, signal in signals:
+                for name, signal, shape in flatten(alias, item):
                     try:
                         s = self._signal(signal)
                     except KeyError:
                         continue            # optimised away in the compiled model
-                    if all(s.name != seen for seen, _, _ in shown):
+                    trace = trace_of(s.name.replace(" ", "."), s.width, name.lstrip("."), shape)
+                    if shape is None:
+                        trace.names = state_names(signal)
+                    if all((t.name, t.field) != (trace.name, trace.field) for t in shown):
                         wanted.add(s.name)
-                        shown.append((s.name, name, s.width))
+                        shown.append(trace)
             groups[group] = shown
         self._vcd_groups = groups
         self._vcd_path = path
@@ -655,7 +654,5 @@ class CxxrtlBackend(Backend):
         self._vcd = None
         if self._gtkw_path:
             from .trace import write_gtkw
-            groups = {group: [(name.replace(" ", "."), alias, width, False)
-                              for name, alias, width in shown]
-                      for group, shown in self._vcd_groups.items()}
-            write_gtkw(self._gtkw_path, self._vcd_path, self.ns(self.now), groups)
+            write_gtkw(self._gtkw_path, self._vcd_path, self.ns(self.now), self._vcd_groups,
+                       markers=self.markers, focus=self.focus, window=self.window_ns)

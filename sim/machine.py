@@ -22,6 +22,7 @@ from .bench import Bench, CLOCK_HZ
 from .gateway import Gateway
 from .hostmem import HostMemory
 from .pcap import Capture
+from .trace import trim_vcd
 from .pci import Host
 from .phy import PHYModel
 
@@ -169,13 +170,19 @@ class Machine:
         self.counters = {}          # the driver's counters after the last run, by device
         self.idle_s = 0.0           # wall time an interactive run spent at the prompt
 
-    def run(self, scenario, *, vcd=None, gtkw=None, trace_all=False, pcap=None, counters=False):
+    def run(self, scenario, *, vcd=None, gtkw=None, trace_all=False, pcap=None, counters=False,
+            window=None):
         """Run ``await scenario(world)`` in the simulation and return its result; write the
         frames that cross the wire to the capture file ``pcap`` if given, as they cross it
         (pcapng, or pcap for a name ending in ``.pcap``: see ``sim.pcap``). With ``counters``,
         the driver's statistics are gathered after the scenario (``summary``): that takes MMIO
-        reads, which ``cycles`` does not count."""
+        reads, which ``cycles`` does not count. ``window`` (first cycle, last cycle or None)
+        keeps that part of the run in the VCD."""
         capture = None
+        if window is not None:
+            start, end = window
+            self.backend.window_ns = (round(self.backend.ns(start)),
+                                      None if end is None else round(self.backend.ns(end)))
         if pcap is not None:
             capture = self.capture(pcap)
 
@@ -191,6 +198,7 @@ class Machine:
             self.world = World(backend, host, kernel, shell, devices, gateway)
             result = await scenario(self.world)
             self.cycles = backend.now
+            self._mark_milestones()
             if counters:
                 self.counters = await _gather_counters(kernel)
             return result
@@ -201,9 +209,35 @@ class Machine:
         finally:
             if self.cycles is None:
                 self.cycles = self.backend.cycles_run
+            if vcd is not None and self.backend.window_ns is not None:
+                trim_vcd(vcd, *self.backend.window_ns)
             if capture is not None:
                 self.backend.wire_listeners.remove(capture.add)
                 capture.close()
+
+    def _mark_milestones(self):
+        """Named markers for the waveforms at the moments a reader looks for first: the driver's
+        probe, link up, the first ARP request and the first echo request and reply."""
+        world, backend = self.world, self.backend
+        backend.focus = "first ARP"         # the first frame: DMA, MAC and wire at work
+        for result in world.shell.results:
+            if result["command"].startswith("insmod"):
+                backend.mark("probe", backend.cycles_for_ns(result["start_ns"]))
+                break
+        for message, ns in zip(world.kernel.log, world.kernel.log_ns):
+            if "Link is Up" in message:
+                backend.mark("link up", backend.cycles_for_ns(ns))
+                break
+        for _, start, wire_frame in backend.wire_log:
+            frame = wire_frame.frame or b""
+            if frame[12:14] == b"\x08\x06" and frame[20:22] == b"\x00\x01":
+                backend.mark("first ARP", start)
+            elif frame[12:14] == b"\x08\x00" and frame[23:24] == b"\x01" and len(frame) > 34:
+                kind = frame[14 + 4 * (frame[14] & 0xF)]
+                if kind == 8:
+                    backend.mark("first echo request", start)
+                elif kind == 0:
+                    backend.mark("first echo reply", start)
 
     def summary(self):
         """What the last run did, for ``--json``: each command with its status and output, the

@@ -1,10 +1,14 @@
 """Where a run writes its files (waveforms, captures, traces): checked before the run starts, so
 that a bad path costs a one-line error instead of a finished simulation's results."""
 
+import argparse
 import os
+import re
 
 
-__all__ = ["OutputError", "prepare"]
+__all__ = ["OutputError", "prepare", "sim_time"]
+
+CLOCK_HZ = 125_000_000
 
 
 class OutputError(Exception):
@@ -28,3 +32,18 @@ def prepare(path, what):
             not os.path.exists(path) and not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"{what}: {path} is not writable")
     return path
+
+
+def sim_time(text):
+    """A point of simulated time for the command line: cycles, or a number with s, ms, us or ns;
+    returns cycles."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*(s|ms|us|ns)?\s*", text)
+    try:
+        number = float(match.group(1)) if match else None
+    except ValueError:
+        number = None
+    if number is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a time (cycles, or e.g. 20us)")
+    scale = {None: 1, "s": CLOCK_HZ, "ms": CLOCK_HZ / 1e3, "us": CLOCK_HZ / 1e6,
+             "ns": CLOCK_HZ / 1e9}[match.group(2)]
+    return round(number * scale)

@@ -68,7 +68,8 @@ class AmaranthBackend(Backend):
                 self.sim.run()
         else:
             from .trace import Tracer
-            with Tracer(self.sim, self.bench.cycle, PERIOD, vcd, gtkw, traces or {}):
+            with Tracer(self.sim, self.bench.cycle, PERIOD, vcd, gtkw, traces or {},
+                        markers=self.markers, focus=self.focus, window=self.window_ns):
                 self.sim.run()
         return result.get("value")
 

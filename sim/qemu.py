@@ -55,7 +55,7 @@ from .guest import MARK_DONE, MARK_OFFSET, GuestError, check_command, fetch, ini
     scenario_archive
 from .hostmem import HostMemory
 from .mpqemu import Channel, Command, GuestRam, ProtocolError
-from .outputs import OutputError, prepare
+from .outputs import OutputError, prepare, sim_time
 from .pci import PciFunction
 from .phy import PHYModel
 
@@ -430,17 +430,6 @@ class TapWire:
         self.namespace.delete()
 
 
-def _cycles(text):
-    """A point of simulated time: cycles, or a number with s, ms, us or ns."""
-    match = re.fullmatch(r"\s*([0-9.]+)\s*(s|ms|us|ns)?\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a time (cycles, or e.g. 20ms)")
-    number, unit = float(match.group(1)), match.group(2)
-    scale = {None: 1, "s": CLOCK_HZ, "ms": CLOCK_HZ / 1e3, "us": CLOCK_HZ / 1e6,
-             "ns": CLOCK_HZ / 1e9}[unit]
-    return round(number * scale)
-
-
 def _prepare(args, log):
     """QEMU, the kernel and the initrd with this run's commands (in ``tmp``)."""
     qemu = _qemu_binary(log)
@@ -718,10 +707,10 @@ def build_parser():
     w.add_argument("--vcd", metavar="PATH", help="write waveforms of the window to this VCD")
     w.add_argument("--gtkw", metavar="PATH",
                    help="GTKWave save file (default: the VCD path with .gtkw)")
-    w.add_argument("--trace-start", type=_cycles, default=0, metavar="TIME",
+    w.add_argument("--trace-start", type=sim_time, default=0, metavar="TIME",
                    help="where the window starts, in cycles or simulated time such as 20ms "
                         "(default: the start)")
-    w.add_argument("--trace-end", type=_cycles, default=None, metavar="TIME",
+    w.add_argument("--trace-end", type=sim_time, default=None, metavar="TIME",
                    help="where it ends (default: the end of the run)")
     p.add_argument("--trace-mmio", metavar="CSV",
                    help="write every BAR access the guest makes (time, cycle, offset, value, "

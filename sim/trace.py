@@ -9,6 +9,8 @@ and enumerations are written as their names. Timestamps come from the bench's cy
 import enum as py_enum
 import math
 import os
+import re
+from dataclasses import dataclass
 
 from amaranth.hdl import Shape, Signal, Value
 from amaranth.lib import data, enum
@@ -17,7 +19,7 @@ import vcd
 import vcd.gtkw
 
 
-__all__ = ["Tracer", "flatten", "write_gtkw"]
+__all__ = ["Trace", "Tracer", "flatten", "state_names", "trace_of", "write_gtkw"]
 
 
 def flatten(prefix, obj):
@@ -74,7 +76,11 @@ class Tracer:
     Use as a context manager around ``Simulator.run()``.
     """
 
-    def __init__(self, sim, cycle, period, vcd_path, gtkw_path, groups):
+    def __init__(self, sim, cycle, period, vcd_path, gtkw_path, groups, *, markers=None,
+                 focus=None, window=None):
+        self.markers = markers if markers is not None else {}
+        self.focus = focus
+        self.window = window
         self._sim = sim
         self._cycle = cycle
         self._period_ns = period * 1e9
@@ -141,25 +147,206 @@ class Tracer:
         return False
 
     def _write_gtkw(self):
-        groups = {group: [(name, name.split(".", 1)[1], width, is_string)
+        groups = {group: [Trace(name, name.split(".", 1)[1], width, string=is_string)
                           for name, width, is_string in names]
                   for group, names in self._names.items()}
-        write_gtkw(self._gtkw_path, self._vcd_path, self._end_ns, groups)
+        write_gtkw(self._gtkw_path, self._vcd_path, self._end_ns, groups, markers=self.markers,
+                   focus=self.focus, window=self.window)
 
 
-def write_gtkw(path, vcd_path, end_ns, groups):
-    """A GTKWave save file for ``vcd_path`` showing ``groups``
-    (``{group: [(trace name, alias, width, is_string)]}``)."""
+@dataclass
+class Trace:
+    """One trace of a GTKWave save file.
+
+    ``name`` is the VCD variable's full name (scopes joined by dots), ``width`` its width.
+    ``string``: a string variable (names already decoded by the Amaranth simulator's tracer).
+    ``field``: (offset, width) of a field of a struct-shaped variable, shown as a vector of its
+    own. ``names``: {value: name} for a translate filter (state machines and enumerations on
+    the compiled backend, whose VCD holds numbers)."""
+    name: str
+    alias: str
+    width: int
+    string: bool = False
+    field: tuple = None
+    names: dict = None
+
+
+def trace_of(vcd_name, width, alias, shape):
+    """The ``Trace`` of what ``flatten`` yields as (alias, signal, shape) for a numeric VCD
+    variable ``vcd_name`` of ``width`` bits (the compiled backend's)."""
+    if isinstance(shape, _Slice):
+        names = None
+        if isinstance(shape.shape, type) and issubclass(shape.shape, py_enum.Enum):
+            names = {m.value: m.name for m in shape.shape}
+        return Trace(vcd_name, alias, width, field=(shape.offset, shape.width), names=names)
+    if shape is not None:
+        return Trace(vcd_name, alias, width, names={m.value: m.name for m in shape})
+    return Trace(vcd_name, alias, width)
+
+
+def state_names(signal):
+    """{value: name} of a state machine's state signal (its decoder), else None."""
+    decoder = getattr(signal, "decoder", None)
+    if decoder is None or isinstance(decoder, py_enum.EnumMeta) or len(signal) > 8:
+        return None
+    names = {}
+    for value in range(1 << len(signal)):
+        try:
+            text = decoder(value)
+        except (KeyError, ValueError):  # not a state
+            continue
+        if "/" in text:                 # "NAME/value" for the states there are
+            names[value] = text.split("/")[0]
+    return names or None
+
+
+def _filter_lines(names, width):
+    """A translate filter: each value as GTKWave may show it in hex (with or without leading
+    zeros; GTKWave compares them without case), then its name."""
+    digits = max(1, (width + 3) // 4)
+    lines = []
+    for value, name in sorted(names.items()):
+        shown = {f"{value:0{n}X}" for n in range(1, digits + 1)}
+        lines += [f"{text} {name}" for text in sorted(shown, key=len)]
+    return "\n".join(lines) + "\n"
+
+
+# The window GTKWave opens with, and how much of the run the first view shows around the
+# first marked event.
+WINDOW = (1600, 900)
+FIRST_VIEW_NS = 40_000
+
+
+def write_gtkw(path, vcd_path, end_ns, groups, *, markers=None, focus=None, window=None):
+    """A GTKWave save file for ``vcd_path`` showing ``groups`` (``{group: [Trace]}``), its
+    translate filters in ``<save file>.filters/``. ``markers`` ({name: ns}) become named markers
+    A, B, ... in time order; the view opens on the one named ``focus`` (or the first), with the
+    primary marker there, else on the whole run. ``window`` (start, end or None, in ns): the
+    part of the run the dump file holds; markers outside it are left out.
+
+    Paths are written in full, with the save file's own: GTKWave finds the dump file and the
+    filters relative to the save file when the folder has been moved or copied."""
+    path = os.path.abspath(path)
+    filters = os.path.splitext(path)[0] + ".filters"
+    written = {}                # filter text -> (number, file)
+    first, last = window or (0, None)
+    markers = dict(sorted(((name, ns) for name, ns in (markers or {}).items()
+                           if first <= ns and (last is None or ns <= last)),
+                          key=lambda item: item[1]))
+    end_ns = end_ns if last is None else min(end_ns, last)
     with open(path, "w") as f:
         save = vcd.gtkw.GTKWSave(f)
-        # GTKWave looks for a relative dump file from where it is started, not from the save
-        # file, so the save file names it in full, as GTKWave's own save files do.
         save.dumpfile(os.path.abspath(vcd_path), abspath=True)
-        # Zoom so that the whole run fits a window of about a thousand pixels.
-        save.zoom_markers(-math.ceil(math.log2(max(end_ns, 2) / 2)))
+        save.savefile(path)
+        save.size(*WINDOW)
+        save.pos(-1, -1)
+        primary = markers.get(focus, next(iter(markers.values()), -1))
+        if markers:
+            save.timestart(max(first, primary - FIRST_VIEW_NS // 10))
+            span = FIRST_VIEW_NS
+        else:
+            save.timestart(first)
+            span = max(end_ns - first, 2)
+        # About ``span`` across the window.
+        zoom = -math.ceil(math.log2(max(span, 2) / 2))
+        named = {chr(ord("a") + i): ns for i, ns in enumerate(list(markers.values())[:26])}
+        save.zoom_markers(zoom, primary, **named)
+        for letter, name in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", markers):
+            f.write(f"[markername] {letter}{name}\n")
         save.signals_width(300)
         for group, traces in groups.items():
             with save.group(group):
-                for name, alias, width, is_string in traces:
-                    shown = f"{name}[{width - 1}:0]" if width > 1 and not is_string else name
-                    save.trace(shown, alias=alias, datafmt="ascii" if is_string else "hex")
+                for trace in traces:
+                    _write_trace(f, trace, filters, written)
+
+
+def _write_trace(f, trace, filters, written):
+    """One trace, with its flags and filter written out each time (GTKWave takes them as they
+    come). ``written``: {filter text: (number, file)} of the filters so far."""
+    whole = f"{trace.name}[{trace.width - 1}:0]" if trace.width > 1 and not trace.string \
+        else trace.name
+    flags = vcd.gtkw.GTKWFlag.rjustify
+    flags |= vcd.gtkw.GTKWFlag.ascii if trace.string else vcd.gtkw.GTKWFlag.hex
+    if trace.names:
+        text = _filter_lines(trace.names, trace.field[1] if trace.field else trace.width)
+        if text not in written:
+            os.makedirs(filters, exist_ok=True)
+            stem = re.sub(r"[^A-Za-z0-9_]+", "_", trace.alias).strip("_") or "filter"
+            file = os.path.join(filters, f"{len(written):02d}_{stem}.txt")
+            with open(file, "w") as g:
+                g.write(text)
+            written[text] = (len(written) + 1, file)
+        number, file = written[text]
+        f.write(f"@{(flags | vcd.gtkw.GTKWFlag.ftranslated).value:x}\n^{number} {file}\n")
+    else:
+        f.write(f"@{flags.value:x}\n")
+    if trace.field is None:
+        f.write(f"+{{{trace.alias}}} {whole}\n")
+        return
+    # A field: its bits of the whole vector, most significant first, counted from the top as
+    # GTKWave counts them ("(0)" is bit width-1).
+    offset, width = trace.field
+    top = trace.width - 1
+    if width == 1 and not trace.names:
+        f.write(f"+{{{trace.alias}}} ({top - offset}){whole}\n")
+    else:           # a vector, even of one bit: GTKWave translates vectors only
+        bits = " ".join(f"({top - bit}){whole}" for bit in range(offset + width - 1, offset - 1, -1))
+        f.write(f"#{{{trace.alias}}} {bits}\n")
+
+
+def trim_vcd(path, start_ns, end_ns=None):
+    """Keep only ``start_ns`` to ``end_ns`` of the VCD at ``path`` (rewritten in place): every
+    variable's value at the start, then the changes up to the end."""
+    scale = 1           # ns per VCD time unit
+    body, values = [], {}
+    with open(path) as f, open(path + ".part", "w") as out:
+        for line in f:                      # the header, as it is
+            out.write(line)
+            words = line.split()
+            if words[:1] == ["$timescale"]:
+                unit = " ".join(words[1:-1]) if words[-1] == "$end" else " ".join(words[1:])
+                number, unit = re.fullmatch(r"(\d+)\s*(s|ms|us|ns|ps|fs)", unit).groups()
+                scale = int(number) * {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1, "ps": 1e-3,
+                                       "fs": 1e-6}[unit]
+            if words[:1] == ["$enddefinitions"]:
+                break
+        started = False
+        for line in f:
+            if line.startswith("#"):
+                ns = int(line[1:]) * scale
+                if end_ns is not None and ns > end_ns:
+                    break
+                if not started and ns >= start_ns:
+                    started = True
+                    out.write(f"#{round(start_ns / scale)}\n$dumpvars\n")
+                    out.writelines(values.values())
+                    out.write("$end\n")
+                    if ns == start_ns:
+                        continue
+                if started:
+                    out.write(line)
+                continue
+            if started:
+                out.write(line)
+            elif line[:1] in "01xzXZ" and len(line) > 2:
+                values[line[1:].strip()] = line             # scalar: value then id
+            elif line[:1] in "bBrRsS":
+                values[line.split()[-1]] = line             # vector: value, space, id
+    os.replace(path + ".part", path)
+
+
+def to_fst(vcd_path, fst_path, gtkw_path=None):
+    """Convert a VCD to FST with GTKWave's vcd2fst, remove the VCD, and point the save file at
+    the FST. Raises OSError if vcd2fst fails."""
+    import subprocess
+    result = subprocess.run(["vcd2fst", vcd_path, fst_path], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise OSError(f"vcd2fst failed: {result.stderr.strip().splitlines()[-1:]}")
+    os.remove(vcd_path)
+    if gtkw_path:
+        with open(gtkw_path) as f:
+            text = f.read()
+        text = text.replace(f'[dumpfile] "{os.path.abspath(vcd_path)}"',
+                            f'[dumpfile] "{os.path.abspath(fst_path)}"', 1)
+        with open(gtkw_path, "w") as f:
+            f.write(text)

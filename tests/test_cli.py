@@ -145,7 +145,7 @@ def test_commands_write_their_own_files_and_no_vcd_leaves_no_stale_waveforms(tmp
                                        timeout=300)
     assert run().returncode == 0
     assert {p.name for p in (tmp_path / "build").iterdir()} == \
-        {"sim.vcd", "sim.pcapng", "run.vcd", "run.gtkw", "run.pcapng"}
+        {"sim.vcd", "sim.pcapng", "run.vcd", "run.gtkw", "run.filters", "run.pcapng"}
     assert all(path.read_text() == "the main scenario's" for path in main_files)
     result = run("--no-vcd")
     assert result.returncode == 0 and "waveforms" not in result.stderr
