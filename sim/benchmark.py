@@ -245,6 +245,8 @@ def main(argv=None):
     # shows: the best of five.
     for backend_name in (("cxxrtl", "amaranth") if name == "cxxrtl" else ("amaranth",)):
         runs = 5 if backend_name == "cxxrtl" else 1
+        if backend_name == "amaranth":
+            print("reference scenario on amaranth: running (about a minute) ...", flush=True)
         w, c, _ = min(_scenario(backend_name, waveforms=False) for _ in range(runs))
         results["sim_cycles_per_s"][backend_name] = round(c / w)
         print(f"reference scenario on {backend_name}: {c:,} cycles in {w:.2f} s "

@@ -214,3 +214,13 @@ def test_plain_commit_of_the_compiled_model():
     # Anything it does not know in CXXRTL's commit: the plain commit is the ordinary one.
     unknown = generated.replace("\t\tprev_p_clk = p_clk;\n", "\t\tsomething(else);\n")
     assert "\tvoid commit_plain() {\n\t\tcommit();\n\t}\n" in _add_plain_commit(unknown)
+
+
+def test_a_truncated_cached_model_is_not_used(tmp_path):
+    """A library cut short (a build killed while copying, a full disk) does not load: the
+    cache treats it as missing, so the model is built again instead of failing to start."""
+    from sim.cxxrtl import _usable
+    library = tmp_path / "model.so"
+    assert not _usable(library)
+    library.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(40))
+    assert not _usable(library)

@@ -30,6 +30,12 @@ def sim(*args):
     (["qemu", "--vcd", ""], "error: --vcd needs a file name"),
     (["qemu", "--trace-start", "5ms", "--trace-end", "1ms", "--vcd", "x.vcd"],
      "error: --trace-end must come after --trace-start"),
+    (["--json", "/"], "error: --json: / is a folder, not a file"),
+    (["--vcd", "LICENSE/sim.vcd"],
+     "error: --vcd: cannot make the folder LICENSE: File exists"),
+    (["--trace-start", "-5"], "error: argument --trace-start: '-5' is not a time"),
+    (["--autoneg-us", "0"], "error: argument --autoneg-us: '0' must be positive"),
+    (["--backend", "verilator"], "error: argument --backend: invalid choice: 'verilator'"),
 ])
 def test_bad_options_are_one_line_errors(args, message):
     result = sim(*args)
