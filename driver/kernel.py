@@ -198,8 +198,9 @@ class Kernel:
             left = deadline - self.platform.now_ns()
             if left <= 0:
                 return False
-            # In slices, so that a signal is seen within 100 us of simulated time.
-            await self.idle(min(left, 100_000))
+            # In slices, so that a signal is seen within 1 ms of simulated time (a few tenths
+            # of a second of wall time).
+            await self.idle(min(left, 1_000_000))
         return True
 
     async def poll_timeout(self, read, condition, *, sleep_us, timeout_us, what):
