@@ -79,9 +79,9 @@ def build_parser():
                           "time stands still while the prompt waits")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="the simulator: cxxrtl (the design compiled to C++, built once per "
-                        "design and cached in build/cxxrtl), amaranth (Amaranth's simulator: "
-                        "slower, state machine names in the waveforms), or auto: cxxrtl when a "
-                        "C++ compiler is there (default: %(default)s)")
+                        "design and kept in ~/.cache/e1000-cosim), amaranth (Amaranth's "
+                        "simulator: a hundred times slower, every signal visible), or auto: cxxrtl "
+                        "when a C++ compiler is there (default: %(default)s)")
     w = p.add_argument_group("outputs (the main scenario writes build/sim.*, other runs build/run.*)")
     w.add_argument("--vcd", default=None, metavar="PATH",
                    help="VCD output (default: build/sim.vcd or build/run.vcd)")

@@ -178,7 +178,7 @@ def _scenario(backend_name, *, waveforms):
     outputs = {}
     if waveforms:
         outputs = dict(vcd="build/bench-sim.vcd", gtkw="build/bench-sim.gtkw",
-                       pcap="build/bench-wire.pcap")
+                       pcap="build/bench-wire.pcapng")
     gc.collect()        # the runs before are cleaned up now, not while this one is timed
     start = time.perf_counter()
     machine.run_script(MAIN_SCENARIO, **outputs)

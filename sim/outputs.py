@@ -28,9 +28,16 @@ def prepare(path, what):
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
         raise OutputError(f"{what}: cannot make the folder {folder}: {e.strerror}") from None
-    if os.path.exists(path) and not os.access(path, os.W_OK) or \
-            not os.path.exists(path) and not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{what}: {path} is not writable")
+    # Tried, not inferred from permission bits: a folder owned by another user (a build/ made
+    # with sudo), a read-only file system, or root on a pseudo file system.
+    existed = os.path.exists(path)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as e:
+        raise OutputError(f"{what}: cannot write {path}: {e.strerror}") from None
+    if not existed:
+        os.remove(path)
     return path
 
 

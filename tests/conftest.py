@@ -1,3 +1,4 @@
+import contextlib
 import os
 import sys
 
@@ -10,17 +11,21 @@ from sim.cxxrtl import CompilerMissing  # noqa: E402
 
 # A test on the compiled backend needs a C++ compiler: without one it is skipped, saying why,
 # rather than failed (the Amaranth simulator's tests still run).
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item):
+@contextlib.contextmanager
+def _skipped_without_a_compiler():
     try:
-        return (yield)
+        yield
     except CompilerMissing as e:
         pytest.skip(f"no C++ compiler for the compiled backend: {e}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    with _skipped_without_a_compiler():
+        return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    try:
+    with _skipped_without_a_compiler():
         return (yield)
-    except CompilerMissing as e:
-        pytest.skip(f"no C++ compiler for the compiled backend: {e}")

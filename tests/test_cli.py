@@ -31,6 +31,10 @@ def sim(*args):
     (["qemu", "--trace-start", "5ms", "--trace-end", "1ms", "--vcd", "x.vcd"],
      "error: --trace-end must come after --trace-start"),
     (["--json", "/"], "error: --json: / is a folder, not a file"),
+    # Not writable even by root (as a build/ owned by root is not for anyone else).
+    (["--vcd", "/sys/e1000.vcd"], "error: --vcd: cannot write /sys/e1000.vcd: Permission denied"),
+    (["--pcap", "/proc/e1000.pcapng"],
+     "error: --pcap: cannot write /proc/e1000.pcapng: No such file or directory"),
     (["--vcd", "LICENSE/sim.vcd"],
      "error: --vcd: cannot make the folder LICENSE: File exists"),
     (["--trace-start", "-5"], "error: argument --trace-start: '-5' is not a time"),

@@ -38,7 +38,7 @@ EXPECTED = PROBE + [
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     lines = []
-    pcap = tmp_path_factory.mktemp("scenario") / "wire.pcap"
+    pcap = tmp_path_factory.mktemp("scenario") / "wire.pcapng"
     machine = Machine(console=lines.append, far_latency_us=20.0)
     status = machine.run_script(MAIN_SCENARIO, pcap=str(pcap))
     return status, lines, pcap, machine
@@ -79,7 +79,8 @@ def test_capture_reads_back_in_tshark(scenario):
     out = subprocess.run(
         ["tshark", "-r", str(pcap), "-o", "ip.check_checksum:TRUE", "-T", "fields",
          "-e", "frame.time_relative", "-e", "arp.opcode", "-e", "icmp.type", "-e", "ip.src",
-         "-e", "ip.dst", "-e", "ip.ttl", "-e", "ip.checksum.status", "-e", "icmp.checksum.status"],
+         "-e", "ip.dst", "-e", "ip.ttl", "-e", "ip.checksum.status", "-e", "icmp.checksum.status",
+         "-e", "frame.packet_flags_direction"],
         capture_output=True, text=True, check=True).stdout.splitlines()
     rows = [line.split("\t") for line in out]
     assert [r[1] for r in rows[:2]] == ["1", "2"]       # ARP request, reply
@@ -90,5 +91,7 @@ def test_capture_reads_back_in_tshark(scenario):
     assert [(r[3], r[4]) for r in echoes[0::2]] == [("10.0.2.15", h) for h in hosts]
     assert [(r[3], r[4], r[5]) for r in echoes[1::2]] == [(h, "10.0.2.15", "255") for h in hosts]
     assert all(r[6] == "1" and r[7] == "1" for r in echoes)   # good IP and ICMP checksums
+    # Each frame's direction: requests leave the NIC (outbound), replies come in (inbound).
+    assert [r[8] for r in rows] == ["0x00000002", "0x00000001"] * 13
     # Simulated time stamps: the whole exchange takes well under a millisecond.
     assert 0 < float(rows[-1][0]) < 0.001
