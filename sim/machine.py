@@ -6,6 +6,7 @@ the guest kernel and the shell. ``run_script`` types command lines at the shell;
 scenario coroutine a ``World`` with all of those pieces, for tests that need to reach in.
 """
 
+import os
 import signal
 import sys
 import time
@@ -178,6 +179,9 @@ class Machine:
         the driver's statistics are gathered after the scenario (``summary``): that takes MMIO
         reads, which ``cycles`` does not count. ``window`` (first cycle, last cycle or None)
         keeps that part of the run in the VCD."""
+        for path in (vcd, gtkw, pcap):
+            if path:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         capture = None
         if window is not None:
             start, end = window
