@@ -92,3 +92,7 @@ class Control(wiring.Component):
             reg.STATUS.index: status,
         })
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block."""
+        return {"ctrl": self.ctrl, "device_reset": self.device_reset, "link_up": self.link_up}

@@ -118,6 +118,35 @@ class E1000(wiring.Component):
         # Outside the reset: what host memory still owes when CTRL.RST comes is settled here.
         self.dma_drain = DMADrain()
 
+    def waveforms(self):
+        """What a waveform viewer shows of the core, once elaborated: {group: {name: signal or
+        interface}}, each block's own choice (its ``waveforms()``) beside the core's ports."""
+        bus = self.mmio_target.bus
+        return {
+            "MMIO bus": {"req_valid": self.mmio.req.valid, "req_ready": self.mmio.req.ready,
+                         "req": self.mmio.req.payload, "resp_valid": self.mmio.resp.valid,
+                         "resp_ready": self.mmio.resp.ready, "resp_data": self.mmio.resp.payload,
+                         **self.mmio_target.waveforms()},
+            "Register file": {"addr": bus.addr, "r_stb": bus.r_stb, "w_stb": bus.w_stb,
+                              "w_data": bus.w_data, "w_mask": bus.w_mask, "r_data": bus.r_data,
+                              **self.control.waveforms()},
+            "Interrupts": {**self.interrupts.waveforms(), "irq": self.irq},
+            "EEPROM": self.eeprom.waveforms(),
+            "TX DMA": self.txdma.waveforms(),
+            "TX MAC": {**self.txmac.waveforms(), "tx_en": self.gmii.tx_en, "txd": self.gmii.txd},
+            "RX MAC": {"rx_dv": self.gmii.rx_dv, "rxd": self.gmii.rxd, "rx_er": self.gmii.rx_er,
+                       **self.rxmac.waveforms()},
+            "RX DMA": self.rxdma.waveforms(),
+            "DMA port": {"rd_cmd_valid": self.dma.rd_cmd.valid,
+                         "rd_cmd_ready": self.dma.rd_cmd.ready, "rd_cmd": self.dma.rd_cmd.payload,
+                         "rd_data_valid": self.dma.rd_data.valid,
+                         "rd_data": self.dma.rd_data.payload,
+                         "wr_cmd_valid": self.dma.wr_cmd.valid, "wr_cmd": self.dma.wr_cmd.payload,
+                         "wr_data_valid": self.dma.wr_data.valid,
+                         "wr_data": self.dma.wr_data.payload},
+            "MDIO and PHY": self.mdio_master.waveforms(),
+        }
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.mmio = self.mmio_target

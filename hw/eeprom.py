@@ -88,7 +88,6 @@ class EEPROM(wiring.Component):
         self.cs = Signal()
         self.di = Signal()
         self.do = Signal()
-        self.fsm_state = None       # the Microwire state machine, once elaborated
 
     def elaborate(self, platform):
         m = Module()
@@ -191,9 +190,15 @@ class EEPROM(wiring.Component):
                     with m.If(bits == 15):
                         m.d.sync += mw_addr.eq(mw_addr + 1)
 
-        self.fsm_state = fsm.state
+        self._fsm = fsm
         read_mux(m, bus, {
             reg.EECD.index: eecd,
             reg.EERD.index: eerd,
         })
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated): the Microwire pins
+        and state, and the station address load."""
+        return {"sk": self.sk, "cs": self.cs, "di": self.di, "do": self.do,
+                "microwire": self._fsm.state, "station_load": self.station.load}

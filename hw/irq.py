@@ -108,3 +108,7 @@ class InterruptController(wiring.Component):
             reg.ITR.index: itr,
         })
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block."""
+        return {"icr": self.icr, "ims": self.ims, "itr": self.itr, "causes": self.causes}

@@ -153,5 +153,11 @@ class MDIOMaster(wiring.Component):
                 self.mdio.mdio_o.eq(preamble | shift_out[-1]),
                 self.mdio.mdio_oe.eq(~is_read | (bit < _READ_DRIVEN_BITS)),
             ]
-        self.fsm_state = fsm.state      # for waveform viewers
+        self._fsm = fsm
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated): the pins and the
+        frame's state."""
+        return {"mdc": self.mdio.mdc, "mdio_o": self.mdio.mdio_o, "mdio_oe": self.mdio.mdio_oe,
+                "mdio_i": self.mdio.mdio_i, "master": self._fsm.state}

@@ -93,5 +93,10 @@ class MMIOTarget(wiring.Component):
                 m.d.comb += resp.valid.eq(1)
                 with m.If(resp.ready):
                     m.next = "IDLE"
-        self.fsm_state = fsm.state      # for waveform viewers
+        self._fsm = fsm
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated): the request
+        handshake's state."""
+        return {"state": self._fsm.state}

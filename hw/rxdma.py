@@ -404,7 +404,7 @@ class RxDMA(wiring.Component):
                     m.d.comb += self.words.ready.eq(1)
                     with m.If(self.words.valid):
                         m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
-        self.fsm_state = fsm.state
+        self._fsm = fsm
 
         m.d.comb += [
             self.stats.payload.length.eq(frame.length),
@@ -426,3 +426,8 @@ class RxDMA(wiring.Component):
             self.rxt0.eq(delay.fire),
         ]
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated)."""
+        return {"rdh": self.head, "state": self._fsm.state, "rxt0": self.rxt0,
+                "rxdmt0": self.rxdmt0, "rxo": self.rxo}

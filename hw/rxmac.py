@@ -365,5 +365,9 @@ class RxMAC(wiring.Component):
                         m.d.comb += [self.rollback.eq(1), self.overrun.eq(lost)]
                         with m.If(keep_q):
                             m.d.comb += self.stats.payload.outcome.eq(RxOutcome.OVERRUN)
-        self.fsm_state = fsm.state
+        self._fsm = fsm
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated)."""
+        return {"state": self._fsm.state, "overrun": self.overrun}

@@ -303,7 +303,7 @@ class TxFetch(wiring.Component):
                     with m.If(eop):
                         m.d.sync += had_data.eq(0)
                     m.next = "DESCRIPTOR"
-        self.fsm_state = fsm.state
+        self._fsm = fsm
 
         # Receive side: beats become words, and every word leaves from a register (``held``),
         # so that the queue's block RAM is written from registers. The last word of a
@@ -379,6 +379,10 @@ class TxFetch(wiring.Component):
         m.d.sync += self.spare.eq(headroom > SPARE)
         return m
 
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated)."""
+        return {"fetch": self._fsm.state}
+
 
 class TxDMA(wiring.Component):
     """Members
@@ -436,6 +440,7 @@ class TxDMA(wiring.Component):
         # The fetcher reserves no more than the queue takes before ``room`` falls, so that the
         # words of every read it issues go in without the MAC's help.
         self.fetch = TxFetch(space=queue_depth - 2)
+        self.tso = TxSegmenter()
 
     def elaborate(self, platform):
         m = Module()
@@ -447,7 +452,7 @@ class TxDMA(wiring.Component):
         m.submodules.fetch = fetch = self.fetch
         m.submodules.offloads = offloads = pipe.queue(width=data.Layout.cast(TxWork).size,
                                                       ram_depth=16)
-        m.submodules.tso = tso = TxSegmenter()
+        m.submodules.tso = tso = self.tso
         m.submodules.checksum = checksum = TxChecksum(depth=16)
         m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxWord).size,
                                                 ram_depth=self._depth)
@@ -629,7 +634,7 @@ class TxDMA(wiring.Component):
                 # DD is in host memory.
                 m.d.comb += retire.eq(1)
                 m.next = "IDLE"
-        self.fsm_state = fsm.state
+        self._fsm = fsm
         m.d.comb += done.r_en.eq(retire)
 
         # TDH: software sets it while the engine is off; the engine moves it as it retires. A
@@ -653,3 +658,10 @@ class TxDMA(wiring.Component):
         # TXQE a cycle after the retirement that emptied the queue, from the moved head.
         m.d.sync += self.txqe.eq(retired[0] & (self.head == self.tail))
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated)."""
+        return {"tdh": self.head, "frame_ready": self.frame_ready,
+                "writeback": self._fsm.state, **self.fetch.waveforms(),
+                "segmenter": self.tso.waveforms()["state"], "txdw": self.txdw,
+                "txqe": self.txqe}

@@ -402,5 +402,9 @@ class TxMAC(wiring.Component):
                              gap_over.eq(0)]
                 with m.If(self.stats.valid & self.stats.ready):
                     m.next = "IDLE"
-        self.fsm_state = fsm.state
+        self._fsm = fsm
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated)."""
+        return {"state": self._fsm.state}

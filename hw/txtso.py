@@ -358,7 +358,7 @@ class TxSegmenter(wiring.Component):
                     with m.If(i.eop):
                         m.d.sync += pop.eq(1)
                         m.next = "PASS"
-        self.fsm_state = fsm.state
+        self._fsm = fsm
 
         with m.If(~fsm.ongoing("PASS")):
             swapped = Cat(tcp_len[8:], tcp_len[:8])
@@ -367,3 +367,7 @@ class TxSegmenter(wiring.Component):
             with m.If(failing):
                 m.d.comb += [self.command.ip.eq(0), self.command.tu.eq(0)]
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of this block (once elaborated)."""
+        return {"state": self._fsm.state}

@@ -56,67 +56,16 @@ class World:
 
 
 def default_traces(bench):
-    """The curated waveform set, grouped by block."""
-    core = bench.core
-    mmio = core.mmio_target
-    control = core.control
-    irq = core.interrupts
-    eeprom = core.eeprom
-    mdio = core.mdio_master
+    """The curated waveform set, grouped by block: what the core's blocks show
+    (``E1000.waveforms``), with the bench's side of the MMIO initiator, the interrupt line,
+    bus mastering, the PHY and the cable beside them."""
+    groups = bench.core.waveforms()
     phy = bench.phy
-    return {
-        "MMIO bus": {
-            "req_valid": core.mmio.req.valid, "req_ready": core.mmio.req.ready,
-            "req": core.mmio.req.payload,
-            "resp_valid": core.mmio.resp.valid, "resp_ready": core.mmio.resp.ready,
-            "resp_data": core.mmio.resp.payload,
-            "cpu_posted": bench.mmio.posted, "cpu_done": bench.mmio.done,
-            "state": mmio.fsm_state,
-        },
-        "Register file": {
-            "addr": mmio.bus.addr, "r_stb": mmio.bus.r_stb, "w_stb": mmio.bus.w_stb,
-            "w_data": mmio.bus.w_data, "w_mask": mmio.bus.w_mask, "r_data": mmio.bus.r_data,
-            "ctrl": control.ctrl, "device_reset": control.device_reset,
-            "link_up": control.link_up,
-        },
-        "Interrupts": {
-            "icr": irq.icr, "ims": irq.ims, "itr": irq.itr, "causes": irq.causes,
-            "irq": bench.irq,
-        },
-        "EEPROM": {
-            "sk": eeprom.sk, "cs": eeprom.cs, "di": eeprom.di, "do": eeprom.do,
-            "microwire": eeprom.fsm_state,
-        },
-        "TX DMA": {
-            "tdh": core.txdma.head, "frame_ready": core.txdma.frame_ready,
-            "writeback": core.txdma.fsm_state, "fetch": core.txdma.fetch.fsm_state,
-            "txdw": core.txdma.txdw, "txqe": core.txdma.txqe,
-        },
-        "TX MAC": {
-            "state": core.txmac.fsm_state, "tx_en": core.gmii.tx_en, "txd": core.gmii.txd,
-        },
-        "RX MAC": {
-            "rx_dv": core.gmii.rx_dv, "rxd": core.gmii.rxd, "rx_er": core.gmii.rx_er,
-            "state": core.rxmac.fsm_state, "overrun": core.rxmac.overrun,
-        },
-        "RX DMA": {
-            "rdh": core.rxdma.head, "state": core.rxdma.fsm_state, "rxt0": core.rxdma.rxt0,
-            "rxdmt0": core.rxdma.rxdmt0, "rxo": core.rxdma.rxo,
-        },
-        "DMA port": {
-            "rd_cmd_valid": core.dma.rd_cmd.valid, "rd_cmd_ready": core.dma.rd_cmd.ready,
-            "rd_cmd": core.dma.rd_cmd.payload,
-            "rd_data_valid": core.dma.rd_data.valid, "rd_data": core.dma.rd_data.payload,
-            "wr_cmd_valid": core.dma.wr_cmd.valid, "wr_cmd": core.dma.wr_cmd.payload,
-            "wr_data_valid": core.dma.wr_data.valid, "wr_data": core.dma.wr_data.payload,
-            "bus_master": bench.bus_master,
-        },
-        "MDIO and PHY": {
-            "mdc": core.mdio.mdc, "mdio_o": core.mdio.mdio_o, "mdio_oe": core.mdio.mdio_oe,
-            "mdio_i": core.mdio.mdio_i, "master": mdio.fsm_state, "phy": phy.fsm_state,
-            "phy_mdio_oe": phy.mdio_oe, "cable": bench.cable, "link": phy.link,
-        },
-    }
+    groups["MMIO bus"].update({"cpu_posted": bench.mmio.posted, "cpu_done": bench.mmio.done})
+    groups["DMA port"]["bus_master"] = bench.bus_master
+    groups["MDIO and PHY"].update({"phy": phy.waveforms()["state"], "phy_mdio_oe": phy.mdio_oe,
+                                   "cable": bench.cable, "link": phy.link})
+    return groups
 
 
 class Machine:

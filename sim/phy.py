@@ -196,8 +196,12 @@ class PHYModel(wiring.Component):
                     with m.If(count == 16):
                         m.d.sync += [count.eq(0), ones.eq(0)]
                         m.next = "PREAMBLE"
-        self.fsm_state = fsm.state      # for waveform viewers
+        self._fsm = fsm
         return m
+
+    def waveforms(self):
+        """What a waveform viewer shows of the PHY model (once elaborated)."""
+        return {"state": self._fsm.state}
 
     @staticmethod
     def _write_bmcr(m, regs, data, an_start):
