@@ -202,9 +202,6 @@ def main(argv=None):
     what = "interactive" if lines is None else f"{len(lines)} command(s)"
     backend = machine.backend
     engine = {"cxxrtl": "compiled model (CXXRTL)", "amaranth": "Amaranth simulator"}[backend.name]
-    built = getattr(getattr(backend, "model", None), "built_in", 0)
-    if built:
-        note(f"compiled model built in {built:.1f} s")
     note(f"design elaborated and simulator ready in {time.perf_counter() - began:.1f} s")
     print(f"e1000 co-simulation: {engine}, 125 MHz; {what}", file=sys.stderr)
     start = time.perf_counter()

@@ -180,7 +180,7 @@ def test_cross_simulation_scenario_is_identical_on_both_backends():
 
 
 def test_memory_writes_in_the_compiled_model_are_filtered():
-    from sim.cxxrtl import _filter_writes
+    from sim.cxxrtl_build import _filter_writes
     line = ("\t\tmemory_p_q.update(tmp_5.index, value<64>{0u,0u}.concat(p_a.slice<7,0>()).val(), "
             "and_uu<1>(p_b, p_c), 0);")
     assert _filter_writes(line) == (
@@ -192,7 +192,7 @@ def test_memory_writes_in_the_compiled_model_are_filtered():
 
 
 def test_plain_commit_of_the_compiled_model():
-    from sim.cxxrtl import _add_plain_commit
+    from sim.cxxrtl_build import _add_plain_commit
     generated = ("struct p_bench {\n"
                  "\ttemplate<class ObserverT>\n"
                  "\tbool commit(ObserverT &observer) {\n"
@@ -221,8 +221,19 @@ def test_plain_commit_of_the_compiled_model():
 def test_a_truncated_cached_model_is_not_used(tmp_path):
     """A library cut short (a build killed while copying, a full disk) does not load: the
     cache treats it as missing, so the model is built again instead of failing to start."""
-    from sim.cxxrtl import _usable
+    from sim.cxxrtl_build import _usable
     library = tmp_path / "model.so"
     assert not _usable(library)
     library.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(40))
     assert not _usable(library)
+
+
+def test_amaranths_private_api_is_reached_only_through_one_module():
+    import pathlib
+    import re
+    root = pathlib.Path(__file__).resolve().parent.parent
+    private = re.compile(r"\bamaranth(\.\w+)*\._\w+|from amaranth(\.\w+)* import _\w+")
+    users = sorted(str(path.relative_to(root)) for folder in ("hw", "sim", "driver", "tests")
+                   for path in (root / folder).glob("*.py")
+                   if private.search(path.read_text()) and path.name != "test_backends.py")
+    assert users == ["sim/amaranth_private.py"]
