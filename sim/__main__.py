@@ -19,11 +19,11 @@ from hw.core import DEFAULT_MAC
 from hw.eeprom import eeprom_image
 
 from .backend import SimulationError
-from .backends import BACKENDS
 from .bench import CLOCK_HZ
 from .cxxrtl import CompilerMissing
 from .machine import Machine
-from .outputs import OutputError, prepare, sim_time
+from .outputs import (PCAP_HELP, OutputError, add_backend_option, add_output_options,
+                      prepare)
 from .trace import to_fst
 
 
@@ -77,30 +77,18 @@ def build_parser():
     src.add_argument("-i", "--interactive", action="store_true",
                      help="type commands at the guest's prompt (exit or Ctrl-D ends); simulated "
                           "time stands still while the prompt waits")
-    p.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="the simulator: cxxrtl (the design compiled to C++, built once per "
-                        "design and kept in ~/.cache/e1000-cosim), amaranth (Amaranth's "
-                        "simulator: a hundred times slower, every signal visible), or auto: cxxrtl "
-                        "when a C++ compiler is there (default: %(default)s)")
-    w = p.add_argument_group("outputs (the main scenario writes build/sim.*, other runs build/run.*)")
-    w.add_argument("--vcd", default=None, metavar="PATH",
-                   help="VCD output (default: build/sim.vcd or build/run.vcd)")
-    w.add_argument("--gtkw", default=None, metavar="PATH",
-                   help="GTKWave save file (default: the VCD path with .gtkw)")
+    add_backend_option(p)
+    # The main scenario writes build/sim.*, other runs build/run.* (the defaults, left None here).
+    w = add_output_options(p, pcap=None, vcd=None, window=True,
+                           pcap_help=PCAP_HELP + ": build/sim.pcapng for the main scenario, "
+                                     "build/run.pcapng for other runs",
+                           vcd_help="VCD output: build/sim.vcd for the main scenario, "
+                                    "build/run.vcd for other runs")
     w.add_argument("--no-vcd", action="store_true",
                    help="write no waveforms (fastest); removes the run's old VCD and .gtkw")
     w.add_argument("--fst", action="store_true",
                    help="waveforms as FST, GTKWave's compact format for long runs (the VCD "
                         "converted with GTKWave's vcd2fst, then removed)")
-    w.add_argument("--trace-start", type=sim_time, default=0, metavar="TIME",
-                   help="keep waveforms from this point of simulated time: cycles, or a number "
-                        "with s, ms, us or ns (default: the start)")
-    w.add_argument("--trace-end", type=sim_time, default=None, metavar="TIME",
-                   help="keep waveforms up to this point (default: the end)")
-    w.add_argument("--pcap", default=None, metavar="PATH",
-                   help="every frame on the wire as it crosses it, pcapng with directions (or "
-                        "pcap for a name ending in .pcap), for Wireshark or tshark (default: "
-                        "build/sim.pcapng or build/run.pcapng)")
     w.add_argument("--json", default=None, metavar="PATH",
                    help="a summary of the run: each command with its status and output, cycles, "
                         "frames, the driver's counters")

@@ -55,7 +55,7 @@ from .guest import MARK_DONE, MARK_OFFSET, GuestError, check_command, fetch, ini
     scenario_archive
 from .hostmem import HostMemory
 from .mpqemu import Channel, Command, GuestRam, ProtocolError
-from .outputs import OutputError, prepare, sim_time
+from .outputs import OutputError, add_output_options, prepare
 from .pci import PciFunction
 from .phy import PHYModel
 
@@ -700,18 +700,8 @@ def build_parser():
     p.add_argument("--nic", choices=("model", "qemu"), default="model",
                    help="model: the project's e1000 (default); qemu: QEMU's own e1000 and user "
                         "network, the same guest and commands, for comparison")
-    p.add_argument("--pcap", default="build/qemu.pcapng", metavar="PATH",
-                   help="every frame on the wire as it crosses it, with its direction (pcapng; "
-                        "pcap for a name ending in .pcap) (default: %(default)s)")
-    w = p.add_argument_group("waveforms (a boot is long: record a window of it)")
-    w.add_argument("--vcd", metavar="PATH", help="write waveforms of the window to this VCD")
-    w.add_argument("--gtkw", metavar="PATH",
-                   help="GTKWave save file (default: the VCD path with .gtkw)")
-    w.add_argument("--trace-start", type=sim_time, default=0, metavar="TIME",
-                   help="where the window starts, in cycles or simulated time such as 20ms "
-                        "(default: the start)")
-    w.add_argument("--trace-end", type=sim_time, default=None, metavar="TIME",
-                   help="where it ends (default: the end of the run)")
+    add_output_options(p, pcap="build/qemu.pcapng", window=True,
+                       vcd_help="waveforms of the window (a boot is long: record a window of it)")
     p.add_argument("--trace-mmio", metavar="CSV",
                    help="write every BAR access the guest makes (time, cycle, offset, value, "
                         "register name) to this file")

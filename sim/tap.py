@@ -48,10 +48,9 @@ import time
 
 from driver.netdev import SkBuff
 
-from .backends import BACKENDS
 from .bench import CLOCK_HZ
 from .ethernet import received, to_wire
-from .outputs import OutputError, prepare
+from .outputs import OutputError, add_backend_option, add_output_options, prepare
 
 
 __all__ = ["main", "Namespace", "Tap", "TapBridge", "gateway_host", "requirements",
@@ -434,16 +433,9 @@ def build_parser():
     p.add_argument("--mtu", type=int, default=None, metavar="N",
                    help="the MTU of both ends' eth0 and of the model's driver, 68 to 16110 "
                         "(jumbo frames above 1500; default: 1500)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="the simulator (default: %(default)s; the Amaranth simulator is too slow "
-                        "for the kernel's time-outs)")
-    p.add_argument("--pcap", default="build/tap.pcapng", metavar="PATH",
-                   help="every frame on the simulated wire as it crosses it, with its direction "
-                        "(pcapng; pcap for a name ending in .pcap) (default: %(default)s)")
-    p.add_argument("--vcd", default=None, metavar="PATH",
-                   help="waveforms (none by default: runs last seconds of wall time)")
-    p.add_argument("--gtkw", default=None, metavar="PATH",
-                   help="GTKWave save file (default: the VCD path with .gtkw)")
+    add_backend_option(p, "; the Amaranth simulator is too slow for the kernel's time-outs")
+    add_output_options(p, pcap="build/tap.pcapng",
+                       vcd_help="waveforms (runs last seconds of wall time)")
     return p
 
 
