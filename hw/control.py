@@ -24,7 +24,11 @@ __all__ = ["Control"]
 
 
 class Control(wiring.Component):
-    """Members
+    """Register reads answer two cycles after the strobe. A write of CTRL.RST holds ``device_reset``
+    for ``reset_cycles`` cycles while ``reset_row`` sweeps the tables; ``link_up`` follows the
+    synchronised ``phy_link`` qualified by CTRL.SLU, and each change raises LSC.
+
+    Members
     -------
     bus : In(RegBusSignature)
     ctrl : Out(32)

@@ -53,7 +53,11 @@ DEFAULT_MAC = bytes.fromhex("525400123456")
 
 
 class E1000(wiring.Component):
-    """Parameters
+    """The whole device in one 125 MHz clock domain: MMIO accesses on ``mmio``, one at a time; DMA
+    on ``dma``, reads answered in order by host memory; GMII at a byte a cycle each way; MDIO;
+    INTx on ``irq``. Every output is defined from the first cycle after reset.
+
+    Parameters
     ----------
     mac : bytes
         MAC address written into the default EEPROM image.

@@ -18,7 +18,12 @@ __all__ = ["InterruptDelay"]
 
 
 class InterruptDelay(wiring.Component):
-    """Parameters
+    """``event``, ``immediate`` and ``flush`` are one-cycle pulses; ``fire`` pulses for a cycle when
+    a timer expires, N - 1 to N units of 1.024 us after the event for a delay of N, or two
+    cycles after ``immediate``, ``flush`` or an event with a packet delay of zero (the requests
+    are registered first).
+
+    Parameters
     ----------
     clk_per_unit : int
         Clock cycles per 1.024 us (128 at 125 MHz).

@@ -26,7 +26,11 @@ __all__ = ["DMAArbiter"]
 
 
 class DMAArbiter(wiring.Component):
-    """Parameters
+    """Commands are granted round robin, at most one a cycle per direction, and leave unregistered
+    with their address added up; read beats and write acknowledgements go back to their
+    initiators in order, by tag queues; a granted write keeps the write channel to its last beat.
+
+    Parameters
     ----------
     readers, writers : int
         Number of initiators that read and that write.

@@ -40,7 +40,11 @@ __all__ = ["DMADrain"]
 
 
 class DMADrain(wiring.Component):
-    """Parameters
+    """Between resets a register slice on commands and wires on data and acknowledgements. From a
+    device reset on, it takes and drops what host memory still owes for commands accepted before
+    it, finishes a write burst in progress with empty strobes, and still offers a held command.
+
+    Parameters
     ----------
     outstanding : int
         Commands the arbiter may have in flight per direction.

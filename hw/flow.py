@@ -35,7 +35,10 @@ class PauseSignature(wiring.Signature):
 
 
 class PauseTimer(wiring.Component):
-    """Members
+    """``pause.load`` (a one-cycle pulse) loads ``pause.time`` quanta of 64 cycles; ``paused`` is high
+    from the next cycle until they have run out, and a load of 0 ends a pause at once.
+
+    Members
     -------
     pause : In(PauseSignature())
     paused : Out(1)
@@ -58,7 +61,11 @@ class PauseTimer(wiring.Component):
 
 
 class PauseRequest(wiring.Component):
-    """Parameters
+    """``request`` is a stream of pause times, valid until the MAC takes it: an XOFF (FCTTV) when the
+    level reaches FCRTH and again each half pause while it stays at or above FCRTL, an XON (0)
+    when it falls under FCRTL with XONE. The level is compared a cycle after it changes.
+
+    Parameters
     ----------
     level_bits : int
         Width of the receive FIFO's level, in 8-byte words.

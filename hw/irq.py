@@ -21,7 +21,11 @@ __all__ = ["InterruptController"]
 
 
 class InterruptController(wiring.Component):
-    """Parameters
+    """Register reads answer two cycles after the strobe. ``irq`` is high while ``ICR & IMS`` is not
+    zero: a read of ICR clears the causes and drops it in the same cycle; with ITR, it rises at
+    most once every ITR x 256 ns.
+
+    Parameters
     ----------
     clk_per_itr_unit : int
         Clock cycles in one ITR unit of 256 ns (32 at 125 MHz).

@@ -32,7 +32,11 @@ _READ_DRIVEN_BITS = _PREAMBLE_BITS + 2 + 2 + 5 + 5
 
 
 class MDIOMaster(wiring.Component):
-    """Parameters
+    """A write of MDIC (read or write opcode) sends one 64-bit clause 22 frame, a bit per MDC period
+    of 2 x ``mdc_half_period`` cycles, and sets READY after its last bit; writes of MDIC while a
+    frame is under way are ignored.
+
+    Parameters
     ----------
     mdc_half_period : int
         Clock cycles per half period of MDC. 25 gives 2.5 MHz from 125 MHz, the clause 22 maximum;

@@ -23,7 +23,11 @@ _IODATA = 0x4
 
 
 class MMIOTarget(wiring.Component):
-    """Members
+    """One access at a time: a request is taken when the target is idle; the register bus is
+    strobed three cycles later; a write is done a cycle after its strobe (no response), a read
+    answered on ``resp`` three cycles after it, six after its request was taken.
+
+    Members
     -------
     mmio : In(MMIOSignature)
     bus : Out(RegBusSignature)

@@ -23,7 +23,11 @@ __all__ = ["DescriptorPrefetch"]
 
 
 class DescriptorPrefetch(wiring.Component):
-    """Parameters
+    """Descriptors come out on ``descs`` in ring order from the head, read ahead in bursts that
+    pass neither the tail nor the ring's end, one read in flight, only when the queue has room
+    for the whole burst; dropping ``enable`` empties the queue and the next fetch starts at head.
+
+    Parameters
     ----------
     depth : int
         Descriptors in the queue's RAM (a power of 2); its output register and the register

@@ -36,7 +36,11 @@ class RxChecksumResult(data.Struct):
 
 
 class RxChecksum(wiring.Component):
-    """Members
+    """Bytes in one a cycle at most after ``start``, no back-pressure; ``done`` a cycle after the
+    frame's last byte; ``result`` current three cycles after ``done``, held until the next
+    ``start`` (see the module's contract).
+
+    Members
     -------
     start : In(1)
         A frame begins.

@@ -52,7 +52,11 @@ class RxDeliveryStats(data.Struct):
 
 
 class RxDMA(wiring.Component):
-    """Members
+    """A committed frame's status in, its words taken a byte a cycle (the line's rate) into buffers
+    at any alignment, each descriptor written back after its buffer and RDH moved past it; one
+    ``stats`` report per frame; ``rxt0``, ``rxdmt0`` and ``rxo`` are one-cycle pulses.
+
+    Members
     -------
     bus : In(RegBusSignature)
         RDH.

@@ -37,7 +37,11 @@ class RxStatus(data.Struct):
 
 
 class RxFIFO(wiring.Component):
-    """Parameters
+    """Words are written one a cycle while ``room`` says they fit; a frame's end commits them with its
+    status or rolls them back. Committed frames leave as a status stream and a word stream, read
+    ahead through two registers.
+
+    Parameters
     ----------
     depth : int
         64-bit words of frame data (a power of 2).

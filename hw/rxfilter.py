@@ -53,7 +53,11 @@ class FilterTablesSignature(wiring.Signature):
 
 
 class RxAddressFilter(wiring.Component):
-    """Parameters
+    """``start`` begins the look-ups with the destination on ``dest``; ``busy`` is high for some 23
+    cycles, then ``passed`` is the verdict, registered and current every cycle after (see the
+    module's contract).
+
+    Parameters
     ----------
     addresses : int
         Entries of the receive address table.

@@ -83,7 +83,11 @@ class RxFrameStats(data.Struct):
 
 
 class RxMAC(wiring.Component):
-    """Members
+    """One byte a cycle in from GMII, words out to the FIFO a cycle after they are complete, one
+    verdict per frame (commit or roll back, and a report to the counters) before the next frame
+    writes its first word: frames may follow at the minimum gap, whatever their length.
+
+    Members
     -------
     rxd, rx_dv, rx_er : In(8), In(1), In(1)
         GMII receive.

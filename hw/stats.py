@@ -72,7 +72,11 @@ class _Write(data.Struct):
 
 
 class Statistics(wiring.Component):
-    """Members
+    """Register reads answer two cycles after the strobe, clearing the row where the map says;
+    increments come as a stream, one a cycle at most, through the same read-modify-write
+    pipeline, in which a register read has priority.
+
+    Members
     -------
     bus : In(RegBusSignature)
     inc : In(stream.Signature(StatsIncrement))

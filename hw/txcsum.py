@@ -80,7 +80,11 @@ class _Pass(data.Struct):
 
 
 class TxChecksum(wiring.Component):
-    """Parameters
+    """A word is taken in one cycle, or two when its frame asks for checksums (four bytes a cycle
+    or more); each frame's checksums come out of ``results`` at most ``LATENCY`` cycles after its
+    last word, one result per frame, in order (see the module's contract).
+
+    Parameters
     ----------
     depth : int
         Results queued for the MAC (a power of 2): the frames that may wait in the transmit

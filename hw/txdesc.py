@@ -45,7 +45,10 @@ class TxRequest(data.Struct):
 
 
 class TxDescriptorDecoder(wiring.Component):
-    """Members
+    """A stream stage with no registers on the data path: ``requests`` has the valid and ready of
+    ``descs`` and a payload decoded from it; a context descriptor sets the context as it is taken.
+
+    Members
     -------
     descs : In(stream.Signature(128))
         Descriptors in ring order.

@@ -385,7 +385,11 @@ class TxFetch(wiring.Component):
 
 
 class TxDMA(wiring.Component):
-    """Members
+    """Descriptors in from the ring, words out to the MAC; ``frame_ready`` when a frame is wholly
+    queued. Buffer reads reserve room in the word queue first, so fetching overlaps
+    transmission; descriptors are retired (DD written back with RS) in ring order.
+
+    Members
     -------
     bus : In(RegBusSignature)
         TDH.

@@ -123,7 +123,11 @@ class TxLine(wiring.Component):
 
 
 class TxMAC(wiring.Component):
-    """Members
+    """One byte a cycle onto GMII. A frame starts only once its checksums (one per frame) say all of
+    it is queued, so it never runs dry; frames are at least TIPG.IPGT byte times apart, never
+    less than 12; a frame asking for checksums or a tag that had to start early is aborted.
+
+    Members
     -------
     words : In(stream.Signature(TxWord))
     checksums : In(stream.Signature(TxChecksums))

@@ -181,7 +181,11 @@ class TxHeaderCopy(wiring.Component):
 
 
 class TxSegmenter(wiring.Component):
-    """Members
+    """A stream stage: a frame without TSE passes a word a cycle with its work as its command; a
+    frame with TSE leaves as segments, each behind a copy of its header with the per-segment
+    fields put in (see the module's contract).
+
+    Members
     -------
     fetched : In(stream.Signature(TxTaggedWord))
     work : In(stream.Signature(TxWork))
