@@ -1,12 +1,10 @@
+# The project is installed (``pip install -e .``, which ``make test`` does), so the tests import
+# it as any user would; pytest puts this folder on the path for the shared helpers (harness).
 import contextlib
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from sim.cxxrtl import CompilerMissing  # noqa: E402
+from sim.cxxrtl import CompilerMissing
 
 
 # A test on the compiled backend needs a C++ compiler: without one it is skipped, saying why,
