@@ -88,6 +88,10 @@ class Register:
                 return f
         raise AttributeError(f"register {self.__dict__.get('name')} has no field {name}")
 
+    def value(self, **fields):
+        """A value of this register made of its fields: ``reg.TCTL.value(EN=1, PSP=1, CT=0x10)``."""
+        return sum(getattr(self, name).put(value) for name, value in fields.items())
+
     @property
     def self_clearing_mask(self):
         return sum(f.mask for f in self.fields if f.self_clearing)

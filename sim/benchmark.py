@@ -27,7 +27,7 @@ from hw.bus import Space
 from hw.desc import RXD_STA, TXD_CMD, RxDescriptor, TxDescriptor
 from hw.regmap import reg
 
-from . import backends
+from . import backends, regvalues
 from .bench import Bench, CLOCK_HZ
 from .ethernet import to_wire
 from .hostmem import HostMemory
@@ -68,8 +68,8 @@ async def _tx(backend, size, count, progress):
 
     await _write(backend, reg.TDBAL, RING)
     await _write(backend, reg.TDLEN, 16 * SLOTS)
-    await _write(backend, reg.TIPG, 0x00602008)
-    await _write(backend, reg.TCTL, 0x0004010A)
+    await _write(backend, reg.TIPG, regvalues.TIPG)
+    await _write(backend, reg.TCTL, regvalues.TCTL)
     handed = min(count, SLOTS - 1)
     for i in range(handed):
         hand(i)
@@ -98,7 +98,7 @@ async def _rx(backend, size, count, progress):
     await _write(backend, reg.RDBAL, RING)
     await _write(backend, reg.RDLEN, 16 * SLOTS)
     await _write(backend, reg.RDT, SLOTS - 1)
-    await _write(backend, reg.RCTL, 0x04008002)
+    await _write(backend, reg.RCTL, regvalues.RCTL)
     # Writes are posted: read one back before frames arrive, so the receiver is on by then.
     await backend.mmio(Space.MEM, reg.STATUS.offset)
 

@@ -58,6 +58,7 @@ from hw.txdma import MAX_FRAME_DATA
 from .ethernet import PREAMBLE, vlan_tag
 from .machine import Machine
 from .outputs import OutputError, prepare
+from . import regvalues
 
 
 __all__ = ["Campaign", "FuzzFailure", "main"]
@@ -666,7 +667,7 @@ class Campaign:
         await nic.write(reg.TDLEN, 16 * count)
         await nic.write(reg.TDH, 0)
         await nic.write(reg.TDT, 0)
-        await nic.write(reg.TIPG, 0x00602008)
+        await nic.write(reg.TIPG, regvalues.TIPG)
         await nic.write(reg.TCTL, tctl)
         # VLAN insertion on in half the rounds; frames ask for tags in either.
         vme = rng.random() < 0.5

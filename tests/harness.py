@@ -5,6 +5,7 @@ import struct
 from hw.bus import Space
 from hw.core import E1000
 from hw.regmap import Register
+from sim import regvalues
 from sim.backends import create
 from sim.bench import Bench
 from sim.phy import PHYModel
@@ -75,7 +76,7 @@ class Rings:
         self.backend, self.regs = backend, regs
         self.tail = 0
 
-    async def tx_setup(self, count=8, tctl=0x0004010A, tipg=0x00602008):
+    async def tx_setup(self, count=8, tctl=regvalues.TCTL, tipg=regvalues.TIPG):
         self.tx_count = count
         self.backend.mem_write(TX_RING, bytes(16 * count))
         await self.regs.write(_reg.TDBAL, TX_RING)
@@ -108,7 +109,7 @@ class Rings:
     def tx_status(self, i):
         return _TX.from_bits(int.from_bytes(self.backend.mem_read(TX_RING + 16 * i, 16), "little"))
 
-    async def rx_setup(self, count=8, rctl=0x04008002, buffer=2048, give=None):
+    async def rx_setup(self, count=8, rctl=regvalues.RCTL, buffer=2048, give=None):
         self.rx_count = count
         self.rx_buffer = buffer
         for i in range(count):

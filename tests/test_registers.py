@@ -4,6 +4,7 @@ the I/O window, and CTRL.RST."""
 from hw.core import DEFAULT_MAC
 from hw.regfile import PLAIN
 from hw.regmap import Access, REGISTERS, reg
+from sim import regvalues
 
 from harness import run
 
@@ -138,7 +139,7 @@ def test_io_window_reaches_the_same_registers():
 def test_ctrl_rst_resets_the_device_mid_operation():
     async def tb(backend, regs):
         await backend.cycles(400)                                   # link up
-        await regs.write(reg.RCTL, 0x04008002)
+        await regs.write(reg.RCTL, regvalues.RCTL)
         await regs.write(reg.IMS, 0x9D)
         await regs.write(reg.RAL, 0xDEADBEEF, 1)
         await regs.write(reg.MTA, 0xFFFFFFFF, 5)

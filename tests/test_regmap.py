@@ -2,6 +2,8 @@
 
 import pathlib
 
+import pytest
+
 from hw import regmap
 from hw.regmap import Access, reg, register_at
 
@@ -52,3 +54,14 @@ def test_register_document_is_generated_from_the_map():
     doc = pathlib.Path(__file__).parent.parent / "docs" / "registers.md"
     assert doc.read_text() == regmap.markdown() + "\n", \
         "docs/registers.md is stale: run `make regs`"
+
+
+def test_register_values_are_composed_from_fields():
+    from sim import regvalues
+    assert reg.TCTL.value(EN=1, PSP=1, CT=0x10, COLD=0x40) == regvalues.TCTL == 0x0004010A
+    assert regvalues.TIPG == 0x00602008 and regvalues.RCTL == 0x04008002
+    assert reg.RCTL.value() == 0
+    with pytest.raises(AttributeError, match="register TCTL has no field NOPE"):
+        reg.TCTL.value(NOPE=1)
+    with pytest.raises(AssertionError, match="CT: 0x100 does not fit"):
+        reg.TCTL.value(CT=0x100)

@@ -7,6 +7,7 @@ from scapy.layers.l2 import ARP, Ether
 
 from hw.desc import TXD_CMD, TXD_STA
 from hw.regmap import reg
+from sim import regvalues
 
 from harness import COMPILED, TX_BUFFERS, nic_run
 
@@ -164,12 +165,12 @@ def test_nonsense_rings_never_hang_or_fault():
         await regs.write(reg.TCTL, 0)
         await regs.write(reg.TDLEN, 0)          # no ring at all
         await regs.write(reg.TDT, 5)
-        await regs.write(reg.TCTL, 0x0004010A)
+        await regs.write(reg.TCTL, regvalues.TCTL)
         await rings.settle(500)
         await regs.write(reg.TCTL, 0)
         await regs.write(reg.TDT, 200)          # a tail beyond the ring
         await regs.write(reg.TDLEN, 128)
-        await regs.write(reg.TCTL, 0x0004010A)
+        await regs.write(reg.TCTL, regvalues.TCTL)
         await rings.settle(500)
         quiet = (len(backend.wire_log), await regs.read(reg.TDH))
         # Put it right: the engine works.
@@ -178,7 +179,7 @@ def test_nonsense_rings_never_hang_or_fault():
         await regs.write(reg.TDH, 0)
         backend.mem_write(TX_BUFFERS, ping)
         rings.tx_desc(0, TX_BUFFERS, len(ping), EOP | IFCS | RS)
-        await regs.write(reg.TCTL, 0x0004010A)
+        await regs.write(reg.TCTL, regvalues.TCTL)
         await regs.write(reg.TDT, 1)
         await rings.settle()
         return quiet, len(backend.wire_log), await regs.read(reg.TDH)
