@@ -25,7 +25,9 @@ __all__ = ["DescriptorPrefetch"]
 class DescriptorPrefetch(wiring.Component):
     """Descriptors come out on ``descs`` in ring order from the head, read ahead in bursts that
     pass neither the tail nor the ring's end, one read in flight, only when the queue has room
-    for the whole burst; dropping ``enable`` empties the queue and the next fetch starts at head.
+    for the whole burst. Dropping ``enable`` empties the queue and drops a read in flight; the
+    next fetch starts at head. What ``descs`` offers in the cycle after ``enable`` falls is not
+    to be taken: the engines take descriptors only while the ring was on a cycle before.
 
     Parameters
     ----------
