@@ -19,9 +19,9 @@ __all__ = ["InterruptDelay"]
 
 class InterruptDelay(wiring.Component):
     """``event``, ``immediate`` and ``flush`` are one-cycle pulses; ``fire`` pulses for a cycle when
-    a timer expires, N - 1 to N units of 1.024 us after the event for a delay of N, or two
-    cycles after ``immediate``, ``flush`` or an event with a packet delay of zero (the requests
-    are registered first).
+    a timer expires, N - 1 to N units of 1.024 us after the event for a delay of N (and up to
+    three cycles: the requests and the unit's boundary are registered), or two cycles after
+    ``immediate``, ``flush`` or an event with a packet delay of zero.
 
     Parameters
     ----------
