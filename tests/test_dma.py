@@ -1,0 +1,163 @@
+"""The DMA arbiter on its own: initiators that ask at random, a port peer that stalls at random.
+Each initiator's reads come back to it alone and in order, a write's beats are never interleaved
+with another's, acknowledgements go to their writers in order, every address is base + offset,
+and no initiator that keeps asking is passed over more than once by each of the others."""
+
+import random
+
+from amaranth.sim import Simulator
+
+from hw.dma import DMAArbiter
+
+READERS, WRITERS = 3, 2
+
+
+def run(seed, commands=12, cycles=4000):
+    dut = DMAArbiter(readers=READERS, writers=WRITERS)
+    rng = random.Random(seed)
+    log = {"rd_grants": [], "rd_waiting": [], "wr_grants": [], "wr_beats": []}
+    got = {("r", i): [] for i in range(READERS)} | {("w", i): [] for i in range(WRITERS)}
+    sent = {("r", i): [] for i in range(READERS)} | {("w", i): [] for i in range(WRITERS)}
+
+    def plan(kind, i):
+        """Each initiator's commands: its number in the base, a random offset and length."""
+        return [{"base": (0x100 + 0x10 * (kind == "w") + i) << 32,
+                 "offset": 8 * rng.randrange(0, 1 << 16), "len": rng.randrange(0, 4)}
+                for _ in range(commands)]
+
+    plans = {key: plan(*key) for key in sent}
+
+    queue = {key: list(p) for key, p in plans.items()}
+    writing = {i: None for i in range(WRITERS)}      # beats left of a granted write
+    reads, writes, acks = [], [], []                 # what the port owes
+
+    def drive(ctx):
+        """Every input of this cycle, both sides; returns the port's choices."""
+        for key, port in [(("r", i), dut.readers[i]) for i in range(READERS)] + \
+                         [(("w", i), dut.writers[i]) for i in range(WRITERS)]:
+            cmd = port.rd_cmd if key[0] == "r" else port.wr_cmd
+            busy = key[0] == "w" and bool(writing[key[1]])     # its data still to send
+            if queue[key] and not busy and (ctx.get(cmd.valid) or rng.random() < 0.3):
+                ctx.set(cmd.valid, 1)
+                ctx.set(cmd.payload, queue[key][0])
+            else:
+                ctx.set(cmd.valid, 0)
+        for i in range(READERS):
+            ctx.set(dut.readers[i].rd_data.ready, rng.random() < 0.7)
+        for i in range(WRITERS):
+            ctx.set(dut.writers[i].wr_done.ready, rng.random() < 0.7)
+            beats = writing[i]
+            offer = bool(beats) and rng.random() < 0.7
+            ctx.set(dut.writers[i].wr_data.valid, offer)
+            if offer:
+                ctx.set(dut.writers[i].wr_data.payload,
+                        {"data": (i << 56) | len(beats), "strb": 0xFF, "last": len(beats) == 1})
+        rd_ready, wr_ready = rng.random() < 0.6, rng.random() < 0.6
+        ctx.set(dut.dma.rd_cmd.ready, rd_ready)
+        ctx.set(dut.dma.wr_cmd.ready, wr_ready and not writes)
+        beat = reads[0] if reads and rng.random() < 0.7 else None
+        ctx.set(dut.dma.rd_data.valid, beat is not None)
+        if beat is not None:
+            ctx.set(dut.dma.rd_data.payload, {"data": beat[0], "last": beat[1]})
+        data_ready = bool(writes) and rng.random() < 0.7
+        ctx.set(dut.dma.wr_data.ready, data_ready)
+        ctx.set(dut.dma.wr_done.valid, bool(acks))
+        return rd_ready, wr_ready, beat, data_ready
+
+    def observe(ctx, rd_ready, wr_ready, beat, data_ready):
+        """The handshakes of this cycle, once every input is set."""
+        asking = [ctx.get(dut.readers[i].rd_cmd.valid) for i in range(READERS)]
+        granted = [i for i in range(READERS)
+                   if asking[i] and ctx.get(dut.readers[i].rd_cmd.ready)]
+        log["rd_waiting"].append((asking, granted[0] if granted else None))
+        for key in list(queue):
+            port = dut.readers[key[1]] if key[0] == "r" else dut.writers[key[1]]
+            cmd = port.rd_cmd if key[0] == "r" else port.wr_cmd
+            if ctx.get(cmd.valid) and ctx.get(cmd.ready):
+                done = queue[key].pop(0)
+                sent[key].append(done)
+                if key[0] == "w":
+                    writing[key[1]] = list(range(done["len"] + 1))
+        for i in range(READERS):
+            port = dut.readers[i].rd_data
+            if ctx.get(port.valid) and ctx.get(port.ready):
+                got[("r", i)].append(ctx.get(port.payload.data))
+        for i in range(WRITERS):
+            port = dut.writers[i].wr_data
+            if ctx.get(port.valid) and ctx.get(port.ready):
+                writing[i].pop()
+            done = dut.writers[i].wr_done
+            if ctx.get(done.valid) and ctx.get(done.ready):
+                got[("w", i)].append("done")
+        if rd_ready and ctx.get(dut.dma.rd_cmd.valid):
+            cmd = ctx.get(dut.dma.rd_cmd.payload)
+            log["rd_grants"].append(cmd.addr)
+            n = cmd.len + 1
+            reads.extend(((cmd.addr << 2) | k, k == n - 1) for k in range(n))
+        if wr_ready and not writes and ctx.get(dut.dma.wr_cmd.valid):
+            cmd = ctx.get(dut.dma.wr_cmd.payload)
+            log["wr_grants"].append(cmd.addr)
+            writes.append(cmd.len + 1)
+        if beat is not None and ctx.get(dut.dma.rd_data.ready):
+            reads.pop(0)
+        if acks and ctx.get(dut.dma.wr_done.ready):     # offered in this cycle
+            acks.pop(0)
+        if data_ready and ctx.get(dut.dma.wr_data.valid):
+            log["wr_beats"].append(ctx.get(dut.dma.wr_data.payload.data) >> 56)
+            writes[0] -= 1
+            if writes[0] == 0:
+                writes.pop(0)
+                acks.append(1)
+
+    async def bench(ctx):
+        for _ in range(cycles):
+            choices = drive(ctx)
+            observe(ctx, *choices)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return plans, sent, got, log
+
+
+def test_reads_come_back_to_their_readers_whole_and_in_order():
+    for seed in range(3):
+        plans, sent, got, log = run(seed)
+        for i in range(READERS):
+            assert sent[("r", i)] == plans[("r", i)]
+            expected = [((c["base"] + c["offset"]) << 2) | k
+                        for c in plans[("r", i)] for k in range(c["len"] + 1)]
+            assert got[("r", i)] == expected
+        assert sorted(log["rd_grants"]) == sorted(c["base"] + c["offset"] for i in range(READERS)
+                                                  for c in plans[("r", i)])
+
+
+def test_writes_are_not_interleaved_and_acknowledged_to_their_writers():
+    for seed in range(3):
+        plans, sent, got, log = run(seed)
+        owners = {c["base"] + c["offset"]: i for i in range(WRITERS) for c in plans[("w", i)]}
+        expected = [owners[addr] for addr in log["wr_grants"]
+                    for _ in range(next(c["len"] + 1 for i in range(WRITERS)
+                                        for c in plans[("w", i)] if c["base"] + c["offset"] == addr))]
+        assert log["wr_beats"] == expected          # each write's beats together, its writer's
+        for i in range(WRITERS):
+            assert got[("w", i)] == ["done"] * len(plans[("w", i)])
+
+
+def test_a_reader_that_keeps_asking_is_served_in_its_turn():
+    """While reader i asks, from its first cycle of asking to its grant, each other reader is
+    granted at most once: round robin."""
+    for seed in range(3):
+        plans, sent, got, log = run(seed, commands=30)
+        for i in range(READERS):
+            others = []         # granted to others while i waits
+            for asking, granted in log["rd_waiting"]:
+                if not asking[i]:
+                    continue
+                if granted == i:
+                    assert all(others.count(o) <= 1 for o in range(READERS)), (seed, i, others)
+                    others = []
+                elif granted is not None:
+                    others.append(granted)
