@@ -56,7 +56,8 @@ class RxFIFO(wiring.Component):
     room : Out(1)
         A word can be written.
     level : Out(range(depth + 1))
-        Words written and not yet read, registered (for flow control).
+        Words in the RAM, registered (for flow control): written and not yet read ahead, which
+        leaves out up to three words waiting in the read-ahead registers.
     commit : In(stream.Signature(RxStatus))
         Ends the frame being written, keeping it.
     rollback : In(1)
