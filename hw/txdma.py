@@ -89,7 +89,10 @@ class _Done(data.Struct):
 
 class TxFetch(wiring.Component):
     """Turns descriptors into buffer reads and the beats into ``TxWord`` entries, each with its
-    descriptor's tag.
+    descriptor's tag. A read goes out only when the word queue has room for all its beats
+    (``space``, less the words not yet ``dequeued``). ``done`` and ``offload`` are written
+    from a ready seen a cycle before: their consumers must be queues, whose ready falls only
+    when they are full.
 
     Parameters
     ----------

@@ -10,6 +10,8 @@ from amaranth.sim import Simulator
 
 from hw.ring import DescriptorPrefetch
 
+from peers import ReadMemory
+
 BASE = 0x10_0000
 
 
@@ -25,31 +27,11 @@ def run(count, head, tail, *, seed, tail_later=None, cycles=3000, switch_off=Non
     dut = DescriptorPrefetch(depth=16, burst=8)
     rng = random.Random(seed)
     taken, reads = [], []
-    state = {"head": head}
 
-    async def host(ctx):
-        pending = []            # beats owed, in order: (cycle due, data, last)
-        now = 0
-        while True:
-            ready = rng.random() < 0.7
-            ctx.set(dut.dma.rd_cmd.ready, ready)
-            if ready and ctx.get(dut.dma.rd_cmd.valid):
-                cmd = ctx.get(dut.dma.rd_cmd.payload)
-                assert cmd.base == BASE and cmd.offset % 16 == 0 and cmd.len % 2 == 1
-                first, n = cmd.offset // 16, (cmd.len + 1) // 2
-                reads.append((first, n))
-                due = now + rng.randrange(2, 40)
-                beats = [b for i in range(first, first + n) for b in descriptor(i)]
-                for k, data in enumerate(beats):
-                    pending.append((due + k, data, k == len(beats) - 1))
-            beat = pending[0] if pending and pending[0][0] <= now and rng.random() < 0.8 else None
-            ctx.set(dut.dma.rd_data.valid, beat is not None)
-            if beat is not None:
-                ctx.set(dut.dma.rd_data.payload, {"data": beat[1], "last": beat[2]})
-                assert ctx.get(dut.dma.rd_data.ready)
-                pending.pop(0)
-            await ctx.tick()
-            now += 1
+    def read(address):
+        index, beat = divmod(address - BASE, 16)
+        return descriptor(index)[beat // 8]
+    memory = ReadMemory(dut.dma, read, rng)
 
     async def driver(ctx):
         ctx.set(dut.base, BASE)
@@ -69,6 +51,9 @@ def run(count, head, tail, *, seed, tail_later=None, cycles=3000, switch_off=Non
             # As the engines do: take only while the ring was on in the cycle before.
             ready = was_on and rng.random() < 0.5
             ctx.set(dut.descs.ready, ready)
+            memory.drive(ctx)
+            memory.observe(ctx)
+            assert ctx.get(dut.dma.rd_data.ready)       # beats are always taken
             if ready and ctx.get(dut.descs.valid):
                 value = ctx.get(dut.descs.payload)
                 low, high = value & (2**64 - 1), value >> 64
@@ -81,9 +66,11 @@ def run(count, head, tail, *, seed, tail_later=None, cycles=3000, switch_off=Non
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
-    sim.add_testbench(host, background=True)
     sim.add_testbench(driver)
     sim.run()
+    for address, beats in memory.commands:
+        assert address % 16 == 0 and beats % 2 == 0
+        reads.append(((address - BASE) // 16, beats // 2))
     return taken, reads
 
 
