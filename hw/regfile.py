@@ -28,9 +28,8 @@ from .rxfilter import FilterTablesSignature
 __all__ = ["RegisterFile", "OWNED"]
 
 
-# Registers implemented by other blocks.
-OWNED = frozenset({"CTRL", "STATUS", "EECD", "EERD", "MDIC", "ICR", "ICS", "IMS", "IMC", "ITR",
-                   "TDH", "RDH"})
+# Registers implemented by other blocks, as the map says.
+OWNED = frozenset(r.name for r in REGISTERS if r.owner != "regfile")
 
 _TABLES = ("MTA", "VFTA")       # in block RAM
 

@@ -93,6 +93,14 @@ class Register:
         return sum(getattr(self, name).put(value) for name, value in fields.items())
 
     @property
+    def owner(self):
+        """The block that implements the register (its name in ``hw.core.E1000``): the one
+        whose behaviour it has, or the register file for storage."""
+        if self.access in (Access.CNT, Access.CNTL, Access.CNTH):
+            return "stats"
+        return _OWNERS.get(self.name, "regfile")
+
+    @property
     def self_clearing_mask(self):
         return sum(f.mask for f in self.fields if f.self_clearing)
 
@@ -350,7 +358,23 @@ REGISTERS = (
     R("MANC", 0x5820, A.RW, 0x00222300, "management control", (F("ARP_EN", 13, doc="ARP request filtering"),)),
 )
 
+# Registers with behaviour of their own, by the block that implements them; every other one
+# is storage in the register file, and the statistics counters are the statistics block's.
+_OWNERS = {
+    "CTRL": "control", "STATUS": "control",
+    "EECD": "eeprom", "EERD": "eeprom",
+    "MDIC": "mdio_master",
+    "ICR": "interrupts", "ICS": "interrupts", "IMS": "interrupts", "IMC": "interrupts",
+    "ITR": "interrupts",
+    "TDH": "txdma", "RDH": "rxdma",
+}
+# Where each block is written, for the register document.
+SOURCES = {"control": "hw/control.py", "eeprom": "hw/eeprom.py", "mdio_master": "hw/mdio.py",
+           "interrupts": "hw/irq.py", "txdma": "hw/txdma.py", "rxdma": "hw/rxdma.py",
+           "stats": "hw/stats.py", "regfile": "hw/regfile.py"}
+
 BY_NAME = {r.name: r for r in REGISTERS}
+assert set(_OWNERS) <= set(BY_NAME)
 STATS = tuple(r for r in REGISTERS if r.access in (A.CNT, A.CNTL, A.CNTH))
 
 
@@ -396,14 +420,15 @@ def markdown():
         "Offsets are bytes into BAR0 (128 KiB); BAR1 reaches the same registers through",
         "IOADDR (+0) and IODATA (+4). Offsets not listed read 0 and ignore writes.",
         "",
-        "| Register | Offset | Reset | Access | Description |",
-        "|---|---|---|---|---|",
+        "| Register | Offset | Reset | Access | Implemented in | Description |",
+        "|---|---|---|---|---|---|",
     ]
     for r in REGISTERS:
         name = r.name if r.count == 1 else f"{r.name}[0..{r.count - 1}]"
         off = f"0x{r.offset:04X}" if r.count == 1 else \
             f"0x{r.offset:04X} + {r.stride}n"
-        lines.append(f"| {name} | {off} | 0x{r.reset:08X} | {r.access.value} | {r.doc} |")
+        lines.append(f"| {name} | {off} | 0x{r.reset:08X} | {r.access.value} | "
+                     f"`{SOURCES[r.owner]}` | {r.doc} |")
     lines += ["", "## Fields", ""]
     for r in REGISTERS:
         if not r.fields:

@@ -65,3 +65,26 @@ def test_register_values_are_composed_from_fields():
         reg.TCTL.value(NOPE=1)
     with pytest.raises(AssertionError, match="CT: 0x100 does not fit"):
         reg.TCTL.value(CT=0x100)
+
+
+def test_each_block_answers_only_the_registers_the_map_says_it_owns():
+    """Who implements a register is said once, in the map (``Register.owner``): each block's
+    read multiplexer answers only registers it owns, every readable register with behaviour of
+    its own is answered by its owner, and the register file stores exactly the rest."""
+    import re
+    from hw.regfile import PLAIN
+    root = pathlib.Path(__file__).resolve().parent.parent
+    answered = {}
+    for owner, source in regmap.SOURCES.items():
+        text = (root / source).read_text()
+        answered[owner] = set(re.findall(r"\breg\.([A-Z][A-Z0-9_]*)\.index\s*:", text))
+    for owner, names in answered.items():
+        for name in names:
+            assert reg.__getattr__(name).owner == owner, (name, owner)
+    readable = {Access.RW, Access.RO, Access.RCW1C, Access.WS, Access.W1C}
+    for r in regmap.REGISTERS:
+        if r.owner not in ("regfile", "stats") and r.access in readable:
+            assert r.name in answered[r.owner], (r.name, r.owner)
+    assert {r.name for r in PLAIN} == {r.name for r in regmap.REGISTERS
+                                       if r.owner == "regfile" and r.count == 1}
+    assert "`hw/control.py`" in regmap.markdown()
