@@ -206,23 +206,19 @@ class RegisterFile(wiring.Component):
             # Receive address 0 from the EEPROM, valid, after each reset.
             m.d.comb += [ra_write.addr.eq(0), ra_write.en.eq(0xFF),
                          ra_write.data.eq(load.address | (reg.RAH.AV.mask << 32))]
-            m.d.sync += self.station.eq(load.address)
         with m.Else():
             m.d.comb += [ra_write.addr.eq(ra_offset[1:]), ra_write.data.eq(Cat(bus.w_data, bus.w_data))]
             for byte in range(4):
                 enable = bus.w_stb & ra_hit & bus.w_mask[8 * byte]
                 m.d.comb += [ra_write.en[byte].eq(enable & ~high),
                              ra_write.en[4 + byte].eq(enable & high)]
-        # The station address's copy: RAL0's four bytes and RAH0's low two.
-        with m.If(~self.clear & ~load.load & bus.w_stb & ra_hit & (ra_offset[1:] == 0)):
-            for byte in range(4):
-                lane = bus.w_data[8 * byte:8 * byte + 8]
-                with m.If(bus.w_mask[8 * byte]):
-                    with m.If(~high):
-                        m.d.sync += self.station[8 * byte:8 * byte + 8].eq(lane)
-                    if byte < 2:
-                        with m.Else():
-                            m.d.sync += self.station[32 + 8 * byte:40 + 8 * byte].eq(lane)
+        # The station address's copy: row 0's low six bytes as they are written (RAL0's four and
+        # RAH0's low two), from the EEPROM or the bus, but not the clear's zeros.
+        with m.If(~self.clear & (ra_write.addr == 0)):
+            for byte in range(6):
+                with m.If(ra_write.en[byte]):
+                    m.d.sync += self.station[8 * byte:8 * byte + 8].eq(
+                        ra_write.data[8 * byte:8 * byte + 8])
         # Block RAM read data arrives late in its cycle: it goes straight into registers, and is
         # selected a cycle later (the bus samples read data two cycles after the strobe).
         ra_read_q = Signal(2)
