@@ -132,13 +132,12 @@ def test_no_compiler_falls_back_with_a_message(monkeypatch, tmp_path):
         backends.create(bench, "verilator")
 
 
-# The bench is never simulated: the backend refuses to build.
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_a_cxx_that_is_not_there_is_named(monkeypatch):
+    from sim.cxxrtl import compiler
     monkeypatch.setenv("CXX", "/no/such/c++")
     with pytest.raises(CompilerMissing, match="^CXX=/no/such/c\\+\\+ is not a compiler that can "
                                               "be run$"):
-        backends.create(Bench(), "cxxrtl")
+        compiler()
 
 
 def test_compiled_waveforms_keep_the_groups(tmp_path):
