@@ -110,3 +110,12 @@ class Queue:
             self.level += 1
         if self.level and self.rng.random() < self.drain:
             self.level -= 1
+
+
+def simulate(dut, bench, *, period=1e-8):
+    """Run the testbench ``bench`` (``async def bench(ctx)``) on ``dut`` with a clock."""
+    from amaranth.sim import Simulator
+    sim = Simulator(dut)
+    sim.add_clock(period)
+    sim.add_testbench(bench)
+    sim.run()

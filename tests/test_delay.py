@@ -2,9 +2,10 @@
 cycles, with a short unit (8 cycles) so that every case runs in a few hundred cycles."""
 
 import pytest
-from amaranth.sim import Simulator
 
 from hw.delay import InterruptDelay
+
+from peers import simulate
 
 UNIT = 8
 
@@ -25,10 +26,7 @@ def fires(packet_delay, absolute_delay, events, cycles=400):
                 fired.append(cycle)
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return fired
 
 

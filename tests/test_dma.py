@@ -5,9 +5,10 @@ and no initiator that keeps asking is passed over more than once by each of the 
 
 import random
 
-from amaranth.sim import Simulator
 
 from hw.dma import DMAArbiter
+
+from peers import simulate
 
 READERS, WRITERS = 3, 2
 
@@ -115,10 +116,7 @@ def run(seed, commands=12, cycles=4000):
             observe(ctx, *choices)
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return plans, sent, got, log
 
 

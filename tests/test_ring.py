@@ -6,11 +6,10 @@ in flight when the ring is turned off is dropped."""
 import random
 
 import pytest
-from amaranth.sim import Simulator
 
 from hw.ring import DescriptorPrefetch
 
-from peers import ReadMemory
+from peers import ReadMemory, simulate
 
 BASE = 0x10_0000
 
@@ -64,10 +63,7 @@ def run(count, head, tail, *, seed, tail_later=None, cycles=3000, switch_off=Non
             was_on = ctx.get(dut.enable)
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(driver)
-    sim.run()
+    simulate(dut, driver)
     for address, beats in memory.commands:
         assert address % 16 == 0 and beats % 2 == 0
         reads.append(((address - BASE) // 16, beats // 2))

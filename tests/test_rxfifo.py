@@ -5,9 +5,10 @@ counts the words in the RAM."""
 
 import random
 
-from amaranth.sim import Simulator
 
 from hw.rxfifo import RxFIFO
+
+from peers import simulate
 
 DEPTH = 64
 
@@ -77,10 +78,7 @@ def run(seed, frames=60, cycles=6000):
                     out.append((tci, words))
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return committed, out, levels, missed
 
 

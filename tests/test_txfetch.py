@@ -7,11 +7,10 @@ no read leaves the descriptor's buffer."""
 import random
 
 import pytest
-from amaranth.sim import Simulator
 
 from hw.txdma import TxFetch
 
-from peers import Offerer, Queue, ReadMemory, Taker
+from peers import Offerer, Queue, ReadMemory, Taker, simulate
 
 SPACE = 64
 BUFFERS = 0x20_0000
@@ -78,10 +77,7 @@ def run(seed, count=12, cycles=20000):
                 queued.pop(0)
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(dut, bench)
     return frames, memory.commands, words.taken, done.taken, work.taken
 
 
