@@ -5,7 +5,6 @@ and no initiator that keeps asking is passed over more than once by each of the 
 
 import random
 
-
 from hw.dma import DMAArbiter
 
 from peers import simulate

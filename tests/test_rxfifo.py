@@ -5,7 +5,6 @@ counts the words in the RAM."""
 
 import random
 
-
 from hw.rxfifo import RxFIFO
 
 from peers import simulate
