@@ -14,6 +14,8 @@ primitives each simulator provides:
   then one more;
 - ``run(scenario, ...)``.
 
+The wire's half of the protocol with the link partner lives in ``sim.wire``; a backend owns one.
+
 Between calls the simulation sits just after a rising edge with everything settled, as an Amaranth
 testbench does after ``await ctx.tick()``; that is what makes cycle counts identical on every
 backend. ``sim.backends`` picks one.
@@ -26,7 +28,8 @@ from amaranth.lib import data
 
 from hw.bus import MMIORequest, Space
 from .bench import CLOCK_HZ
-from .partner import RECORDS, RING_BYTES, RxRecord, TxRecord
+from .errors import SimulationError
+from .wire import Wire, WireFrame
 
 
 __all__ = ["Backend", "SimulationError", "WireFrame"]
@@ -35,34 +38,6 @@ __all__ = ["Backend", "SimulationError", "WireFrame"]
 # Cycles an MMIO access may wait for the core beyond its latencies (a PCI Express completion
 # timeout is 50 us at the least).
 MMIO_TIMEOUT = 50_000 * 125 // 1000
-
-
-class SimulationError(Exception):
-    """The simulated hardware did something a real system would not survive."""
-
-
-class WireFrame:
-    """Bytes as they crossed GMII (preamble to FCS), with the cycle of the last one."""
-
-    def __init__(self, raw, end, error):
-        self.raw = raw
-        self.end = end
-        self.error = error
-
-    @property
-    def frame(self):
-        """The frame without preamble and start delimiter (FCS included), or None if the
-        start delimiter is missing."""
-        sfd = self.raw.find(b"\xd5")
-        if sfd < 0 or any(b != 0x55 for b in self.raw[:sfd]):
-            return None
-        return self.raw[sfd + 1:]
-
-
-def _unwrap(value, now, bits):
-    """A cycle number kept modulo 2**bits, placed at or before ``now``."""
-    span = 1 << bits
-    return now - ((now - value) % span)
 
 
 class Backend(ABC):
@@ -81,18 +56,10 @@ class Backend(ABC):
         self.read_latency = mmio_read_latency
         self.write_latency = mmio_write_latency
         self.cycles_run = 0
-        self.wire_log = []          # ("tx" | "rx", start cycle, WireFrame), in order of discovery
-        self.tx_listeners = []      # called with each frame the MAC transmits
-        self.wire_listeners = []    # called with each new wire_log entry, as it is logged
+        self.wire = Wire(self)
         self.markers = {}           # name -> ns: named markers for the waveforms' save file
         self.focus = None           # the marker the save file's view opens on
         self.window_ns = None       # (start, end or None): the part of the run waveforms keep
-        self._tx_seen = 0
-        self._rx_logged = 0
-        self._rx_write = 0
-        self._rx_posted = 0
-        self._rx_pending = []
-        self._rx_bytes = 0          # in the partner's byte ring, not yet sent
         self.mmio_reads = 0
         self.mmio_writes = 0
         # The CPU's MMIO initiator (``sim.cpu``), its signals looked up once: an interface's
@@ -265,83 +232,41 @@ class Backend(ABC):
         raw[skip:skip + len(payload)] = payload
         rows.store(first, raw)
 
-    # The wire: whole frames in and out of the link partner.
+    # The wire: whole frames in and out of the link partner (``sim.wire``).
 
-    def _log_wire(self, direction, start, frame):
-        entry = (direction, start, frame)
-        self.wire_log.append(entry)
-        for listener in self.wire_listeners:
-            listener(*entry)
+    @property
+    def wire_log(self):
+        """("tx" | "rx", start cycle, WireFrame) of every frame on the wire, in order of
+        discovery."""
+        return self.wire.log
+
+    @property
+    def tx_listeners(self):
+        """Called with each frame the MAC transmits."""
+        return self.wire.tx_listeners
+
+    @property
+    def wire_listeners(self):
+        """Called with each new ``wire_log`` entry, as it is logged."""
+        return self.wire.listeners
 
     def _poll_wire(self):
-        """Collect frames the MAC sent and frames the partner started sending since last time."""
-        partner = self.bench.partner
-        now = self.now
-        sent = self.get(partner.rx_sent)
-        if self._rx_logged != sent:
-            log = self.memory(partner.rx_log.data)
-            while self._rx_logged != sent:
-                start = log.get(self._rx_logged % RECORDS)
-                frame = self._rx_pending.pop(0)
-                self._rx_bytes -= len(frame.raw)
-                self._log_wire("rx", _unwrap(start, now, 32), frame)
-                self._rx_logged = (self._rx_logged + 1) % (1 << 32)
-        count = self.get(partner.tx_frames)
-        if (count - self._tx_seen) % (1 << 32) > RECORDS:
-            raise SimulationError("the test bench fell behind the wire: TX capture records lost")
-        new = []
-        if self._tx_seen != count:
-            records = self.memory(partner.tx_records.data)
-            ring = self.memory(partner.tx_bytes.data)
-            while self._tx_seen != count:
-                record = TxRecord.from_bits(records.get(self._tx_seen % RECORDS))
-                first = record.start
-                data = ring.load(first, min(record.length, RING_BYTES - first))
-                if record.length > RING_BYTES - first:
-                    data += ring.load(0, record.length - (RING_BYTES - first))
-                frame = WireFrame(bytes(data), _unwrap(record.end, now, 31), bool(record.tx_er))
-                self._log_wire("tx", frame.end - len(data) + 1, frame)
-                new.append(frame)
-                self._tx_seen = (self._tx_seen + 1) % (1 << 32)
-        for frame in new:
-            for listener in self.tx_listeners:
-                listener(frame)
+        self.wire.poll()
 
     def send(self, raw, *, not_before=0, rx_er=False):
         """Queue ``raw`` (preamble, start delimiter, frame, FCS: exactly what goes on the wire)
         for the partner to send, no earlier than cycle ``not_before``."""
-        partner = self.bench.partner
-        raw = bytes(raw)
-        if not 0 < len(raw) < 0x10000:
-            raise ValueError(f"cannot send a frame of {len(raw)} bytes")
-        if self.frames_queued >= RECORDS or self._rx_bytes + len(raw) > RING_BYTES:
-            raise SimulationError(f"the partner's send queue is full ({self.frames_queued} "
-                                  f"frames, {self._rx_bytes} bytes waiting)")
-        start = self._rx_write
-        ring = self.memory(partner.rx_bytes.data)
-        head = raw[:RING_BYTES - start]
-        ring.store(start, head)
-        if len(head) < len(raw):
-            ring.store(0, raw[len(head):])
-        self._rx_write = (start + len(raw)) % RING_BYTES
-        record = RxRecord.const({"start": start, "length": len(raw),
-                                 "not_before": not_before % (1 << 31), "rx_er": rx_er})
-        self.memory(partner.rx_records.data).set(self._rx_posted % RECORDS,
-                                                  record.as_value().value)
-        self._rx_pending.append(WireFrame(raw, None, rx_er))
-        self._rx_bytes += len(raw)
-        self._rx_posted = (self._rx_posted + 1) % (1 << 32)
-        self.set(self.bench.rx_posted, self._rx_posted)
+        self.wire.send(raw, not_before=not_before, rx_er=rx_er)
 
     @property
     def send_room(self):
         """Bytes the partner's send queue can still take."""
-        return RING_BYTES - self._rx_bytes if self.frames_queued < RECORDS else 0
+        return self.wire.send_room
 
     @property
     def frames_queued(self):
         """Frames queued with ``send`` that have not started on the wire yet."""
-        return (self._rx_posted - self.get(self.bench.partner.rx_sent)) % (1 << 32)
+        return self.wire.frames_queued
 
     # The world around the card.
 
