@@ -24,7 +24,7 @@ from amaranth.lib.wiring import In, Out
 __all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMARequest",
            "DMAReadBeat", "DMAWriteBeat", "DMAWriteDone", "DMAReadSignature", "DMAWriteSignature",
            "DMASignature", "GMIISignature", "MDIOSignature", "masked", "decode", "read_mux",
-           "NO_RW_CHECK"]
+           "share", "NO_RW_CHECK"]
 
 
 # Attributes for a memory whose synchronous reads never depend on what they return in the cycle
@@ -84,6 +84,18 @@ def decode(m, bus, condition, *, name=None):
     hit = Signal(name=name)
     m.d.sync += hit.eq(condition)
     return hit
+
+
+def share(m, bus, targets):
+    """Connect the register bus ``bus`` (as its targets' parent sees it) to each of
+    ``targets``' ``bus`` members; their read data, zero where the address is not theirs, is
+    ORed into ``bus.r_data``."""
+    r_data = 0
+    for target in targets:
+        for name in ("addr", "r_stb", "w_stb", "w_data", "w_mask"):
+            m.d.comb += getattr(target.bus, name).eq(getattr(bus, name))
+        r_data = r_data | target.bus.r_data
+    m.d.comb += bus.r_data.eq(r_data)
 
 
 def read_mux(m, bus, values, *, into=None):

@@ -27,7 +27,7 @@ from amaranth.hdl import Cat, Module, ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMASignature, GMIISignature, MDIOSignature, MMIOSignature
+from .bus import DMASignature, GMIISignature, MDIOSignature, MMIOSignature, share
 from .control import Control
 from .dma import DMAArbiter
 from .dmadrain import DMADrain
@@ -165,12 +165,7 @@ class E1000(wiring.Component):
         bus = self.mmio_target.bus
         targets = [self.control, self.regfile, self.eeprom, self.mdio_master, self.interrupts,
                    self.stats, self.txdma, self.rxdma]
-        r_data = 0
-        for target in targets:
-            for name in ("addr", "r_stb", "w_stb", "w_data", "w_mask"):
-                m.d.comb += getattr(target.bus, name).eq(getattr(bus, name))
-            r_data = r_data | target.bus.r_data
-        m.d.comb += bus.r_data.eq(r_data)
+        share(m, bus, targets)
 
         m.d.comb += self.control.phy_link.eq(self.phy_link)
         for block in (self.regfile, self.stats):
@@ -201,10 +196,10 @@ class E1000(wiring.Component):
         # Transmit: DMA engine, then MAC onto GMII.
         txdma, txmac = self.txdma, self.txmac
         m.d.comb += [
-            txdma.enable.eq(tctl[reg.TCTL.EN.lsb] & bus_master),
-            txdma.base.eq(Cat(regs.TDBAL, regs.TDBAH)),
-            txdma.length.eq(regs.TDLEN),
-            txdma.tail.eq(regs.TDT),
+            txdma.ring.enable.eq(tctl[reg.TCTL.EN.lsb] & bus_master),
+            txdma.ring.base.eq(Cat(regs.TDBAL, regs.TDBAH)),
+            txdma.ring.length.eq(regs.TDLEN),
+            txdma.ring.tail.eq(regs.TDT),
             txdma.tidv.eq(regs.TIDV),
             txdma.tadv.eq(regs.TADV),
             txmac.pad.eq(tctl[reg.TCTL.PSP.lsb]),
@@ -240,10 +235,10 @@ class E1000(wiring.Component):
             rxfifo.w_en.eq(rxmac.w_en),
             rxmac.room.eq(rxfifo.room),
             rxfifo.rollback.eq(rxmac.rollback),
-            rxdma.enable.eq(rctl[reg.RCTL.EN.lsb] & bus_master),
-            rxdma.base.eq(Cat(regs.RDBAL, regs.RDBAH)),
-            rxdma.length.eq(regs.RDLEN),
-            rxdma.tail.eq(regs.RDT),
+            rxdma.ring.enable.eq(rctl[reg.RCTL.EN.lsb] & bus_master),
+            rxdma.ring.base.eq(Cat(regs.RDBAL, regs.RDBAH)),
+            rxdma.ring.length.eq(regs.RDLEN),
+            rxdma.ring.tail.eq(regs.RDT),
             rxdma.rctl.eq(rctl),
             rxdma.rxcsum.eq(regs.RXCSUM),
             rxdma.rdtr.eq(regs.RDTR),

@@ -1,6 +1,15 @@
-"""Descriptor prefetch from a ring in host memory, shared by the transmit and receive engines.
+"""A descriptor ring in host memory, as both DMA engines see it: its head, and its prefetch.
 
 Reference: SDM 3.2.6 and 3.3.4 (descriptor rings, head and tail), 3.2.4/3.3.6 (prefetch).
+
+- ``RingConfig``: what software programmed (enable, base, length, tail), from the register file
+  to an engine.
+- ``RingHead``: the head register (TDH or RDH) and what follows from it: the next head, the
+  offset of the head descriptor's status, the free descriptors.
+- ``DescriptorPrefetch``: the descriptors from head to tail read ahead, offered as a stream.
+- ``RingSignature``: the ring as ``RingHead`` hands it to the prefetcher.
+
+Prefetch:
 
 The hardware owns the descriptors from head up to, not including, tail. While ``enable`` is high
 this block reads them ahead of use, in bursts of up to ``burst`` descriptors that neither pass the
@@ -14,12 +23,102 @@ from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import DMAReadBeat, DMAReadSignature
+from .bus import DMAReadBeat, DMAReadSignature, RegBusSignature, decode, masked, read_mux
 from .desc import DESCRIPTOR_BYTES
 from . import pipe
 
 
-__all__ = ["DescriptorPrefetch"]
+__all__ = ["RingConfig", "RingSignature", "RingHead", "DescriptorPrefetch"]
+
+
+# What software programmed for one ring, as the register file's side drives it: ``enable`` is
+# the engine's enable bit with bus mastering on; ``length`` is xDLEN in bytes.
+RingConfig = wiring.Signature({
+    "enable": Out(1),
+    "base": Out(64),
+    "length": Out(20),
+    "tail": Out(16),
+})
+
+# A ring as its head's owner offers it: ``count`` descriptors (xDLEN / 16) from ``base``, the
+# hardware's from ``head`` up to, not including, ``tail``.
+RingSignature = wiring.Signature({
+    "enable": Out(1),
+    "base": Out(64),
+    "count": Out(16),
+    "head": Out(16),
+    "tail": Out(16),
+})
+
+
+class RingHead(wiring.Component):
+    """The head register of a ring: software writes it through the register bus only while the
+    engine is off; ``advance`` (a one-cycle pulse, at most every other cycle) moves it past one
+    descriptor, wrapping at the ring's end, in the cycle after the pulse. A write and an advance
+    in one cycle: the write wins. Reads answer from the register.
+
+    ``status_offset`` is the head descriptor's status quadword's offset from the ring's base.
+    ``free`` (the descriptors software has handed over and the engine not yet retired: tail -
+    head, modulo the ring) and ``empty`` (head == tail) come from registers, a cycle behind the
+    head or the tail.
+
+    Parameters
+    ----------
+    register : regmap.Register
+        TDH or RDH.
+
+    Members
+    -------
+    bus : In(RegBusSignature)
+    config : In(RingConfig)
+    advance : In(1)
+    ring : Out(RingSignature)
+    status_offset : Out(20)
+    free : Out(16)
+    empty : Out(1)
+    """
+
+    def __init__(self, register):
+        self._register = register
+        super().__init__({
+            "bus": In(RegBusSignature),
+            "config": In(RingConfig),
+            "advance": In(1),
+            "ring": Out(RingSignature),
+            "status_offset": Out(20),
+            "free": Out(16),
+            "empty": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bus, config, ring = self.bus, self.config, self.ring
+        head = ring.head
+        count = config.length >> 4
+        m.d.comb += [ring.enable.eq(config.enable), ring.base.eq(config.base),
+                     ring.count.eq(count), ring.tail.eq(config.tail),
+                     self.status_offset.eq(head * DESCRIPTOR_BYTES | 8)]
+
+        # The head after the next advance, registered: advances are at least two cycles apart,
+        # and software moves the head only while the engine is off.
+        next_head = Signal(16)
+        last_index = Signal(16)
+        m.d.sync += [last_index.eq(count - 1),
+                     next_head.eq(Mux(head == last_index, 0, head + 1))]
+        # A write while the engine is on is ignored: the descriptors read ahead, and where their
+        # status goes back, follow the head, which must stay inside the ring.
+        with m.If(self.advance):
+            m.d.sync += head.eq(next_head)
+        with m.If(bus.w_stb & decode(m, bus, bus.addr == self._register.index)
+                  & ~config.enable):
+            m.d.sync += head.eq(masked(head, bus))
+        read_mux(m, bus, {self._register.index: head})
+
+        # tail - head, and count added back when it is negative (the tail has wrapped).
+        ahead = config.tail - head
+        m.d.sync += [self.free.eq(Mux(ahead < 0, ahead + count, ahead)),
+                     self.empty.eq(config.tail == head)]
+        return m
 
 
 class DescriptorPrefetch(wiring.Component):
@@ -40,12 +139,8 @@ class DescriptorPrefetch(wiring.Component):
     Members
     -------
     dma : Out(DMAReadSignature)
-    enable : In(1)
-    base : In(64)
-        Ring base address (16-byte aligned).
-    count : In(16)
-        Descriptors in the ring (``xDLEN / 16``).
-    head, tail : In(16)
+    ring : In(RingSignature)
+        The ring (its base is 16-byte aligned).
     descs : Out(stream.Signature(128))
         The descriptors, in ring order from head: the engine that takes them knows each one's
         index by counting from head.
@@ -57,31 +152,18 @@ class DescriptorPrefetch(wiring.Component):
         self._burst = burst
         super().__init__({
             "dma": Out(DMAReadSignature),
-            "enable": In(1),
-            "base": In(64),
-            "count": In(16),
-            "head": In(16),
-            "tail": In(16),
+            "ring": In(RingSignature),
             "descs": Out(stream.Signature(128)),
         })
 
-    def follow(self, m, *, enable, base, count, head, tail):
-        """Drive the ring inputs from an engine's registers (in the engine's module ``m``)."""
-        m.d.comb += [
-            self.enable.eq(enable),
-            self.base.eq(base),
-            self.count.eq(count),
-            self.head.eq(head),
-            self.tail.eq(tail),
-        ]
-
     def elaborate(self, platform):
         m = Module()
+        ring = self.ring
         # Emptying the queue reaches many flip-flops: it follows ``enable`` a cycle late, from
         # a register. Reads go out only while it is low, so one may go out in the cycle
         # ``enable`` falls; it is then in flight when the flush comes, and its data is dropped.
         flush = Signal(init=1)
-        m.d.sync += flush.eq(~self.enable)
+        m.d.sync += flush.eq(~ring.enable)
         queue = pipe.queue(width=128, ram_depth=self._depth)
         m.submodules.queue = ResetInserter(flush)(queue)
         # The queue goes into block RAM (``hw.synth`` asks for it), whose read data comes late
@@ -95,8 +177,8 @@ class DescriptorPrefetch(wiring.Component):
         # registered here first (software changes them long before, or at worst a cycle before,
         # the fetches that depend on them).
         count, tail = Signal(16), Signal(16)
-        m.d.sync += [count.eq(self.count), tail.eq(self.tail)]
-        head = self.head
+        m.d.sync += [count.eq(ring.count), tail.eq(ring.tail)]
+        head = ring.head
         sane = (count != 0) & (head < count) & (tail < count)
 
         fetch = Signal(16)          # index of the next descriptor to read
@@ -150,7 +232,7 @@ class DescriptorPrefetch(wiring.Component):
         wait = Signal(range(steps + 1), init=steps)
         m.d.sync += [
             n.eq(Mux(room_q < limit, room_q, limit)),
-            ready_to_go.eq(self.enable & (limit != 0) & (room_q != 0)),
+            ready_to_go.eq(ring.enable & (limit != 0) & (room_q != 0)),
         ]
         # A ring that is not sane holds the steps back too, so once it is, no read goes out
         # before every step has seen it so.
@@ -163,7 +245,7 @@ class DescriptorPrefetch(wiring.Component):
 
         cmd = self.dma.rd_cmd
         m.d.comb += [
-            cmd.payload.base.eq(self.base),
+            cmd.payload.base.eq(ring.base),
             cmd.payload.offset.eq(fetch * DESCRIPTOR_BYTES),
             cmd.payload.len.eq(n * 2 - 1),
             # ``enable`` from its register (~flush): it comes from far across the core.

@@ -19,23 +19,28 @@ word to its lane in the outgoing beat. Aligning a buffer then needs no shifter; 
 costs beyond its bytes (its descriptor, commands and write-back, about a dozen cycles) fits in
 the gap and preamble between frames, so back-to-back frames of any size keep up with the line
 as long as each takes one buffer.
+
+The engine is four blocks: ``RingHead`` (RDH), ``DescriptorPrefetch``, and here
+``RxFrameSequencer`` (a frame's buffers, its statistics and interrupts), ``RxFrameBytes`` (the
+frame's bytes out of the FIFO's words) and ``RxBufferWriter`` (one buffer's bytes and its
+descriptor's status into host memory).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bus import (DMAReadSignature, DMAWriteBeat, DMAWriteSignature, RegBusSignature, decode,
-                  masked, read_mux)
+from .bus import DMAReadSignature, DMAWriteBeat, DMAWriteSignature, RegBusSignature, decode, share
 from .delay import InterruptDelay
-from .desc import DESCRIPTOR_BYTES, RXD_ERR, RXD_STA, RxDescriptor
+from .desc import RXD_ERR, RXD_STA, RxDescriptor
 from .pipe import StreamRegister
 from .regmap import reg
-from .ring import DescriptorPrefetch
+from .ring import DescriptorPrefetch, RingConfig, RingHead
 from .rxfifo import RxStatus
 
 
-__all__ = ["RxDMA", "RxDeliveryStats"]
+__all__ = ["RxDMA", "RxDeliveryStats", "RxBufferJob", "FrameReadSignature", "RxFrameBytes",
+           "RxBufferWriter", "RxFrameSequencer"]
 
 MAX_BURST = 256
 _BURST_BITS = MAX_BURST.bit_length() - 1
@@ -51,106 +56,101 @@ class RxDeliveryStats(data.Struct):
     bad: 1              # kept only because of RCTL.SBP: not a good frame
 
 
-class RxDMA(wiring.Component):
-    """A committed frame's status in, its words taken a byte a cycle (the line's rate) into buffers
-    at any alignment, each descriptor written back after its buffer and RDH moved past it; one
-    ``stats`` report per frame; ``rxt0``, ``rxdmt0`` and ``rxo`` are one-cycle pulses.
+class RxBufferJob(data.Struct):
+    """One descriptor's share of a frame: ``size`` bytes into the buffer at ``address`` (any
+    byte alignment: its low three bits are the lane of the first byte in its quadword)."""
+    address: 64
+    size: 16
+
+
+# Control of the frame being read out of the receive FIFO, from the sequencer's side: ``start``
+# (a pulse) begins a frame of ``length`` bytes; while ``drain`` is high its words are taken
+# whole and thrown away; ``all_taken`` says none of them is left in the FIFO.
+FrameReadSignature = wiring.Signature({
+    "start": Out(1),
+    "length": Out(15),
+    "drain": Out(1),
+    "all_taken": In(1),
+})
+
+
+class RxFrameBytes(wiring.Component):
+    """A frame's bytes one a cycle out of the FIFO's 64-bit words: ``bytes`` is valid whenever
+    ``words`` is, straight from it (the byte's lane a register), and taking a word's eighth byte
+    takes the word. While ``frame.drain`` is high, whole words are taken instead, one a cycle,
+    until the frame's are all gone. ``frame.start`` resets the count and the lane.
 
     Members
     -------
-    bus : In(RegBusSignature)
-        RDH.
-    descriptors : Out(DMAReadSignature)
-        Descriptor reads (the prefetcher's).
-    buffers : Out(DMAWriteSignature)
-        Frame data and status write-back.
-    enable : In(1)
-        RCTL.EN with bus mastering on.
-    base : In(64)
-    length : In(20)
-    tail : In(16)
-    rctl : In(32)
-    rxcsum : In(32)
-        RXCSUM: which checksum results go into the descriptor.
-    rdtr, radv : In(16)
-    status : In(stream.Signature(RxStatus))
+    frame : In(FrameReadSignature)
     words : In(stream.Signature(64))
-        Frame data from the receive FIFO.
-    stats : Out(stream.Signature(RxDeliveryStats))
-    rxt0, rxdmt0, rxo : Out(1)
-    head : Out(16)
+    bytes : Out(stream.Signature(8))
     """
-
-    def __init__(self):
-        super().__init__({
-            "bus": In(RegBusSignature),
-            "descriptors": Out(DMAReadSignature),
-            "buffers": Out(DMAWriteSignature),
-            "enable": In(1),
-            "base": In(64),
-            "length": In(20),
-            "tail": In(16),
-            "rctl": In(32),
-            "rxcsum": In(32),
-            "rdtr": In(16),
-            "radv": In(16),
-            "status": In(stream.Signature(RxStatus)),
-            "words": In(stream.Signature(64)),
-            "stats": Out(stream.Signature(RxDeliveryStats)),
-            "rxt0": Out(1),
-            "rxdmt0": Out(1),
-            "rxo": Out(1),
-            "head": Out(16),
-        })
+    frame: In(FrameReadSignature)
+    words: In(stream.Signature(64))
+    bytes: Out(stream.Signature(8))
 
     def elaborate(self, platform):
         m = Module()
-        bus = self.bus
-        count = self.length >> 4
-        rctl = self.rctl
-
-        m.submodules.prefetch = prefetch = DescriptorPrefetch()
-        m.submodules.delay = delay = InterruptDelay()
-        wiring.connect(m, prefetch.dma, wiring.flipped(self.descriptors))
-        writer = self.buffers
-        prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
-                        tail=self.tail)
-        m.d.comb += [
-            writer.wr_done.ready.eq(1),         # writes land in order; nothing waits for them
-        ]
-
-        # Buffer size from BSIZE and BSEX.
-        bsize = rctl[reg.RCTL.BSIZE.lsb:reg.RCTL.BSIZE.lsb + 2]
-        bsex = rctl[reg.RCTL.BSEX.lsb]
-        # Registered: RCTL comes from across the core, and software sets it before enabling.
-        buffer_size = Signal(15)
-        with m.Switch(Cat(bsize, bsex)):
-            for code, size in ((0b000, 2048), (0b001, 1024), (0b010, 512), (0b011, 256),
-                               (0b100, 2048), (0b101, 16384), (0b110, 8192), (0b111, 4096)):
-                with m.Case(code):
-                    m.d.sync += buffer_size.eq(size)
-
-        frame = Signal(RxStatus)
+        frame, words, out = self.frame, self.words, self.bytes
         # The frame's words still in the FIFO, and whether none are: registered, as the frame's
         # end waits on it, and the end reaches the statistics and the delay timers.
         to_take = Signal(13)
-        all_taken = Signal()
-        delivered = Signal()        # the whole frame went into buffers
-        left = Signal(16)           # bytes still to deliver
+        lane = Signal(3)            # of the frame's next byte in the FIFO's word
+        word_end = Signal()         # lane == 7
+        m.d.comb += [
+            out.payload.eq(words.payload.word_select(lane, 8)),
+            out.valid.eq(words.valid),
+            words.ready.eq(Mux(frame.drain, ~frame.all_taken, out.ready & word_end)),
+        ]
+        with m.If(frame.start):
+            m.d.sync += [to_take.eq((frame.length + 7) >> 3), frame.all_taken.eq(frame.length == 0),
+                         lane.eq(0), word_end.eq(0)]
+        with m.If(out.valid & out.ready):
+            m.d.sync += [lane.eq(lane + 1), word_end.eq(lane == 6)]
+        with m.If(words.valid & words.ready):
+            m.d.sync += [to_take.eq(to_take - 1), frame.all_taken.eq(to_take == 1)]
+        return m
+
+
+class RxBufferWriter(wiring.Component):
+    """Takes a job when idle, writes its bytes (taken from ``bytes`` a byte a cycle) into the
+    buffer in write commands of up to 256 beats, then one beat of the descriptor's status
+    quadword (``status``, at ``status_base`` + ``status_offset``, both read as it goes out);
+    ``done`` is high for the cycle that beat leaves. The next job is taken in the cycle after.
+    About a dozen cycles per job beyond its bytes. Write completions are not waited for: writes
+    land in order.
+
+    Members
+    -------
+    job : In(stream.Signature(RxBufferJob))
+    bytes : In(stream.Signature(8))
+    dma : Out(DMAWriteSignature)
+    status_base : In(64)
+    status_offset : In(20)
+    status : In(64)
+        The descriptor's second quadword: length, checksum, status, errors and special.
+    done : Out(1)
+    """
+    job: In(stream.Signature(RxBufferJob))
+    bytes: In(stream.Signature(8))
+    dma: Out(DMAWriteSignature)
+    status_base: In(64)
+    status_offset: In(20)
+    status: In(64)
+    done: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        job, src, cmd = self.job, self.bytes, self.dma.wr_cmd
+        m.d.comb += self.dma.wr_done.ready.eq(1)
+
         # Write commands name a base and an offset, both registers: the buffer's first quadword
-        # and the next beat's offset from it, then the ring's base and the offset of the
-        # descriptor's status quadword (descriptors come in ring order: this one is at RDH).
+        # and the next beat's offset from it, then the ring's base and the offset of the status
+        # quadword. The address is added up in the DMA arbiter, straight from them.
         cmd_base = Signal(64)
         cmd_offset = Signal(20)
-        n = Signal(16)              # bytes into this buffer
-        # Bytes for the next buffer, registered: worked out in the SIZE state from ``left``.
-        size = Signal(16)
-        m.d.sync += size.eq(Mux(left > buffer_size, buffer_size, left))
-        # Bytes move one a cycle, the line's rate, from the FIFO word (byte ``rd_lane`` of it)
-        # into a beat (byte ``wr_lane``, its strobe set), so that any alignment of the buffer
-        # costs a byte select and a byte-wide write instead of a shifter 64 bits wide.
-        rd_lane = Signal(3)         # of the frame's next byte in the FIFO's word
-        word_end = Signal()         # rd_lane == 7
+        m.d.comb += [cmd.payload.base.eq(cmd_base), cmd.payload.offset.eq(cmd_offset)]
         wr_lane = Signal(3)         # of the buffer's next byte in the beat
         beat = Signal(64)
         strb = Signal(8)
@@ -162,49 +162,272 @@ class RxDMA(wiring.Component):
         chunk = Signal(9)
         last = Signal()             # chunk == 1
         final = Signal()            # beats_left == 1
-        # Whether this buffer ends the frame: registered, as ``left`` and ``n`` are set at least a
-        # cycle before the write-back that uses it.
-        last_buffer = Signal()
-        m.d.sync += last_buffer.eq(left == n)
         burst = Signal(range(MAX_BURST + 1))    # beats in the next write command
         # beats_left > MAX_BURST (a power of 2), from its bits rather than through a comparator.
         over = (beats_left[_BURST_BITS + 1:].any()
                 | (beats_left[_BURST_BITS] & beats_left[:_BURST_BITS].any()))
         m.d.sync += burst.eq(Mux(over, MAX_BURST, beats_left))
 
-        rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
-        # Free descriptors, registered: a cycle behind a move of the head or the tail, which at
-        # worst makes the engine wait a cycle for a descriptor before it sees there is none.
-        # tail - head, and count added back when it is negative (the tail has wrapped).
-        free = Signal(16)
-        ahead = self.tail - self.head
-        m.d.sync += free.eq(Mux(ahead < 0, ahead + count, ahead))
-        # Whether the engine is off, and whether the ring has no free descriptor (without going
-        # through the subtraction), registered: RCTL.EN is in the register file, across the
-        # core, and taking a descriptor depends on it.
-        off = Signal()
-        dry = Signal()
-        m.d.sync += [off.eq(~self.enable), dry.eq(self.tail == self.head)]
-        waited = Signal()               # the frame was counted as waiting for descriptors
-        strip = Signal()                # the frame's FCS is stripped (RCTL.SECRC)
-        threshold_check = Signal()      # a frame is done: compare ``free`` once it is current
-        frame_done = Signal()           # ...and was delivered: the delay timers start a cycle later
-        m.d.sync += frame_done.eq(0)
-        m.d.comb += delay.event.eq(frame_done)
-        descs = prefetch.descs
-        wb_offset = self.head * DESCRIPTOR_BYTES | 8     # of the status quadword
-        cmd = writer.wr_cmd
-        # Whatever the state: the address is added up in the DMA arbiter, straight from them.
-        m.d.comb += [cmd.payload.base.eq(cmd_base), cmd.payload.offset.eq(cmd_offset)]
         # Beats leave through a register slice, taken only while it is empty: a beat takes at
         # least eight cycles to fill but for a buffer's first and last, so the slice is almost
         # always empty by then, and the bus's ready reaches only the slice.
-        m.submodules.wr_out = wr_out = StreamRegister(DMAWriteBeat)
-        wiring.connect(m, wr_out.o, wiring.flipped(writer.wr_data))
-        out = wr_out.i
-        goes = send & ~wr_out.o.valid
+        m.submodules.out = out_slice = StreamRegister(DMAWriteBeat)
+        wiring.connect(m, out_slice.o, wiring.flipped(self.dma.wr_data))
+        out = out_slice.i
+        goes = send & ~out_slice.o.valid
         # The status quadword goes out of the same register as the data: ``beat`` is cleared
-        # after the buffer's last beat, and the fields are ORed in.
+        # after the buffer's last beat, and the status is ORed in. Each byte of the beat is
+        # cleared (a reset, in the flip-flops) or loaded with the moving byte (an enable). The
+        # clear comes from a register, in the first cycle of STATUS_COMMAND: the beat is not
+        # used again before STATUS_DATA.
+        write_back = Signal()
+        clear = Signal()
+        m.d.sync += clear.eq(0)
+        moved = Signal()
+        for lane in range(8):
+            with m.If(clear):
+                m.d.sync += beat[8 * lane:8 * lane + 8].eq(0)
+            with m.Elif(moved & (wr_lane == lane)):
+                m.d.sync += beat[8 * lane:8 * lane + 8].eq(src.payload)
+        m.d.comb += [out.payload.data.eq(beat | Mux(write_back, self.status, 0)),
+                     out.payload.strb.eq(strb), out.payload.last.eq(last),
+                     out.valid.eq(goes)]
+
+        def to_status():
+            # The status quadword goes next, out of a cleared beat.
+            m.d.sync += [cmd_base.eq(self.status_base), cmd_offset.eq(self.status_offset),
+                         strb.eq(0xFF), last.eq(1), write_back.eq(1), clear.eq(1)]
+            m.next = "STATUS_COMMAND"
+
+        with m.FSM(name="writer") as fsm:
+            with m.State("IDLE"):
+                m.d.comb += job.ready.eq(1)
+                with m.If(job.valid):
+                    start = job.payload.address[:3]
+                    size = job.payload.size
+                    m.d.sync += [
+                        cmd_base.eq(job.payload.address & ~7),
+                        cmd_offset.eq(0),
+                        wr_lane.eq(start),
+                        strb.eq(0),
+                        write_back.eq(0),
+                        to_move.eq(size),
+                        moving.eq(size != 0),
+                        beats_left.eq((start + size + 7) >> 3),
+                    ]
+                    with m.If(size == 0):
+                        to_status()
+                    with m.Else():
+                        m.next = "PLAN"
+            with m.State("PLAN"):
+                # The next write's length is worked out from the new position and registered,
+                # and whether it is the buffer's last from the beats it has left.
+                m.d.sync += final.eq(beats_left == 1)
+                m.next = "COMMAND"
+            with m.State("COMMAND"):
+                m.d.comb += [cmd.payload.len.eq(burst - 1), cmd.valid.eq(1)]
+                with m.If(cmd.ready):
+                    m.d.sync += [chunk.eq(burst), cmd_offset.eq(cmd_offset + burst * 8),
+                                 last.eq(burst == 1)]
+                    m.next = "DATA"
+            with m.State("DATA"):
+                # A byte moves unless a complete beat is still waiting for the slice. While the
+                # beat goes, its register can take the next beat's first byte already, but not
+                # after the last beat of a write command: that byte may complete the next beat
+                # (the buffer's last), which must wait for its own command.
+                room = ~send | (goes & ~last)
+                move = moving & src.valid & room
+                with m.If(final):
+                    # This buffer's last write command is out: the status's base and offset
+                    # can be loaded already, away from the beat's handshake.
+                    m.d.sync += [cmd_base.eq(self.status_base),
+                                 cmd_offset.eq(self.status_offset)]
+                with m.If(goes):
+                    m.d.sync += [send.eq(0), strb.eq(0), beats_left.eq(beats_left - 1),
+                                 final.eq(beats_left == 2), chunk.eq(chunk - 1),
+                                 last.eq(chunk == 2)]
+                    with m.If(last):
+                        with m.If(final):
+                            to_status()
+                        with m.Else():
+                            m.next = "PLAN"
+                # A byte is taken from registers but for the state.
+                m.d.comb += [moved.eq(move), src.ready.eq(moving & room)]
+                with m.If(move):
+                    m.d.sync += [
+                        strb.eq(Mux(goes, 0, strb) | (1 << wr_lane)),
+                        wr_lane.eq(wr_lane + 1),
+                        to_move.eq(to_move - 1),
+                        moving.eq(to_move != 1),
+                        send.eq((wr_lane == 7) | (to_move == 1)),
+                    ]
+            with m.State("STATUS_COMMAND"):
+                m.d.comb += [cmd.payload.len.eq(0), cmd.valid.eq(1)]
+                with m.If(cmd.ready):
+                    m.d.sync += send.eq(1)
+                    m.next = "STATUS_DATA"
+            with m.State("STATUS_DATA"):
+                with m.If(goes):
+                    m.d.sync += send.eq(0)
+                    m.d.comb += self.done.eq(1)
+                    m.next = "IDLE"
+        self._fsm = fsm
+        return m
+
+
+class RxFrameSequencer(wiring.Component):
+    """Takes a committed frame's ``status``, starts reading it (``frame``), hands out one job
+    per descriptor (a buffer's share of what is left) and, after each ``done``, the next, until
+    the frame is delivered; then drains what is left of it (its FCS with RCTL.SECRC, or all of
+    it when the engine is off) and reports it on ``stats``, taking its status in the same
+    cycle. ``status_word`` is the current descriptor's write-back quadword. ``rxo``, ``rxdmt0``
+    and ``delivered`` are one-cycle pulses, a cycle after the report.
+
+    Members
+    -------
+    status : In(stream.Signature(RxStatus))
+    frame : Out(FrameReadSignature)
+    descs : In(stream.Signature(128))
+    job : Out(stream.Signature(RxBufferJob))
+    done : In(1)
+    status_word : Out(64)
+    enable : In(1)
+    rctl, rxcsum : In(32)
+    count, free : In(16)
+    empty : In(1)
+        The ring's size and its free descriptors; none free.
+    stats : Out(stream.Signature(RxDeliveryStats))
+    rxo, rxdmt0, delivered : Out(1)
+    """
+    status: In(stream.Signature(RxStatus))
+    frame: Out(FrameReadSignature)
+    descs: In(stream.Signature(128))
+    job: Out(stream.Signature(RxBufferJob))
+    done: In(1)
+    status_word: Out(64)
+    enable: In(1)
+    rctl: In(32)
+    rxcsum: In(32)
+    count: In(16)
+    free: In(16)
+    empty: In(1)
+    stats: Out(stream.Signature(RxDeliveryStats))
+    rxo: Out(1)
+    rxdmt0: Out(1)
+    delivered: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        rctl = self.rctl
+        frame = Signal(RxStatus)
+        m.d.comb += [
+            self.frame.length.eq(frame.length),
+            self.stats.payload.length.eq(frame.length),
+            self.stats.payload.broadcast.eq(frame.broadcast),
+            self.stats.payload.multicast.eq(frame.multicast),
+            self.stats.payload.bad.eq(frame.bad),
+        ]
+        # Buffer size from BSIZE and BSEX. Registered: RCTL comes from across the core, and
+        # software sets it before enabling.
+        buffer_size = Signal(15)
+        with m.Switch(Cat(rctl[reg.RCTL.BSIZE.lsb:reg.RCTL.BSIZE.lsb + 2], rctl[reg.RCTL.BSEX.lsb])):
+            for code, size in ((0b000, 2048), (0b001, 1024), (0b010, 512), (0b011, 256),
+                               (0b100, 2048), (0b101, 16384), (0b110, 8192), (0b111, 4096)):
+                with m.Case(code):
+                    m.d.sync += buffer_size.eq(size)
+        left = Signal(16)           # bytes still to deliver
+        n = Signal(16)              # bytes into this buffer
+        # Bytes for the next buffer, registered: worked out in the SIZE state from ``left``.
+        size = Signal(16)
+        m.d.sync += size.eq(Mux(left > buffer_size, buffer_size, left))
+        # Whether this buffer ends the frame: registered, as ``left`` and ``n`` are set at least a
+        # cycle before the write-back that uses it.
+        last_buffer = Signal()
+        m.d.sync += last_buffer.eq(left == n)
+        # Whether the engine is off, registered: RCTL.EN is in the register file, across the
+        # core, and taking a descriptor depends on it.
+        off = Signal()
+        m.d.sync += off.eq(~self.enable)
+        dropped = Signal()          # the engine was off when the frame came: it is not delivered
+        delivered = Signal()        # the whole frame went into buffers
+        waited = Signal()           # the frame was counted as waiting for descriptors
+        strip = Signal()            # the frame's FCS is stripped (RCTL.SECRC)
+        threshold_check = Signal()  # a frame is done: compare ``free`` once it is current
+        rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
+        m.d.sync += [self.rxo.eq(0), self.delivered.eq(0), threshold_check.eq(0),
+                     self.rxdmt0.eq(threshold_check
+                                    & (self.free == (self.count >> (rdmts + 1))))]
+        m.d.comb += self.status_word.eq(self._status_word(m, frame, n, last_buffer))
+
+        with m.FSM(name="rxdma") as fsm:
+            with m.State("IDLE"):
+                # The frame's status is registered first: it comes from the FIFO, across the
+                # core.
+                with m.If(self.status.valid):
+                    m.d.sync += [frame.eq(self.status.payload),
+                                 strip.eq(rctl[reg.RCTL.SECRC.lsb]
+                                          & (self.status.payload.length >= 4))]
+                    m.next = "START"
+            with m.State("START"):
+                m.d.comb += self.frame.start.eq(1)
+                m.d.sync += [left.eq(frame.length - Mux(strip, 4, 0)), waited.eq(0),
+                             dropped.eq(off), delivered.eq(0)]
+                with m.If(off):
+                    # Missed: its words are taken out, nothing is touched.
+                    m.next = "DISCARD"
+                with m.Else():
+                    m.next = "SIZE"
+            with m.State("SIZE"):
+                # The next buffer's share of the frame is worked out from ``left``.
+                m.next = "DESCRIPTOR"
+            with m.State("DESCRIPTOR"):
+                with m.If(off):
+                    # Turned off in the middle of a frame: the rest is lost.
+                    m.d.sync += delivered.eq(left == 0)
+                    m.next = "DISCARD"
+                with m.Else():
+                    # Timing: ready depends on the state, ``off`` and the writer's state alone;
+                    # it reaches through the prefetcher's slice into its queue.
+                    m.d.comb += self.descs.ready.eq(self.job.ready)
+                with m.If(~off & ~self.descs.valid & self.empty & ~waited):
+                    # None to take, and none will come before software hands some back.
+                    m.d.comb += [self.stats.valid.eq(1), self.stats.payload.no_buffers.eq(1)]
+                    with m.If(self.stats.ready):
+                        m.d.sync += waited.eq(1)
+                m.d.comb += [
+                    self.job.payload.address.eq(RxDescriptor(self.descs.payload).buffer_addr),
+                    self.job.payload.size.eq(size),
+                    self.job.valid.eq(~off & self.descs.valid),
+                ]
+                with m.If(self.job.valid & self.job.ready):
+                    m.d.sync += n.eq(size)
+                    m.next = "WRITE"
+            with m.State("WRITE"):
+                with m.If(self.done):
+                    m.d.sync += left.eq(left - n)
+                    with m.If(last_buffer):
+                        m.d.sync += delivered.eq(1)
+                        m.next = "DISCARD"
+                    with m.Else():
+                        m.next = "SIZE"
+            with m.State("DISCARD"):
+                # The FCS (with SECRC) or an undelivered rest; then the frame is done.
+                m.d.comb += self.frame.drain.eq(1)
+                with m.If(self.frame.all_taken):
+                    m.d.comb += [
+                        self.status.ready.eq(self.stats.ready),
+                        self.stats.valid.eq(1),
+                        self.stats.payload.missed.eq(~delivered),
+                    ]
+                    with m.If(self.stats.ready):
+                        m.d.sync += [self.delivered.eq(delivered), self.rxo.eq(~delivered),
+                                     threshold_check.eq(~dropped)]
+                        m.next = "IDLE"
+        self._fsm = fsm
+        return m
+
+    def _status_word(self, m, frame, n, last_buffer):
+        """The write-back quadword: length, checksum (unused), status, errors, special."""
         # The checksum results go with the frame's last descriptor, as RXCSUM asks (SDM 3.2.9):
         # IXSM when it asks for none of them.
         ipofl = self.rxcsum[reg.RXCSUM.IPOFL.lsb]
@@ -227,202 +450,91 @@ class RxDMA(wiring.Component):
                   | Mux(frame.vlan, RXD_STA.VP, 0))
         errors = (Mux(frame.crc_error, RXD_ERR.CE, 0) | Mux(frame.rx_error, RXD_ERR.RXE, 0)
                   | Mux(last_buffer, offload_errors, 0))
-        write_back = Signal()
-        # Length, checksum, status, errors and special: the descriptor's second quadword.
-        fields = Cat(n[:16], Const(0, 16), status, errors[:8], Mux(frame.vlan, frame.tci, 0))
-        # Each byte of the beat: cleared (a reset, in the flip-flops) or loaded with the moving
-        # byte (an enable). The clear comes from a register, in the first cycle of WB_COMMAND:
-        # the beat is not used again before WB_DATA.
-        clear = Signal()
-        m.d.sync += clear.eq(0)
-        moved = Signal()
-        byte = self.words.payload.word_select(rd_lane, 8)
-        for lane in range(8):
-            with m.If(clear):
-                m.d.sync += beat[8 * lane:8 * lane + 8].eq(0)
-            with m.Elif(moved & (wr_lane == lane)):
-                m.d.sync += beat[8 * lane:8 * lane + 8].eq(byte)
-        m.d.comb += [out.payload.data.eq(beat | Mux(write_back, fields, 0)),
-                     out.payload.strb.eq(strb), out.payload.last.eq(last),
-                     out.valid.eq(goes)]
+        return Cat(n[:16], Const(0, 16), status, errors[:8], Mux(frame.vlan, frame.tci, 0))
 
-        # The head after this buffer's write-back, registered: buffers take many cycles each,
-        # and software moves the head only while the engine is off.
-        next_head = Signal(16)
-        last_index = Signal(16)
-        m.d.sync += [last_index.eq(count - 1),
-                     next_head.eq(Mux(self.head == last_index, 0, self.head + 1))]
-        m.d.sync += [self.rxo.eq(0), threshold_check.eq(0),
-                     self.rxdmt0.eq(threshold_check & (free == (count >> (rdmts + 1))))]
-        with m.FSM(name="rxdma") as fsm:
-            with m.State("IDLE"):
-                # The frame's status is registered first: it comes from the FIFO, across the
-                # core.
-                with m.If(self.status.valid):
-                    m.d.sync += [frame.eq(self.status.payload),
-                                 strip.eq(rctl[reg.RCTL.SECRC.lsb]
-                                          & (self.status.payload.length >= 4))]
-                    m.next = "START"
-            with m.State("START"):
-                m.d.sync += [
-                    to_take.eq((frame.length + 7) >> 3),
-                    all_taken.eq(frame.length == 0),
-                    left.eq(frame.length - Mux(strip, 4, 0)),
-                    rd_lane.eq(0),
-                    word_end.eq(0),
-                    waited.eq(0),
-                ]
-                with m.If(off):
-                    m.next = "DROP"
-                with m.Else():
-                    m.next = "SIZE"
-            with m.State("DROP"):
-                # Missed: take its words out of the FIFO, touch nothing.
-                with m.If(all_taken):
-                    m.d.comb += [self.status.ready.eq(self.stats.ready), self.stats.valid.eq(1),
-                                 self.stats.payload.missed.eq(1)]
-                    with m.If(self.stats.ready):
-                        m.d.sync += self.rxo.eq(1)
-                        m.next = "IDLE"
-                with m.Else():
-                    m.d.comb += self.words.ready.eq(1)
-                    with m.If(self.words.valid):
-                        m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
-            with m.State("SIZE"):
-                # The next buffer's share of the frame is worked out from ``left``.
-                m.next = "DESCRIPTOR"
-            with m.State("DESCRIPTOR"):
-                with m.If(off):
-                    # Turned off in the middle of a frame: the rest is lost.
-                    m.d.sync += delivered.eq(left == 0)
-                    m.next = "DISCARD"
-                with m.Else():
-                    # Timing: ready depends on the state and ``off`` alone; it reaches through
-                    # the prefetcher's slice into its queue.
-                    m.d.comb += descs.ready.eq(1)
-                with m.If(~off & ~descs.valid & dry & ~waited):
-                    # None to take, and none will come before software hands some back.
-                    m.d.comb += [self.stats.valid.eq(1), self.stats.payload.no_buffers.eq(1)]
-                    with m.If(self.stats.ready):
-                        m.d.sync += waited.eq(1)
-                with m.If(~off & descs.valid):
-                    first = RxDescriptor(descs.payload)
-                    start = first.buffer_addr[:3]
-                    m.d.sync += [
-                        cmd_base.eq(first.buffer_addr & ~7),
-                        cmd_offset.eq(0),
-                        wr_lane.eq(start),
-                        strb.eq(0),
-                        write_back.eq(0),
-                        n.eq(size),
-                        to_move.eq(size),
-                        moving.eq(size != 0),
-                        beats_left.eq((start + size + 7) >> 3),
-                    ]
-                    with m.If(size == 0):
-                        m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset),
-                                     strb.eq(0xFF), last.eq(1), write_back.eq(1), clear.eq(1)]
-                        m.next = "WB_COMMAND"
-                    with m.Else():
-                        m.next = "PLAN"
-            with m.State("PLAN"):
-                # The next write's length is worked out from the new position and registered,
-                # and whether it is the buffer's last from the beats it has left.
-                m.d.sync += final.eq(beats_left == 1)
-                m.next = "COMMAND"
-            with m.State("COMMAND"):
-                m.d.comb += [cmd.payload.len.eq(burst - 1), cmd.valid.eq(1)]
-                with m.If(cmd.ready):
-                    m.d.sync += [chunk.eq(burst), cmd_offset.eq(cmd_offset + burst * 8),
-                                 last.eq(burst == 1)]
-                    m.next = "DATA"
-            with m.State("DATA"):
-                # A byte moves unless a complete beat is still waiting for the slice. While the
-                # beat goes, its register can take the next beat's first byte already, but not
-                # after the last beat of a write command: that byte may complete the next beat
-                # (the buffer's last), which must wait for its own command.
-                room = ~send | (goes & ~last)
-                move = moving & self.words.valid & room
-                with m.If(final):
-                    # This buffer's last write command is out: the write-back's base and offset
-                    # can be loaded already, away from the beat's handshake.
-                    m.d.sync += [cmd_base.eq(self.base), cmd_offset.eq(wb_offset)]
-                with m.If(goes):
-                    m.d.sync += [send.eq(0), strb.eq(0), beats_left.eq(beats_left - 1),
-                                 final.eq(beats_left == 2), chunk.eq(chunk - 1),
-                                 last.eq(chunk == 2)]
-                    with m.If(last):
-                        with m.If(final):
-                            # The buffer is written: the status quadword goes next, out of
-                            # a cleared beat.
-                            m.d.sync += [strb.eq(0xFF), last.eq(1), write_back.eq(1),
-                                         clear.eq(1)]
-                            m.next = "WB_COMMAND"
-                        with m.Else():
-                            m.next = "PLAN"
-                m.d.comb += moved.eq(move)
-                with m.If(move):
-                    m.d.sync += [
-                        strb.eq(Mux(goes, 0, strb) | (1 << wr_lane)),
-                        wr_lane.eq(wr_lane + 1),
-                        rd_lane.eq(rd_lane + 1),
-                        word_end.eq(rd_lane == 6),
-                        to_move.eq(to_move - 1),
-                        moving.eq(to_move != 1),
-                        send.eq((wr_lane == 7) | (to_move == 1)),
-                    ]
-                    with m.If(word_end):
-                        m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
-                # The word's last byte takes the word: from registers but for the state.
-                m.d.comb += self.words.ready.eq(moving & word_end & room)
-            with m.State("WB_COMMAND"):
-                m.d.comb += [cmd.payload.len.eq(0), cmd.valid.eq(1)]
-                with m.If(cmd.ready):
-                    m.d.sync += send.eq(1)
-                    m.next = "WB_DATA"
-            with m.State("WB_DATA"):
-                with m.If(goes):
-                    m.d.sync += [
-                        send.eq(0),
-                        self.head.eq(next_head),
-                        left.eq(left - n),
-                    ]
-                    with m.If(last_buffer):
-                        m.d.sync += delivered.eq(1)
-                        m.next = "DISCARD"
-                    with m.Else():
-                        m.next = "SIZE"
-            with m.State("DISCARD"):
-                # The FCS (with SECRC) or an undelivered rest; then the frame is done.
-                with m.If(all_taken):
-                    m.d.comb += [
-                        self.status.ready.eq(self.stats.ready),
-                        self.stats.valid.eq(1),
-                        self.stats.payload.missed.eq(~delivered),
-                    ]
-                    with m.If(self.stats.ready):
-                        m.d.sync += [frame_done.eq(delivered), threshold_check.eq(1),
-                                     self.rxo.eq(~delivered)]
-                        m.next = "IDLE"
-                with m.Else():
-                    m.d.comb += self.words.ready.eq(1)
-                    with m.If(self.words.valid):
-                        m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
-        self._fsm = fsm
 
+class RxDMA(wiring.Component):
+    """A committed frame's status in, its words taken a byte a cycle (the line's rate) into buffers
+    at any alignment, each descriptor written back after its buffer and RDH moved past it; one
+    ``stats`` report per frame; ``rxt0``, ``rxdmt0`` and ``rxo`` are one-cycle pulses.
+
+    Members
+    -------
+    bus : In(RegBusSignature)
+        RDH, and RDTR's flush bit.
+    ring : In(RingConfig)
+        RCTL.EN with bus mastering on, RDBAL/RDBAH, RDLEN, RDT.
+    descriptors : Out(DMAReadSignature)
+        Descriptor reads (the prefetcher's).
+    buffers : Out(DMAWriteSignature)
+        Frame data and status write-back.
+    rctl : In(32)
+    rxcsum : In(32)
+        RXCSUM: which checksum results go into the descriptor.
+    rdtr, radv : In(16)
+    status : In(stream.Signature(RxStatus))
+    words : In(stream.Signature(64))
+        Frame data from the receive FIFO.
+    stats : Out(stream.Signature(RxDeliveryStats))
+    rxt0, rxdmt0, rxo : Out(1)
+    """
+    bus: In(RegBusSignature)
+    ring: In(RingConfig)
+    descriptors: Out(DMAReadSignature)
+    buffers: Out(DMAWriteSignature)
+    rctl: In(32)
+    rxcsum: In(32)
+    rdtr: In(16)
+    radv: In(16)
+    status: In(stream.Signature(RxStatus))
+    words: In(stream.Signature(64))
+    stats: Out(stream.Signature(RxDeliveryStats))
+    rxt0: Out(1)
+    rxdmt0: Out(1)
+    rxo: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.head = head = RingHead(reg.RDH)
+        m.submodules.prefetch = prefetch = DescriptorPrefetch()
+        m.submodules.sequencer = sequencer = RxFrameSequencer()
+        m.submodules.bytes = frame_bytes = RxFrameBytes()
+        m.submodules.writer = writer = RxBufferWriter()
+        m.submodules.delay = delay = InterruptDelay()
+        self._blocks = head, sequencer, writer
+
+        bus = self.bus
+        share(m, bus, [head])
+        wiring.connect(m, wiring.flipped(self.ring), head.config)
+        wiring.connect(m, head.ring, prefetch.ring)
+        wiring.connect(m, prefetch.dma, wiring.flipped(self.descriptors))
+        wiring.connect(m, prefetch.descs, sequencer.descs)
+        wiring.connect(m, wiring.flipped(self.status), sequencer.status)
+        wiring.connect(m, sequencer.frame, frame_bytes.frame)
+        wiring.connect(m, wiring.flipped(self.words), frame_bytes.words)
+        wiring.connect(m, sequencer.job, writer.job)
+        wiring.connect(m, frame_bytes.bytes, writer.bytes)
+        wiring.connect(m, writer.dma, wiring.flipped(self.buffers))
+        wiring.connect(m, sequencer.stats, wiring.flipped(self.stats))
         m.d.comb += [
-            self.stats.payload.length.eq(frame.length),
-            self.stats.payload.broadcast.eq(frame.broadcast),
-            self.stats.payload.multicast.eq(frame.multicast),
-            self.stats.payload.bad.eq(frame.bad),
+            sequencer.enable.eq(self.ring.enable),
+            sequencer.rctl.eq(self.rctl),
+            sequencer.rxcsum.eq(self.rxcsum),
+            sequencer.count.eq(head.ring.count),
+            sequencer.free.eq(head.free),
+            sequencer.empty.eq(head.empty),
+            writer.status_base.eq(self.ring.base),
+            writer.status_offset.eq(head.status_offset),
+            writer.status.eq(sequencer.status_word),
+            sequencer.done.eq(writer.done),
+            head.advance.eq(writer.done),
+            self.rxo.eq(sequencer.rxo),
+            self.rxdmt0.eq(sequencer.rxdmt0),
         ]
 
-        # RDH: as TDH, software's writes take effect only while the engine is off.
-        with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.RDH.index) & ~self.enable):
-            m.d.sync += self.head.eq(masked(self.head, bus))
-        read_mux(m, bus, {reg.RDH.index: self.head})
-
+        # RXT0: the delay timers start a cycle after a delivered frame is reported.
         m.d.comb += [
+            delay.event.eq(sequencer.delivered),
             delay.packet_delay.eq(self.rdtr),
             delay.absolute_delay.eq(self.radv),
             delay.flush.eq(bus.w_stb & decode(m, bus, bus.addr == reg.RDTR.index)
@@ -433,5 +545,7 @@ class RxDMA(wiring.Component):
 
     def waveforms(self):
         """What a waveform viewer shows of this block (once elaborated)."""
-        return {"rdh": self.head, "state": self._fsm.state, "rxt0": self.rxt0,
-                "rxdmt0": self.rxdmt0, "rxo": self.rxo}
+        head, sequencer, writer = self._blocks
+        return {"rdh": head.ring.head, "state": sequencer._fsm.state,
+                "writer": writer._fsm.state, "rxt0": self.rxt0, "rxdmt0": self.rxdmt0,
+                "rxo": self.rxo}

@@ -32,14 +32,13 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from .bus import (DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignature, decode,
-                  masked, read_mux)
+from .bus import DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignature, share
 from .delay import InterruptDelay
-from .desc import DESCRIPTOR_BYTES, TXD_STA
+from .desc import TXD_STA
 from . import pipe
 from .pipe import SkidBuffer, StreamRegister
 from .regmap import reg
-from .ring import DescriptorPrefetch
+from .ring import DescriptorPrefetch, RingConfig, RingHead
 from .txcsum import TxChecksum
 from .txdesc import TxDescriptorDecoder, TxRequest
 from .txframe import TxChecksums, TxOffload, TxTag, TxTaggedWord, TxWord, TxWork
@@ -396,18 +395,14 @@ class TxDMA(wiring.Component):
     -------
     bus : In(RegBusSignature)
         TDH.
+    ring : In(RingConfig)
+        TCTL.EN with bus mastering on, TDBAL/TDBAH, TDLEN, TDT.
     descriptors : Out(DMAReadSignature)
         Descriptor reads (the prefetcher's).
     buffers : Out(DMAReadSignature)
         Buffer reads.
     writeback : Out(DMAWriteSignature)
         Status write-back.
-    enable : In(1)
-        TCTL.EN with bus mastering on.
-    base : In(64)
-    length : In(20)
-        TDLEN.
-    tail : In(16)
     tidv, tadv : In(16)
     words : Out(stream.Signature(TxWord))
         Frame data for the MAC.
@@ -420,20 +415,16 @@ class TxDMA(wiring.Component):
         only a part is queued.
     txdw, txqe : Out(1)
         Interrupt causes.
-    head : Out(16)
     """
 
     def __init__(self, *, queue_depth=2048):
         self._depth = queue_depth
         super().__init__({
             "bus": In(RegBusSignature),
+            "ring": In(RingConfig),
             "descriptors": Out(DMAReadSignature),
             "buffers": Out(DMAReadSignature),
             "writeback": Out(DMAWriteSignature),
-            "enable": In(1),
-            "base": In(64),
-            "length": In(20),
-            "tail": In(16),
             "tidv": In(16),
             "tadv": In(16),
             "words": Out(stream.Signature(TxWord)),
@@ -442,7 +433,6 @@ class TxDMA(wiring.Component):
             "frame_ready": Out(1),
             "txdw": Out(1),
             "txqe": Out(1),
-            "head": Out(16),
         })
         # The fetcher reserves no more than the queue takes before ``room`` falls, so that the
         # words of every read it issues go in without the MAC's help.
@@ -451,9 +441,7 @@ class TxDMA(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        bus = self.bus
-        count = self.length >> 4
-
+        m.submodules.head = head = RingHead(reg.TDH)
         m.submodules.prefetch = prefetch = DescriptorPrefetch()
         m.submodules.decoder = decoder = TxDescriptorDecoder()
         m.submodules.fetch = fetch = self.fetch
@@ -469,8 +457,10 @@ class TxDMA(wiring.Component):
         wiring.connect(m, fetch.dma, wiring.flipped(self.buffers))
         writeback = self.writeback
 
-        prefetch.follow(m, enable=self.enable, base=self.base, count=count, head=self.head,
-                        tail=self.tail)
+        self._head = head
+        share(m, self.bus, [head])
+        wiring.connect(m, wiring.flipped(self.ring), head.config)
+        wiring.connect(m, head.ring, prefetch.ring)
         # What the MAC takes is counted a cycle later, from registers: its handshake goes to
         # many places already. A word is then freed a cycle late for the fetcher's headroom
         # (the fetcher only waits longer), and a descriptor's data counts as taken a cycle late
@@ -599,16 +589,11 @@ class TxDMA(wiring.Component):
                      any_consumed.eq(consumed != 0), retired.eq(Cat(retire, retired[0]))]
 
         # Write-back and head. Each step starts from registers: the retirement reaches the head,
-        # the done queue, the count above and the interrupt timers.
-        # The head after the next retirement, registered: retirements are at least two cycles
-        # apart, and software moves the head only while the engine is off.
-        next_head = Signal(16)
-        last_index = Signal(16)
-        m.d.sync += [last_index.eq(count - 1),
-                     next_head.eq(Mux(self.head == last_index, 0, self.head + 1))]
+        # the done queue, the count above and the interrupt timers. Retirements are at least
+        # two cycles apart, as the head needs.
         # The descriptor's status quadword, whatever the state (for the DMA arbiter's adder).
-        m.d.comb += [writeback.wr_cmd.payload.base.eq(self.base),
-                     writeback.wr_cmd.payload.offset.eq(self.head * DESCRIPTOR_BYTES | 8)]
+        m.d.comb += [writeback.wr_cmd.payload.base.eq(self.ring.base),
+                     writeback.wr_cmd.payload.offset.eq(head.status_offset)]
         with m.FSM(name="writeback") as fsm:
             with m.State("IDLE"):
                 with m.If(done.r_rdy & (record.empty | any_consumed) & ~retired.any()):
@@ -644,15 +629,8 @@ class TxDMA(wiring.Component):
         self._fsm = fsm
         m.d.comb += done.r_en.eq(retire)
 
-        # TDH: software sets it while the engine is off; the engine moves it as it retires. A
-        # write while the engine is on is ignored: the descriptors read ahead, and where their
-        # status goes back, follow the head, which must stay inside the ring.
-        tdh_hit = decode(m, bus, bus.addr == reg.TDH.index)
-        with m.If(retire):
-            m.d.sync += self.head.eq(next_head)
-        with m.Elif(bus.w_stb & tdh_hit & ~self.enable):
-            m.d.sync += self.head.eq(masked(self.head, bus))
-        read_mux(m, bus, {reg.TDH.index: self.head})
+        # TDH: software sets it while the engine is off; the engine moves it as it retires.
+        m.d.comb += head.advance.eq(retire)
 
         written_back = retire & record.rs
         m.d.comb += [
@@ -663,12 +641,12 @@ class TxDMA(wiring.Component):
             self.txdw.eq(delay.fire),
         ]
         # TXQE a cycle after the retirement that emptied the queue, from the moved head.
-        m.d.sync += self.txqe.eq(retired[0] & (self.head == self.tail))
+        m.d.sync += self.txqe.eq(retired[0] & (head.ring.head == head.ring.tail))
         return m
 
     def waveforms(self):
         """What a waveform viewer shows of this block (once elaborated)."""
-        return {"tdh": self.head, "frame_ready": self.frame_ready,
+        return {"tdh": self._head.ring.head, "frame_ready": self.frame_ready,
                 "writeback": self._fsm.state, **self.fetch.waveforms(),
                 "segmenter": self.tso.waveforms()["state"], "txdw": self.txdw,
                 "txqe": self.txqe}

@@ -33,20 +33,20 @@ def run(count, head, tail, *, seed, tail_later=None, cycles=3000, switch_off=Non
     memory = ReadMemory(dut.dma, read, rng)
 
     async def driver(ctx):
-        ctx.set(dut.base, BASE)
-        ctx.set(dut.count, count)
-        ctx.set(dut.head, head)
-        ctx.set(dut.tail, tail)
-        ctx.set(dut.enable, 1)
+        ctx.set(dut.ring.base, BASE)
+        ctx.set(dut.ring.count, count)
+        ctx.set(dut.ring.head, head)
+        ctx.set(dut.ring.tail, tail)
+        ctx.set(dut.ring.enable, 1)
         was_on = True
         for cycle in range(cycles):
             if tail_later and cycle == tail_later[0]:
-                ctx.set(dut.tail, tail_later[1])
+                ctx.set(dut.ring.tail, tail_later[1])
             if switch_off and cycle == switch_off[0]:
-                ctx.set(dut.enable, 0)
+                ctx.set(dut.ring.enable, 0)
             if switch_off and cycle == switch_off[0] + switch_off[1]:
-                ctx.set(dut.head, switch_off[2])
-                ctx.set(dut.enable, 1)
+                ctx.set(dut.ring.head, switch_off[2])
+                ctx.set(dut.ring.enable, 1)
             # As the engines do: take only while the ring was on in the cycle before.
             ready = was_on and rng.random() < 0.5
             ctx.set(dut.descs.ready, ready)
@@ -60,7 +60,7 @@ def run(count, head, tail, *, seed, tail_later=None, cycles=3000, switch_off=Non
                 taken.append(low & 0xFFFF)
             if switch_off and cycle == switch_off[0]:
                 taken.append("off")
-            was_on = ctx.get(dut.enable)
+            was_on = ctx.get(dut.ring.enable)
             await ctx.tick()
 
     simulate(dut, driver)
