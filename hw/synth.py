@@ -35,7 +35,7 @@ TARGET_MHZ = 125.0
 # header (``hw.txtso``; Yosys gives its module a number after the name). A pattern that
 # matches nothing stops the run.
 BLOCK_RAMS = ("e1000.txdma.prefetch.queue/m:storage", "e1000.rxdma.prefetch.queue/m:storage",
-              "e1000.rxfifo.frames/m:storage", "e1000.txdma.ahead/m:storage",
+              "e1000.rxfifo.frames/m:storage", "e1000.txdma.queue.ahead/m:storage",
               "e1000.txdma.offloads/m:storage", "e1000.txdma.tso.copy$*/m:header")
 class SynthesisError(Exception):
     pass

@@ -32,7 +32,8 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
-from .bus import DMAReadBeat, DMAReadSignature, DMAWriteSignature, RegBusSignature, share
+from .bus import (DMAReadBeat, DMAReadSignature, DMARequest, DMAWriteSignature, RegBusSignature,
+                  share)
 from .delay import InterruptDelay
 from .desc import TXD_STA
 from . import pipe
@@ -45,7 +46,7 @@ from .txframe import TxChecksums, TxOffload, TxTag, TxTaggedWord, TxWord, TxWork
 from .txtso import TxSegmenter
 
 
-__all__ = ["TxFetch", "TxDMA", "MAX_FRAME_DATA", "MAX_TSO_DATA"]
+__all__ = ["TxFetch", "TxWriteBack", "TxWordQueue", "TxDMA", "MAX_FRAME_DATA", "MAX_TSO_DATA"]
 
 MAX_BURST = 32          # beats per data read
 MAX_FRAME_DATA = 16384  # bytes of descriptor data in one frame
@@ -86,12 +87,12 @@ class _Done(data.Struct):
     empty: 1
 
 
-class TxFetch(wiring.Component):
-    """Turns descriptors into buffer reads and the beats into ``TxWord`` entries, each with its
-    descriptor's tag. A read goes out only when the word queue has room for all its beats
-    (``space``, less the words not yet ``dequeued``). ``done`` and ``offload`` are written
-    from a ready seen a cycle before: their consumers must be queues, whose ready falls only
-    when they are full.
+class TxReadIssuer(wiring.Component):
+    """Turns descriptors into buffer reads of up to 256 beats, each with a tag (``tags``)
+    saying what its beats hold. A read goes out only when the word queue has room for all its
+    beats (``space``, less the words not yet ``dequeued``), three cycles after the last change
+    of state at the earliest. ``tags``, ``done`` and ``offload`` are written from a ready seen
+    a cycle before: their consumers must be queues, whose ready falls only when they are full.
 
     Parameters
     ----------
@@ -101,8 +102,8 @@ class TxFetch(wiring.Component):
     Members
     -------
     descs : In(stream.Signature(TxRequest))
-    dma : Out(DMAReadSignature)
-    words : Out(stream.Signature(TxTaggedWord))
+    reads : Out(stream.Signature(DMARequest))
+    tags : Out(stream.Signature(_Tag))
     offload : Out(stream.Signature(TxWork))
         Each frame's checksum and segmentation work, queued as its first read is issued (before
         any of its words), for frames with data.
@@ -125,8 +126,8 @@ class TxFetch(wiring.Component):
         self._space = space
         super().__init__({
             "descs": In(stream.Signature(TxRequest)),
-            "dma": Out(DMAReadSignature),
-            "words": Out(stream.Signature(TxTaggedWord)),
+            "reads": Out(stream.Signature(DMARequest)),
+            "tags": Out(stream.Signature(_Tag)),
             "offload": Out(stream.Signature(TxWork)),
             "done": Out(stream.Signature(_Done)),
             "dequeued": In(1),
@@ -138,9 +139,7 @@ class TxFetch(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.tags = tags = pipe.queue(width=data.Layout.cast(_Tag).size, ram_depth=8)
-
-        # Issue side.
+        tags = self.tags
         desc = self.descs.payload
         buffer = Signal(64)         # the buffer's first quadword
         # Bytes from there to the next beat: set with each descriptor, so no reset (which
@@ -159,8 +158,8 @@ class TxFetch(wiring.Component):
         short = span[:bits_for(MAX_BURST * 8)]
         beats = Mux(last_read, (short + 7) >> 3, MAX_BURST)
         nbytes = Mux(last_read, left, MAX_BURST * 8 - first)
-        tag_in = _Tag(tags.w_data)
-        cmd = self.dma.rd_cmd
+        tag_in = tags.payload
+        cmd = self.reads
         # What the descriptor says beyond its buffer, kept from when it was taken.
         eop = Signal()
         ifcs = Signal()
@@ -208,7 +207,7 @@ class TxFetch(wiring.Component):
         tag_room = Signal()
         done_room = Signal()
         offload_room = Signal()     # likewise, a read that queues the frame's work
-        m.d.sync += [tag_room.eq(tags.w_rdy), done_room.eq(self.done.ready),
+        m.d.sync += [tag_room.eq(tags.ready), done_room.eq(self.done.ready),
                      offload_room.eq(self.offload.ready | ~offload_due)]
         m.d.sync += [
             next_beats.eq(beats),
@@ -259,7 +258,7 @@ class TxFetch(wiring.Component):
                 with m.Elif(done_room & tag_room):
                     # Nothing to read; the tag keeps it in order with the data. While the frame
                     # is being skipped, its end only ends the skipping.
-                    m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
+                    m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.valid.eq(1),
                                  self.done.valid.eq(1)]
                     with m.If(skipping):
                         m.d.comb += tag_in.eop.eq(0)
@@ -271,7 +270,7 @@ class TxFetch(wiring.Component):
                 # Not read: the frame goes no further. The first such descriptor ends what is
                 # queued of the frame, marked to be aborted.
                 with m.If(done_room & tag_room):
-                    m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.w_en.eq(1),
+                    m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.valid.eq(1),
                                  tag_in.eop.eq(~skipping), tag_in.abort.eq(~skipping),
                                  self.done.valid.eq(1), self.done.payload.empty.eq(1)]
                     m.d.comb += requested.eq(had_data & ~skipping)
@@ -288,7 +287,7 @@ class TxFetch(wiring.Component):
                     tag_in.lead.eq(next_lead),
                     tag_in.rest.eq(next_nbytes - next_lead),
                     tag_in.last.eq(next_last),
-                    tags.w_en.eq(cmd.valid & cmd.ready),
+                    tags.valid.eq(cmd.valid & cmd.ready),
                     self.offload.valid.eq(cmd.valid & cmd.ready & offload_due),
                 ]
                 with m.If(cmd.valid & cmd.ready):
@@ -307,17 +306,51 @@ class TxFetch(wiring.Component):
                     m.next = "DESCRIPTOR"
         self._fsm = fsm
 
-        # Receive side: beats become words, and every word leaves from a register (``held``),
+        # Headroom: a read reserves an entry for each of its beats, which the word the beat
+        # becomes keeps, wherever it waits, until the MAC takes it. (Giving the reservation back
+        # as the beat arrived and taking an entry as the word went into the queue counted a word
+        # held back at the end of a descriptor as room, and a read could then overfill the queue
+        # by one and wrap the count.) The read's beats are counted a cycle after its handshake,
+        # so that the handshake does not reach the adder; ``fits`` is worked out again only
+        # after ``settle``, later than that.
+        issued = Signal.like(next_beats)
+        m.d.sync += issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0))
+        m.d.sync += headroom.eq(headroom - issued + self.dequeued - self.extra)
+        m.d.sync += self.spare.eq(headroom > SPARE)
+        return m
+        return m
+
+
+class TxBeatAssembler(wiring.Component):
+    """Beats of the reads in, with their tags in the order the reads were issued; ``TxTaggedWord``
+    entries out, one per beat, each from a register. A descriptor's last word waits there for
+    what comes next (a word, or a zero-length descriptor's tag), which says whether it ends the
+    frame. Beats pass a skid buffer first: ``beats.ready`` comes from a register.
+
+    Members
+    -------
+    tags : In(stream.Signature(_Tag))
+    beats : In(stream.Signature(DMAReadBeat))
+    words : Out(stream.Signature(TxTaggedWord))
+    """
+    tags: In(stream.Signature(_Tag))
+    beats: In(stream.Signature(DMAReadBeat))
+    words: Out(stream.Signature(TxTaggedWord))
+
+    def elaborate(self, platform):
+        m = Module()
+        # Beats become words, and every word leaves from a register (``held``),
         # so that the queue's block RAM is written from registers. The last word of a
         # descriptor waits there for the next word (or a zero-length descriptor) in case that
         # one ends the frame.
-        tag = _Tag(tags.r_data)
+        tags = self.tags
+        tag = tags.payload
         # Timing: beats are registered as they arrive (the DMA arbiter's routing of read data to
         # its readers would otherwise run into the logic below), in a skid buffer, whose ready
         # comes from a register (with a plain register slice the handshake below ran on through
         # the arbiter into its tag FIFO's level).
         m.submodules.beats = beats_in = SkidBuffer(DMAReadBeat)
-        wiring.connect(m, wiring.flipped(self.dma.rd_data), beats_in.i)
+        wiring.connect(m, wiring.flipped(self.beats), beats_in.i)
         beat = beats_in.o
         remaining = Signal(12)
         in_read = Signal()          # the head tag's first beat has arrived
@@ -343,7 +376,7 @@ class TxFetch(wiring.Component):
         # A held word is waiting (the end of a descriptor that did not end the frame) until
         # what comes next says whether it ends the frame; any other goes as soon as it can.
         waiting = holding & held.word.desc_end & ~held.word.eop
-        arriving = tags.r_rdy & ~tag.empty & beat.valid
+        arriving = tags.valid & ~tag.empty & beat.valid
         m.d.comb += [
             self.words.payload.eq(held),
             # A waiting word goes when data follows it: it did not end the frame.
@@ -352,38 +385,248 @@ class TxFetch(wiring.Component):
         leaving = self.words.valid & self.words.ready
         with m.If(leaving):
             m.d.sync += holding.eq(0)
-        with m.If(tags.r_rdy & tag.empty):
+        with m.If(tags.valid & tag.empty):
             # A zero-length descriptor: if it ends the frame, the waiting word carries the end,
             # and the descriptor's tag.
-            m.d.comb += tags.r_en.eq(1)
+            m.d.comb += tags.ready.eq(1)
             with m.If(tag.eop & waiting):
                 m.d.sync += [held.word.eop.eq(1), held.word.abort.eq(tag.abort)]
                 with m.If(~tag.abort):
                     m.d.sync += [held.word.vlan.eq(tag.vlan), held.tci.eq(tag.tci)]
-        with m.Elif(tags.r_rdy):
+        with m.Elif(tags.valid):
             m.d.comb += beat.ready.eq(~holding | self.words.ready)
             with m.If(beat.valid & beat.ready):
                 m.d.sync += [held.eq(new), holding.eq(1), in_read.eq(~beat.payload.last),
                              remaining.eq(Mux(in_read, Mux(more, remaining - 8, 0), tag.rest))]
                 with m.If(beat.payload.last):
-                    m.d.comb += tags.r_en.eq(1)
+                    m.d.comb += tags.ready.eq(1)
+        return m
 
-        # Headroom: a read reserves an entry for each of its beats, which the word the beat
-        # becomes keeps, wherever it waits, until the MAC takes it. (Giving the reservation back
-        # as the beat arrived and taking an entry as the word went into the queue counted a word
-        # held back at the end of a descriptor as room, and a read could then overfill the queue
-        # by one and wrap the count.) The read's beats are counted a cycle after its handshake,
-        # so that the handshake does not reach the adder; ``fits`` is worked out again only
-        # after ``settle``, later than that.
-        issued = Signal.like(next_beats)
-        m.d.sync += issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0))
-        m.d.sync += headroom.eq(headroom - issued + self.dequeued - self.extra)
-        m.d.sync += self.spare.eq(headroom > SPARE)
+
+class TxFetch(wiring.Component):
+    """Turns descriptors into buffer reads and the beats into ``TxWord`` entries, each with its
+    descriptor's tag: a ``TxReadIssuer`` and a ``TxBeatAssembler`` with the reads' tags queued
+    between them. A read goes out only when the word queue has room for all its beats
+    (``space``, less the words not yet ``dequeued``). ``done`` and ``offload`` are written
+    from a ready seen a cycle before: their consumers must be queues, whose ready falls only
+    when they are full.
+
+    Parameters
+    ----------
+    space : int
+        Entries of the word queue, all free at first.
+
+    Members
+    -------
+    descs : In(stream.Signature(TxRequest))
+    dma : Out(DMAReadSignature)
+    words : Out(stream.Signature(TxTaggedWord))
+    offload, done, dequeued, starved, requested, extra, spare
+        As ``TxReadIssuer``'s.
+    """
+
+    def __init__(self, *, space):
+        self._space = space
+        super().__init__({
+            "descs": In(stream.Signature(TxRequest)),
+            "dma": Out(DMAReadSignature),
+            "words": Out(stream.Signature(TxTaggedWord)),
+            "offload": Out(stream.Signature(TxWork)),
+            "done": Out(stream.Signature(_Done)),
+            "dequeued": In(1),
+            "starved": Out(1),
+            "requested": Out(1),
+            "extra": In(1),
+            "spare": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.issue = issue = self._issuer = TxReadIssuer(space=self._space)
+        m.submodules.assemble = assemble = TxBeatAssembler()
+        m.submodules.tags = tags = pipe.queue(width=data.Layout.cast(_Tag).size, ram_depth=8)
+        wiring.connect(m, wiring.flipped(self.descs), issue.descs)
+        wiring.connect(m, issue.reads, wiring.flipped(self.dma.rd_cmd))
+        wiring.connect(m, issue.tags, tags.w_stream)
+        wiring.connect(m, tags.r_stream, assemble.tags)
+        wiring.connect(m, wiring.flipped(self.dma.rd_data), assemble.beats)
+        wiring.connect(m, assemble.words, wiring.flipped(self.words))
+        wiring.connect(m, issue.offload, wiring.flipped(self.offload))
+        wiring.connect(m, issue.done, wiring.flipped(self.done))
+        m.d.comb += [issue.dequeued.eq(self.dequeued), issue.extra.eq(self.extra),
+                     self.starved.eq(issue.starved), self.requested.eq(issue.requested),
+                     self.spare.eq(issue.spare)]
         return m
 
     def waveforms(self):
         """What a waveform viewer shows of this block (once elaborated)."""
-        return {"fetch": self._fsm.state}
+        return {"fetch": self._issuer._fsm.state}
+
+
+class TxWriteBack(wiring.Component):
+    """Retires descriptors in ring order as the MAC takes their data: a record on ``done`` for
+    each descriptor whose reads are out, a ``took`` pulse (a cycle late) for each whose last word
+    the MAC took. A record with RS has DD written back (one one-byte write, at ``status_base`` +
+    ``status_offset``, the head descriptor's) and is retired once the write is done; one
+    without is retired at once. ``retire`` is high for the cycle of a retirement, at most every
+    third cycle (the head, the count of descriptors taken and this block's own check follow
+    from registers). ``txdw`` through the delay timers (or at once without IDE); ``txqe`` a
+    cycle after a retirement that left the head at the tail (``at_tail``, from the moved head).
+
+    Parameters
+    ----------
+    depth : int
+        Most descriptors whose data the MAC may have taken before they retire (the word
+        queue's depth).
+
+    Members
+    -------
+    done : In(stream.Signature(_Done))
+    took : In(1)
+    dma : Out(DMAWriteSignature)
+    status_base : In(64)
+    status_offset : In(20)
+    at_tail : In(1)
+    tidv, tadv : In(16)
+    retire, txdw, txqe : Out(1)
+    """
+
+    def __init__(self, *, depth):
+        self._depth = depth
+        super().__init__({
+            "done": In(stream.Signature(_Done)),
+            "took": In(1),
+            "dma": Out(DMAWriteSignature),
+            "status_base": In(64),
+            "status_offset": In(20),
+            "at_tail": In(1),
+            "tidv": In(16),
+            "tadv": In(16),
+            "retire": Out(1),
+            "txdw": Out(1),
+            "txqe": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.delay = delay = InterruptDelay()
+        dma, retire, record = self.dma, self.retire, self.done.payload
+        # Descriptors whose data the MAC has taken, and whether there are any: registered. A
+        # retirement is counted a cycle late, from a register, and ``any_consumed`` is a cycle
+        # behind the count, so a retirement waits two cycles for them to catch up.
+        consumed = Signal(range(self._depth + 1))
+        any_consumed = Signal()
+        retired = Signal(2)         # a retirement one and two cycles ago
+        uncount = Signal()          # ...and it had data
+        m.d.sync += [consumed.eq(consumed + self.took - uncount),
+                     uncount.eq(retire & ~record.empty),
+                     any_consumed.eq(consumed != 0), retired.eq(Cat(retire, retired[0]))]
+        m.d.comb += self.done.ready.eq(retire)
+
+        # The descriptor's status quadword, whatever the state (for the DMA arbiter's adder).
+        m.d.comb += [dma.wr_cmd.payload.base.eq(self.status_base),
+                     dma.wr_cmd.payload.offset.eq(self.status_offset)]
+        with m.FSM(name="writeback") as fsm:
+            with m.State("IDLE"):
+                with m.If(self.done.valid & (record.empty | any_consumed) & ~retired.any()):
+                    with m.If(record.rs):
+                        m.next = "COMMAND"
+                    with m.Else():
+                        m.d.comb += retire.eq(1)
+            with m.State("COMMAND"):
+                m.d.comb += [dma.wr_cmd.payload.len.eq(0), dma.wr_cmd.valid.eq(1)]
+                with m.If(dma.wr_cmd.ready):
+                    m.next = "DATA"
+            with m.State("DATA"):
+                # STA is byte 12 of the descriptor: byte 4 of its second quadword.
+                m.d.comb += [
+                    dma.wr_data.payload.data.eq(TXD_STA.DD << 32),
+                    dma.wr_data.payload.strb.eq(1 << 4),
+                    dma.wr_data.payload.last.eq(1),
+                    dma.wr_data.valid.eq(1),
+                ]
+                with m.If(dma.wr_data.ready):
+                    m.next = "WAIT"
+            with m.State("WAIT"):
+                m.d.comb += dma.wr_done.ready.eq(1)
+                with m.If(dma.wr_done.valid):
+                    m.next = "RETIRE"
+            with m.State("RETIRE"):
+                # DD is in host memory.
+                m.d.comb += retire.eq(1)
+                m.next = "IDLE"
+        self._fsm = fsm
+
+        written_back = retire & record.rs
+        m.d.comb += [
+            delay.event.eq(written_back & record.ide),
+            delay.immediate.eq(written_back & ~record.ide),
+            delay.packet_delay.eq(self.tidv),
+            delay.absolute_delay.eq(self.tadv),
+            self.txdw.eq(delay.fire),
+        ]
+        m.d.sync += self.txqe.eq(retired[0] & self.at_tail)
+        return m
+
+
+class TxWordQueue(wiring.Component):
+    """The words of queued frames on their way to the MAC: a block RAM queue of ``depth`` words,
+    read ahead into a small queue by the MAC. ``i`` is ready (from a register) while the queue
+    has room for two more words than a write a cycle can use, so its producer may write while it
+    saw ready a cycle before; a word offered when ``i.ready`` is high must be taken, as nothing
+    waits. Words reach ``o`` at least four cycles after they were written, one a cycle.
+
+    Parameters
+    ----------
+    depth : int
+        Words in the queue's RAM (a power of 2).
+
+    Members
+    -------
+    i : In(stream.Signature(TxWord))
+    o : Out(stream.Signature(TxWord))
+    """
+
+    def __init__(self, *, depth):
+        self._depth = depth
+        super().__init__({
+            "i": In(stream.Signature(TxWord)),
+            "o": Out(stream.Signature(TxWord)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxWord).size,
+                                                ram_depth=self._depth)
+        # Timing: the room is a register, two words short of full, so that the queue's own
+        # ready, which comes from its level, stays off the producer's logic (and never falls
+        # while this is high).
+        m.d.sync += self.i.ready.eq(queue.level < self._depth - 2)
+        m.d.comb += [queue.w_data.eq(self.i.payload), queue.w_en.eq(self.i.valid)]
+        # The queue is block RAM, whose read data only a register may follow, and which sits
+        # far from the MAC. It is read ahead into a small queue in front of the MAC, through two
+        # registers that only load: the MAC's handshake reaches only the small queue, and the
+        # RAM's read enable only the count of words read ahead (``pending``, the words in
+        # flight among them), so the first register can sit by the RAM.
+        ahead_depth = 5
+        m.submodules.ahead = ahead = fifo.SyncFIFOBuffered(width=data.Layout.cast(TxWord).size,
+                                                           depth=ahead_depth)
+        pending = Signal(range(ahead_depth + 1))
+        in_flight = Signal(2)       # a word taken one and two cycles ago
+        read_data = Signal(TxWord, reset_less=True)
+        write_data = Signal(TxWord, reset_less=True)
+        take = queue.r_rdy & (pending != ahead_depth)
+        m.d.comb += [queue.r_en.eq(take), ahead.w_data.eq(write_data),
+                     ahead.w_en.eq(in_flight[1])]
+        m.d.sync += [in_flight.eq(Cat(take, in_flight[0])), read_data.eq(queue.r_data),
+                     write_data.eq(read_data),
+                     pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
+        # The small queue is block RAM too (``hw.synth`` asks for it), which can sit by the
+        # MAC: words leave it through a register slice.
+        m.submodules.to_mac = to_mac = StreamRegister(TxWord)
+        wiring.connect(m, ahead.r_stream, to_mac.i)
+        wiring.connect(m, to_mac.o, wiring.flipped(self.o))
+        return m
 
 
 class TxDMA(wiring.Component):
@@ -449,14 +692,10 @@ class TxDMA(wiring.Component):
                                                       ram_depth=16)
         m.submodules.tso = tso = self.tso
         m.submodules.checksum = checksum = TxChecksum(depth=16)
-        m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxWord).size,
-                                                ram_depth=self._depth)
+        m.submodules.queue = queue = TxWordQueue(depth=self._depth)
         m.submodules.done = done = pipe.queue(width=data.Layout.cast(_Done).size, ram_depth=32)
-        m.submodules.delay = delay = InterruptDelay()
         wiring.connect(m, prefetch.dma, wiring.flipped(self.descriptors))
         wiring.connect(m, fetch.dma, wiring.flipped(self.buffers))
-        writeback = self.writeback
-
         self._head = head
         share(m, self.bus, [head])
         wiring.connect(m, wiring.flipped(self.ring), head.config)
@@ -509,12 +748,9 @@ class TxDMA(wiring.Component):
         m.d.sync += extra.eq(tso.extra)
         m.d.comb += [fetch.extra.eq(extra), tso.spare.eq(fetch.spare)]
         wiring.connect(m, checksum.results, wiring.flipped(self.checksums))
-        # Words go in while a register says there is room: room for two more than a write a
-        # cycle can use, so that the queue's ready, which comes from its level, stays off the
-        # fetcher's logic (and never falls while this is high); and while the checksums have
-        # room for the frames' results.
-        room = Signal()
-        m.d.sync += room.eq((queue.level < self._depth - 2) & checksum.room)
+        # Words go in while the queue has room (a register) and the checksums have room for the
+        # frames' results (another).
+        room = queue.i.ready & checksum.room
         # A word goes into the queue as the checksums take it; a frame's last word leaves its
         # tag beside the checksums, which come some cycles later, in a queue as deep as theirs.
         m.submodules.tags = tags = pipe.queue(width=data.Layout.cast(TxTag).size, ram_depth=16)
@@ -522,39 +758,17 @@ class TxDMA(wiring.Component):
             checksum.words.payload.eq(queued.word.word),
             checksum.words.valid.eq(to_queue.o.valid & room),
             to_queue.o.ready.eq(room & checksum.words.ready),
-            queue.w_data.eq(queued.word.word),
-            queue.w_en.eq(to_queue.o.valid & to_queue.o.ready),
+            queue.i.payload.eq(queued.word.word),
+            queue.i.valid.eq(to_queue.o.valid & to_queue.o.ready),
             TxTag(tags.w_data).vlan.eq(queued.word.word.vlan),
             TxTag(tags.w_data).tci.eq(queued.word.tci),
-            tags.w_en.eq(queue.w_en & queued.word.word.eop),
+            tags.w_en.eq(queue.i.valid & queued.word.word.eop),
             self.tags.payload.eq(tags.r_data),
             self.tags.valid.eq(tags.r_rdy),
             tags.r_en.eq(self.tags.ready),
         ]
         wiring.connect(m, fetch.done, done.w_stream)
-        # The queue is block RAM, whose read data only a register may follow, and which sits
-        # far from the MAC. It is read ahead into a small queue in front of the MAC, through two
-        # registers that only load: the MAC's handshake reaches only the small queue, and the
-        # RAM's read enable only the count of words read ahead (``pending``, the words in
-        # flight among them), so the first register can sit by the RAM.
-        ahead_depth = 5
-        m.submodules.ahead = ahead = fifo.SyncFIFOBuffered(width=data.Layout.cast(TxWord).size,
-                                                           depth=ahead_depth)
-        pending = Signal(range(ahead_depth + 1))
-        in_flight = Signal(2)       # a word taken one and two cycles ago
-        read_data = Signal(TxWord, reset_less=True)
-        write_data = Signal(TxWord, reset_less=True)
-        take = queue.r_rdy & (pending != ahead_depth)
-        m.d.comb += [queue.r_en.eq(take), ahead.w_data.eq(write_data),
-                     ahead.w_en.eq(in_flight[1])]
-        m.d.sync += [in_flight.eq(Cat(take, in_flight[0])), read_data.eq(queue.r_data),
-                     write_data.eq(read_data),
-                     pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
-        # The small queue is block RAM too (``hw.synth`` asks for it), which can sit by the
-        # MAC: words leave it through a register slice.
-        m.submodules.to_mac = to_mac = StreamRegister(TxWord)
-        wiring.connect(m, ahead.r_stream, to_mac.i)
-        wiring.connect(m, to_mac.o, wiring.flipped(self.words))
+        wiring.connect(m, queue.o, wiring.flipped(self.words))
 
         # A frame is whole in the queue when its checksums are out. Or the fetcher cannot go
         # on before the MAC frees something: no room for its next read or for the words it
@@ -575,78 +789,27 @@ class TxDMA(wiring.Component):
         m.d.sync += self.frame_ready.eq((frames == 0) & ~segmented
                                         & (fetch.starved | ~room | ~done.w_rdy))
 
-        # Descriptors whose data the MAC has taken, and whether there are any: registered. A
-        # retirement is counted a cycle late, from a register, and ``any_consumed`` is a cycle
-        # behind the count, so a retirement waits two cycles for them to catch up.
-        consumed = Signal(range(self._depth + 1))
-        any_consumed = Signal()
-        took = taken_valid & taken_desc_end
-        retire = Signal()
-        retired = Signal(2)         # a retirement one and two cycles ago
-        uncount = Signal()          # ...and it had data
-        record = _Done(done.r_data)
-        m.d.sync += [consumed.eq(consumed + took - uncount), uncount.eq(retire & ~record.empty),
-                     any_consumed.eq(consumed != 0), retired.eq(Cat(retire, retired[0]))]
-
-        # Write-back and head. Each step starts from registers: the retirement reaches the head,
-        # the done queue, the count above and the interrupt timers. Retirements are at least
-        # two cycles apart, as the head needs.
-        # The descriptor's status quadword, whatever the state (for the DMA arbiter's adder).
-        m.d.comb += [writeback.wr_cmd.payload.base.eq(self.ring.base),
-                     writeback.wr_cmd.payload.offset.eq(head.status_offset)]
-        with m.FSM(name="writeback") as fsm:
-            with m.State("IDLE"):
-                with m.If(done.r_rdy & (record.empty | any_consumed) & ~retired.any()):
-                    with m.If(record.rs):
-                        m.next = "COMMAND"
-                    with m.Else():
-                        m.d.comb += retire.eq(1)
-            with m.State("COMMAND"):
-                m.d.comb += [
-                    writeback.wr_cmd.payload.len.eq(0),
-                    writeback.wr_cmd.valid.eq(1),
-                ]
-                with m.If(writeback.wr_cmd.ready):
-                    m.next = "DATA"
-            with m.State("DATA"):
-                # STA is byte 12 of the descriptor: byte 4 of its second quadword.
-                m.d.comb += [
-                    writeback.wr_data.payload.data.eq(TXD_STA.DD << 32),
-                    writeback.wr_data.payload.strb.eq(1 << 4),
-                    writeback.wr_data.payload.last.eq(1),
-                    writeback.wr_data.valid.eq(1),
-                ]
-                with m.If(writeback.wr_data.ready):
-                    m.next = "WAIT"
-            with m.State("WAIT"):
-                m.d.comb += writeback.wr_done.ready.eq(1)
-                with m.If(writeback.wr_done.valid):
-                    m.next = "RETIRE"
-            with m.State("RETIRE"):
-                # DD is in host memory.
-                m.d.comb += retire.eq(1)
-                m.next = "IDLE"
-        self._fsm = fsm
-        m.d.comb += done.r_en.eq(retire)
-
-        # TDH: software sets it while the engine is off; the engine moves it as it retires.
-        m.d.comb += head.advance.eq(retire)
-
-        written_back = retire & record.rs
+        # Write-back and head: TDH moves as descriptors retire.
+        m.submodules.writeback = retirement = TxWriteBack(depth=self._depth)
+        self._writeback = retirement
+        wiring.connect(m, done.r_stream, retirement.done)
+        wiring.connect(m, retirement.dma, wiring.flipped(self.writeback))
         m.d.comb += [
-            delay.event.eq(written_back & record.ide),
-            delay.immediate.eq(written_back & ~record.ide),
-            delay.packet_delay.eq(self.tidv),
-            delay.absolute_delay.eq(self.tadv),
-            self.txdw.eq(delay.fire),
+            retirement.took.eq(taken_valid & taken_desc_end),
+            retirement.status_base.eq(self.ring.base),
+            retirement.status_offset.eq(head.status_offset),
+            retirement.at_tail.eq(head.ring.head == head.ring.tail),
+            retirement.tidv.eq(self.tidv),
+            retirement.tadv.eq(self.tadv),
+            head.advance.eq(retirement.retire),
+            self.txdw.eq(retirement.txdw),
+            self.txqe.eq(retirement.txqe),
         ]
-        # TXQE a cycle after the retirement that emptied the queue, from the moved head.
-        m.d.sync += self.txqe.eq(retired[0] & (head.ring.head == head.ring.tail))
         return m
 
     def waveforms(self):
         """What a waveform viewer shows of this block (once elaborated)."""
         return {"tdh": self._head.ring.head, "frame_ready": self.frame_ready,
-                "writeback": self._fsm.state, **self.fetch.waveforms(),
+                "writeback": self._writeback._fsm.state, **self.fetch.waveforms(),
                 "segmenter": self.tso.waveforms()["state"], "txdw": self.txdw,
                 "txqe": self.txqe}
