@@ -1,5 +1,6 @@
 """Peers for the per-block tests, in the style of Glasgow's: a host memory that answers a block's
-DMA reads after random delays with random gaps, and stream ends that offer and take at random.
+DMA reads after random delays with random gaps, one that takes its writes at random, and stream
+ends that offer and take at random.
 
 Each peer has ``drive(ctx)``, which sets its inputs of the block for this cycle, and
 ``observe(ctx)``, which looks at the handshakes once every peer has driven; a test's one
@@ -42,6 +43,51 @@ class ReadMemory:
                 self._owed.append((due + k, self.read(address + 8 * k), k == beats - 1))
         if self._beat is not None and ctx.get(self.port.rd_data.ready):
             self._owed.pop(0)
+        self._now += 1
+
+
+class WriteMemory:
+    """Host memory behind a ``DMAWriteSignature`` port: commands and beats are taken with
+    probability ``take``; ``written`` maps each byte address a strobe covered to its byte (a
+    second write of one byte is an error); ``commands`` records each as (address, beats). Each
+    write is reported done ``delay`` (a range) cycles after its last beat, in order."""
+
+    def __init__(self, port, rng, *, take=0.6, delay=range(1, 20)):
+        self.port, self.rng, self.take, self.delay = port, rng, take, delay
+        self.written, self.commands = {}, []
+        self._cmd_ready = self._data_ready = self._done = False
+        self._current = None            # [address, beats left]
+        self._owed = []                 # cycles the completions are due
+        self._now = 0
+
+    def drive(self, ctx):
+        self._cmd_ready = self._current is None and self.rng.random() < self.take
+        self._data_ready = self._current is not None and self.rng.random() < self.take
+        self._done = bool(self._owed) and self._owed[0] <= self._now
+        ctx.set(self.port.wr_cmd.ready, self._cmd_ready)
+        ctx.set(self.port.wr_data.ready, self._data_ready)
+        ctx.set(self.port.wr_done.valid, self._done)
+
+    def observe(self, ctx):
+        if self._done and ctx.get(self.port.wr_done.ready):
+            self._owed.pop(0)
+        if self._data_ready and ctx.get(self.port.wr_data.valid):
+            beat = ctx.get(self.port.wr_data.payload)
+            address, left = self._current
+            for lane in range(8):
+                if beat.strb >> lane & 1:
+                    assert address + lane not in self.written, hex(address + lane)
+                    self.written[address + lane] = beat.data >> (8 * lane) & 0xFF
+            assert bool(beat.last) == (left == 1)
+            self._current = None if left == 1 else [address + 8, left - 1]
+            if left == 1:
+                self._owed.append(self._now + self.rng.choice(self.delay))
+        if self._cmd_ready and ctx.get(self.port.wr_cmd.valid):
+            request = ctx.get(self.port.wr_cmd.payload)
+            address = request.base + request.offset
+            assert address % 8 == 0
+            self.commands.append((address, request.len + 1))
+            self._current = [address, request.len + 1]
         self._now += 1
 
 
