@@ -83,14 +83,15 @@ class Control(wiring.Component):
         # Link status.
         phy_link = Signal()
         m.submodules.phy_link_sync = FFSynchronizer(self.phy_link, phy_link)
-        m.d.comb += self.link_up.eq(phy_link & self.ctrl[reg.CTRL.SLU.lsb])
+        m.d.comb += self.link_up.eq(phy_link & reg.CTRL.view(self.ctrl).slu)
         link_q = Signal()
         m.d.sync += [
             link_q.eq(self.link_up),
             self.lsc.eq(link_q != self.link_up),
         ]
 
-        status = (reg.STATUS.reset & ~reg.STATUS.LU.mask) | (self.link_up << reg.STATUS.LU.lsb)
+        status = Signal(32)
+        m.d.comb += [status.eq(reg.STATUS.reset), reg.STATUS.view(status).lu.eq(self.link_up)]
         read_mux(m, bus, {
             reg.CTRL.index: self.ctrl,
             reg.STATUS.index: status,

@@ -177,7 +177,8 @@ class E1000(wiring.Component):
         wiring.connect(m, self.eeprom.station, self.regfile.station_load)
 
         regs = self.regfile.regs
-        tctl, rctl = regs.TCTL, regs.RCTL
+        tctl, rctl = reg.TCTL.view(regs.TCTL), reg.RCTL.view(regs.RCTL)
+        ctrl = reg.CTRL.view(self.control.ctrl)
         bus_master = self.bus_master
 
         # Flow control: PAUSE frames received stop the transmitter; the receive FIFO's level
@@ -186,25 +187,25 @@ class E1000(wiring.Component):
         pause_request = self.pause_request
         m.d.comb += [
             pause_request.level.eq(self.rxfifo.level),
-            pause_request.enable.eq(self.control.ctrl[reg.CTRL.TFCE.lsb]),
+            pause_request.enable.eq(ctrl.tfce),
             pause_request.high.eq(regs.FCRTH[3:16]),
             pause_request.low.eq(regs.FCRTL[3:16]),
-            pause_request.xon.eq(regs.FCRTL[reg.FCRTL.XONE.lsb]),
+            pause_request.xon.eq(reg.FCRTL.view(regs.FCRTL).xone),
             pause_request.time.eq(regs.FCTTV[:16]),
         ]
 
         # Transmit: DMA engine, then MAC onto GMII.
         txdma, txmac = self.txdma, self.txmac
         m.d.comb += [
-            txdma.ring.enable.eq(tctl[reg.TCTL.EN.lsb] & bus_master),
+            txdma.ring.enable.eq(tctl.en & bus_master),
             txdma.ring.base.eq(Cat(regs.TDBAL, regs.TDBAH)),
             txdma.ring.length.eq(regs.TDLEN),
             txdma.ring.tail.eq(regs.TDT),
             txdma.tidv.eq(regs.TIDV),
             txdma.tadv.eq(regs.TADV),
-            txmac.pad.eq(tctl[reg.TCTL.PSP.lsb]),
+            txmac.pad.eq(tctl.psp),
             txmac.gap.eq(regs.TIPG[:10]),
-            txmac.vme.eq(self.control.ctrl[reg.CTRL.VME.lsb]),
+            txmac.vme.eq(ctrl.vme),
             txmac.vet.eq(regs.VET[:16]),
             txmac.fca.eq(fca),
             txmac.station.eq(self.regfile.station),
@@ -224,22 +225,22 @@ class E1000(wiring.Component):
             rxmac.rxd.eq(self.gmii.rxd),
             rxmac.rx_dv.eq(self.gmii.rx_dv),
             rxmac.rx_er.eq(self.gmii.rx_er),
-            rxmac.enable.eq(rctl[reg.RCTL.EN.lsb] & self.control.link_up),
-            rxmac.rctl.eq(rctl),
-            rxmac.vme.eq(self.control.ctrl[reg.CTRL.VME.lsb]),
+            rxmac.enable.eq(rctl.en & self.control.link_up),
+            rxmac.rctl.eq(regs.RCTL),
+            rxmac.vme.eq(ctrl.vme),
             rxmac.vet.eq(regs.VET[:16]),
-            rxmac.rfce.eq(self.control.ctrl[reg.CTRL.RFCE.lsb]),
+            rxmac.rfce.eq(ctrl.rfce),
             rxmac.fca.eq(fca),
             rxmac.fct.eq(regs.FCT[:16]),
             rxfifo.w_data.eq(rxmac.w_data),
             rxfifo.w_en.eq(rxmac.w_en),
             rxmac.room.eq(rxfifo.room),
             rxfifo.rollback.eq(rxmac.rollback),
-            rxdma.ring.enable.eq(rctl[reg.RCTL.EN.lsb] & bus_master),
+            rxdma.ring.enable.eq(rctl.en & bus_master),
             rxdma.ring.base.eq(Cat(regs.RDBAL, regs.RDBAH)),
             rxdma.ring.length.eq(regs.RDLEN),
             rxdma.ring.tail.eq(regs.RDT),
-            rxdma.rctl.eq(rctl),
+            rxdma.rctl.eq(regs.RCTL),
             rxdma.rxcsum.eq(regs.RXCSUM),
             rxdma.rdtr.eq(regs.RDTR),
             rxdma.radv.eq(regs.RADV),
@@ -268,15 +269,15 @@ class E1000(wiring.Component):
         wiring.connect(m, rxdma.stats, self.stats_events.rx_delivery)
         wiring.connect(m, self.stats_events.inc, self.stats.inc)
 
-        causes = ((self.control.lsc << reg.ICR.LSC.lsb)
-                  | (self.mdio_master.mdac << reg.ICR.MDAC.lsb)
-                  | (txdma.txdw << reg.ICR.TXDW.lsb)
-                  | (txdma.txqe << reg.ICR.TXQE.lsb)
-                  | (rxdma.rxt0 << reg.ICR.RXT0.lsb)
-                  | (rxdma.rxdmt0 << reg.ICR.RXDMT0.lsb)
-                  | ((rxmac.overrun | rxdma.rxo) << reg.ICR.RXO.lsb))
+        causes = reg.ICR.view(self.interrupts.causes)
         m.d.comb += [
-            self.interrupts.causes.eq(causes),
+            causes.lsc.eq(self.control.lsc),
+            causes.mdac.eq(self.mdio_master.mdac),
+            causes.txdw.eq(txdma.txdw),
+            causes.txqe.eq(txdma.txqe),
+            causes.rxt0.eq(rxdma.rxt0),
+            causes.rxdmt0.eq(rxdma.rxdmt0),
+            causes.rxo.eq(rxmac.overrun | rxdma.rxo),
             self.irq.eq(self.interrupts.irq),
         ]
         return m

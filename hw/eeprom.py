@@ -115,7 +115,7 @@ class EEPROM(wiring.Component):
             value = masked(0, bus)
             with m.If(value & reg.EERD.START.mask):
                 m.d.sync += [
-                    eerd_addr.eq(value[reg.EERD.ADDR.lsb:reg.EERD.ADDR.lsb + 8]),
+                    eerd_addr.eq(reg.EERD.view(value).addr),
                     eerd_done.eq(0),
                     eerd_busy.eq(2),
                 ]
@@ -124,24 +124,22 @@ class EEPROM(wiring.Component):
             m.d.sync += eerd_busy.eq(eerd_busy - 1)
             with m.If(eerd_busy == 1):
                 m.d.sync += [eerd_done.eq(1), eerd_data.eq(eerd_port.data)]
-        eerd = (eerd_data << 16) | (eerd_addr << 8) | (eerd_done << 4)
+        eerd = Signal(32)
+        fields = reg.EERD.view(eerd)
+        m.d.comb += [fields.data.eq(eerd_data), fields.addr.eq(eerd_addr), fields.done.eq(eerd_done)]
 
         # EECD and the Microwire device behind it.
         sk, cs, di, do = self.sk, self.cs, self.di, self.do
         req = Signal()
         fwe = Signal(2)
         with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.EECD.index)):
-            value = masked(0, bus)
-            m.d.sync += [
-                sk.eq(value[reg.EECD.SK.lsb]),
-                cs.eq(value[reg.EECD.CS.lsb]),
-                di.eq(value[reg.EECD.DI.lsb]),
-                req.eq(value[reg.EECD.REQ.lsb]),
-                fwe.eq(value[reg.EECD.FWE.lsb:reg.EECD.FWE.lsb + 2]),
-            ]
-        eecd = ((sk << reg.EECD.SK.lsb) | (cs << reg.EECD.CS.lsb) | (di << reg.EECD.DI.lsb)
-                | (do << reg.EECD.DO.lsb) | (fwe << reg.EECD.FWE.lsb) | (req << reg.EECD.REQ.lsb)
-                | (req << reg.EECD.GNT.lsb) | reg.EECD.PRES.mask)
+            written = reg.EECD.view(masked(0, bus))
+            m.d.sync += [sk.eq(written.sk), cs.eq(written.cs), di.eq(written.di),
+                         req.eq(written.req), fwe.eq(written.fwe)]
+        eecd = Signal(32)
+        fields = reg.EECD.view(eecd)
+        m.d.comb += [fields.sk.eq(sk), fields.cs.eq(cs), fields.di.eq(di), fields.do.eq(do),
+                     fields.fwe.eq(fwe), fields.req.eq(req), fields.gnt.eq(req), fields.pres.eq(1)]
 
         mw_port = rom.read_port()
         sk_q = Signal()

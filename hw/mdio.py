@@ -22,8 +22,8 @@ from .regmap import reg
 
 __all__ = ["MDIOMaster"]
 
-_OP_WRITE = 0b01
-_OP_READ = 0b10
+_OP_WRITE = reg.MDIC.OP.WRITE
+_OP_READ = reg.MDIC.OP.READ
 _FRAME_BITS = 64
 _PREAMBLE_BITS = 32
 _DATA_BITS = 16
@@ -93,13 +93,14 @@ class MDIOMaster(wiring.Component):
         with m.FSM(name="mdio") as fsm:
             with m.State("IDLE"):
                 with m.If(written):
-                    new_op = value[reg.MDIC.OP.lsb:reg.MDIC.OP.lsb + 2]
+                    fields = reg.MDIC.view(value)
+                    new_op = fields.op
                     m.d.sync += [
-                        data.eq(value[0:16]),
-                        regadd.eq(value[16:21]),
-                        phyadd.eq(value[21:26]),
+                        data.eq(fields.data),
+                        regadd.eq(fields.regadd),
+                        phyadd.eq(fields.phyadd),
                         op.eq(new_op),
-                        irq_en.eq(value[reg.MDIC.I.lsb]),
+                        irq_en.eq(fields.i),
                     ]
                     with m.If((new_op == _OP_READ) | (new_op == _OP_WRITE)):
                         read = new_op == _OP_READ

@@ -92,7 +92,7 @@ class RegisterFile(wiring.Component):
         if r.name not in LOCKED_WHILE:
             return Const(0, 1)
         control, field = LOCKED_WHILE[r.name]
-        return getattr(self.regs, control)[getattr(getattr(reg, control), field).lsb]
+        return getattr(getattr(reg, control).view(getattr(self.regs, control)), field.lower())
 
     def elaborate(self, platform):
         m = Module()

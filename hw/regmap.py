@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 
 __all__ = ["Access", "Field", "Register", "REGISTERS", "BY_NAME", "STATS", "reg", "BAR0_SIZE",
-           "BAR1_SIZE", "register_at"]
+           "BAR1_SIZE", "register_at", "RX_BUFFER_SIZES", "rx_buffer_bits"]
 
 
 BAR0_SIZE = 128 * 1024   # memory-mapped register space
@@ -42,6 +42,13 @@ class Field:
     width: int = 1
     doc: str = ""
     self_clearing: bool = False
+    values: tuple = ()      # (name, code) pairs: ``reg.MDIC.OP.READ`` is the read opcode
+
+    def __getattr__(self, name):
+        for value_name, code in self.__dict__.get("values", ()):
+            if value_name == name:
+                return code
+        raise AttributeError(f"field {self.__dict__.get('name')} has no value {name}")
 
     @property
     def mask(self):
@@ -91,6 +98,21 @@ class Register:
     def value(self, **fields):
         """A value of this register made of its fields: ``reg.TCTL.value(EN=1, PSP=1, CT=0x10)``."""
         return sum(getattr(self, name).put(value) for name, value in fields.items())
+
+    @property
+    def layout(self):
+        """The register's fields as an Amaranth layout, each named in lower case (RCTL's BSIZE
+        is ``bsize``); bits that are no field's are left out."""
+        from amaranth.hdl import unsigned
+        from amaranth.lib import data
+        return data.FlexibleLayout(32, {f.name.lower(): data.Field(unsigned(f.width), f.lsb)
+                                        for f in self.fields})
+
+    def view(self, value):
+        """``value`` (32 bits: the register, or what is written to it) seen through its fields:
+        ``reg.RCTL.view(rctl).bsize``."""
+        from amaranth.lib import data
+        return data.View(self.layout, value)
 
     @property
     def owner(self):
@@ -206,6 +228,9 @@ _STATS64 = (
 )
 
 
+# CTRL.SPEED and STATUS.SPEED.
+_SPEEDS = (("MBPS_10", 0b00), ("MBPS_100", 0b01), ("MBPS_1000", 0b10))
+
 REGISTERS = (
     # General (SDM 13.4)
     R("CTRL", 0x0000, A.RW, 0x00140240, "device control", (
@@ -214,7 +239,7 @@ REGISTERS = (
         F("ASDE", 5, doc="auto-speed detection enable"),
         F("SLU", 6, doc="set link up"),
         F("ILOS", 7, doc="invert loss-of-signal"),
-        F("SPEED", 8, 2, "speed selection (0b10 = 1000 Mb/s)"),
+        F("SPEED", 8, 2, "speed selection", values=_SPEEDS),
         F("FRCSPD", 11, doc="force speed"),
         F("FRCDPX", 12, doc="force duplex"),
         F("RST", 26, doc="device reset; reads 1 until the reset has finished", self_clearing=True),
@@ -227,7 +252,7 @@ REGISTERS = (
         F("FD", 0, doc="full duplex"),
         F("LU", 1, doc="link up: PHY link and CTRL.SLU"),
         F("TXOFF", 4, doc="transmission paused"),
-        F("SPEED", 6, 2, "link speed (0b10 = 1000 Mb/s)"),
+        F("SPEED", 6, 2, "link speed", values=_SPEEDS),
         F("ASDV", 8, 2, "auto-speed detection value"),
         F("PCI66", 11, doc="PCI bus at 66 MHz"),
         F("BUS64", 12, doc="64-bit PCI bus"),
@@ -239,7 +264,7 @@ REGISTERS = (
         F("CS", 1, doc="chip select"),
         F("DI", 2, doc="data to the EEPROM"),
         F("DO", 3, doc="data from the EEPROM (read-only)"),
-        F("FWE", 4, 2, "flash write enable"),
+        F("FWE", 4, 2, "flash write enable", values=(("DISABLE", 0b01), ("ENABLE", 0b10))),
         F("REQ", 6, doc="request direct access"),
         F("GNT", 7, doc="direct access granted (read-only)"),
         F("PRES", 8, doc="EEPROM present (read-only)"),
@@ -256,7 +281,7 @@ REGISTERS = (
         F("DATA", 0, 16, "data to write / data read"),
         F("REGADD", 16, 5, "PHY register address"),
         F("PHYADD", 21, 5, "PHY address"),
-        F("OP", 26, 2, "opcode: 0b01 write, 0b10 read"),
+        F("OP", 26, 2, "opcode", values=(("WRITE", 0b01), ("READ", 0b10))),
         F("READY", 28, doc="access complete (read-only)"),
         F("I", 29, doc="raise ICR.MDAC when the access completes"),
         F("E", 30, doc="error: no PHY answered (read-only)"),
@@ -280,10 +305,14 @@ REGISTERS = (
         F("MPE", 4, doc="multicast promiscuous"),
         F("LPE", 5, doc="long packet enable"),
         F("LBM", 6, 2, "loopback mode"),
-        F("RDMTS", 8, 2, "descriptor minimum threshold: 1/2, 1/4, 1/8 of the ring"),
-        F("MO", 12, 2, "multicast offset: which 12 destination bits index the MTA"),
+        F("RDMTS", 8, 2, "descriptor minimum threshold, a share of the ring",
+          values=(("HALF", 0), ("QUARTER", 1), ("EIGHTH", 2))),
+        F("MO", 12, 2, "multicast offset: which 12 destination bits index the MTA",
+          values=(("BITS_47_36", 0), ("BITS_46_35", 1), ("BITS_45_34", 2), ("BITS_43_32", 3))),
         F("BAM", 15, doc="accept broadcast"),
-        F("BSIZE", 16, 2, "buffer size: 2048, 1024, 512, 256 (x16 with BSEX)"),
+        F("BSIZE", 16, 2, "buffer size, 16 times it with BSEX (B256 is then 4096 bytes; "
+          "B2048 with BSEX is reserved)",
+          values=(("B2048", 0), ("B1024", 1), ("B512", 2), ("B256", 3))),
         F("VFE", 18, doc="VLAN filter enable"),
         F("CFIEN", 19), F("CFI", 20),
         F("DPF", 22, doc="discard pause frames"),
@@ -393,6 +422,24 @@ class _Namespace:
 reg = _Namespace()
 
 
+# Receive buffer sizes in bytes, by RCTL's (BSEX, BSIZE) (SDM 13.4.22). BSEX with BSIZE 0 is
+# reserved; the engine takes it as 2048 bytes.
+RX_BUFFER_SIZES = {(0, reg.RCTL.BSIZE.B2048): 2048, (0, reg.RCTL.BSIZE.B1024): 1024,
+                   (0, reg.RCTL.BSIZE.B512): 512, (0, reg.RCTL.BSIZE.B256): 256,
+                   (1, reg.RCTL.BSIZE.B2048): 2048, (1, reg.RCTL.BSIZE.B1024): 16384,
+                   (1, reg.RCTL.BSIZE.B512): 8192, (1, reg.RCTL.BSIZE.B256): 4096}
+
+
+def rx_buffer_bits(size):
+    """RCTL's BSEX and BSIZE bits for buffers of ``size`` bytes."""
+    codes = [code for code, bytes_ in RX_BUFFER_SIZES.items() if bytes_ == size]
+    if not codes:
+        raise ValueError(f"no receive buffer size of {size} bytes "
+                         f"(sizes: {sorted(set(RX_BUFFER_SIZES.values()))})")
+    bsex, bsize = codes[0]
+    return reg.RCTL.value(BSEX=bsex, BSIZE=bsize)
+
+
 def _build_index():
     index = {}
     for r in REGISTERS:
@@ -437,7 +484,9 @@ def markdown():
         for f in r.fields:
             bits = str(f.lsb) if f.width == 1 else f"{f.lsb + f.width - 1}:{f.lsb}"
             sc = " (self-clearing)" if f.self_clearing else ""
-            lines.append(f"| {f.name} | {bits} | {f.doc}{sc} |")
+            values = ", ".join(f"{name} = {code:#0{f.width + 2}b}" for name, code in f.values)
+            values = f" ({values})" if values else ""
+            lines.append(f"| {f.name} | {bits} | {f.doc}{values}{sc} |")
         lines.append("")
     return "\n".join(lines)
 

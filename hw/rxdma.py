@@ -34,7 +34,7 @@ from .bus import DMAReadSignature, DMAWriteBeat, DMAWriteSignature, RegBusSignat
 from .delay import InterruptDelay
 from .desc import RXD_ERR, RXD_STA, RxDescriptor
 from .pipe import StreamRegister
-from .regmap import reg
+from .regmap import RX_BUFFER_SIZES, reg
 from .ring import DescriptorPrefetch, RingConfig, RingHead
 from .rxfifo import RxStatus
 
@@ -318,7 +318,7 @@ class RxFrameSequencer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        rctl = self.rctl
+        rctl = reg.RCTL.view(self.rctl)
         frame = Signal(RxStatus)
         m.d.comb += [
             self.frame.length.eq(frame.length),
@@ -330,10 +330,9 @@ class RxFrameSequencer(wiring.Component):
         # Buffer size from BSIZE and BSEX. Registered: RCTL comes from across the core, and
         # software sets it before enabling.
         buffer_size = Signal(15)
-        with m.Switch(Cat(rctl[reg.RCTL.BSIZE.lsb:reg.RCTL.BSIZE.lsb + 2], rctl[reg.RCTL.BSEX.lsb])):
-            for code, size in ((0b000, 2048), (0b001, 1024), (0b010, 512), (0b011, 256),
-                               (0b100, 2048), (0b101, 16384), (0b110, 8192), (0b111, 4096)):
-                with m.Case(code):
+        with m.Switch(Cat(rctl.bsize, rctl.bsex)):
+            for (bsex, bsize), size in RX_BUFFER_SIZES.items():
+                with m.Case(bsize | bsex << 2):
                     m.d.sync += buffer_size.eq(size)
         left = Signal(16)           # bytes still to deliver
         n = Signal(16)              # bytes into this buffer
@@ -353,10 +352,9 @@ class RxFrameSequencer(wiring.Component):
         waited = Signal()           # the frame was counted as waiting for descriptors
         strip = Signal()            # the frame's FCS is stripped (RCTL.SECRC)
         threshold_check = Signal()  # a frame is done: compare ``free`` once it is current
-        rdmts = rctl[reg.RCTL.RDMTS.lsb:reg.RCTL.RDMTS.lsb + 2]
         m.d.sync += [self.rxo.eq(0), self.delivered.eq(0), threshold_check.eq(0),
                      self.rxdmt0.eq(threshold_check
-                                    & (self.free == (self.count >> (rdmts + 1))))]
+                                    & (self.free == (self.count >> (rctl.rdmts + 1))))]
         m.d.comb += self.status_word.eq(self._status_word(m, frame, n, last_buffer))
 
         with m.FSM(name="rxdma") as fsm:
@@ -365,8 +363,7 @@ class RxFrameSequencer(wiring.Component):
                 # core.
                 with m.If(self.status.valid):
                     m.d.sync += [frame.eq(self.status.payload),
-                                 strip.eq(rctl[reg.RCTL.SECRC.lsb]
-                                          & (self.status.payload.length >= 4))]
+                                 strip.eq(rctl.secrc & (self.status.payload.length >= 4))]
                     m.next = "START"
             with m.State("START"):
                 m.d.comb += self.frame.start.eq(1)
@@ -430,8 +427,8 @@ class RxFrameSequencer(wiring.Component):
         """The write-back quadword: length, checksum (unused), status, errors, special."""
         # The checksum results go with the frame's last descriptor, as RXCSUM asks (SDM 3.2.9):
         # IXSM when it asks for none of them.
-        ipofl = self.rxcsum[reg.RXCSUM.IPOFL.lsb]
-        tuofl = self.rxcsum[reg.RXCSUM.TUOFL.lsb]
+        rxcsum = reg.RXCSUM.view(self.rxcsum)
+        ipofl, tuofl = rxcsum.ipofl, rxcsum.tuofl
         result = frame.csum
         ip_checked = ipofl & result.ipv4
         l4_checked = tuofl & result.l4
@@ -538,7 +535,7 @@ class RxDMA(wiring.Component):
             delay.packet_delay.eq(self.rdtr),
             delay.absolute_delay.eq(self.radv),
             delay.flush.eq(bus.w_stb & decode(m, bus, bus.addr == reg.RDTR.index)
-                           & (bus.w_data[reg.RDTR.FPD.lsb] & bus.w_mask[reg.RDTR.FPD.lsb])),
+                           & reg.RDTR.view(bus.w_data).fpd & reg.RDTR.view(bus.w_mask).fpd),
             self.rxt0.eq(delay.fire),
         ]
         return m

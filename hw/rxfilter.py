@@ -92,10 +92,7 @@ class RxAddressFilter(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        dest, rctl, tables = self.dest, self.rctl, self.tables
-
-        def bit(field):
-            return rctl[getattr(reg.RCTL, field).lsb]
+        dest, rctl, tables = self.dest, reg.RCTL.view(self.rctl), self.tables
 
         # The all-ones compare is registered: it also goes into the frame's report, far from
         # here.
@@ -115,7 +112,7 @@ class RxAddressFilter(wiring.Component):
             m.d.sync += entry.eq(entry + 1)
             with m.If(entry == self._addresses - 1):
                 m.d.sync += scanning.eq(0)
-        valid = tables.ra_data[32 + reg.RAH.AV.lsb]
+        valid = reg.RAH.view(tables.ra_data[32:]).av
         parts = Signal(3)
         m.d.sync += parts.eq(Cat(valid & (dest[:16] == tables.ra_data[:16]),
                                  dest[16:32] == tables.ra_data[16:32],
@@ -132,7 +129,7 @@ class RxAddressFilter(wiring.Component):
 
         # Multicast hash.
         shift = Signal(3)
-        with m.Switch(rctl[reg.RCTL.MO.lsb:reg.RCTL.MO.lsb + 2]):
+        with m.Switch(rctl.mo):
             for mo, amount in enumerate(_MTA_SHIFT):
                 with m.Case(mo):
                     m.d.comb += shift.eq(amount)
@@ -153,12 +150,12 @@ class RxAddressFilter(wiring.Component):
             m.d.sync += vlan_ok.eq(1)
         with m.Elif(looked_up[1]):
             vfta_hit = tables.vfta_data.bit_select(tci[:5], 1)
-            cfi_ok = ~bit("CFIEN") | (tci[12] == bit("CFI"))
-            m.d.sync += vlan_ok.eq(~self.tagged | ((vfta_hit | ~bit("VFE")) & cfi_ok))
+            cfi_ok = ~rctl.cfien | (tci[12] == rctl.cfi)
+            m.d.sync += vlan_ok.eq(~self.tagged | ((vfta_hit | ~rctl.vfe) & cfi_ok))
 
         # Registered: the verdict is ready long before the frame ends, and keeping the table
         # look-ups off the end-of-frame logic shortens the core's longest paths.
         m.d.sync += self.passed.eq(self.addressed & vlan_ok & (
-            self.exact | (self.broadcast & bit("BAM")) | (multicast & bit("MPE"))
-            | (~multicast & bit("UPE")) | (multicast & ~self.broadcast & hash_hit)))
+            self.exact | (self.broadcast & rctl.bam) | (multicast & rctl.mpe)
+            | (~multicast & rctl.upe) | (multicast & ~self.broadcast & hash_hit)))
         return m

@@ -152,10 +152,7 @@ class RxMAC(wiring.Component):
         # The IPv4 and TCP/UDP checksums, checked over the same bytes as the FCS.
         m.submodules.csum = csum = RxChecksum()
         m.d.comb += [csum.byte.eq(self.rxd), csum.valid.eq(fcs.valid), csum.start.eq(crc_restart)]
-        rctl = self.rctl
-
-        def bit(field):
-            return rctl[getattr(reg.RCTL, field).lsb]
+        rctl = reg.RCTL.view(self.rctl)
 
         # Set at the start of every frame before it is used: no reset, so that the flip-flops'
         # reset input can take that zero.
@@ -192,7 +189,7 @@ class RxMAC(wiring.Component):
         in_tag = stripping & (length[4:] == 0) & (length[1:4] == 7)     # bytes 14 and 15
 
         # The frame's checks, registered in the cycle after it ends (CHECK).
-        max_length = Mux(bit("LPE"), MAX_LONG_FRAME, MAX_FRAME)
+        max_length = Mux(rctl.lpe, MAX_LONG_FRAME, MAX_FRAME)
         crc_ok = Signal()
         runt = Signal()
         too_long = Signal()
@@ -216,7 +213,7 @@ class RxMAC(wiring.Component):
             m.d.comb += control_kind.eq(Mux(is_pause, Mux(pause_zero, RxControl.XON,
                                                           RxControl.XOFF),
                                             RxControl.UNSUPPORTED))
-        control_drop = good_control & Mux(is_pause, bit("DPF"), ~bit("PMCF"))
+        control_drop = good_control & Mux(is_pause, rctl.dpf, ~rctl.pmcf)
         outcome = Signal(RxOutcome)
         with m.If(overflow):
             m.d.comb += outcome.eq(RxOutcome.OVERRUN)
@@ -237,7 +234,7 @@ class RxMAC(wiring.Component):
         with m.Else():
             m.d.comb += outcome.eq(RxOutcome.ACCEPTED)
         keep = ((outcome == RxOutcome.ACCEPTED)
-                | (bit("SBP") & passed & (outcome != RxOutcome.OVERRUN)))
+                | (rctl.sbp & passed & (outcome != RxOutcome.OVERRUN)))
         # The verdict is registered before the end of the frame acts on it (END), a cycle after
         # the checks (VERDICT) and a cycle after the filter has settled (``settled_q``).
         outcome_q = Signal(RxOutcome)

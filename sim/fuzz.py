@@ -51,7 +51,7 @@ from hw.bus import Space
 from hw.core import DEFAULT_MAC
 from hw.desc import (RXD_ERR, RXD_STA, TXD_CMD, TXD_DCMD, TXD_DTYP, TXD_POPTS, TXD_TUCMD,
                      RxDescriptor, TxContextDescriptor, TxDataDescriptor, TxDescriptor)
-from hw.regmap import REGISTERS, STATS, reg
+from hw.regmap import REGISTERS, RX_BUFFER_SIZES, STATS, reg
 from hw.rxmac import MAX_FRAME, MAX_LONG_FRAME, MIN_FRAME
 from hw.txdma import MAX_FRAME_DATA
 
@@ -69,9 +69,8 @@ HANG_CYCLES = 400_000           # no progress for this long is a hang
 UP = ["insmod e1000", "ip link set eth0 up", "ip addr add 10.0.2.15/24 dev eth0"]
 _RX = data.Layout.cast(RxDescriptor)
 _TX = data.Layout.cast(TxDescriptor)
-_BUFFER_SIZES = [  # (BSEX, BSIZE, bytes)
-    (0, 0, 2048), (0, 1, 1024), (0, 2, 512), (0, 3, 256), (1, 1, 16384), (1, 2, 8192),
-    (1, 3, 4096)]
+_BUFFER_SIZES = [(bsex, bsize, size)      # all but the reserved code
+                 for (bsex, bsize), size in RX_BUFFER_SIZES.items() if (bsex, bsize) != (1, 0)]
 _MTA_SHIFT = (4, 3, 2, 0)
 
 

@@ -4,12 +4,12 @@ from hw.regmap import reg
 
 from harness import run
 
-READ, WRITE = 0b10, 0b01
+READ, WRITE = reg.MDIC.OP.READ, reg.MDIC.OP.WRITE
 READY, ERROR = reg.MDIC.READY.mask, reg.MDIC.E.mask
 
 
 def mdic(op, regadd, phyadd=1, data=0, irq=False):
-    return data | regadd << 16 | phyadd << 21 | op << 26 | (int(irq) << 29)
+    return reg.MDIC.value(DATA=data, REGADD=regadd, PHYADD=phyadd, OP=op, I=int(irq))
 
 
 async def phy_read(regs, r):

@@ -147,7 +147,7 @@ def test_ctrl_rst_resets_the_device_mid_operation():
         await regs.write(reg.FCTTV, 0x1234)
         await regs.write(reg.ICS, reg.ICS.TXDW.mask)
         # A PHY read is under way when the reset comes, through the I/O window.
-        await regs.write(reg.MDIC, (1 << 21) | (2 << 26) | (1 << 16))
+        await regs.write(reg.MDIC, reg.MDIC.value(PHYADD=1, OP=reg.MDIC.OP.READ, REGADD=1))
         assert not await regs.read(reg.MDIC) & reg.MDIC.READY.mask
         assert backend.irq
         ctrl = await regs.read(reg.CTRL)

@@ -67,6 +67,32 @@ def test_register_values_are_composed_from_fields():
         reg.TCTL.value(CT=0x100)
 
 
+def test_field_values_and_buffer_sizes_come_from_the_map():
+    assert (reg.MDIC.OP.READ, reg.MDIC.OP.WRITE) == (0b10, 0b01)
+    with pytest.raises(AttributeError, match="OP has no value ERASE"):
+        reg.MDIC.OP.ERASE
+    assert regmap.rx_buffer_bits(2048) == 0
+    assert regmap.rx_buffer_bits(4096) == (reg.RCTL.BSEX.mask
+                                           | reg.RCTL.BSIZE.put(reg.RCTL.BSIZE.B256))
+    assert regmap.rx_buffer_bits(16384) == reg.RCTL.value(BSEX=1, BSIZE=1)
+    with pytest.raises(ValueError, match="no receive buffer size of 3000 bytes"):
+        regmap.rx_buffer_bits(3000)
+    assert sorted(set(regmap.RX_BUFFER_SIZES.values())) == [256, 512, 1024, 2048, 4096, 8192,
+                                                           16384]
+
+
+def test_a_registers_view_names_its_fields():
+    """``reg.X.view(value)`` slices a value by the map's fields, in lower case."""
+    from amaranth.hdl import Const
+    value = Const(reg.RCTL.value(EN=1, BSIZE=reg.RCTL.BSIZE.B512, BSEX=1, RDMTS=2), 32)
+    view = reg.RCTL.view(value)
+    assert [(name, field.offset, field.width) for name, field in reg.RCTL.layout] == \
+        [(f.name.lower(), f.lsb, f.width) for f in reg.RCTL.fields]
+    fields = {name: Const.cast(getattr(view, name)).value
+              for name in ("bsize", "bsex", "rdmts", "en", "secrc")}
+    assert fields == {"bsize": 2, "bsex": 1, "rdmts": 2, "en": 1, "secrc": 0}
+
+
 def test_each_block_answers_only_the_registers_the_map_says_it_owns():
     """Who implements a register is said once, in the map (``Register.owner``): each block's
     read multiplexer answers only registers it owns, every readable register with behaviour of

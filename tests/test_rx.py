@@ -6,7 +6,7 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import Ether
 
 from hw.desc import RXD_ERR, RXD_STA
-from hw.regmap import reg
+from hw.regmap import reg, rx_buffer_bits
 from sim.ethernet import PREAMBLE, fcs, to_wire
 
 from harness import COMPILED, RX_BUFFERS, nic_run
@@ -64,8 +64,8 @@ def test_every_filter_path():
         (mcast, 0, None, False),
         (mcast, RCTL.MPE.mask, None, True),                     # multicast promiscuous
         (mcast, 0, "mta0", True),                               # hash hit, offset 0 (bits 47:36)
-        (mcast, RCTL.MO.put(3), "mta0", False),                 # the same bit, other offset
-        (mcast, RCTL.MO.put(3), "mta3", True),                  # offset 3 (bits 43:32)
+        (mcast, RCTL.MO.put(RCTL.MO.BITS_43_32), "mta0", False),   # the same bit, other offset
+        (mcast, RCTL.MO.put(RCTL.MO.BITS_43_32), "mta3", True),    # offset 3 (bits 43:32)
         (mcast, RCTL.UPE.mask, None, False),                    # UPE is for unicast only
     ]
 
@@ -189,7 +189,7 @@ def test_a_frame_waits_in_the_middle_for_more_buffers():
     after = frame(OURS, 98, 2)
 
     async def tb(backend, regs, rings):
-        await rings.rx_setup(count=8, rctl=BASE_RCTL | RCTL.BSIZE.put(3), buffer=256, give=1)
+        await rings.rx_setup(count=8, rctl=BASE_RCTL | rx_buffer_bits(256), buffer=256, give=1)
         backend.send(to_wire(big))
         backend.send(to_wire(after))
         await rings.settle(3000)
@@ -262,7 +262,7 @@ def test_frames_across_buffers_and_ring_laps():
 
     async def tb(backend, regs, rings):
         # 256-byte buffers: 600 bytes (FCS stripped) take three descriptors.
-        await rings.rx_setup(count=8, rctl=BASE_RCTL | RCTL.BSIZE.put(3), buffer=256)
+        await rings.rx_setup(count=8, rctl=BASE_RCTL | rx_buffer_bits(256), buffer=256)
         backend.send(to_wire(big))
         await rings.settle(2000)
         parts = [(rings.rx_status(i).status, rings.rx_status(i).length) for i in range(3)]
@@ -301,7 +301,7 @@ def test_buffers_of_any_alignment_take_only_the_frame_bytes():
         rings.rx_buffer_addr = buffer_addr
         backend.mem_write(RX_BUFFERS, bytes([guard]) * (16 * spacing))
         # 256-byte buffers: the last frame takes three of them.
-        await rings.rx_setup(count=16, rctl=BASE_RCTL | RCTL.BSIZE.put(3), buffer=256)
+        await rings.rx_setup(count=16, rctl=BASE_RCTL | rx_buffer_bits(256), buffer=256)
         for f in frames:
             backend.send(to_wire(f))
         await rings.settle(4000)
@@ -339,7 +339,7 @@ def test_a_long_frame_takes_several_write_bursts_per_buffer(first, second):
     async def tb(backend, regs, rings):
         rings.rx_buffer_addr = buffer_addr
         backend.mem_write(RX_BUFFERS, bytes([guard]) * 16384)
-        rctl = BASE_RCTL | RCTL.LPE.mask | RCTL.BSEX.mask | RCTL.BSIZE.put(3)
+        rctl = BASE_RCTL | RCTL.LPE.mask | rx_buffer_bits(4096)
         await rings.rx_setup(count=8, rctl=rctl, buffer=4096)
         backend.send(to_wire(long))
         await rings.settle(16000)
@@ -452,7 +452,7 @@ def test_the_largest_jumbo_frame_is_received_whole():
     after = frame(OURS, 98, 9)
 
     async def tb(backend, regs, rings):
-        rctl = BASE_RCTL | RCTL.LPE.mask | RCTL.BSEX.mask | RCTL.BSIZE.put(1)
+        rctl = BASE_RCTL | RCTL.LPE.mask | rx_buffer_bits(16384)
         await rings.rx_setup(count=8, rctl=rctl, buffer=16384)
         backend.send(to_wire(jumbo))
         backend.send(to_wire(after))
@@ -472,7 +472,7 @@ def test_the_longest_legal_frame_is_received_whole():
     longest = head + bytes((3 * i + 1) % 249 for i in range(16380 - len(head)))
 
     async def tb(backend, regs, rings):
-        rctl = BASE_RCTL | RCTL.LPE.mask | RCTL.BSEX.mask | RCTL.BSIZE.put(1)
+        rctl = BASE_RCTL | RCTL.LPE.mask | rx_buffer_bits(16384)
         await rings.rx_setup(count=8, rctl=rctl, buffer=16384)
         backend.send(to_wire(longest))
         backend.send(to_wire(longest + b"\x01"))

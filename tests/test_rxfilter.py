@@ -89,7 +89,7 @@ def test_broadcast_promiscuous_and_the_multicast_hash():
     # With MO 0 the hash is the address's bits 47:36: 0xFB0 for 01:00:5e:00:00:fb.
     value = ((0xFB << 8) | 0x00) >> 4
     assert verdict(MCAST, 0, mta={value >> 5: 1 << (value & 31)})["passed"]
-    assert not verdict(MCAST, RCTL.MO.put(3), mta={value >> 5: 1 << (value & 31)})["passed"]
+    assert not verdict(MCAST, RCTL.MO.put(RCTL.MO.BITS_43_32), mta={value >> 5: 1 << (value & 31)})["passed"]
 
 
 def test_the_vlan_filter_table_and_cfi():

@@ -47,8 +47,6 @@ FLOW_CONTROL_TYPE = 0x8808
 CR_1000T_FD_CAPS = 0x0200
 CR_1000T_HD_CAPS = 0x0100
 
-_MDIC_OP_WRITE = 0b01
-_MDIC_OP_READ = 0b10
 _MICROWIRE_READ = 0b110
 _MICROWIRE_ADDR_BITS = 6
 
@@ -205,12 +203,12 @@ class E1000HW:
 
     async def read_phy_reg(self, address):
         mdic = await self._mdic(reg.MDIC.REGADD.put(address) | reg.MDIC.PHYADD.put(PHY_ADDRESS)
-                                | reg.MDIC.OP.put(_MDIC_OP_READ), f"a read of register {address}")
+                                | reg.MDIC.OP.put(reg.MDIC.OP.READ), f"a read of register {address}")
         return reg.MDIC.DATA.get(mdic)
 
     async def write_phy_reg(self, address, value):
         await self._mdic(reg.MDIC.DATA.put(value) | reg.MDIC.REGADD.put(address)
-                         | reg.MDIC.PHYADD.put(PHY_ADDRESS) | reg.MDIC.OP.put(_MDIC_OP_WRITE),
+                         | reg.MDIC.PHYADD.put(PHY_ADDRESS) | reg.MDIC.OP.put(reg.MDIC.OP.WRITE),
                          f"a write of register {address}")
 
     async def detect_gig_phy(self):

@@ -11,7 +11,7 @@ from amaranth.lib import data
 from hw.desc import (DESCRIPTOR_BYTES, RXD_ERR, RXD_STA, TXD_CMD, TXD_DCMD, TXD_DTYP,
                      TXD_POPTS, TXD_STA, TXD_TUCMD, RxDescriptor, TxContextDescriptor,
                      TxDataDescriptor, TxDescriptor)
-from hw.regmap import reg
+from hw.regmap import reg, rx_buffer_bits
 
 from ..kernel import Napi
 from ..netdev import (ETH_P_8021Q, GSO_MAX_SIZE, NETDEV_TX_BUSY, NETDEV_TX_OK,
@@ -57,8 +57,7 @@ _RX = data.Layout.cast(RxDescriptor)
 # RCTL: receiver on, broadcasts accepted, 2048-byte buffers, FCS stripped, threshold 1/2.
 RCTL_OPEN = reg.RCTL.EN.mask | reg.RCTL.BAM.mask | reg.RCTL.SECRC.mask
 # Receive buffer sizes (as e1000_change_mtu picks them) and how RCTL says them.
-RX_BUFFER_SIZES = {2048: reg.RCTL.BSIZE.put(0),
-                   4096: reg.RCTL.BSEX.mask | reg.RCTL.BSIZE.put(3)}
+RX_BUFFER_SIZES = {size: rx_buffer_bits(size) for size in (2048, 4096)}
 # TCTL: transmitter on, short frames padded, collision threshold 15, collision distance 64.
 TCTL_OPEN = (reg.TCTL.EN.mask | reg.TCTL.PSP.mask | reg.TCTL.CT.put(0x0F)
              | reg.TCTL.COLD.put(0x40))
