@@ -36,9 +36,10 @@ from amaranth.lib import wiring
 
 from hw.bus import Space
 from hw.core import E1000
-from hw.desc import TXD_CMD
+from hw.desc import TXD_CMD, RxDescriptor, TxDescriptor
 from hw.regmap import reg
 
+from . import regvalues
 from .bench import Bench
 from .ethernet import to_wire
 from .phy import PHYModel
@@ -90,19 +91,21 @@ async def _scenario(backend):
                  await read(reg.IMS)]
     # Transmit: one frame, odd alignment, through a ring of 8.
     backend.mem_write(tx_buf + 3, out)
-    desc = (tx_buf + 3) | (len(out) << 64) | ((TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS) << 88)
+    desc = TxDescriptor.const({"buffer_addr": tx_buf + 3, "length": len(out),
+                               "cmd": TXD_CMD.EOP | TXD_CMD.IFCS | TXD_CMD.RS}).as_bits()
     backend.mem_write(tx_ring, desc.to_bytes(16, "little"))
     await write(reg.TDBAL, tx_ring)
     await write(reg.TDLEN, 16 * 8)
-    await write(reg.TIPG, 0x0060_2008)
-    await write(reg.TCTL, 0x0004_010A)
+    await write(reg.TIPG, regvalues.TIPG)
+    await write(reg.TCTL, regvalues.TCTL)
     # Receive: a ring of 8 with 2 KiB buffers.
     for i in range(8):
-        backend.mem_write(rx_ring + 16 * i, (rx_buf + 2048 * i).to_bytes(8, "little") + bytes(8))
+        desc = RxDescriptor.const({"buffer_addr": rx_buf + 2048 * i}).as_bits()
+        backend.mem_write(rx_ring + 16 * i, desc.to_bytes(16, "little"))
     await write(reg.RDBAL, rx_ring)
     await write(reg.RDLEN, 16 * 8)
     await write(reg.RDT, 7)
-    await write(reg.RCTL, 0x0400_8002)
+    await write(reg.RCTL, regvalues.RCTL)
     await write(reg.TDT, 1)
     backend.send(to_wire(back), not_before=backend.now + 300)
     await backend.wait_irq(5000)
