@@ -194,20 +194,25 @@ class RxBufferWriter(wiring.Component):
                      out.valid.eq(goes)]
 
         def to_status():
-            # The status quadword goes next, out of a cleared beat.
-            m.d.sync += [cmd_base.eq(self.status_base), cmd_offset.eq(self.status_offset),
-                         strb.eq(0xFF), last.eq(1), write_back.eq(1), clear.eq(1)]
+            # The status quadword goes next, out of a cleared beat (the command's base and
+            # offset are loaded already).
+            m.d.sync += [strb.eq(0xFF), last.eq(1), write_back.eq(1), clear.eq(1)]
             m.next = "STATUS_COMMAND"
 
         with m.FSM(name="writer") as fsm:
             with m.State("IDLE"):
                 m.d.comb += job.ready.eq(1)
+                start = job.payload.address[:3]
+                size = job.payload.size
+                # Timing: the command's base and offset load in every idle cycle, valid job or
+                # not, so that the handshake does not reach their 84 flip-flops.
+                with m.If(size == 0):
+                    m.d.sync += [cmd_base.eq(self.status_base),
+                                 cmd_offset.eq(self.status_offset)]
+                with m.Else():
+                    m.d.sync += [cmd_base.eq(job.payload.address & ~7), cmd_offset.eq(0)]
                 with m.If(job.valid):
-                    start = job.payload.address[:3]
-                    size = job.payload.size
                     m.d.sync += [
-                        cmd_base.eq(job.payload.address & ~7),
-                        cmd_offset.eq(0),
                         wr_lane.eq(start),
                         strb.eq(0),
                         write_back.eq(0),
