@@ -113,6 +113,26 @@ class RxFrameBytes(wiring.Component):
         return m
 
 
+def _next_burst(m, beats_left):
+    """The beats of the next write command, registered: ``beats_left``, at most ``MAX_BURST``."""
+    burst = Signal(range(MAX_BURST + 1))
+    # beats_left > MAX_BURST (a power of 2), from its bits rather than through a comparator.
+    over = (beats_left[_BURST_BITS + 1:].any()
+            | (beats_left[_BURST_BITS] & beats_left[:_BURST_BITS].any()))
+    m.d.sync += burst.eq(Mux(over, MAX_BURST, beats_left))
+    return burst
+
+
+def _load_lanes(m, beat, *, clear, load, lane, byte):
+    """Each byte of the 64-bit ``beat`` is cleared (a reset, in the flip-flops) or, when
+    ``load``, loaded with ``byte`` if it is byte ``lane`` (an enable): no shifter."""
+    for n in range(8):
+        with m.If(clear):
+            m.d.sync += beat[8 * n:8 * n + 8].eq(0)
+        with m.Elif(load & (lane == n)):
+            m.d.sync += beat[8 * n:8 * n + 8].eq(byte)
+
+
 class RxBufferWriter(wiring.Component):
     """Takes a job when idle, writes its bytes (taken from ``bytes`` a byte a cycle) into the
     buffer in write commands of up to 256 beats, then one beat of the descriptor's status
@@ -162,11 +182,7 @@ class RxBufferWriter(wiring.Component):
         chunk = Signal(9)
         last = Signal()             # chunk == 1
         final = Signal()            # beats_left == 1
-        burst = Signal(range(MAX_BURST + 1))    # beats in the next write command
-        # beats_left > MAX_BURST (a power of 2), from its bits rather than through a comparator.
-        over = (beats_left[_BURST_BITS + 1:].any()
-                | (beats_left[_BURST_BITS] & beats_left[:_BURST_BITS].any()))
-        m.d.sync += burst.eq(Mux(over, MAX_BURST, beats_left))
+        burst = _next_burst(m, beats_left)     # beats in the next write command
 
         # Beats leave through a register slice, taken only while it is empty: a beat takes at
         # least eight cycles to fill but for a buffer's first and last, so the slice is almost
@@ -176,22 +192,20 @@ class RxBufferWriter(wiring.Component):
         out = out_slice.i
         goes = send & ~out_slice.o.valid
         # The status quadword goes out of the same register as the data: ``beat`` is cleared
-        # after the buffer's last beat, and the status is ORed in. Each byte of the beat is
-        # cleared (a reset, in the flip-flops) or loaded with the moving byte (an enable). The
-        # clear comes from a register, in the first cycle of STATUS_COMMAND: the beat is not
-        # used again before STATUS_DATA.
+        # after the buffer's last beat, and the status is ORed in. The clear comes from a
+        # register, in the first cycle of STATUS_COMMAND: the beat is not used again before
+        # STATUS_DATA.
         write_back = Signal()
         clear = Signal()
         m.d.sync += clear.eq(0)
         moved = Signal()
-        for lane in range(8):
-            with m.If(clear):
-                m.d.sync += beat[8 * lane:8 * lane + 8].eq(0)
-            with m.Elif(moved & (wr_lane == lane)):
-                m.d.sync += beat[8 * lane:8 * lane + 8].eq(src.payload)
+        _load_lanes(m, beat, clear=clear, load=moved, lane=wr_lane, byte=src.payload)
         m.d.comb += [out.payload.data.eq(beat | Mux(write_back, self.status, 0)),
                      out.payload.strb.eq(strb), out.payload.last.eq(last),
                      out.valid.eq(goes)]
+
+        def point(base, offset):
+            m.d.sync += [cmd_base.eq(base), cmd_offset.eq(offset)]
 
         def to_status():
             # The status quadword goes next, out of a cleared beat (the command's base and
@@ -207,19 +221,13 @@ class RxBufferWriter(wiring.Component):
                 # Timing: the command's base and offset load in every idle cycle, valid job or
                 # not, so that the handshake does not reach their 84 flip-flops.
                 with m.If(size == 0):
-                    m.d.sync += [cmd_base.eq(self.status_base),
-                                 cmd_offset.eq(self.status_offset)]
+                    point(self.status_base, self.status_offset)
                 with m.Else():
-                    m.d.sync += [cmd_base.eq(job.payload.address & ~7), cmd_offset.eq(0)]
+                    point(job.payload.address & ~7, 0)
                 with m.If(job.valid):
-                    m.d.sync += [
-                        wr_lane.eq(start),
-                        strb.eq(0),
-                        write_back.eq(0),
-                        to_move.eq(size),
-                        moving.eq(size != 0),
-                        beats_left.eq((start + size + 7) >> 3),
-                    ]
+                    m.d.sync += [wr_lane.eq(start), strb.eq(0), write_back.eq(0),
+                                 to_move.eq(size), moving.eq(size != 0),
+                                 beats_left.eq((start + size + 7) >> 3)]
                     with m.If(size == 0):
                         to_status()
                     with m.Else():
@@ -245,8 +253,7 @@ class RxBufferWriter(wiring.Component):
                 with m.If(final):
                     # This buffer's last write command is out: the status's base and offset
                     # can be loaded already, away from the beat's handshake.
-                    m.d.sync += [cmd_base.eq(self.status_base),
-                                 cmd_offset.eq(self.status_offset)]
+                    point(self.status_base, self.status_offset)
                 with m.If(goes):
                     m.d.sync += [send.eq(0), strb.eq(0), beats_left.eq(beats_left - 1),
                                  final.eq(beats_left == 2), chunk.eq(chunk - 1),

@@ -87,6 +87,13 @@ class _Done(data.Struct):
     empty: 1
 
 
+def _issue_members():
+    """The members of ``TxReadIssuer`` that ``TxFetch`` passes through."""
+    return {"offload": Out(stream.Signature(TxWork)), "done": Out(stream.Signature(_Done)),
+            "dequeued": In(1), "starved": Out(1), "requested": Out(1), "extra": In(1),
+            "spare": Out(1)}
+
+
 class TxReadIssuer(wiring.Component):
     """Turns descriptors into buffer reads of up to 256 beats, each with a tag (``tags``)
     saying what its beats hold. A read goes out only when the word queue has room for all its
@@ -128,13 +135,7 @@ class TxReadIssuer(wiring.Component):
             "descs": In(stream.Signature(TxRequest)),
             "reads": Out(stream.Signature(DMARequest)),
             "tags": Out(stream.Signature(_Tag)),
-            "offload": Out(stream.Signature(TxWork)),
-            "done": Out(stream.Signature(_Done)),
-            "dequeued": In(1),
-            "starved": Out(1),
-            "requested": Out(1),
-            "extra": In(1),
-            "spare": Out(1),
+            **_issue_members(),
         })
 
     def elaborate(self, platform):
@@ -431,13 +432,7 @@ class TxFetch(wiring.Component):
             "descs": In(stream.Signature(TxRequest)),
             "dma": Out(DMAReadSignature),
             "words": Out(stream.Signature(TxTaggedWord)),
-            "offload": Out(stream.Signature(TxWork)),
-            "done": Out(stream.Signature(_Done)),
-            "dequeued": In(1),
-            "starved": Out(1),
-            "requested": Out(1),
-            "extra": In(1),
-            "spare": Out(1),
+            **_issue_members(),
         })
 
     def elaborate(self, platform):
@@ -453,9 +448,10 @@ class TxFetch(wiring.Component):
         wiring.connect(m, assemble.words, wiring.flipped(self.words))
         wiring.connect(m, issue.offload, wiring.flipped(self.offload))
         wiring.connect(m, issue.done, wiring.flipped(self.done))
-        m.d.comb += [issue.dequeued.eq(self.dequeued), issue.extra.eq(self.extra),
-                     self.starved.eq(issue.starved), self.requested.eq(issue.requested),
-                     self.spare.eq(issue.spare)]
+        for name in ("dequeued", "extra"):
+            m.d.comb += getattr(issue, name).eq(getattr(self, name))
+        for name in ("starved", "requested", "spare"):
+            m.d.comb += getattr(self, name).eq(getattr(issue, name))
         return m
 
     def waveforms(self):
