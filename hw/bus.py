@@ -23,7 +23,7 @@ from amaranth.lib.wiring import In, Out
 
 __all__ = ["Space", "MMIORequest", "MMIOSignature", "RegBusSignature", "DMACommand", "DMARequest",
            "DMAReadBeat", "DMAWriteBeat", "DMAWriteDone", "DMAReadSignature", "DMAWriteSignature",
-           "DMASignature", "GMIISignature", "MDIOSignature", "masked", "decode", "read_mux",
+           "DMASignature", "GMIISignature", "GMIITxSignature", "GMIIRxSignature", "MDIOSignature", "masked", "decode", "read_mux",
            "share", "NO_RW_CHECK"]
 
 
@@ -168,6 +168,19 @@ DMASignature = wiring.Signature({
 })
 
 
+# GMII's halves, each from the side that drives it: the MAC transmits, the PHY receives.
+GMIITxSignature = wiring.Signature({
+    "txd":   Out(8),
+    "tx_en": Out(1),
+    "tx_er": Out(1),
+})
+GMIIRxSignature = wiring.Signature({
+    "rxd":   Out(8),
+    "rx_dv": Out(1),
+    "rx_er": Out(1),
+})
+
+# The core's GMII port: both halves, flat (the pins' names).
 GMIISignature = wiring.Signature({
     "txd":   Out(8),
     "tx_en": Out(1),

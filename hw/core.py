@@ -210,9 +210,9 @@ class E1000(wiring.Component):
             txmac.fca.eq(fca),
             txmac.station.eq(self.regfile.station),
             txmac.frame_ready.eq(txdma.frame_ready),
-            self.gmii.txd.eq(txmac.txd),
-            self.gmii.tx_en.eq(txmac.tx_en),
-            self.gmii.tx_er.eq(txmac.tx_er),
+            self.gmii.txd.eq(txmac.gmii.txd),
+            self.gmii.tx_en.eq(txmac.gmii.tx_en),
+            self.gmii.tx_er.eq(txmac.gmii.tx_er),
         ]
         wiring.connect(m, txdma.words, txmac.words)
         wiring.connect(m, txdma.checksums, txmac.checksums)
@@ -222,9 +222,9 @@ class E1000(wiring.Component):
         # Receive: MAC into the FIFO, then the DMA engine.
         rxmac, rxfifo, rxdma = self.rxmac, self.rxfifo, self.rxdma
         m.d.comb += [
-            rxmac.rxd.eq(self.gmii.rxd),
-            rxmac.rx_dv.eq(self.gmii.rx_dv),
-            rxmac.rx_er.eq(self.gmii.rx_er),
+            rxmac.gmii.rxd.eq(self.gmii.rxd),
+            rxmac.gmii.rx_dv.eq(self.gmii.rx_dv),
+            rxmac.gmii.rx_er.eq(self.gmii.rx_er),
             rxmac.enable.eq(rctl.en & self.control.link_up),
             rxmac.rctl.eq(regs.RCTL),
             rxmac.vme.eq(ctrl.vme),

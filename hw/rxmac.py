@@ -41,6 +41,7 @@ from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .bus import GMIIRxSignature
 from .regmap import reg
 from .rxcsum import RxChecksum
 from .flow import PauseSignature
@@ -89,7 +90,7 @@ class RxMAC(wiring.Component):
 
     Members
     -------
-    rxd, rx_dv, rx_er : In(8), In(1), In(1)
+    gmii : In(GMIIRxSignature)
         GMII receive.
     enable : In(1)
         RCTL.EN and link up: frames that start otherwise are ignored.
@@ -121,9 +122,7 @@ class RxMAC(wiring.Component):
     def __init__(self, *, addresses=16):
         self._addresses = addresses
         super().__init__({
-            "rxd": In(8),
-            "rx_dv": In(1),
-            "rx_er": In(1),
+            "gmii": In(GMIIRxSignature),
             "enable": In(1),
             "rctl": In(32),
             "tables": Out(FilterTablesSignature(addresses)),
@@ -151,7 +150,7 @@ class RxMAC(wiring.Component):
         m.submodules.crc = ResetInserter(crc_restart)(fcs)
         # The IPv4 and TCP/UDP checksums, checked over the same bytes as the FCS.
         m.submodules.csum = csum = RxChecksum()
-        m.d.comb += [csum.byte.eq(self.rxd), csum.valid.eq(fcs.valid), csum.start.eq(crc_restart)]
+        m.d.comb += [csum.byte.eq(self.gmii.rxd), csum.valid.eq(fcs.valid), csum.start.eq(crc_restart)]
         rctl = reg.RCTL.view(self.rctl)
 
         # Set at the start of every frame before it is used: no reset, so that the flip-flops'
@@ -164,7 +163,7 @@ class RxMAC(wiring.Component):
         addressed = Signal()        # the frame is long enough to have an address
         rx_error = Signal()
         overflow = Signal()
-        m.d.comb += fcs.data.eq(self.rxd)
+        m.d.comb += fcs.data.eq(self.gmii.rxd)
 
         # The filter, once the destination address is in, and the tag: whether the type/length
         # field matches VET (registered with its second byte; ``stripping`` with CTRL.VME), and
@@ -262,13 +261,13 @@ class RxMAC(wiring.Component):
 
         def start_or_idle():
             # A frame that starts while the receiver is off is ignored whole.
-            with m.If(self.rx_dv & self.enable):
+            with m.If(self.gmii.rx_dv & self.enable):
                 m.d.comb += filter.new_frame.eq(1)
-                m.d.sync += [length.eq(0), rx_error.eq(self.rx_er), overflow.eq(0),
+                m.d.sync += [length.eq(0), rx_error.eq(self.gmii.rx_er), overflow.eq(0),
                              addressed.eq(0), tagged.eq(0), stripping.eq(0), tci_in.eq(0),
                              control.eq(0)]
                 m.next = "PREAMBLE"
-            with m.Elif(self.rx_dv):
+            with m.Elif(self.gmii.rx_dv):
                 m.next = "IGNORE"
             with m.Else():
                 m.next = "IDLE"
@@ -277,39 +276,39 @@ class RxMAC(wiring.Component):
             with m.State("IDLE"):
                 start_or_idle()
             with m.State("IGNORE"):
-                with m.If(~self.rx_dv):
+                with m.If(~self.gmii.rx_dv):
                     m.next = "IDLE"
             with m.State("PREAMBLE"):
                 m.d.comb += crc_restart.eq(1)
-                with m.If(~self.rx_dv):
+                with m.If(~self.gmii.rx_dv):
                     m.next = "IDLE"
-                with m.Elif(self.rxd == 0xD5):
+                with m.Elif(self.gmii.rxd == 0xD5):
                     m.next = "DATA"
             with m.State("DATA"):
-                with m.If(self.rx_dv):
+                with m.If(self.gmii.rx_dv):
                     m.d.comb += fcs.valid.eq(1)
                     m.d.sync += length.eq(Mux(length == 0x7FFF, length, length + 1))
-                    with m.If(self.rx_er):
+                    with m.If(self.gmii.rx_er):
                         m.d.sync += rx_error.eq(1)
                     with m.If(length == 5):
                         m.d.comb += filter.start.eq(1)
-                        m.d.sync += [dest.eq(Cat(word[:40], self.rxd)), addressed.eq(1)]
+                        m.d.sync += [dest.eq(Cat(word[:40], self.gmii.rxd)), addressed.eq(1)]
                     with m.If(length == 13):
-                        is_tag = Cat(self.rxd, word[32:40]) == vet
+                        is_tag = Cat(self.gmii.rxd, word[32:40]) == vet
                         m.d.sync += [tagged.eq(is_tag), stripping.eq(is_tag & self.vme),
-                                     control.eq(Cat(self.rxd, word[32:40]) == fct)]
+                                     control.eq(Cat(self.gmii.rxd, word[32:40]) == fct)]
                     with m.If(length == 14):
-                        m.d.sync += tci[8:].eq(self.rxd)
+                        m.d.sync += tci[8:].eq(self.gmii.rxd)
                     with m.If(length == 15):
-                        m.d.sync += [tci[:8].eq(self.rxd), tci_in.eq(1)]
+                        m.d.sync += [tci[:8].eq(self.gmii.rxd), tci_in.eq(1)]
                     with m.If(length == 16):
-                        m.d.sync += pause_time[8:].eq(self.rxd)
+                        m.d.sync += pause_time[8:].eq(self.gmii.rxd)
                     with m.If(length == 17):
-                        m.d.sync += pause_time[:8].eq(self.rxd)
+                        m.d.sync += pause_time[:8].eq(self.gmii.rxd)
                     with m.If(~in_tag):
-                        m.d.sync += word.word_select(lane, 8).eq(self.rxd)
+                        m.d.sync += word.word_select(lane, 8).eq(self.gmii.rxd)
                         with m.If(lane == 7):
-                            m.d.sync += [self.w_data.eq(Cat(word[:56], self.rxd)),
+                            m.d.sync += [self.w_data.eq(Cat(word[:56], self.gmii.rxd)),
                                          self.w_en.eq(1)]
                 with m.Else():
                     # The last, partial word.
@@ -346,7 +345,7 @@ class RxMAC(wiring.Component):
                 # Wait for the filter (short frames end before it settles) and for the counters
                 # to take the report (a few cycles at most), but not past the next frame's
                 # start: its preamble leaves seven cycles to catch its start delimiter.
-                with m.If(self.stats.ready & (settled_q | self.rx_dv)):
+                with m.If(self.stats.ready & (settled_q | self.gmii.rx_dv)):
                     m.d.comb += self.stats.valid.eq(1)
                     start_or_idle()
                     with m.If(settled_q):

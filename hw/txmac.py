@@ -36,6 +36,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .bus import GMIITxSignature
 from .flow import PauseSignature, PauseTimer
 from .txframe import TxChecksums, TxTag, TxWord
 
@@ -86,14 +87,12 @@ class TxLine(wiring.Component):
     -------
     byte : In(TxLineByte)
     restart : In(1)
-    txd, tx_en, tx_er : Out(8), Out(1), Out(1)
+    gmii : Out(GMIITxSignature)
     dest_ones, multicast, classifying : Out(1)
     """
     byte: In(TxLineByte)
     restart: In(1)
-    txd: Out(8)
-    tx_en: Out(1)
-    tx_er: Out(1)
+    gmii: Out(GMIITxSignature)
     dest_ones: Out(1)
     multicast: Out(1)
     classifying: Out(1)
@@ -107,9 +106,9 @@ class TxLine(wiring.Component):
         m.d.comb += [
             fcs.data.eq(q.byte),
             fcs.valid.eq(q.crc),
-            self.tx_en.eq(q.en),
-            self.tx_er.eq(q.er),
-            self.txd.eq(Mux(q.fcs, fcs.crc.word_select(q.byte[:2], 8) ^ Mux(q.er, 0xFF, 0),
+            self.gmii.tx_en.eq(q.en),
+            self.gmii.tx_er.eq(q.er),
+            self.gmii.txd.eq(Mux(q.fcs, fcs.crc.word_select(q.byte[:2], 8) ^ Mux(q.er, 0xFF, 0),
                             q.byte)),
             self.classifying.eq(q.dest),
         ]
@@ -148,7 +147,7 @@ class TxMAC(wiring.Component):
         A PAUSE frame to send: its time.
     fca, station : In(48), In(48)
         The flow control address (FCAH:FCAL) and receive address 0.
-    txd, tx_en, tx_er : Out(8), Out(1), Out(1)
+    gmii : Out(GMIITxSignature)
         GMII transmit.
     stats : Out(stream.Signature(TxFrameStats))
     """
@@ -164,9 +163,7 @@ class TxMAC(wiring.Component):
     control: In(stream.Signature(16))
     fca: In(48)
     station: In(48)
-    txd: Out(8)
-    tx_en: Out(1)
-    tx_er: Out(1)
+    gmii: Out(GMIITxSignature)
     stats: Out(stream.Signature(TxFrameStats))
 
     def elaborate(self, platform):
@@ -176,8 +173,8 @@ class TxMAC(wiring.Component):
         m.submodules.line = line = TxLine()
         out = Signal(TxLineByte)
         crc_start = Signal()
-        m.d.comb += [line.byte.eq(out), line.restart.eq(crc_start), self.txd.eq(line.txd),
-                     self.tx_en.eq(line.tx_en), self.tx_er.eq(line.tx_er)]
+        m.d.comb += [line.byte.eq(out), line.restart.eq(crc_start)]
+        wiring.connect(m, line.gmii, wiring.flipped(self.gmii))
 
         word = self.words.payload
         count = Signal(4)           # preamble bytes, FCS bytes

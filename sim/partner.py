@@ -19,6 +19,8 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from hw.bus import GMIIRxSignature, GMIITxSignature
+
 
 __all__ = ["LinkPartner", "TxRecord", "RxRecord", "RING_BYTES", "RECORDS"]
 
@@ -43,20 +45,18 @@ class RxRecord(data.Struct):
 class LinkPartner(wiring.Component):
     """Members
     -------
-    txd, tx_en, tx_er : In(8), In(1), In(1)
-    rxd, rx_dv, rx_er : Out(8), Out(1), Out(1)
+    tx : In(GMIITxSignature)
+        What the core transmits.
+    rx : Out(GMIIRxSignature)
+        What the core receives.
     link : In(1)
     cycle : In(64)
     tx_frames : Out(32)
     rx_posted : In(32)
     rx_sent : Out(32)
     """
-    txd: In(8)
-    tx_en: In(1)
-    tx_er: In(1)
-    rxd: Out(8)
-    rx_dv: Out(1)
-    rx_er: Out(1)
+    tx: In(GMIITxSignature)
+    rx: Out(GMIIRxSignature)
     link: In(1)
     cycle: In(64)
     tx_frames: Out(32)
@@ -86,12 +86,12 @@ class LinkPartner(wiring.Component):
         start = Signal(16)
         in_frame = Signal()
         error = Signal()
-        capturing = self.tx_en & self.link
-        m.d.comb += [tx_write.addr.eq(wp), tx_write.data.eq(self.txd), tx_write.en.eq(capturing)]
+        capturing = self.tx.tx_en & self.link
+        m.d.comb += [tx_write.addr.eq(wp), tx_write.data.eq(self.tx.txd), tx_write.en.eq(capturing)]
         with m.If(capturing):
-            m.d.sync += [wp.eq(wp + 1), in_frame.eq(1), error.eq(error | self.tx_er)]
+            m.d.sync += [wp.eq(wp + 1), in_frame.eq(1), error.eq(error | self.tx.tx_er)]
             with m.If(~in_frame):
-                m.d.sync += [start.eq(wp), error.eq(self.tx_er)]
+                m.d.sync += [start.eq(wp), error.eq(self.tx.tx_er)]
         with m.Elif(in_frame):
             record = TxRecord(rec_write.data)
             m.d.comb += [
@@ -128,8 +128,8 @@ class LinkPartner(wiring.Component):
                     with m.If(queued.length == 0):
                         m.d.sync += self.rx_sent.eq(self.rx_sent + 1)
             with m.State("SEND"):
-                m.d.comb += [self.rx_dv.eq(1), self.rxd.eq(rx_read.data),
-                             self.rx_er.eq(queued.rx_er & (left == 1))]
+                m.d.comb += [self.rx.rx_dv.eq(1), self.rx.rxd.eq(rx_read.data),
+                             self.rx.rx_er.eq(queued.rx_er & (left == 1))]
                 m.d.sync += [pos.eq(pos + 1), left.eq(left - 1)]
                 with m.If(left == 1):
                     m.d.sync += [self.rx_sent.eq(self.rx_sent + 1), gap.eq(self.MIN_GAP - 1)]
