@@ -156,7 +156,7 @@ def main(argv=None):
              f"tools: {_versions()}", "", f"{'block':<28}{'LUT4':>8}{'FF':>8}{'BRAM':>6}"]
     lines += [f"{block:<28}{c['LUT4']:>8}{c['FF']:>8}{c['BRAM']:>6}" for block, c in rows]
     lines += [f"{'total':<28}{total['LUT4']:>8}{total['FF']:>8}{total['BRAM']:>6}",
-              f"(LUT4 counts LUT4 cells, 2 per carry cell and 2 per distributed RAM cell)",
+              "(LUT4 counts LUT4 cells, 2 per carry cell and 2 per distributed RAM cell)",
               f"LUT4: {total['LUT4']} "
               f"({'within' if total['LUT4'] <= LUT_BUDGET else 'over'} the budget of {LUT_BUDGET})",
               f"synthesis: {synth_s:.0f} s"]

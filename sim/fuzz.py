@@ -498,7 +498,6 @@ class Campaign:
         # fills, and some find no room.
         stall_until = backend.now + rng.choice((0, 0, 0, 30000, 150000))
         parts, delivered = [], []
-        done_sending = False
 
         async def receive():
             nonlocal head, tail

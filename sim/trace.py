@@ -298,7 +298,7 @@ def trim_vcd(path, start_ns, end_ns=None):
     """Keep only ``start_ns`` to ``end_ns`` of the VCD at ``path`` (rewritten in place): every
     variable's value at the start, then the changes up to the end."""
     scale = 1           # ns per VCD time unit
-    body, values = [], {}
+    values = {}
     with open(path) as f, open(path + ".part", "w") as out:
         for line in f:                      # the header, as it is
             out.write(line)

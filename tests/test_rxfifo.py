@@ -22,7 +22,7 @@ def run(seed, frames=60, cycles=6000):
     async def bench(ctx):
         # The writer's state: the frame being written and its words so far.
         plan = [(n, rng.randrange(1, 24), rng.random() < 0.25) for n in range(frames)]
-        writing, written, word_in_frame, committing = None, 0, 0, False
+        writing, word_in_frame, committing = None, 0, False
         reading = None          # (tci, words left) of the frame being read
         outstanding = 0         # words written (kept or not yet ended) and not read
         for _ in range(cycles):
