@@ -292,8 +292,9 @@ class RxFrameSequencer(wiring.Component):
     per descriptor (a buffer's share of what is left) and, after each ``done``, the next, until
     the frame is delivered; then drains what is left of it (its FCS with RCTL.SECRC, or all of
     it when the engine is off) and reports it on ``stats``, taking its status in the same
-    cycle. ``status_word`` is the current descriptor's write-back quadword. ``rxo``, ``rxdmt0``
-    and ``delivered`` are one-cycle pulses, a cycle after the report.
+    cycle. ``status_word`` is the current descriptor's write-back quadword. ``rxo`` and
+    ``delivered`` are one-cycle pulses a cycle after the report, ``rxdmt0`` (the free count at
+    the threshold, for frames that met an enabled engine) two cycles after it.
 
     Members
     -------
