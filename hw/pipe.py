@@ -9,15 +9,16 @@ throughput: it takes a new payload in the cycle its current one leaves.
   other side. A payload that arrives while the output is stalled waits in a second register
   (the skid), and ``ready`` falls while it is there.
 
-And ``queue``, the core's way of making an ``amaranth.lib.fifo.SyncFIFOBuffered``.
+And ``queue``, the core's way of making an ``amaranth.lib.fifo.SyncFIFOBuffered``, and
+``Queue``, the same with streams of a given shape.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Shape, ShapeCastable, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["StreamRegister", "SkidBuffer", "queue"]
+__all__ = ["StreamRegister", "SkidBuffer", "queue", "Queue"]
 
 
 def queue(*, width, ram_depth):
@@ -27,6 +28,40 @@ def queue(*, width, ram_depth):
     multiplexer each to wrap around; these wrap by overflowing."""
     assert ram_depth & (ram_depth - 1) == 0
     return fifo.SyncFIFOBuffered(width=width, depth=ram_depth + 1)
+
+
+class Queue(fifo.SyncFIFOBuffered):
+    """``queue``'s FIFO, whose streams carry payloads of ``shape``: ``i`` (``w_stream``) takes
+    them, ``o`` (``r_stream``) gives them back, as views of the FIFO's data where ``shape`` is a
+    layout. The contract is ``SyncFIFOBuffered``'s: ``i.ready`` while it is not full; ``o``
+    from its output register, a payload written into an empty queue there a cycle later.
+
+    Parameters
+    ----------
+    shape : shape-like
+    ram_depth : int
+        A power of 2, as for ``queue``.
+    """
+
+    def __init__(self, shape, *, ram_depth):
+        assert ram_depth & (ram_depth - 1) == 0
+        self._shape = shape
+        super().__init__(width=Shape.cast(shape).width, depth=ram_depth + 1)
+
+    def _typed(self, value):
+        return self._shape(value) if isinstance(self._shape, ShapeCastable) else value
+
+    @property
+    def i(self):
+        i = stream.Signature(self._shape).flip().create()
+        i.payload, i.valid, i.ready = self._typed(self.w_data), self.w_en, self.w_rdy
+        return i
+
+    @property
+    def o(self):
+        o = stream.Signature(self._shape).create()
+        o.payload, o.valid, o.ready = self._typed(self.r_data), self.r_rdy, self.r_en
+        return o
 
 
 class _Slice(wiring.Component):

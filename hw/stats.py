@@ -20,9 +20,10 @@ Offsets in the range that name no counter read 0: nothing ever increments them.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, enum, fifo, memory, stream, wiring
+from amaranth.lib import data, enum, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from . import pipe
 from .bus import NO_RW_CHECK, RegBusSignature, decode
 from .regmap import Access, STATS
 from .rxmac import RxControl, RxOutcome
@@ -142,8 +143,8 @@ class Statistics(wiring.Component):
                              s1.amount.eq(self.inc.payload.amount),
                              s1.follows_up.eq(is_low.bit_select(self.inc.payload.row, 1))]
 
-        # Stage 2's result (``res``) is registered (``w``) and written to the RAM in the next
-        # cycle, so that the path into the RAM starts from registers. A row read in stage 0
+        # Timing: stage 2's result (``res``) is registered (``w``) and written to the RAM in the
+        # next cycle, so that the path into the RAM starts from registers. A row read in stage 0
         # then misses the results of the three operations ahead of it: the one in stage 1 (in
         # ``w`` by the time this one is in stage 2), the one in stage 2 (written in the next
         # cycle) and the one whose write lands in the cycle of the read (``older``). Which of them
@@ -276,10 +277,10 @@ class StatsEvents(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # Increments leave from a register, which takes the next one only once it is empty:
-        # the size bin and the counters' operation select would otherwise be one path, and the
-        # counters' handshake would reach the stepping through the steps. An increment then
-        # takes two cycles at the least.
+        # Timing: increments leave from a register, which takes the next one only once it is
+        # empty: the size bin and the counters' operation select would otherwise be one path,
+        # and the counters' handshake would reach the stepping through the steps. An increment
+        # then takes two cycles at the least.
         inc = stream.Signature(StatsIncrement).create()
         with m.If(self.inc.ready):
             m.d.sync += self.inc.valid.eq(0)
@@ -297,7 +298,7 @@ class StatsEvents(wiring.Component):
             # may report faster while it drains frames from its FIFO; it then waits its turn,
             # last, holding the frame.
             depth = 3 if name == "rx" else 1
-            queue = fifo.SyncFIFOBuffered(width=data.Layout.cast(layout).size, depth=depth)
+            queue = pipe.Queue(layout, ram_depth=depth - 1)
             m.submodules[f"{name}_queue"] = queue
             port = getattr(self, name)
             m.d.comb += queue.w_data.eq(port.payload)
@@ -310,7 +311,7 @@ class StatsEvents(wiring.Component):
                 room = Signal(name=f"{name}_room", init=1)
                 m.d.sync += room.eq(queue.w_level <= depth - 2)
                 m.d.comb += [queue.w_en.eq(port.valid & room), port.ready.eq(room)]
-            sources.append((queue, self._steps(name, layout(queue.r_data))))
+            sources.append((queue, self._steps(name, queue.o.payload)))
 
         source = Signal(range(len(sources)))
         most = max(len(steps) for _, steps in sources)

@@ -111,10 +111,8 @@ class TxChecksum(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxChecksums).size,
-                                                ram_depth=self._depth)
-        m.d.comb += [self.results.payload.eq(queue.r_data), self.results.valid.eq(queue.r_rdy),
-                     queue.r_en.eq(self.results.ready)]
+        m.submodules.queue = queue = pipe.Queue(TxChecksums, ram_depth=self._depth)
+        wiring.connect(m, queue.o, wiring.flipped(self.results))
 
         # Frames taken and whose results the MAC has not; ``room`` leaves space for two more,
         # which may come in before the writer sees it low.
@@ -230,9 +228,9 @@ class TxChecksum(wiring.Component):
             r6.tu_sum.eq(finish(fold_tu, tail5.tucss[0])),
             udp6.eq(tail5.udp), v6.eq(v5),
         ]
-        result = TxChecksums(queue.w_data)
+        result = queue.i.payload
         m.d.comb += [
             result.eq(r6),
             result.tu_sum.eq(Mux(udp6 & (r6.tu_sum == 0), 0xFFFF, r6.tu_sum)),
-            queue.w_en.eq(v6),
+            queue.i.valid.eq(v6),
         ]

@@ -97,3 +97,37 @@ def test_skid_buffer_ready_does_not_follow_the_output_in_the_same_cycle():
         return before, during, after
 
     assert simulate(dut, tb) == (1, 1, 0)
+
+
+def test_a_typed_queue_gives_back_what_it_took_as_views():
+    from amaranth.lib import data
+
+    from hw.pipe import Queue
+
+    class Entry(data.Struct):
+        a: 5
+        b: 3
+
+    items = [{"a": n % 32, "b": n % 8} for n in range(1, 120)]
+    rng = random.Random(3)
+    stalls = [rng.random() < 0.5 for _ in range(10_000)]
+    out, _ = run(Queue(Entry, ram_depth=4), items, lambda cycle: not stalls[cycle])
+    assert [{"a": p.a, "b": p.b} for p in out] == items
+
+
+def test_a_typed_queue_holds_its_ram_and_its_output_register():
+    from hw.pipe import Queue
+    dut = Queue(8, ram_depth=4)
+
+    async def tb(ctx):
+        ctx.set(dut.o.ready, 0)
+        ctx.set(dut.i.valid, 1)
+        taken = 0
+        for n in range(10):
+            ctx.set(dut.i.payload, n)
+            if ctx.get(dut.i.ready):
+                taken += 1
+            await ctx.tick()
+        return taken
+
+    assert simulate(dut, tb) == 5
