@@ -177,9 +177,7 @@ class E1000(wiring.Component):
         wiring.connect(m, self.eeprom.station, self.regfile.station_load)
 
         regs = self.regfile.regs
-        tctl, rctl = reg.TCTL.view(regs.TCTL), reg.RCTL.view(regs.RCTL)
         ctrl = reg.CTRL.view(self.control.ctrl)
-        bus_master = self.bus_master
 
         # Flow control: PAUSE frames received stop the transmitter; the receive FIFO's level
         # asks for PAUSE frames to be sent.
@@ -194,62 +192,9 @@ class E1000(wiring.Component):
             pause_request.time.eq(regs.FCTTV[:16]),
         ]
 
-        # Transmit: DMA engine, then MAC onto GMII.
-        txdma, txmac = self.txdma, self.txmac
-        m.d.comb += [
-            txdma.ring.enable.eq(tctl.en & bus_master),
-            txdma.ring.base.eq(Cat(regs.TDBAL, regs.TDBAH)),
-            txdma.ring.length.eq(regs.TDLEN),
-            txdma.ring.tail.eq(regs.TDT),
-            txdma.tidv.eq(regs.TIDV),
-            txdma.tadv.eq(regs.TADV),
-            txmac.pad.eq(tctl.psp),
-            txmac.gap.eq(regs.TIPG[:10]),
-            txmac.vme.eq(ctrl.vme),
-            txmac.vet.eq(regs.VET[:16]),
-            txmac.fca.eq(fca),
-            txmac.station.eq(self.regfile.station),
-            txmac.frame_ready.eq(txdma.frame_ready),
-            self.gmii.txd.eq(txmac.gmii.txd),
-            self.gmii.tx_en.eq(txmac.gmii.tx_en),
-            self.gmii.tx_er.eq(txmac.gmii.tx_er),
-        ]
-        wiring.connect(m, txdma.words, txmac.words)
-        wiring.connect(m, txdma.checksums, txmac.checksums)
-        wiring.connect(m, txdma.tags, txmac.tags)
-        wiring.connect(m, self.pause_request.request, txmac.control)
-
-        # Receive: MAC into the FIFO, then the DMA engine.
-        rxmac, rxfifo, rxdma = self.rxmac, self.rxfifo, self.rxdma
-        m.d.comb += [
-            rxmac.gmii.rxd.eq(self.gmii.rxd),
-            rxmac.gmii.rx_dv.eq(self.gmii.rx_dv),
-            rxmac.gmii.rx_er.eq(self.gmii.rx_er),
-            rxmac.enable.eq(rctl.en & self.control.link_up),
-            rxmac.rctl.eq(regs.RCTL),
-            rxmac.vme.eq(ctrl.vme),
-            rxmac.vet.eq(regs.VET[:16]),
-            rxmac.rfce.eq(ctrl.rfce),
-            rxmac.fca.eq(fca),
-            rxmac.fct.eq(regs.FCT[:16]),
-            rxfifo.w_data.eq(rxmac.w_data),
-            rxfifo.w_en.eq(rxmac.w_en),
-            rxmac.room.eq(rxfifo.room),
-            rxfifo.rollback.eq(rxmac.rollback),
-            rxdma.ring.enable.eq(rctl.en & bus_master),
-            rxdma.ring.base.eq(Cat(regs.RDBAL, regs.RDBAH)),
-            rxdma.ring.length.eq(regs.RDLEN),
-            rxdma.ring.tail.eq(regs.RDT),
-            rxdma.rctl.eq(regs.RCTL),
-            rxdma.rxcsum.eq(regs.RXCSUM),
-            rxdma.rdtr.eq(regs.RDTR),
-            rxdma.radv.eq(regs.RADV),
-        ]
-        wiring.connect(m, rxmac.tables, self.regfile.tables)
-        wiring.connect(m, rxmac.pause, txmac.pause)
-        wiring.connect(m, rxmac.commit, rxfifo.commit)
-        wiring.connect(m, rxfifo.status, rxdma.status)
-        wiring.connect(m, rxfifo.words, rxdma.words)
+        self._transmit(m, regs, ctrl, fca)
+        self._receive(m, regs, ctrl, fca)
+        txdma, txmac, rxmac, rxdma = self.txdma, self.txmac, self.rxmac, self.rxdma
 
         # Both engines' initiators share the DMA port.
         arbiter = self.dma_arbiter
@@ -281,3 +226,62 @@ class E1000(wiring.Component):
             self.irq.eq(self.interrupts.irq),
         ]
         return m
+
+    def _transmit(self, m, regs, ctrl, fca):
+        """Transmit: DMA engine, then MAC onto GMII."""
+        tctl = reg.TCTL.view(regs.TCTL)
+        bus_master = self.bus_master
+        txdma, txmac = self.txdma, self.txmac
+        m.d.comb += [
+            txdma.ring.enable.eq(tctl.en & bus_master),
+            txdma.ring.base.eq(Cat(regs.TDBAL, regs.TDBAH)),
+            txdma.ring.length.eq(regs.TDLEN),
+            txdma.ring.tail.eq(regs.TDT),
+            txdma.tidv.eq(regs.TIDV),
+            txdma.tadv.eq(regs.TADV),
+            txmac.pad.eq(tctl.psp),
+            txmac.gap.eq(regs.TIPG[:10]),
+            txmac.vme.eq(ctrl.vme),
+            txmac.vet.eq(regs.VET[:16]),
+            txmac.fca.eq(fca),
+            txmac.station.eq(self.regfile.station),
+            txmac.frame_ready.eq(txdma.frame_ready),
+            self.gmii.txd.eq(txmac.gmii.txd),
+            self.gmii.tx_en.eq(txmac.gmii.tx_en),
+            self.gmii.tx_er.eq(txmac.gmii.tx_er),
+        ]
+        wiring.connect(m, txdma.words, txmac.words)
+        wiring.connect(m, txdma.checksums, txmac.checksums)
+        wiring.connect(m, txdma.tags, txmac.tags)
+        wiring.connect(m, self.pause_request.request, txmac.control)
+
+    def _receive(self, m, regs, ctrl, fca):
+        """Receive: MAC into the FIFO, then the DMA engine."""
+        rctl = reg.RCTL.view(regs.RCTL)
+        bus_master = self.bus_master
+        rxmac, rxfifo, rxdma, txmac = self.rxmac, self.rxfifo, self.rxdma, self.txmac
+        m.d.comb += [
+            rxmac.gmii.rxd.eq(self.gmii.rxd),
+            rxmac.gmii.rx_dv.eq(self.gmii.rx_dv),
+            rxmac.gmii.rx_er.eq(self.gmii.rx_er),
+            rxmac.enable.eq(rctl.en & self.control.link_up),
+            rxmac.rctl.eq(regs.RCTL),
+            rxmac.vme.eq(ctrl.vme),
+            rxmac.vet.eq(regs.VET[:16]),
+            rxmac.rfce.eq(ctrl.rfce),
+            rxmac.fca.eq(fca),
+            rxmac.fct.eq(regs.FCT[:16]),
+            rxdma.ring.enable.eq(rctl.en & bus_master),
+            rxdma.ring.base.eq(Cat(regs.RDBAL, regs.RDBAH)),
+            rxdma.ring.length.eq(regs.RDLEN),
+            rxdma.ring.tail.eq(regs.RDT),
+            rxdma.rctl.eq(regs.RCTL),
+            rxdma.rxcsum.eq(regs.RXCSUM),
+            rxdma.rdtr.eq(regs.RDTR),
+            rxdma.radv.eq(regs.RADV),
+        ]
+        wiring.connect(m, rxmac.tables, self.regfile.tables)
+        wiring.connect(m, rxmac.pause, txmac.pause)
+        wiring.connect(m, rxmac.fifo, rxfifo.write)
+        wiring.connect(m, rxfifo.status, rxdma.status)
+        wiring.connect(m, rxfifo.words, rxdma.words)

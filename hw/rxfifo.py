@@ -17,11 +17,11 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK
-from .pipe import StreamRegister, queue
+from .pipe import Queue, StreamRegister
 from .rxcsum import RxChecksumResult
 
 
-__all__ = ["RxFIFO", "RxStatus"]
+__all__ = ["RxFIFO", "RxFIFOWriteSignature", "RxStatus"]
 
 
 class RxStatus(data.Struct):
@@ -34,6 +34,31 @@ class RxStatus(data.Struct):
     csum: RxChecksumResult
     vlan: 1             # the tag was left out of the data (VP): ``tci`` is its control information
     tci: 16
+
+
+class RxFIFOWriteSignature(wiring.Signature):
+    """The receive FIFO's write side, from the writer's (the MAC's) point of view: ``data`` is
+    written in a cycle with ``en`` if ``room`` says it fits (else it is lost, and the writer rolls
+    the frame back); the frame ends with ``commit`` (its status; ``ready`` low while the status
+    queue is full) or ``rollback``.
+
+    Members
+    -------
+    data : Out(64)
+    en : Out(1)
+    room : In(1)
+    commit : Out(stream.Signature(RxStatus))
+    rollback : Out(1)
+    """
+
+    def __init__(self):
+        super().__init__({
+            "data": Out(64),
+            "en": Out(1),
+            "room": In(1),
+            "commit": Out(stream.Signature(RxStatus)),
+            "rollback": Out(1),
+        })
 
 
 class RxFIFO(wiring.Component):
@@ -51,17 +76,11 @@ class RxFIFO(wiring.Component):
 
     Members
     -------
-    w_data : In(64)
-    w_en : In(1)
-    room : Out(1)
-        A word can be written.
+    write : In(RxFIFOWriteSignature())
+        The MAC's side: ``room`` says a word can be written.
     level : Out(range(depth + 1))
         Words in the RAM, registered (for flow control): written and not yet read ahead, which
         leaves out up to three words waiting in the read-ahead registers.
-    commit : In(stream.Signature(RxStatus))
-        Ends the frame being written, keeping it.
-    rollback : In(1)
-        Ends the frame being written, discarding it.
     status : Out(stream.Signature(RxStatus))
         Committed frames, in order.
     words : Out(stream.Signature(64))
@@ -73,12 +92,8 @@ class RxFIFO(wiring.Component):
         self._depth = depth
         self._frames = frames
         super().__init__({
-            "w_data": In(64),
-            "w_en": In(1),
-            "room": Out(1),
+            "write": In(RxFIFOWriteSignature()),
             "level": Out(range(depth + 1)),
-            "commit": In(stream.Signature(RxStatus)),
-            "rollback": In(1),
             "status": Out(stream.Signature(RxStatus)),
             "words": Out(stream.Signature(64)),
         })
@@ -90,8 +105,7 @@ class RxFIFO(wiring.Component):
         # needs room, so the RAM is never written where it is read in the same cycle.
         m.submodules.ram = ram = memory.Memory(shape=64, depth=self._depth, init=[],
                                                attrs=NO_RW_CHECK)
-        m.submodules.frames = frames = queue(width=data.Layout.cast(RxStatus).size,
-                                             ram_depth=self._frames)
+        m.submodules.frames = frames = Queue(RxStatus, ram_depth=self._frames)
         wr = ram.write_port()
         rd = ram.read_port()        # synchronous, so that the RAM can be block RAM
 
@@ -99,41 +113,37 @@ class RxFIFO(wiring.Component):
         committed = Signal(bits + 1)
         rp = Signal(bits + 1)
         word = Signal(64)
+        w = self.write
         m.d.comb += [
-            self.room.eq((wp - rp)[:bits + 1] < self._depth),
+            w.room.eq((wp - rp)[:bits + 1] < self._depth),
             wr.addr.eq(wp[:bits]),
-            wr.data.eq(self.w_data),
-            wr.en.eq(self.w_en & self.room),
+            wr.data.eq(w.data),
+            wr.en.eq(w.en & w.room),
         ]
-        with m.If(self.w_en & self.room):
+        with m.If(w.en & w.room):
             m.d.sync += wp.eq(wp + 1)
         m.d.sync += self.level.eq(wp - rp)
 
-        m.d.comb += [
-            frames.w_data.eq(self.commit.payload),
-            frames.w_en.eq(self.commit.valid),
-            self.commit.ready.eq(frames.w_rdy),
-        ]
-        with m.If(self.commit.valid & self.commit.ready):
+        wiring.connect(m, wiring.flipped(w.commit), frames.i)
+        with m.If(w.commit.valid & w.commit.ready):
             m.d.sync += committed.eq(wp)
-        with m.Elif(self.rollback):
+        with m.Elif(w.rollback):
             m.d.sync += wp.eq(committed)
 
         # The frames' statuses are queued in block RAM (``hw.synth`` asks for it), whose read
         # data comes late in the cycle: they leave from a register slice.
         m.submodules.status = status = StreamRegister(RxStatus)
-        wiring.connect(m, frames.r_stream, status.i)
+        wiring.connect(m, frames.o, status.i)
         wiring.connect(m, status.o, wiring.flipped(self.status))
         # Read ahead, three words deep: the RAM's own output register holds the word read last
-        # (its read enable low until that word has moved on), a register beside it takes it
-        # from there, and the output register from that one. Timing: the receive FIFO is 17
-        # block RAMs spread along the part, and block RAM read data comes late in its cycle; a
-        # register that only copies it can sit by each RAM, where the output register, which
-        # feeds the DMA engine's byte select, cannot. The DMA engine takes a word in at most
-        # every other cycle, and while it delivers, one in eight, so the word after is always
-        # there in time (``near`` takes the next word only in the cycle after it has given one
-        # up, so that the DMA engine's ready does not reach its 64 enables); the read enable
-        # comes from registers alone.
+        # (its read enable low until that word has moved on), a register beside it (``near``)
+        # takes it from there, and the output register from that one. The DMA engine takes a
+        # word in at most every other cycle, and while it delivers, one in eight, so the word
+        # after is always there in time.
+        # Timing: the FIFO is 17 block RAMs spread along the part, whose read data comes late
+        # in its cycle: ``near`` only copies it and can sit by each RAM; it takes the next word
+        # only in the cycle after it gave one up, so the DMA engine's ready does not reach its
+        # 64 enables; the read enable comes from registers alone.
         held = Signal()             # the RAM's read data is a word not yet moved on
         staged = Signal()           # ``near`` holds a word not yet moved on
         near = Signal(64)

@@ -32,6 +32,8 @@ the queue comes from them too. The GMII outputs, the FCS and the destination cla
 ``TxLine``, a cycle after the state machine chose each byte.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -41,7 +43,7 @@ from .flow import PauseSignature, PauseTimer
 from .txframe import TxChecksums, TxTag, TxWord
 
 
-__all__ = ["TxMAC", "TxLine", "TxLineByte", "TxFrameStats", "PREAMBLE", "SFD", "MIN_FRAME",
+__all__ = ["TxMAC", "TxLine", "TxGap", "TxInsertion", "TxLineByte", "TxFrameStats", "PREAMBLE", "SFD", "MIN_FRAME",
            "MIN_GAP"]
 
 PREAMBLE = 0x55
@@ -121,6 +123,109 @@ class TxLine(wiring.Component):
         return m
 
 
+class TxGap(wiring.Component):
+    """The idle gap between frames: TIPG.IPGT byte times, never fewer than 12, less the three
+    cycles the MAC spends around the countdown.
+
+    Contract: while ``restart`` is high (a frame's end), the countdown is loaded from
+    ``setting`` (registered first: TIPG is in the register file, across the core); then it
+    counts down one a cycle. ``over`` is a register, high when the count is 0 (from reset too);
+    ``ending`` is high in the countdown's last cycle, before ``over`` rises.
+
+    Members
+    -------
+    setting : In(10)
+    restart : In(1)
+    over : Out(1)
+    ending : Out(1)
+    """
+    setting: In(10)
+    restart: In(1)
+    # Timing: ``over`` is registered: the start of a frame fans out widely.
+    over: Out(1, init=1)
+    ending: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        count = Signal(10)
+        setting = Signal(10)
+        m.d.sync += setting.eq(Mux(self.setting < MIN_GAP, MIN_GAP, self.setting) - 3)
+        m.d.comb += self.ending.eq(~self.over & (count == 1))
+        with m.If(self.restart):
+            m.d.sync += [count.eq(setting), self.over.eq(0)]
+        with m.Elif(~self.over):
+            m.d.sync += [count.eq(count - 1), self.over.eq(count == 1)]
+        return m
+
+
+class TxInsertion(wiring.Component):
+    """Puts a frame's checksums into its data as the MAC chooses its bytes.
+
+    Contract: ``load``, as a frame starts, takes the checksums offered (``offered``, with
+    ``offered_valid``) and whether a tag goes in after byte 11 (``tagged``: offsets of 12 and
+    more, those of the frame as queued, move by the tag's four bytes). Then, in each cycle with
+    ``step`` (a byte chosen for the line, ``length`` of them chosen before it), ``o`` is ``i``
+    or, at a checksum's offset, its high byte and then its low byte, from ``sums`` (the frame's
+    checksums as the MAC holds them; ``have_sums`` low until they are known, for a frame started
+    early). ``tag`` marks a step over a tag byte, which the MAC sends as it is: within the tag,
+    a checksum's low byte waits for the byte after it. A checksum at offset 0 is worked out
+    with ``load``, as the byte before it.
+
+    Members
+    -------
+    load : In(1)
+    offered : In(TxChecksums)
+    offered_valid, tagged : In(1)
+    step, tag : In(1)
+    length : In(14)
+    sums : In(TxChecksums)
+    have_sums : In(1)
+    i : In(8)
+    o : Out(8)
+    """
+    load: In(1)
+    offered: In(TxChecksums)
+    offered_valid: In(1)
+    tagged: In(1)
+    step: In(1)
+    tag: In(1)
+    length: In(14)
+    sums: In(TxChecksums)
+    have_sums: In(1)
+    i: In(8)
+    o: Out(8)
+
+    def elaborate(self, platform):
+        m = Module()
+        # Whether the byte chosen this cycle is a checksum's first byte (``*_high``) or its
+        # second (``*_low``), registered: worked out a byte ahead, from the offset before the
+        # first (``*_mark``, where the tag, if any, moves it; with bit 9 set, the checksum
+        # starts the frame and ``load`` says so).
+        tu_high, ip_high, tu_low, ip_low = Signal(), Signal(), Signal(), Signal()
+        tu_mark, ip_mark = Signal(10), Signal(10)
+        offered, sums, length = self.offered, self.sums, self.length
+
+        def mark(offset):
+            return offset + Mux(self.tagged & (offset >= 12), 3, -1)
+
+        with m.If(self.load):
+            m.d.sync += [tu_high.eq(self.offered_valid & offered.tu & (offered.tucso == 0)),
+                         ip_high.eq(self.offered_valid & offered.ip & (offered.ipcso == 0)),
+                         tu_low.eq(0), ip_low.eq(0),
+                         tu_mark.eq(mark(offered.tucso)), ip_mark.eq(mark(offered.ipcso))]
+        with m.Elif(self.step):
+            m.d.sync += [
+                tu_high.eq(self.have_sums & sums.tu & ~tu_mark[9] & (length == tu_mark)),
+                ip_high.eq(self.have_sums & sums.ip & ~ip_mark[9] & (length == ip_mark)),
+            ]
+            with m.If(~self.tag):
+                m.d.sync += [tu_low.eq(tu_high), ip_low.eq(ip_high)]
+        m.d.comb += self.o.eq(
+            Mux(tu_high, sums.tu_sum[8:], Mux(tu_low, sums.tu_sum[:8],
+                Mux(ip_high, sums.ip_sum[8:], Mux(ip_low, sums.ip_sum[:8], self.i)))))
+        return m
+
+
 class TxMAC(wiring.Component):
     """One byte a cycle onto GMII. A frame starts only once its checksums (one per frame) say all of
     it is queued, so it never runs dry; frames are at least TIPG.IPGT byte times apart, never
@@ -168,205 +273,45 @@ class TxMAC(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # The line: what the state machine chooses each cycle (``out``) goes out a cycle later.
-        # The CRC starts over in the first preamble cycle, from a register (``crc_start``).
-        m.submodules.line = line = TxLine()
-        out = Signal(TxLineByte)
-        crc_start = Signal()
-        m.d.comb += [line.byte.eq(out), line.restart.eq(crc_start)]
-        wiring.connect(m, line.gmii, wiring.flipped(self.gmii))
-
-        word = self.words.payload
-        count = Signal(4)           # preamble bytes, FCS bytes
-        # Set at each frame's start, so no reset: the flip-flops' reset input takes that zero.
-        length = Signal(14, reset_less=True)
-        gap = Signal(10)
-        gap_over = Signal(init=1)   # gap == 0, registered: the start of a frame fans out widely
-        # The countdown the gap starts from, registered: TIPG is in the register file, across
-        # the core.
-        gap_setting = Signal(10)
-        m.d.sync += gap_setting.eq(Mux(self.gap < MIN_GAP, MIN_GAP, self.gap) - 3)
-        # Whether the frame is short of the minimum (``length + 1 < MIN_FRAME``) and whether it
-        # reaches it (``length + 1 == MIN_FRAME``), worked out a cycle ahead: where they are
-        # used, the length counts up by one a cycle (from 0 in the preamble).
-        short = Signal()
-        padded = Signal()
-        m.d.sync += [short.eq(length + 2 < MIN_FRAME), padded.eq(length + 2 == MIN_FRAME)]
-
-        # The word on the line, its next byte, its last byte, and whether they are the same.
-        # ``want`` is the queue's ready, worked out a cycle ahead: after the gap, and with the
-        # last byte of a word that is not the frame's last.
-        cur = Signal(TxWord)
-        index = Signal(3)
-        last = Signal(3)
-        at_last = Signal()
-        want = Signal(init=1)
-        byte = cur.data.word_select(index, 8)
-        m.d.comb += self.words.ready.eq(want)
-        m.d.sync += want.eq(0)
-
-        # The frame's checksums, taken as it starts if they are there already (else at its end).
-        sums = Signal(TxChecksums)
-        have_sums = Signal()
-        aborted = Signal()          # the frame ends with an error
-
-        # The tag: whether the frame has one, its four bytes, and whether the byte after this
-        # one is where it goes (after the twelfth).
-        tagging = Signal()
-        tci = Signal(16)
-        vet = Signal(16)
-        m.d.sync += vet.eq(self.vet)
-        tag_bytes = Cat(vet[8:], vet[:8], tci[8:], tci[:8])
-        tag_next = tagging & (length == 11)
-        want_after = Signal()       # ``want`` once the tag is out
-
-        # Whether the byte chosen this cycle is a checksum's first byte (``*_high``) or its
-        # second (``*_low``), registered: worked out a byte ahead, from the offset before the
-        # first (``*_mark``, where the tag, if any, moves it; with bit 9 set, the checksum
-        # starts the frame and START says so).
-        tu_high, ip_high, tu_low, ip_low = Signal(), Signal(), Signal(), Signal()
-        tu_mark, ip_mark = Signal(10), Signal(10)
-
-        def mark(offset, tagged):
-            return offset + Mux(tagged & (offset >= 12), 3, -1)
-
-        def start_insertion(offered, valid, tagged):
-            m.d.sync += [tu_high.eq(valid & offered.tu & (offered.tucso == 0)),
-                         ip_high.eq(valid & offered.ip & (offered.ipcso == 0)),
-                         tu_low.eq(0), ip_low.eq(0),
-                         tu_mark.eq(mark(offered.tucso, tagged)),
-                         ip_mark.eq(mark(offered.ipcso, tagged))]
-
-        def insertion(default, *, tag=False):
-            # Within the tag, a checksum's second byte waits for the byte after it: the
-            # checksums are those of the frame without the tag, which goes in whole.
-            m.d.sync += [
-                tu_high.eq(have_sums & sums.tu & ~tu_mark[9] & (length == tu_mark)),
-                ip_high.eq(have_sums & sums.ip & ~ip_mark[9] & (length == ip_mark)),
-            ]
-            if tag:
-                return default
-            m.d.sync += [tu_low.eq(tu_high), ip_low.eq(ip_high)]
-            return Mux(tu_high, sums.tu_sum[8:], Mux(tu_low, sums.tu_sum[:8],
-                       Mux(ip_high, sums.ip_sum[8:], Mux(ip_low, sums.ip_sum[:8], default))))
-
-        def take_word():
-            m.d.sync += [cur.eq(word), index.eq(word.first), last.eq(word.first + word.count - 1),
-                         at_last.eq(word.count == 1)]
-
-        m.d.sync += crc_start.eq(0)
-
-        # Flow control: this side's pause, and the PAUSE frame being sent (``sending``), whose
-        # bytes come from registers.
-        m.submodules.pause = pause = PauseTimer()
-        wiring.connect(m, wiring.flipped(self.pause), pause.pause)
-        sending = Signal()
-        held = Signal()             # ``cur`` holds a frame's first word, not started
-        pause_time = Signal(16)
-        pause_bytes = Signal(18 * 8)
-        m.d.sync += pause_bytes.eq(Cat(self.fca, self.station, Const(0x0888, 16),
-                                       Const(0x0100, 16), pause_time[8:], pause_time[:8]))
-
+        f = self._registers(m)
+        out, count, length, cur = f.out, f.count, f.length, f.cur
         with m.FSM(name="txmac") as fsm:
             with m.State("IDLE"):
-                # After the gap, the frame's first word is taken at once; the frame starts once
-                # all of it is queued (then its first word is its last, or ``frame_ready``).
-                # A PAUSE frame to send goes first.
-                with m.If(~gap_over):
-                    m.d.sync += [gap.eq(gap - 1), gap_over.eq(gap == 1),
-                                 want.eq((gap == 1) & ~held)]
-                with m.Elif(want & self.words.valid):
-                    take_word()
-                    m.d.sync += held.eq(1)
-                    m.next = "START"
-                with m.Elif(self.control.valid):
-                    m.d.comb += self.control.ready.eq(1)
-                    m.d.sync += [count.eq(0), length.eq(0), crc_start.eq(1),
-                                 have_sums.eq(1), tagging.eq(0), sending.eq(1),
-                                 pause_time.eq(self.control.payload)]
-                    start_insertion(self.checksums.payload, 0, 0)
-                    m.next = "PREAMBLE"
-                with m.Elif(held):
-                    m.next = "START"
-                with m.Else():
-                    m.d.sync += want.eq(1)
+                self._idle(m, f)
             with m.State("START"):
-                with m.If(cur.skip):
-                    # Not frame data (a segmented frame's header as read): passed over.
-                    m.d.sync += [want.eq(1), held.eq(0)]
-                    m.next = "IDLE"
-                with m.Elif(self.control.valid):
-                    m.next = "IDLE"
-                with m.Elif((self.checksums.valid | self.frame_ready) & ~pause.paused):
-                    tagged = self.checksums.valid & self.tags.payload.vlan & self.vme
-                    m.d.comb += [self.checksums.ready.eq(1), self.tags.ready.eq(1)]
-                    m.d.sync += [count.eq(0), length.eq(0), crc_start.eq(1),
-                                 sums.eq(self.checksums.payload),
-                                 have_sums.eq(self.checksums.valid),
-                                 tagging.eq(tagged), tci.eq(self.tags.payload.tci)]
-                    start_insertion(self.checksums.payload, self.checksums.valid, tagged)
-                    m.d.sync += [held.eq(0), sending.eq(0)]
-                    m.next = "PREAMBLE"
+                self._start(m, f)
             with m.State("PREAMBLE"):
                 m.d.comb += [out.en.eq(1), out.byte.eq(Mux(count == 7, SFD, PREAMBLE))]
                 m.d.sync += count.eq(count + 1)
                 with m.If(count == 7):
                     m.d.sync += count.eq(0)
-                    with m.If(sending):
+                    with m.If(f.sending):
                         m.next = "CONTROL"
                     with m.Else():
-                        m.d.sync += want.eq(at_last & ~cur.eop)
+                        m.d.sync += f.want.eq(f.at_last & ~cur.eop)
                         m.next = "DATA"
             with m.State("DATA"):
-                m.d.comb += [out.en.eq(1), out.byte.eq(insertion(byte)), out.crc.eq(1),
-                             out.dest.eq(length < 6), out.first.eq(length == 0)]
-                m.d.sync += [index.eq(index + 1), at_last.eq(index + 1 == last),
-                             length.eq(length + 1)]
-                want_next = Signal()
-                with m.If(want):
-                    # The word's last byte, and another word follows.
-                    take_word()
-                    m.d.comb += want_next.eq((word.count == 1) & ~word.eop)
-                with m.Elif(~at_last):
-                    m.d.comb += want_next.eq((index + 1 == last) & ~cur.eop)
-                with m.Else():
-                    # The last byte: a frame that asked for checksums or a tag that are not
-                    # there is aborted.
-                    bad = cur.abort | ((cur.csum | (cur.vlan & self.vme)) & ~have_sums)
-                    m.d.sync += aborted.eq(bad)
-                    with m.If(bad):
-                        m.next = "FCS"
-                    with m.Elif(self.pad & short):
-                        m.next = "PAD"
-                    with m.Elif(cur.ifcs | tagging):
-                        m.next = "FCS"
-                    with m.Else():
-                        m.next = "END"
-                # The tag goes in after the twelfth byte; meanwhile the queue waits.
-                with m.If(tag_next & (want | ~at_last)):
-                    m.d.sync += [want_after.eq(want_next), count.eq(0)]
-                    m.next = "TAG"
-                with m.Else():
-                    m.d.sync += want.eq(want_next)
+                self._data(m, f)
             with m.State("TAG"):
                 m.d.comb += [out.en.eq(1), out.crc.eq(1),
-                             out.byte.eq(insertion(tag_bytes.word_select(count[:2], 8), tag=True))]
+                             out.byte.eq(f.tag_bytes.word_select(count[:2], 8)),
+                             f.insertion.step.eq(1), f.insertion.tag.eq(1)]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
                 with m.If(count == 3):
-                    m.d.sync += [count.eq(0), want.eq(want_after)]
+                    m.d.sync += [count.eq(0), f.want.eq(f.want_after)]
                     m.next = "DATA"
             with m.State("CONTROL"):
                 # A PAUSE frame's 18 bytes, then padding.
-                m.d.comb += [out.en.eq(1), out.byte.eq(pause_bytes.word_select(length[:5], 8)),
+                m.d.comb += [out.en.eq(1), out.byte.eq(f.pause_bytes.word_select(length[:5], 8)),
                              out.crc.eq(1), out.dest.eq(length < 6), out.first.eq(length == 0)]
-                m.d.sync += [length.eq(length + 1), aborted.eq(0)]
+                m.d.sync += [length.eq(length + 1), f.aborted.eq(0)]
                 with m.If(length == 17):
                     m.next = "PAD"
             with m.State("PAD"):
                 m.d.comb += [out.en.eq(1), out.byte.eq(0), out.crc.eq(1)]
                 m.d.sync += length.eq(length + 1)
-                with m.If(padded):
-                    with m.If(cur.ifcs | tagging | sending):
+                with m.If(f.padded):
+                    with m.If(cur.ifcs | f.tagging | f.sending):
                         m.next = "FCS"
                     with m.Else():
                         m.next = "END"
@@ -374,37 +319,193 @@ class TxMAC(wiring.Component):
                 # The CRC holds still once fed; its bytes go out least significant first, taken
                 # from it as they leave the output register.
                 m.d.comb += [out.en.eq(1), out.fcs.eq(1), out.byte.eq(count[:2]),
-                             out.er.eq(aborted)]
+                             out.er.eq(f.aborted)]
                 m.d.sync += [count.eq(count + 1), length.eq(length + 1)]
                 with m.If(count == 3):
                     m.next = "END"
             with m.State("END"):
-                # Report the frame, then keep the line idle for the gap: this cycle, the
-                # countdown, the cycle that takes the next frame's first word and the one that
-                # starts it (the line runs a cycle behind the state machine throughout, so the
-                # gap on it is the same). A frame
-                # that ends within its destination address waits a cycle for its last byte to
-                # be classified; one started without its checksums takes them now (they come
-                # a few cycles after its last word was queued).
-                m.d.comb += [self.checksums.ready.eq(~have_sums), self.tags.ready.eq(~have_sums)]
-                with m.If(self.checksums.valid):
-                    m.d.sync += have_sums.eq(1)
-                m.d.comb += [
-                    self.stats.valid.eq(~line.classifying & have_sums),
-                    self.stats.payload.length.eq(length),
-                    self.stats.payload.broadcast.eq(line.dest_ones),
-                    self.stats.payload.multicast.eq(line.multicast & ~line.dest_ones),
-                    self.stats.payload.aborted.eq(aborted),
-                    self.stats.payload.tso_last.eq(cur.tso_last & ~sending),
-                    self.stats.payload.xon.eq(sending & (pause_time == 0)),
-                    self.stats.payload.xoff.eq(sending & (pause_time != 0)),
-                ]
-                m.d.sync += [gap.eq(gap_setting),
-                             gap_over.eq(0)]
-                with m.If(self.stats.valid & self.stats.ready):
-                    m.next = "IDLE"
+                self._end(m, f)
         self._fsm = fsm
         return m
+
+    def _registers(self, m):
+        """The line, the frame's registers and the blocks beside the state machine."""
+        f = SimpleNamespace()
+        # The line: what the state machine chooses each cycle (``out``) goes out a cycle later.
+        # The CRC starts over in the first preamble cycle, from a register (``crc_start``).
+        m.submodules.line = f.line = TxLine()
+        f.out = Signal(TxLineByte)
+        f.crc_start = Signal()
+        m.d.comb += [f.line.byte.eq(f.out), f.line.restart.eq(f.crc_start)]
+        m.d.sync += f.crc_start.eq(0)
+        wiring.connect(m, f.line.gmii, wiring.flipped(self.gmii))
+
+        f.count = Signal(4)         # preamble bytes, FCS bytes
+        # Set at each frame's start, so no reset: the flip-flops' reset input takes that zero.
+        f.length = length = Signal(14, reset_less=True)
+        m.submodules.gap = f.gap = TxGap()
+        m.d.comb += f.gap.setting.eq(self.gap)
+        # Whether the frame is short of the minimum (``length + 1 < MIN_FRAME``) and whether it
+        # reaches it (``length + 1 == MIN_FRAME``), worked out a cycle ahead: where they are
+        # used, the length counts up by one a cycle (from 0 in the preamble).
+        f.short = Signal()
+        f.padded = Signal()
+        m.d.sync += [f.short.eq(length + 2 < MIN_FRAME), f.padded.eq(length + 2 == MIN_FRAME)]
+
+        # The word on the line, its next byte, its last byte, and whether they are the same.
+        # ``want`` is the queue's ready, worked out a cycle ahead: after the gap, and with the
+        # last byte of a word that is not the frame's last.
+        f.cur = Signal(TxWord)
+        f.index = Signal(3)
+        f.last = Signal(3)
+        f.at_last = Signal()
+        f.want = Signal(init=1)
+        m.d.comb += self.words.ready.eq(f.want)
+        m.d.sync += f.want.eq(0)
+
+        # The frame's checksums, taken as it starts if they are there already (else at its end).
+        f.sums = Signal(TxChecksums)
+        f.have_sums = Signal()
+        f.aborted = Signal()        # the frame ends with an error
+
+        # The tag: whether the frame has one, its four bytes, and whether the byte after this
+        # one is where it goes (after the twelfth).
+        f.tagging = Signal()
+        f.tci = Signal(16)
+        vet = Signal(16)
+        m.d.sync += vet.eq(self.vet)
+        f.tag_bytes = Cat(vet[8:], vet[:8], f.tci[8:], f.tci[:8])
+        f.tag_next = f.tagging & (length == 11)
+        f.want_after = Signal()     # ``want`` once the tag is out
+
+        # The checksums go into the data as it is chosen.
+        m.submodules.insertion = f.insertion = TxInsertion()
+        m.d.comb += [f.insertion.offered.eq(self.checksums.payload),
+                     f.insertion.sums.eq(f.sums), f.insertion.have_sums.eq(f.have_sums),
+                     f.insertion.length.eq(length),
+                     f.insertion.i.eq(f.cur.data.word_select(f.index, 8))]
+
+        # Flow control: this side's pause, and the PAUSE frame being sent (``sending``), whose
+        # bytes come from registers.
+        m.submodules.pause = f.pause = PauseTimer()
+        wiring.connect(m, wiring.flipped(self.pause), f.pause.pause)
+        f.sending = Signal()
+        f.held = Signal()           # ``cur`` holds a frame's first word, not started
+        f.pause_time = Signal(16)
+        f.pause_bytes = Signal(18 * 8)
+        m.d.sync += f.pause_bytes.eq(Cat(self.fca, self.station, Const(0x0888, 16),
+                                         Const(0x0100, 16), f.pause_time[8:], f.pause_time[:8]))
+        return f
+
+    def _take_word(self, m, f):
+        word = self.words.payload
+        m.d.sync += [f.cur.eq(word), f.index.eq(word.first),
+                     f.last.eq(word.first + word.count - 1), f.at_last.eq(word.count == 1)]
+
+    def _begin(self, m, f):
+        # The first preamble cycle follows.
+        m.d.comb += f.insertion.load.eq(1)
+        m.d.sync += [f.count.eq(0), f.length.eq(0), f.crc_start.eq(1)]
+        m.next = "PREAMBLE"
+
+    def _idle(self, m, f):
+        # After the gap, the frame's first word is taken at once; the frame starts once all of
+        # it is queued (then its first word is its last, or ``frame_ready``). A PAUSE frame to
+        # send goes first.
+        with m.If(~f.gap.over):
+            m.d.sync += f.want.eq(f.gap.ending & ~f.held)
+        with m.Elif(f.want & self.words.valid):
+            self._take_word(m, f)
+            m.d.sync += f.held.eq(1)
+            m.next = "START"
+        with m.Elif(self.control.valid):
+            m.d.comb += self.control.ready.eq(1)
+            m.d.sync += [f.have_sums.eq(1), f.tagging.eq(0), f.sending.eq(1),
+                         f.pause_time.eq(self.control.payload)]
+            self._begin(m, f)
+        with m.Elif(f.held):
+            m.next = "START"
+        with m.Else():
+            m.d.sync += f.want.eq(1)
+
+    def _start(self, m, f):
+        # A frame's first word is in ``cur``.
+        with m.If(f.cur.skip):
+            # Not frame data (a segmented frame's header as read): passed over.
+            m.d.sync += [f.want.eq(1), f.held.eq(0)]
+            m.next = "IDLE"
+        with m.Elif(self.control.valid):
+            m.next = "IDLE"
+        with m.Elif((self.checksums.valid | self.frame_ready) & ~f.pause.paused):
+            tagged = self.checksums.valid & self.tags.payload.vlan & self.vme
+            m.d.comb += [self.checksums.ready.eq(1), self.tags.ready.eq(1),
+                         f.insertion.offered_valid.eq(self.checksums.valid),
+                         f.insertion.tagged.eq(tagged)]
+            m.d.sync += [f.sums.eq(self.checksums.payload),
+                         f.have_sums.eq(self.checksums.valid),
+                         f.tagging.eq(tagged), f.tci.eq(self.tags.payload.tci),
+                         f.held.eq(0), f.sending.eq(0)]
+            self._begin(m, f)
+
+    def _data(self, m, f):
+        # A byte of the frame's data a cycle; the next word is taken with the last byte of this
+        # one; the tag goes in after the twelfth byte, while the queue waits.
+        cur, index, word = f.cur, f.index, self.words.payload
+        m.d.comb += [f.out.en.eq(1), f.out.byte.eq(f.insertion.o), f.out.crc.eq(1),
+                     f.out.dest.eq(f.length < 6), f.out.first.eq(f.length == 0),
+                     f.insertion.step.eq(1)]
+        m.d.sync += [index.eq(index + 1), f.at_last.eq(index + 1 == f.last),
+                     f.length.eq(f.length + 1)]
+        want_next = Signal()
+        with m.If(f.want):
+            # The word's last byte, and another word follows.
+            self._take_word(m, f)
+            m.d.comb += want_next.eq((word.count == 1) & ~word.eop)
+        with m.Elif(~f.at_last):
+            m.d.comb += want_next.eq((index + 1 == f.last) & ~cur.eop)
+        with m.Else():
+            # The last byte: a frame that asked for checksums or a tag that are not there is
+            # aborted.
+            bad = cur.abort | ((cur.csum | (cur.vlan & self.vme)) & ~f.have_sums)
+            m.d.sync += f.aborted.eq(bad)
+            with m.If(bad):
+                m.next = "FCS"
+            with m.Elif(self.pad & f.short):
+                m.next = "PAD"
+            with m.Elif(cur.ifcs | f.tagging):
+                m.next = "FCS"
+            with m.Else():
+                m.next = "END"
+        with m.If(f.tag_next & (f.want | ~f.at_last)):
+            m.d.sync += [f.want_after.eq(want_next), f.count.eq(0)]
+            m.next = "TAG"
+        with m.Else():
+            m.d.sync += f.want.eq(want_next)
+
+    def _end(self, m, f):
+        # Report the frame, then keep the line idle for the gap: this cycle, the countdown, the
+        # cycle that takes the next frame's first word and the one that starts it (the line runs
+        # a cycle behind the state machine throughout, so the gap on it is the same). A frame
+        # that ends within its destination address waits a cycle for its last byte to be
+        # classified; one started without its checksums takes them now (they come a few cycles
+        # after its last word was queued).
+        line, stats = f.line, self.stats
+        m.d.comb += [self.checksums.ready.eq(~f.have_sums), self.tags.ready.eq(~f.have_sums)]
+        with m.If(self.checksums.valid):
+            m.d.sync += f.have_sums.eq(1)
+        m.d.comb += [
+            stats.valid.eq(~line.classifying & f.have_sums),
+            stats.payload.length.eq(f.length),
+            stats.payload.broadcast.eq(line.dest_ones),
+            stats.payload.multicast.eq(line.multicast & ~line.dest_ones),
+            stats.payload.aborted.eq(f.aborted),
+            stats.payload.tso_last.eq(f.cur.tso_last & ~f.sending),
+            stats.payload.xon.eq(f.sending & (f.pause_time == 0)),
+            stats.payload.xoff.eq(f.sending & (f.pause_time != 0)),
+            f.gap.restart.eq(1),
+        ]
+        with m.If(stats.valid & stats.ready):
+            m.next = "IDLE"
 
     def waveforms(self):
         """What a waveform viewer shows of this block (once elaborated)."""

@@ -33,7 +33,7 @@ def run(seed, frames=60, cycles=6000):
             if writing is not None and not committing:
                 n, length, discard = writing
                 if word_in_frame < length:
-                    if ctx.get(dut.room):
+                    if ctx.get(dut.write.room):
                         w_en = rng.random() < 0.8
                     else:
                         rollback = True                     # no room: the frame is missed
@@ -42,12 +42,12 @@ def run(seed, frames=60, cycles=6000):
                     rollback = True
                 else:
                     committing = True
-            ctx.set(dut.w_en, w_en)
-            ctx.set(dut.w_data, ((writing[0] if writing else 0) << 32) | word_in_frame)
-            ctx.set(dut.rollback, rollback)
-            ctx.set(dut.commit.valid, committing)
+            ctx.set(dut.write.en, w_en)
+            ctx.set(dut.write.data, ((writing[0] if writing else 0) << 32) | word_in_frame)
+            ctx.set(dut.write.rollback, rollback)
+            ctx.set(dut.write.commit.valid, committing)
             if committing:
-                ctx.set(dut.commit.payload, {"length": 8 * writing[1], "tci": writing[0]})
+                ctx.set(dut.write.commit.payload, {"length": 8 * writing[1], "tci": writing[0]})
             # Reader.
             status_ready = reading is None and rng.random() < 0.5
             words_ready = reading is not None and rng.random() < 0.6
@@ -61,7 +61,7 @@ def run(seed, frames=60, cycles=6000):
             if rollback:
                 outstanding -= word_in_frame
                 writing = None
-            if committing and ctx.get(dut.commit.ready):
+            if committing and ctx.get(dut.write.commit.ready):
                 committed.append(writing[0])
                 writing, committing = None, False
             if status_ready and ctx.get(dut.status.valid):
