@@ -19,7 +19,7 @@ queue, and fetching starts again from head. A ring programmed with nonsense (no 
 head or tail beyond its end) is never fetched from.
 """
 
-from amaranth.hdl import Cat, Module, Mux, ResetInserter, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, ResetInserter, Shape, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -135,25 +135,29 @@ class DescriptorPrefetch(wiring.Component):
         slice after it hold one more each.
     burst : int
         Most descriptors one read fetches.
+    layout : shape-like
+        Of a descriptor's 128 bits, as the engine reads them (``hw.desc``).
 
     Members
     -------
     dma : Out(DMAReadSignature)
     ring : In(RingSignature)
         The ring (its base is 16-byte aligned).
-    descs : Out(stream.Signature(128))
+    descs : Out(stream.Signature(layout))
         The descriptors, in ring order from head: the engine that takes them knows each one's
         index by counting from head.
     """
 
-    def __init__(self, *, depth=16, burst=8):
+    def __init__(self, *, depth=16, burst=8, layout=128):
         assert burst <= depth and burst & (burst - 1) == 0     # powers of 2
+        assert Shape.cast(layout).width == 8 * DESCRIPTOR_BYTES
         self._depth = depth
         self._burst = burst
+        self._layout = layout
         super().__init__({
             "dma": Out(DMAReadSignature),
             "ring": In(RingSignature),
-            "descs": Out(stream.Signature(128)),
+            "descs": Out(stream.Signature(layout)),
         })
 
     def elaborate(self, platform):
@@ -164,13 +168,13 @@ class DescriptorPrefetch(wiring.Component):
         # ``enable`` falls; it is then in flight when the flush comes, and its data is dropped.
         flush = Signal(init=1)
         m.d.sync += flush.eq(~ring.enable)
-        queue = pipe.queue(width=128, ram_depth=self._depth)
+        queue = pipe.Queue(self._layout, ram_depth=self._depth)
         m.submodules.queue = ResetInserter(flush)(queue)
         # The queue goes into block RAM (``hw.synth`` asks for it), whose read data comes late
         # in the cycle: the descriptors leave from a register slice, emptied with the queue.
-        out = pipe.StreamRegister(128)
+        out = pipe.StreamRegister(self._layout)
         m.submodules.out = ResetInserter(flush)(out)
-        wiring.connect(m, queue.r_stream, out.i)
+        wiring.connect(m, queue.o, out.i)
         wiring.connect(m, wiring.flipped(self.descs), out.o)
 
         # The ring's size and tail come from the register file, far across the core: they are

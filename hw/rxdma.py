@@ -300,7 +300,7 @@ class RxFrameSequencer(wiring.Component):
     -------
     status : In(stream.Signature(RxStatus))
     frame : Out(FrameReadSignature)
-    descs : In(stream.Signature(128))
+    descs : In(stream.Signature(RxDescriptor))
     job : Out(stream.Signature(RxBufferJob))
     done : In(1)
     status_word : Out(64)
@@ -314,7 +314,7 @@ class RxFrameSequencer(wiring.Component):
     """
     status: In(stream.Signature(RxStatus))
     frame: Out(FrameReadSignature)
-    descs: In(stream.Signature(128))
+    descs: In(stream.Signature(RxDescriptor))
     job: Out(stream.Signature(RxBufferJob))
     done: In(1)
     status_word: Out(64)
@@ -405,7 +405,7 @@ class RxFrameSequencer(wiring.Component):
                     with m.If(self.stats.ready):
                         m.d.sync += waited.eq(1)
                 m.d.comb += [
-                    self.job.payload.address.eq(RxDescriptor(self.descs.payload).buffer_addr),
+                    self.job.payload.address.eq(self.descs.payload.buffer_addr),
                     self.job.payload.size.eq(size),
                     self.job.valid.eq(~off & self.descs.valid),
                 ]
@@ -506,7 +506,7 @@ class RxDMA(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.head = head = RingHead(reg.RDH)
-        m.submodules.prefetch = prefetch = DescriptorPrefetch()
+        m.submodules.prefetch = prefetch = DescriptorPrefetch(layout=RxDescriptor)
         m.submodules.sequencer = sequencer = RxFrameSequencer()
         m.submodules.bytes = frame_bytes = RxFrameBytes()
         m.submodules.writer = writer = RxBufferWriter()

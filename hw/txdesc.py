@@ -50,18 +50,19 @@ class TxDescriptorDecoder(wiring.Component):
 
     Members
     -------
-    descs : In(stream.Signature(128))
-        Descriptors in ring order.
+    descs : In(stream.Signature(TxDescriptor))
+        Descriptors in ring order, as legacy descriptors: the other kinds are views of the same
+        bits.
     requests : Out(stream.Signature(TxRequest))
     """
-    descs: In(stream.Signature(128))
+    descs: In(stream.Signature(TxDescriptor))
     requests: Out(stream.Signature(TxRequest))
 
     def elaborate(self, platform):
         m = Module()
-        legacy = TxDescriptor(self.descs.payload)
-        ext = TxDataDescriptor(self.descs.payload)
-        new_context = TxContextDescriptor(self.descs.payload)
+        legacy = self.descs.payload
+        ext = TxDataDescriptor(legacy.as_value())
+        new_context = TxContextDescriptor(legacy.as_value())
         req = self.requests.payload
         m.d.comb += [self.requests.valid.eq(self.descs.valid),
                      self.descs.ready.eq(self.requests.ready)]

@@ -27,15 +27,17 @@ byte gets DD (a one-byte write to host memory) and TXDW is raised, at once or th
 timers when IDE is set; then TDH moves past it. TXQE is raised when TDH reaches TDT.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
 from .bus import (DMAReadBeat, DMAReadSignature, DMARequest, DMAWriteSignature, RegBusSignature,
                   share)
 from .delay import InterruptDelay
-from .desc import TXD_STA
+from .desc import TXD_STA, TxDescriptor
 from . import pipe
 from .pipe import SkidBuffer, StreamRegister
 from .regmap import reg
@@ -46,7 +48,7 @@ from .txframe import TxChecksums, TxOffload, TxTag, TxTaggedWord, TxWord, TxWork
 from .txtso import TxSegmenter
 
 
-__all__ = ["TxFetch", "TxWriteBack", "TxWordQueue", "TxDMA", "MAX_FRAME_DATA", "MAX_TSO_DATA"]
+__all__ = ["TxFetch", "TxReadPlanner", "TxWriteBack", "TxWordQueue", "TxDMA", "MAX_FRAME_DATA", "MAX_TSO_DATA"]
 
 MAX_BURST = 32          # beats per data read
 MAX_FRAME_DATA = 16384  # bytes of descriptor data in one frame
@@ -92,6 +94,104 @@ def _issue_members():
     return {"offload": Out(stream.Signature(TxWork)), "done": Out(stream.Signature(_Done)),
             "dequeued": In(1), "starved": Out(1), "requested": Out(1), "extra": In(1),
             "spare": Out(1)}
+
+
+class TxReadPlan(data.Struct):
+    """The next read of a descriptor's buffer."""
+    beats: range(MAX_BURST + 1)
+    nbytes: 12          # frame bytes it brings
+    lead: 4             # ...of them in its first beat
+    last: 1             # it is the descriptor's last
+
+
+class TxReadPlanner(wiring.Component):
+    """The size of the next read of a descriptor's buffer, and whether the word queue has room
+    for it.
+
+    Contract: the plan is worked out ahead from ``left`` and ``first`` in three registered
+    steps (the span from the first beat's start to the descriptor's end; the read's size: all
+    of it when it fits a burst, else a whole burst; then its lead and whether the queue has room
+    for it), keeping the arithmetic off the path through the DMA arbiter. After each change of
+    state (``restart``: a descriptor taken, a read issued) ``settled`` falls and rises again
+    three cycles later, unless ``cut`` (the descriptor is not to be read) is high by then; a
+    read may go out while ``settled & fits``. ``issue`` (the planned read went out) reserves an
+    entry for each of its beats, which the word the beat becomes keeps, wherever it waits, until
+    the MAC takes it (``dequeued``, counted a cycle late); ``extra`` takes one for a word no
+    read reserved. (Giving the reservation back as the beat arrived and taking an entry as the
+    word went into the queue counted a word held back at the end of a descriptor as room, and a
+    read could then overfill the queue by one and wrap the count.)
+
+    Parameters
+    ----------
+    space : int
+        Entries of the word queue, all free at first.
+
+    Members
+    -------
+    left : In(17)
+        Frame bytes of the descriptor not yet asked for.
+    first : In(3)
+        Offset of its first byte in the next read's first beat.
+    slots : In(1)
+        The tag queue (and the offload queue, if the frame's work is due) can take an entry.
+    restart, cut, issue : In(1)
+    dequeued, extra : In(1)
+    plan : Out(TxReadPlan)
+    settled, fits : Out(1)
+    no_room : Out(1)
+        The queue has no room for the read.
+    spare : Out(1)
+        More than ``SPARE`` entries are free and unreserved.
+    """
+    left: In(17)
+    first: In(3)
+    slots: In(1)
+    restart: In(1)
+    cut: In(1)
+    issue: In(1)
+    dequeued: In(1)
+    extra: In(1)
+    plan: Out(TxReadPlan)
+    settled: Out(1)
+    fits: Out(1)
+    no_room: Out(1)
+    spare: Out(1)
+
+    def __init__(self, *, space):
+        self._space = space
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        left, first, plan = self.left, self.first, self.plan
+        # Queue entries neither taken nor promised to reads in flight.
+        headroom = Signal(range(self._space + 1), init=self._space)
+        span = Signal(18)
+        m.d.sync += span.eq(left + first)
+        last_read = span <= MAX_BURST * 8
+        short = span[:bits_for(MAX_BURST * 8)]
+        m.d.sync += [
+            plan.beats.eq(Mux(last_read, (short + 7) >> 3, MAX_BURST)),
+            plan.nbytes.eq(Mux(last_read, left, MAX_BURST * 8 - first)),
+            plan.lead.eq(Mux(plan.nbytes > 8 - first, 8 - first, plan.nbytes)),
+            plan.last.eq(last_read),
+            self.fits.eq((plan.beats <= headroom) & self.slots),
+            self.no_room.eq(plan.beats > headroom),
+        ]
+        settle = Signal(2)
+        with m.If(self.restart | self.issue):
+            m.d.sync += [settle.eq(3), self.settled.eq(0)]
+        with m.Elif(settle != 0):
+            m.d.sync += [settle.eq(settle - 1),
+                         self.settled.eq((settle == 1) & ~self.cut)]
+        # Timing: the read's beats are counted a cycle after its handshake, so that the
+        # handshake does not reach the adder; ``fits`` is worked out again only after the
+        # settling, later than that.
+        issued = Signal.like(plan.beats)
+        m.d.sync += issued.eq(Mux(self.issue, plan.beats, 0))
+        m.d.sync += headroom.eq(headroom - issued + self.dequeued - self.extra)
+        m.d.sync += self.spare.eq(headroom > SPARE)
+        return m
 
 
 class TxReadIssuer(wiring.Component):
@@ -140,186 +240,145 @@ class TxReadIssuer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        tags = self.tags
-        desc = self.descs.payload
-        buffer = Signal(64)         # the buffer's first quadword
-        # Bytes from there to the next beat: set with each descriptor, so no reset (which
-        # leaves the flip-flops' reset input for that zero).
-        pos = Signal(17, reset_less=True)
-        first = Signal(3)           # offset of the frame's first byte in the first beat
-        left = Signal(17)           # frame bytes of this descriptor not yet asked for
-        # Queue entries neither taken nor promised to reads in flight.
-        headroom = Signal(range(self._space + 1), init=self._space)
-
-        # The bytes from the first beat's start to the descriptor's end, registered; a read
-        # takes them all when they fit a burst (then it is the last), else a whole burst.
-        span = Signal(18)
-        m.d.sync += span.eq(left + first)
-        last_read = span <= MAX_BURST * 8
-        short = span[:bits_for(MAX_BURST * 8)]
-        beats = Mux(last_read, (short + 7) >> 3, MAX_BURST)
-        nbytes = Mux(last_read, left, MAX_BURST * 8 - first)
-        tag_in = tags.payload
-        cmd = self.reads
-        # What the descriptor says beyond its buffer, kept from when it was taken.
-        eop = Signal()
-        ifcs = Signal()
-        vlan = Signal()
-        tci = Signal(16)
-        empty = Signal()
-        # The frame's descriptor data so far, and whether this descriptor would take it past
-        # the maximum (worked out in TAKE, for READ to act on before its first read).
-        frame_bytes = Signal(range(MAX_TSO_DATA + 1))
-        total = Signal(range(MAX_TSO_DATA + (1 << 17)))
-        over = Signal()
-        skipping = Signal()         # the frame was cut: its descriptors up to EOP go unread
-        had_data = Signal()         # a read of the frame has been issued
-        # The frame's checksum work, until its first read goes out (then it is queued).
-        offload_due = Signal()
-        csum = Signal()             # the frame asks for checksums
-        tse = Signal()              # the frame is to be segmented
-        requested = Signal()
-        m.d.comb += self.requested.eq(requested & ~tse)
-        m.d.comb += [
-            tag_in.eop.eq(eop),
-            tag_in.ifcs.eq(ifcs),
-            tag_in.csum.eq(csum),
-            tag_in.vlan.eq(vlan),
-            tag_in.tci.eq(tci),
-            self.done.payload.empty.eq(empty),
-        ]
-        # The next read is worked out ahead in three registered steps (its span, its size, then
-        # whether the queue has room for it), keeping this arithmetic off the path through the
-        # DMA arbiter; after each change of state (``settle`` set) the steps are brought up to
-        # date before a read goes out.
-        next_beats = Signal.like(beats)
-        next_nbytes = Signal(12)
-        next_lead = Signal(4)       # of them in the first beat
-        next_last = Signal()
-        fits = Signal()             # the queue has room for the read, and the tag queue for its tag
-        no_room = Signal()          # the queue has not
-        settle = Signal(2)
-        # settle == 0, registered, and the descriptor is to be read (not cut: ``over`` and
-        # ``skipping`` are current by the time ``settle`` reaches 1).
-        settled = Signal()
-        # Room for a tag and for the descriptor's done entry, registered: a read is followed by
-        # at least a cycle of ``settle``, and a done entry by at least a cycle in DESCRIPTOR, so
-        # both are current again by the next write.
-        tag_room = Signal()
-        done_room = Signal()
-        offload_room = Signal()     # likewise, a read that queues the frame's work
-        m.d.sync += [tag_room.eq(tags.ready), done_room.eq(self.done.ready),
-                     offload_room.eq(self.offload.ready | ~offload_due)]
-        m.d.sync += [
-            next_beats.eq(beats),
-            next_nbytes.eq(nbytes),
-            next_lead.eq(Mux(next_nbytes > 8 - first, 8 - first, next_nbytes)),
-            next_last.eq(last_read),
-            fits.eq((next_beats <= headroom) & tag_room & offload_room),
-            no_room.eq(next_beats > headroom),
-        ]
-        with m.If(settle != 0):
-            m.d.sync += [settle.eq(settle - 1), settled.eq((settle == 1) & ~over & ~skipping)]
-
-        # Whatever the state: the address is added up in the DMA arbiter, straight from them.
-        m.d.comb += [cmd.payload.base.eq(buffer), cmd.payload.offset.eq(pos)]
+        r = self._registers(m)
+        tags, tag_in, cmd, plan = self.tags, self.tags.payload, self.reads, r.planner.plan
         with m.FSM(name="fetch") as fsm:
             with m.State("DESCRIPTOR"):
-                # The descriptor is taken into registers at once, so that taking it depends on
-                # nothing but this state: the prefetch queue's logic is far across the core.
-                m.d.comb += self.descs.ready.eq(1)
-                with m.If(self.descs.valid):
-                    m.d.sync += [
-                        buffer.eq(desc.addr & ~7),
-                        pos.eq(0),
-                        first.eq(desc.addr[:3]),
-                        left.eq(desc.length),
-                        settle.eq(3),
-                        settled.eq(0),
-                        empty.eq(desc.length == 0),
-                        eop.eq(desc.eop),
-                        ifcs.eq(desc.ifcs),
-                        vlan.eq(desc.vlan),
-                        tci.eq(desc.tci),
-                        self.done.payload.rs.eq(desc.rs),
-                        self.done.payload.ide.eq(desc.ide),
-                    ]
-                    with m.If(desc.first):
-                        work = desc.work
-                        m.d.sync += [self.offload.payload.eq(work), offload_due.eq(1),
-                                     csum.eq(work.offload.ip | work.offload.tu),
-                                     tse.eq(work.tso.tse)]
-                    m.next = "TAKE"
+                self._take(m, r)
             with m.State("TAKE"):
-                m.d.sync += [total.eq(frame_bytes + left),
-                             over.eq(frame_bytes + left > Mux(tse, MAX_TSO_DATA,
-                                                              MAX_FRAME_DATA))]
-                with m.If(~empty):
+                m.d.sync += [r.total.eq(r.frame_bytes + r.left),
+                             r.over.eq(r.frame_bytes + r.left > Mux(r.tse, MAX_TSO_DATA,
+                                                                    MAX_FRAME_DATA))]
+                with m.If(~r.empty):
                     m.next = "READ"
-                with m.Elif(done_room & tag_room):
+                with m.Elif(r.done_room & r.tag_room):
                     # Nothing to read; the tag keeps it in order with the data. While the frame
                     # is being skipped, its end only ends the skipping.
-                    m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.valid.eq(1),
-                                 self.done.valid.eq(1)]
-                    with m.If(skipping):
-                        m.d.comb += tag_in.eop.eq(0)
-                    with m.If(eop):
-                        m.d.comb += requested.eq(had_data & ~skipping)
-                        m.d.sync += [skipping.eq(0), frame_bytes.eq(0), had_data.eq(0)]
-                    m.next = "DESCRIPTOR"
+                    self._unread(m, r, eop=r.eop & ~r.skipping)
+                    with m.If(r.eop):
+                        m.d.comb += r.requested.eq(r.had_data & ~r.skipping)
+                        m.d.sync += [r.skipping.eq(0), r.frame_bytes.eq(0), r.had_data.eq(0)]
             with m.State("CUT"):
                 # Not read: the frame goes no further. The first such descriptor ends what is
                 # queued of the frame, marked to be aborted.
-                with m.If(done_room & tag_room):
-                    m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tags.valid.eq(1),
-                                 tag_in.eop.eq(~skipping), tag_in.abort.eq(~skipping),
-                                 self.done.valid.eq(1), self.done.payload.empty.eq(1)]
-                    m.d.comb += requested.eq(had_data & ~skipping)
-                    m.d.sync += [skipping.eq(~eop), frame_bytes.eq(0), had_data.eq(0)]
-                    m.next = "DESCRIPTOR"
+                with m.If(r.done_room & r.tag_room):
+                    self._unread(m, r, eop=~r.skipping)
+                    m.d.comb += [tag_in.abort.eq(~r.skipping), self.done.payload.empty.eq(1),
+                                 r.requested.eq(r.had_data & ~r.skipping)]
+                    m.d.sync += [r.skipping.eq(~r.eop), r.frame_bytes.eq(0), r.had_data.eq(0)]
             with m.State("READ"):
-                m.d.comb += self.starved.eq(settled & no_room)
-                with m.If(over | skipping):
+                m.d.comb += self.starved.eq(r.planner.settled & r.planner.no_room)
+                with m.If(r.over | r.skipping):
                     m.next = "CUT"
                 m.d.comb += [
-                    cmd.payload.len.eq(next_beats - 1),
-                    cmd.valid.eq(settled & fits),
-                    tag_in.first.eq(first),
-                    tag_in.lead.eq(next_lead),
-                    tag_in.rest.eq(next_nbytes - next_lead),
-                    tag_in.last.eq(next_last),
+                    cmd.payload.len.eq(plan.beats - 1),
+                    cmd.valid.eq(r.planner.settled & r.planner.fits),
+                    tag_in.first.eq(r.first),
+                    tag_in.lead.eq(plan.lead),
+                    tag_in.rest.eq(plan.nbytes - plan.lead),
+                    tag_in.last.eq(plan.last),
                     tags.valid.eq(cmd.valid & cmd.ready),
-                    self.offload.valid.eq(cmd.valid & cmd.ready & offload_due),
+                    self.offload.valid.eq(cmd.valid & cmd.ready & r.offload_due),
+                    r.planner.issue.eq(cmd.valid & cmd.ready),
                 ]
                 with m.If(cmd.valid & cmd.ready):
-                    m.d.sync += [offload_due.eq(0), had_data.eq(1)]
-                    m.d.sync += [pos.eq(pos + next_beats * 8), first.eq(0),
-                                 left.eq(left - next_nbytes), settle.eq(3), settled.eq(0)]
-                    with m.If(next_last):
+                    m.d.sync += [r.offload_due.eq(0), r.had_data.eq(1)]
+                    m.d.sync += [r.pos.eq(r.pos + plan.beats * 8), r.first.eq(0),
+                                 r.left.eq(r.left - plan.nbytes)]
+                    with m.If(plan.last):
                         m.next = "DONE"
             with m.State("DONE"):
-                m.d.comb += self.done.valid.eq(done_room)
-                with m.If(done_room):
-                    m.d.comb += requested.eq(eop)
-                    m.d.sync += frame_bytes.eq(Mux(eop, 0, total))
-                    with m.If(eop):
-                        m.d.sync += had_data.eq(0)
+                m.d.comb += self.done.valid.eq(r.done_room)
+                with m.If(r.done_room):
+                    m.d.comb += r.requested.eq(r.eop)
+                    m.d.sync += r.frame_bytes.eq(Mux(r.eop, 0, r.total))
+                    with m.If(r.eop):
+                        m.d.sync += r.had_data.eq(0)
                     m.next = "DESCRIPTOR"
         self._fsm = fsm
+        return m
 
-        # Headroom: a read reserves an entry for each of its beats, which the word the beat
-        # becomes keeps, wherever it waits, until the MAC takes it. (Giving the reservation back
-        # as the beat arrived and taking an entry as the word went into the queue counted a word
-        # held back at the end of a descriptor as room, and a read could then overfill the queue
-        # by one and wrap the count.) The read's beats are counted a cycle after its handshake,
-        # so that the handshake does not reach the adder; ``fits`` is worked out again only
-        # after ``settle``, later than that.
-        issued = Signal.like(next_beats)
-        m.d.sync += issued.eq(Mux(cmd.valid & cmd.ready, next_beats, 0))
-        m.d.sync += headroom.eq(headroom - issued + self.dequeued - self.extra)
-        m.d.sync += self.spare.eq(headroom > SPARE)
-        return m
-        return m
+    def _registers(self, m):
+        """The descriptor's and the frame's registers, and the planner of the next read."""
+        r = SimpleNamespace()
+        r.buffer = Signal(64)       # the buffer's first quadword
+        # Bytes from there to the next beat: set with each descriptor, so no reset (which
+        # leaves the flip-flops' reset input for that zero).
+        r.pos = Signal(17, reset_less=True)
+        r.first = Signal(3)         # offset of the frame's first byte in the first beat
+        r.left = Signal(17)         # frame bytes of this descriptor not yet asked for
+        # What the descriptor says beyond its buffer, kept from when it was taken.
+        r.eop, r.ifcs, r.vlan, r.empty = Signal(), Signal(), Signal(), Signal()
+        r.tci = Signal(16)
+        # The frame's descriptor data so far, and whether this descriptor would take it past
+        # the maximum (worked out in TAKE, for READ to act on before its first read).
+        r.frame_bytes = Signal(range(MAX_TSO_DATA + 1))
+        r.total = Signal(range(MAX_TSO_DATA + (1 << 17)))
+        r.over = Signal()
+        r.skipping = Signal()       # the frame was cut: its descriptors up to EOP go unread
+        r.had_data = Signal()       # a read of the frame has been issued
+        # The frame's checksum work, until its first read goes out (then it is queued).
+        r.offload_due = Signal()
+        r.csum = Signal()           # the frame asks for checksums
+        r.tse = Signal()            # the frame is to be segmented
+        r.requested = Signal()
+        m.d.comb += self.requested.eq(r.requested & ~r.tse)
+        tag_in = self.tags.payload
+        m.d.comb += [tag_in.eop.eq(r.eop), tag_in.ifcs.eq(r.ifcs), tag_in.csum.eq(r.csum),
+                     tag_in.vlan.eq(r.vlan), tag_in.tci.eq(r.tci),
+                     self.done.payload.empty.eq(r.empty)]
+        # Room for a tag and for the descriptor's done entry, registered: a read is followed by
+        # at least a cycle of settling, and a done entry by at least a cycle in DESCRIPTOR, so
+        # both are current again by the next write.
+        r.tag_room = Signal()
+        r.done_room = Signal()
+        offload_room = Signal()     # likewise, a read that queues the frame's work
+        m.d.sync += [r.tag_room.eq(self.tags.ready), r.done_room.eq(self.done.ready),
+                     offload_room.eq(self.offload.ready | ~r.offload_due)]
+
+        # The next read, and the word queue's room for it.
+        m.submodules.planner = r.planner = planner = TxReadPlanner(space=self._space)
+        m.d.comb += [planner.left.eq(r.left), planner.first.eq(r.first),
+                     planner.dequeued.eq(self.dequeued), planner.extra.eq(self.extra),
+                     self.spare.eq(planner.spare), planner.slots.eq(r.tag_room & offload_room),
+                     planner.cut.eq(r.over | r.skipping)]
+        # Whatever the state: the address is added up in the DMA arbiter, straight from them.
+        m.d.comb += [self.reads.payload.base.eq(r.buffer), self.reads.payload.offset.eq(r.pos)]
+        return r
+
+    def _take(self, m, r):
+        # The descriptor is taken into registers at once, so that taking it depends on nothing
+        # but this state: the prefetch queue's logic is far across the core.
+        desc = self.descs.payload
+        m.d.comb += [self.descs.ready.eq(1), r.planner.restart.eq(self.descs.valid)]
+        with m.If(self.descs.valid):
+            m.d.sync += [
+                r.buffer.eq(desc.addr & ~7),
+                r.pos.eq(0),
+                r.first.eq(desc.addr[:3]),
+                r.left.eq(desc.length),
+                r.empty.eq(desc.length == 0),
+                r.eop.eq(desc.eop),
+                r.ifcs.eq(desc.ifcs),
+                r.vlan.eq(desc.vlan),
+                r.tci.eq(desc.tci),
+                self.done.payload.rs.eq(desc.rs),
+                self.done.payload.ide.eq(desc.ide),
+            ]
+            with m.If(desc.first):
+                work = desc.work
+                m.d.sync += [self.offload.payload.eq(work), r.offload_due.eq(1),
+                             r.csum.eq(work.offload.ip | work.offload.tu),
+                             r.tse.eq(work.tso.tse)]
+            m.next = "TAKE"
+
+    def _unread(self, m, r, *, eop):
+        # A descriptor retired without a read: its tag (empty, ``eop`` as given) keeps it in
+        # order with the data.
+        tag_in = self.tags.payload
+        m.d.comb += [tag_in.empty.eq(1), tag_in.last.eq(1), tag_in.eop.eq(eop),
+                     self.tags.valid.eq(1), self.done.valid.eq(1)]
+        m.next = "DESCRIPTOR"
 
 
 class TxBeatAssembler(wiring.Component):
@@ -439,11 +498,11 @@ class TxFetch(wiring.Component):
         m = Module()
         m.submodules.issue = issue = self._issuer = TxReadIssuer(space=self._space)
         m.submodules.assemble = assemble = TxBeatAssembler()
-        m.submodules.tags = tags = pipe.queue(width=data.Layout.cast(_Tag).size, ram_depth=8)
+        m.submodules.tags = tags = pipe.Queue(_Tag, ram_depth=8)
         wiring.connect(m, wiring.flipped(self.descs), issue.descs)
         wiring.connect(m, issue.reads, wiring.flipped(self.dma.rd_cmd))
-        wiring.connect(m, issue.tags, tags.w_stream)
-        wiring.connect(m, tags.r_stream, assemble.tags)
+        wiring.connect(m, issue.tags, tags.i)
+        wiring.connect(m, tags.o, assemble.tags)
         wiring.connect(m, wiring.flipped(self.dma.rd_data), assemble.beats)
         wiring.connect(m, assemble.words, wiring.flipped(self.words))
         wiring.connect(m, issue.offload, wiring.flipped(self.offload))
@@ -592,35 +651,33 @@ class TxWordQueue(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.queue = queue = pipe.queue(width=data.Layout.cast(TxWord).size,
-                                                ram_depth=self._depth)
+        m.submodules.queue = queue = pipe.Queue(TxWord, ram_depth=self._depth)
         # Timing: the room is a register, two words short of full, so that the queue's own
         # ready, which comes from its level, stays off the producer's logic (and never falls
         # while this is high).
         m.d.sync += self.i.ready.eq(queue.level < self._depth - 2)
-        m.d.comb += [queue.w_data.eq(self.i.payload), queue.w_en.eq(self.i.valid)]
+        m.d.comb += [queue.i.payload.eq(self.i.payload), queue.i.valid.eq(self.i.valid)]
         # The queue is block RAM, whose read data only a register may follow, and which sits
         # far from the MAC. It is read ahead into a small queue in front of the MAC, through two
         # registers that only load: the MAC's handshake reaches only the small queue, and the
         # RAM's read enable only the count of words read ahead (``pending``, the words in
         # flight among them), so the first register can sit by the RAM.
-        ahead_depth = 5
-        m.submodules.ahead = ahead = fifo.SyncFIFOBuffered(width=data.Layout.cast(TxWord).size,
-                                                           depth=ahead_depth)
+        m.submodules.ahead = ahead = pipe.Queue(TxWord, ram_depth=4)
+        ahead_depth = ahead.depth
         pending = Signal(range(ahead_depth + 1))
         in_flight = Signal(2)       # a word taken one and two cycles ago
         read_data = Signal(TxWord, reset_less=True)
         write_data = Signal(TxWord, reset_less=True)
         take = queue.r_rdy & (pending != ahead_depth)
-        m.d.comb += [queue.r_en.eq(take), ahead.w_data.eq(write_data),
-                     ahead.w_en.eq(in_flight[1])]
+        m.d.comb += [queue.r_en.eq(take), ahead.i.payload.eq(write_data),
+                     ahead.i.valid.eq(in_flight[1])]
         m.d.sync += [in_flight.eq(Cat(take, in_flight[0])), read_data.eq(queue.r_data),
                      write_data.eq(read_data),
                      pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
         # The small queue is block RAM too (``hw.synth`` asks for it), which can sit by the
         # MAC: words leave it through a register slice.
         m.submodules.to_mac = to_mac = StreamRegister(TxWord)
-        wiring.connect(m, ahead.r_stream, to_mac.i)
+        wiring.connect(m, ahead.o, to_mac.i)
         wiring.connect(m, to_mac.o, wiring.flipped(self.o))
         return m
 
@@ -681,15 +738,14 @@ class TxDMA(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.head = head = RingHead(reg.TDH)
-        m.submodules.prefetch = prefetch = DescriptorPrefetch()
+        m.submodules.prefetch = prefetch = DescriptorPrefetch(layout=TxDescriptor)
         m.submodules.decoder = decoder = TxDescriptorDecoder()
         m.submodules.fetch = fetch = self.fetch
-        m.submodules.offloads = offloads = pipe.queue(width=data.Layout.cast(TxWork).size,
-                                                      ram_depth=16)
+        m.submodules.offloads = offloads = pipe.Queue(TxWork, ram_depth=16)
         m.submodules.tso = tso = self.tso
         m.submodules.checksum = checksum = TxChecksum(depth=16)
         m.submodules.queue = queue = TxWordQueue(depth=self._depth)
-        m.submodules.done = done = pipe.queue(width=data.Layout.cast(_Done).size, ram_depth=32)
+        m.submodules.done = done = pipe.Queue(_Done, ram_depth=32)
         wiring.connect(m, prefetch.dma, wiring.flipped(self.descriptors))
         wiring.connect(m, fetch.dma, wiring.flipped(self.buffers))
         self._head = head
@@ -714,14 +770,8 @@ class TxDMA(wiring.Component):
         # unit a command with each frame's (or segment's) first word.
         # Timing: the work leaves the block RAM through a register slice.
         m.submodules.work = work = StreamRegister(TxWork)
-        m.d.comb += [
-            offloads.w_data.eq(fetch.offload.payload),
-            offloads.w_en.eq(fetch.offload.valid),
-            fetch.offload.ready.eq(offloads.w_rdy),
-            work.i.payload.eq(offloads.r_data),
-            work.i.valid.eq(offloads.r_rdy),
-            offloads.r_en.eq(work.i.ready),
-        ]
+        wiring.connect(m, fetch.offload, offloads.i)
+        wiring.connect(m, offloads.o, work.i)
         wiring.connect(m, work.o, tso.work)
         # Timing: the segmenter's ready, which comes from its state, stops at a skid buffer
         # rather than running on into the fetcher's read data path.
@@ -749,21 +799,19 @@ class TxDMA(wiring.Component):
         room = queue.i.ready & checksum.room
         # A word goes into the queue as the checksums take it; a frame's last word leaves its
         # tag beside the checksums, which come some cycles later, in a queue as deep as theirs.
-        m.submodules.tags = tags = pipe.queue(width=data.Layout.cast(TxTag).size, ram_depth=16)
+        m.submodules.tags = tags = pipe.Queue(TxTag, ram_depth=16)
         m.d.comb += [
             checksum.words.payload.eq(queued.word.word),
             checksum.words.valid.eq(to_queue.o.valid & room),
             to_queue.o.ready.eq(room & checksum.words.ready),
             queue.i.payload.eq(queued.word.word),
             queue.i.valid.eq(to_queue.o.valid & to_queue.o.ready),
-            TxTag(tags.w_data).vlan.eq(queued.word.word.vlan),
-            TxTag(tags.w_data).tci.eq(queued.word.tci),
-            tags.w_en.eq(queue.i.valid & queued.word.word.eop),
-            self.tags.payload.eq(tags.r_data),
-            self.tags.valid.eq(tags.r_rdy),
-            tags.r_en.eq(self.tags.ready),
+            tags.i.payload.vlan.eq(queued.word.word.vlan),
+            tags.i.payload.tci.eq(queued.word.tci),
+            tags.i.valid.eq(queue.i.valid & queued.word.word.eop),
         ]
-        wiring.connect(m, fetch.done, done.w_stream)
+        wiring.connect(m, tags.o, wiring.flipped(self.tags))
+        wiring.connect(m, fetch.done, done.i)
         wiring.connect(m, queue.o, wiring.flipped(self.words))
 
         # A frame is whole in the queue when its checksums are out. Or the fetcher cannot go
@@ -788,7 +836,7 @@ class TxDMA(wiring.Component):
         # Write-back and head: TDH moves as descriptors retire.
         m.submodules.writeback = retirement = TxWriteBack(depth=self._depth)
         self._writeback = retirement
-        wiring.connect(m, done.r_stream, retirement.done)
+        wiring.connect(m, done.o, retirement.done)
         wiring.connect(m, retirement.dma, wiring.flipped(self.writeback))
         m.d.comb += [
             retirement.took.eq(taken_valid & taken_desc_end),
