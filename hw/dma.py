@@ -58,7 +58,7 @@ class DMAArbiter(wiring.Component):
         readers, writers = self.readers, self.writers
         dma = self.dma
 
-        # Granted commands go to the port's last stage, whose register slices keep
+        # Timing: granted commands go to the port's last stage, whose register slices keep
         # arbitration, the initiators' handshakes and the bus's from forming one long path.
         rd_cmd, wr_cmd = dma.rd_cmd, dma.wr_cmd
         # The granted request, and its address worked out into the slice.

@@ -83,8 +83,8 @@ class MDIOMaster(wiring.Component):
         mdio_i = Signal()
         m.submodules.mdio_i_sync = FFSynchronizer(self.mdio.mdio_i, mdio_i, init=1)
 
-        # A write to MDIC is registered before it starts a frame, keeping the bus's decoding
-        # apart from the frame's set-up.
+        # Timing: a write to MDIC is registered before it starts a frame, keeping the bus's
+        # decoding apart from the frame's set-up.
         written = Signal()
         value = Signal(32)
         m.d.sync += [written.eq(bus.w_stb & decode(m, bus, bus.addr == reg.MDIC.index)),

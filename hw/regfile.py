@@ -97,13 +97,33 @@ class RegisterFile(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
-        reads = {}          # of the registers with no row
         # A match flag per row of the RAM below, decoded from the address ahead of the strobe;
         # the flip-flops of a shadowed register take their writes by its row's flag too. No
         # reset: loaded every cycle.
         matches = Signal(len(ROWS), reset_less=True)
         m.d.sync += matches.eq(Cat(bus.addr == r.index for r in ROWS))
+        reads = self._flops(m, matches)
+        # Each source of read data, with the registered flag that says it answers this read.
+        answers = [self._stored(m, matches)]
+        ra_read_q, ra_high_q, ra_data_q = self._addresses(m)
+        answers += [self._table(m, name) for name in _TABLES]
 
+        # The registers in flip-flops that have no row (read only, or write 1 to clear) are
+        # read through a mux, registered twice as the bus allows.
+        registered = Signal(32)
+        unshadowed = Signal(32)
+        read_mux(m, bus, reads, into=unshadowed)
+        m.d.sync += registered.eq(unshadowed)
+        tables = Mux(ra_read_q[1], Mux(ra_high_q[1], ra_data_q[32:], ra_data_q[:32]), 0)
+        for hit_q, rdata in answers:
+            tables = tables | Mux(hit_q, rdata, 0)
+        m.d.comb += bus.r_data.eq(registered | tables)
+        return m
+
+    def _flops(self, m, matches):
+        """The registers in flip-flops. Returns the read-only ones' values, by index."""
+        bus = self.bus
+        reads = {}          # of the registers with no row
         # One signal per register: the compiled simulator and synthesis both handle many narrow
         # signals better than one wide one sliced in many places.
         for r in IN_FLOPS:
@@ -125,7 +145,11 @@ class RegisterFile(wiring.Component):
                 with m.If(written & bus.w_mask[8 * byte]):
                     fixed = (r.reset >> 8 * byte) & 0xFF & ~writable
                     m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
+        return reads
 
+    def _stored(self, m, matches):
+        """The read/write registers' RAM. Returns the flag and data of its reads."""
+        bus = self.bus
         # Read/write registers: a row each in a block RAM, found by a decoder in the two cycles
         # ahead of the strobe; the device reset sweeps their reset values back in. A write
         # stores what a read gives back: the writable bits of the bus's data, the others as at
@@ -178,7 +202,12 @@ class RegisterFile(wiring.Component):
         stored_data_q = Signal(32)
         m.d.sync += [stored_read_q.eq(Cat(bus.r_stb & stored_hit, stored_read_q[0])),
                      stored_data_q.eq(stored_read.data)]
+        return stored_read_q[1], stored_data_q
 
+    def _addresses(self, m):
+        """The receive address table. Returns the flags and data of its reads: whether a read
+        hit it, whether of a high half, and the row."""
+        bus = self.bus
         # Receive addresses: row n holds RAL[n] in bytes 0-3 and RAH[n] in bytes 4-7, in block
         # RAM (16 rows would otherwise go to distributed RAM, at 2 LUT4 per 4 bits). A software
         # read comes a cycle after its write at the earliest, but the filter's look-up may meet a
@@ -227,45 +256,36 @@ class RegisterFile(wiring.Component):
         m.d.sync += [ra_read_q.eq(Cat(bus.r_stb & ra_hit, ra_read_q[0])),
                      ra_high_q.eq(Cat(high, ra_high_q[0])), ra_data_q.eq(ra_read.data)]
         m.d.comb += self.tables.ra_data.eq(ra_data_q)
-        table_hit = [(stored_read_q[1], stored_data_q)]
-        for name in _TABLES:
-            r = getattr(reg, name)
-            # The bus reads its address every cycle but uses the data only after a read strobe,
-            # never in a write's cycle. The filter's look-up of the multicast table may meet a
-            # software write to the same row, and block RAM then returns undefined data: the
-            # verdict on a frame whose hash (or VLAN) bit is being rewritten as it arrives is left open,
-            # as a filter update in the middle of traffic leaves it anyway.
-            m.submodules[name.lower()] = mem = memory.Memory(shape=32, depth=r.count, init=[],
-                                                             attrs=NO_RW_CHECK)
-            wr = mem.write_port(granularity=8)
-            rd = mem.read_port()
-            hit = decode(m, bus, (bus.addr >> 7) == (r.index >> 7))
-            m.d.comb += rd.addr.eq(bus.addr[:7])
-            with m.If(self.clear):
-                # Combinational, so it works while the device reset holds this block's registers.
-                m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(0b1111)]
-            with m.Else():
-                m.d.comb += [wr.addr.eq(bus.addr[:7]), wr.data.eq(bus.w_data)]
-                for byte in range(4):
-                    m.d.comb += wr.en[byte].eq(bus.w_stb & hit & bus.w_mask[8 * byte])
-            hit_q = Signal(2, name=f"{name.lower()}_read")
-            data_q = Signal(32, name=f"{name.lower()}_data")
-            m.d.sync += [hit_q.eq(Cat(bus.r_stb & hit, hit_q[0])), data_q.eq(rd.data)]
-            table_hit.append((hit_q[1], data_q))
-            # The receive filter's look-up port.
-            lookup = mem.read_port()
-            m.d.comb += lookup.addr.eq(getattr(self.tables, f"{name.lower()}_addr"))
-            m.d.sync += getattr(self.tables, f"{name.lower()}_data").eq(lookup.data)
+        return ra_read_q, ra_high_q, ra_data_q
 
-        # The registers in flip-flops that have no row (read only, or write 1 to clear) are
-        # read through a mux, registered twice as the bus allows.
-        registered = Signal(32)
-        unshadowed = Signal(32)
-        read_mux(m, bus, reads, into=unshadowed)
-        m.d.sync += registered.eq(unshadowed)
-        tables = Mux(ra_read_q[1], Mux(ra_high_q[1], ra_data_q[32:], ra_data_q[:32]), 0)
-        for hit_q, rdata in table_hit:
-            tables = tables | Mux(hit_q, rdata, 0)
-        m.d.comb += bus.r_data.eq(registered | tables)
-        return m
+    def _table(self, m, name):
+        """The multicast or VLAN filter table. Returns the flag and data of its reads."""
+        bus = self.bus
+        r = getattr(reg, name)
+        # The bus reads its address every cycle but uses the data only after a read strobe,
+        # never in a write's cycle. The filter's look-up of the multicast table may meet a
+        # software write to the same row, and block RAM then returns undefined data: the
+        # verdict on a frame whose hash (or VLAN) bit is being rewritten as it arrives is left open,
+        # as a filter update in the middle of traffic leaves it anyway.
+        m.submodules[name.lower()] = mem = memory.Memory(shape=32, depth=r.count, init=[],
+                                                         attrs=NO_RW_CHECK)
+        wr = mem.write_port(granularity=8)
+        rd = mem.read_port()
+        hit = decode(m, bus, (bus.addr >> 7) == (r.index >> 7))
+        m.d.comb += rd.addr.eq(bus.addr[:7])
+        with m.If(self.clear):
+            # Combinational, so it works while the device reset holds this block's registers.
+            m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(0b1111)]
+        with m.Else():
+            m.d.comb += [wr.addr.eq(bus.addr[:7]), wr.data.eq(bus.w_data)]
+            for byte in range(4):
+                m.d.comb += wr.en[byte].eq(bus.w_stb & hit & bus.w_mask[8 * byte])
+        hit_q = Signal(2, name=f"{name.lower()}_read")
+        data_q = Signal(32, name=f"{name.lower()}_data")
+        m.d.sync += [hit_q.eq(Cat(bus.r_stb & hit, hit_q[0])), data_q.eq(rd.data)]
+        # The receive filter's look-up port.
+        lookup = mem.read_port()
+        m.d.comb += lookup.addr.eq(getattr(self.tables, f"{name.lower()}_addr"))
+        m.d.sync += getattr(self.tables, f"{name.lower()}_data").eq(lookup.data)
+        return hit_q[1], data_q
 

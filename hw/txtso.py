@@ -33,6 +33,8 @@ fetcher reserves the queue's room for what it reads and counts these against it.
 ``segmented`` flags the last word of each segment (the frame it ends is whole in the queue).
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -208,73 +210,18 @@ class TxSegmenter(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.copy = copy = TxHeaderCopy()
-        i, o = self.fetched.payload.word, self.words.payload.word
-        m.d.comb += self.words.payload.tci.eq(self.fetched.payload.tci)
-        off, tso = self.work.payload.offload, self.work.payload.tso
-
-        # The input word, less the bytes already taken from it.
-        used = Signal(3)
-        first = (i.first + used)[:3]
-        count = (i.count - used)[:4]
-        in_sof = Signal(init=1)     # the next input word starts a frame
-
-        # The frame's state, and the segment's.
-        rem = Signal(20)            # payload bytes after this segment's
-        seg_left = Signal(16)       # payload bytes of this segment still to go
-        final = Signal()            # this is the last segment
-        more = Signal()             # more than an MSS of payload is left
-        advance = Signal()          # a segment has gone: the next one's numbers are due
-        ip_len = Signal(16)
-        tcp_len = Signal(16)
-        m.d.comb += [
-            copy.ipcss.eq(off.ipcss), copy.tucss.eq(off.tucss), copy.hdrlen.eq(tso.hdrlen),
-            copy.ipv4.eq(tso.ipv4), copy.tcp.eq(tso.tcp), copy.mss.eq(tso.mss),
-            copy.ip_len.eq(ip_len), copy.final.eq(final),
-            copy.byte.eq(i.data.word_select(first, 8)),
-        ]
-
-        # What goes out: the input word's remaining bytes unless a state says otherwise. A state
-        # opens the output (``gate``), with the input word (``consume``) or without it; the
-        # input's ready does not depend on its valid.
-        gate = Signal()
-        consume = Signal()          # a word going out takes the input word with it
-        use_copy = Signal()
-        failing = Signal()
-        # A frame's work is taken in the cycle after its first word (its last, with TSE).
-        # Timing: from a register, so that the input's handshake does not reach the work queue.
-        pop = Signal()
-        m.d.comb += self.work.ready.eq(pop)
-        emit = self.words.valid & self.words.ready
-        take = self.fetched.valid & self.fetched.ready
-        m.d.comb += [
-            o.eq(i), o.first.eq(first), o.count.eq(count), o.skip.eq(0), o.tso_last.eq(0),
-            self.words.valid.eq(gate & Mux(use_copy, copy.words.valid, self.fetched.valid)),
-            self.fetched.ready.eq(gate & consume & self.words.ready),
-            copy.words.ready.eq(use_copy & gate & self.words.ready),
-            self.extra.eq(emit & ~consume),
-        ]
-        with m.If(use_copy):
-            m.d.comb += [o.data.eq(copy.words.payload.data), o.first.eq(0),
-                         o.count.eq(copy.words.payload.count),
-                         o.eop.eq(0), o.desc_end.eq(0), o.abort.eq(0)]
-        with m.If(take):
-            m.d.sync += in_sof.eq(i.eop)
-
-        # The checksum unit's commands: the frame's work as it is, or for each segment, with
-        # its TCP length (its bytes swapped when the sum starts at an odd offset).
-        m.d.comb += self.command.eq(off)
-
+        r = self._registers(m)
+        copy, i, o, off, tso = r.copy, r.i, r.o, r.off, r.tso
         with m.FSM(name="tso") as fsm:
             with m.State("PASS"):
-                work_valid = self.work.valid & ~pop
-                plain = ~in_sof | (work_valid & ~tso.tse)
-                m.d.comb += [gate.eq(plain), consume.eq(1)]
-                m.d.sync += pop.eq(in_sof & take)
-                with m.If(in_sof & self.fetched.valid & work_valid & tso.tse):
+                work_valid = self.work.valid & ~r.pop
+                plain = ~r.in_sof | (work_valid & ~tso.tse)
+                m.d.comb += [r.gate.eq(plain), r.consume.eq(1)]
+                m.d.sync += r.pop.eq(r.in_sof & r.take)
+                with m.If(r.in_sof & self.fetched.valid & work_valid & tso.tse):
                     m.next = "START"
             with m.State("START"):
-                m.d.sync += rem.eq(tso.paylen)
+                m.d.sync += r.rem.eq(tso.paylen)
                 m.d.comb += [copy.restart.eq(1), copy.clear.eq(1)]
                 with m.If((tso.mss == 0) | (tso.paylen == 0)):
                     m.next = "FAIL"
@@ -284,8 +231,8 @@ class TxSegmenter(wiring.Component):
                     m.next = "CAPTURE"
             with m.State("CAPTURE"):
                 # A byte a cycle kept; the word goes on as a skip word with its last.
-                word_done = count == 1
-                m.d.comb += [gate.eq(word_done & ~i.eop), consume.eq(1), o.skip.eq(1),
+                word_done = r.count == 1
+                m.d.comb += [r.gate.eq(word_done & ~i.eop), r.consume.eq(1), o.skip.eq(1),
                              o.eop.eq(0)]
                 with m.If(self.fetched.valid & i.eop & word_done):
                     # The frame's last byte, and no payload after the header.
@@ -293,84 +240,149 @@ class TxSegmenter(wiring.Component):
                 with m.Elif(self.fetched.valid):
                     with m.If(~word_done | self.words.ready):
                         m.d.comb += copy.keep.eq(1)
-                        m.d.sync += used.eq(Mux(word_done, 0, used + 1))
+                        m.d.sync += r.used.eq(Mux(word_done, 0, r.used + 1))
                         with m.If(copy.at_last):
                             m.next = "NEXT"
             with m.State("NEXT"):
-                # After a segment: the next one's numbers. Timing: here, from a register, rather
-                # than as the segment's last word goes; whether a whole MSS is left is
-                # registered before it picks the segment's length.
-                m.d.comb += [copy.advance.eq(advance), copy.restart.eq(1)]
-                m.d.sync += [advance.eq(0), more.eq(rem > tso.mss)]
+                # After a segment: the next one's numbers.
+                # Timing: here, from a register, rather than as the segment's last word goes;
+                # whether a whole MSS is left is registered before it picks the segment's length.
+                m.d.comb += [copy.advance.eq(r.advance), copy.restart.eq(1)]
+                m.d.sync += [r.advance.eq(0), r.more.eq(r.rem > tso.mss)]
                 m.next = "CUT"
             with m.State("CUT"):
-                m.d.sync += [seg_left.eq(Mux(more, tso.mss, rem)), final.eq(~more),
-                             rem.eq(Mux(more, rem - tso.mss, 0))]
+                m.d.sync += [r.seg_left.eq(Mux(r.more, tso.mss, r.rem)), r.final.eq(~r.more),
+                             r.rem.eq(Mux(r.more, r.rem - tso.mss, 0))]
                 m.next = "LENGTHS"
             with m.State("LENGTHS"):
-                m.d.sync += [ip_len.eq(tso.hdrlen - off.ipcss + seg_left),
-                             tcp_len.eq(tso.hdrlen - off.tucss + seg_left)]
+                m.d.sync += [r.ip_len.eq(tso.hdrlen - off.ipcss + r.seg_left),
+                             r.tcp_len.eq(tso.hdrlen - off.tucss + r.seg_left)]
                 with m.If(tso.hdrlen == 0):
                     m.next = "DATA"
                 with m.Else():
                     m.next = "REPLAY"
             with m.State("REPLAY"):
-                m.d.comb += [copy.copy.eq(1), gate.eq(self.spare), use_copy.eq(1)]
-                with m.If(emit & copy.words.payload.last):
+                m.d.comb += [copy.copy.eq(1), r.gate.eq(self.spare), r.use_copy.eq(1)]
+                with m.If(r.emit & copy.words.payload.last):
                     m.next = "DATA"
             with m.State("DATA"):
-                split = (seg_left[4:] == 0) & (count > seg_left[:4])
-                n = Mux(split, seg_left[:4], count)
-                ends_seg = split | (count == seg_left)
-                ends_input = ~split & i.eop
-                whole = ends_seg & final
-                m.d.comb += [
-                    gate.eq(~split | self.spare), consume.eq(~split),
-                    o.count.eq(n), o.eop.eq(ends_seg | ends_input),
-                    o.desc_end.eq(i.desc_end & ~split),
-                    o.abort.eq((i.abort & ~split) | (ends_input ^ whole)),
-                    o.tso_last.eq(ends_input | whole),
-                ]
-                with m.If(emit):
-                    # A split leaves nothing of the segment (n is all of it). Timing: the
-                    # subtraction does not wait for the split's compare.
-                    m.d.sync += [used.eq(Mux(split, used + seg_left[:3], 0)),
-                                 seg_left.eq(Mux(split, 0, seg_left - count))]
-                    with m.If(ends_input):
-                        m.d.sync += pop.eq(1)
-                        m.next = "PASS"
-                    with m.Elif(whole):
-                        m.next = "DRAIN"
-                    with m.Elif(ends_seg):
-                        m.d.sync += advance.eq(1)
-                        m.next = "NEXT"
+                self._data(m, r)
             with m.State("DRAIN"):
                 # Data past PAYLEN: skipped up to the frame's end.
-                m.d.comb += [gate.eq(1), consume.eq(1), o.skip.eq(1),
-                             o.eop.eq(0), o.abort.eq(0)]
-                with m.If(take):
-                    m.d.sync += used.eq(0)
-                    with m.If(i.eop):
-                        m.d.sync += pop.eq(1)
-                        m.next = "PASS"
+                m.d.comb += [o.skip.eq(1), o.eop.eq(0), o.abort.eq(0)]
+                self._skip(m, r)
             with m.State("FAIL"):
                 # Skipped up to the frame's end, which goes out alone, aborted.
-                m.d.comb += [gate.eq(1), consume.eq(1), failing.eq(1),
-                             o.skip.eq(~i.eop), o.abort.eq(1), o.tso_last.eq(i.eop)]
-                with m.If(take):
-                    m.d.sync += used.eq(0)
-                    with m.If(i.eop):
-                        m.d.sync += pop.eq(1)
-                        m.next = "PASS"
+                m.d.comb += [r.failing.eq(1), o.skip.eq(~i.eop), o.abort.eq(1),
+                             o.tso_last.eq(i.eop)]
+                self._skip(m, r)
         self._fsm = fsm
 
+        # The checksum unit's commands: the frame's work as it is, or for each segment, with
+        # its TCP length (its bytes swapped when the sum starts at an odd offset).
+        m.d.comb += self.command.eq(off)
         with m.If(~fsm.ongoing("PASS")):
-            swapped = Cat(tcp_len[8:], tcp_len[:8])
-            m.d.comb += [self.command.tu_init.eq(Mux(off.tucss[0], swapped, tcp_len)),
-                         self.segmented.eq(emit & o.eop & ~o.skip)]
-            with m.If(failing):
+            swapped = Cat(r.tcp_len[8:], r.tcp_len[:8])
+            m.d.comb += [self.command.tu_init.eq(Mux(off.tucss[0], swapped, r.tcp_len)),
+                         self.segmented.eq(r.emit & o.eop & ~o.skip)]
+            with m.If(r.failing):
                 m.d.comb += [self.command.ip.eq(0), self.command.tu.eq(0)]
         return m
+
+    def _registers(self, m):
+        """The header copy, the frame's and the segment's registers, and the output's defaults."""
+        r = SimpleNamespace()
+        m.submodules.copy = r.copy = copy = TxHeaderCopy()
+        r.i, r.o = i, o = self.fetched.payload.word, self.words.payload.word
+        m.d.comb += self.words.payload.tci.eq(self.fetched.payload.tci)
+        r.off, r.tso = off, tso = self.work.payload.offload, self.work.payload.tso
+
+        # The input word, less the bytes already taken from it.
+        r.used = Signal(3)
+        r.first = first = (i.first + r.used)[:3]
+        r.count = count = (i.count - r.used)[:4]
+        r.in_sof = Signal(init=1)   # the next input word starts a frame
+
+        # The frame's state, and the segment's.
+        r.rem = Signal(20)          # payload bytes after this segment's
+        r.seg_left = Signal(16)     # payload bytes of this segment still to go
+        r.final = Signal()          # this is the last segment
+        r.more = Signal()           # more than an MSS of payload is left
+        r.advance = Signal()        # a segment has gone: the next one's numbers are due
+        r.ip_len = Signal(16)
+        r.tcp_len = Signal(16)
+        m.d.comb += [
+            copy.ipcss.eq(off.ipcss), copy.tucss.eq(off.tucss), copy.hdrlen.eq(tso.hdrlen),
+            copy.ipv4.eq(tso.ipv4), copy.tcp.eq(tso.tcp), copy.mss.eq(tso.mss),
+            copy.ip_len.eq(r.ip_len), copy.final.eq(r.final),
+            copy.byte.eq(i.data.word_select(first, 8)),
+        ]
+
+        # What goes out: the input word's remaining bytes unless a state says otherwise. A state
+        # opens the output (``gate``), with the input word (``consume``) or without it; the
+        # input's ready does not depend on its valid.
+        r.gate = Signal()
+        r.consume = Signal()        # a word going out takes the input word with it
+        r.use_copy = Signal()
+        r.failing = Signal()
+        # A frame's work is taken in the cycle after its first word (its last, with TSE).
+        # Timing: from a register, so that the input's handshake does not reach the work queue.
+        r.pop = Signal()
+        m.d.comb += self.work.ready.eq(r.pop)
+        r.emit = self.words.valid & self.words.ready
+        r.take = self.fetched.valid & self.fetched.ready
+        m.d.comb += [
+            o.eq(i), o.first.eq(first), o.count.eq(count), o.skip.eq(0), o.tso_last.eq(0),
+            self.words.valid.eq(r.gate & Mux(r.use_copy, copy.words.valid, self.fetched.valid)),
+            self.fetched.ready.eq(r.gate & r.consume & self.words.ready),
+            copy.words.ready.eq(r.use_copy & r.gate & self.words.ready),
+            self.extra.eq(r.emit & ~r.consume),
+        ]
+        with m.If(r.use_copy):
+            m.d.comb += [o.data.eq(copy.words.payload.data), o.first.eq(0),
+                         o.count.eq(copy.words.payload.count),
+                         o.eop.eq(0), o.desc_end.eq(0), o.abort.eq(0)]
+        with m.If(r.take):
+            m.d.sync += r.in_sof.eq(i.eop)
+        return r
+
+    def _data(self, m, r):
+        # The segment's payload; a word that crosses its end is split.
+        i, o, count, seg_left = r.i, r.o, r.count, r.seg_left
+        split = (seg_left[4:] == 0) & (count > seg_left[:4])
+        n = Mux(split, seg_left[:4], count)
+        ends_seg = split | (count == seg_left)
+        ends_input = ~split & i.eop
+        whole = ends_seg & r.final
+        m.d.comb += [
+            r.gate.eq(~split | self.spare), r.consume.eq(~split),
+            o.count.eq(n), o.eop.eq(ends_seg | ends_input),
+            o.desc_end.eq(i.desc_end & ~split),
+            o.abort.eq((i.abort & ~split) | (ends_input ^ whole)),
+            o.tso_last.eq(ends_input | whole),
+        ]
+        with m.If(r.emit):
+            # A split leaves nothing of the segment (n is all of it).
+            # Timing: the subtraction does not wait for the split's compare.
+            m.d.sync += [r.used.eq(Mux(split, r.used + seg_left[:3], 0)),
+                         seg_left.eq(Mux(split, 0, seg_left - count))]
+            with m.If(ends_input):
+                m.d.sync += r.pop.eq(1)
+                m.next = "PASS"
+            with m.Elif(whole):
+                m.next = "DRAIN"
+            with m.Elif(ends_seg):
+                m.d.sync += r.advance.eq(1)
+                m.next = "NEXT"
+
+    def _skip(self, m, r):
+        # Input words pass (as the state marks them) up to the frame's end.
+        m.d.comb += [r.gate.eq(1), r.consume.eq(1)]
+        with m.If(r.take):
+            m.d.sync += r.used.eq(0)
+            with m.If(r.i.eop):
+                m.d.sync += r.pop.eq(1)
+                m.next = "PASS"
 
     def waveforms(self):
         """What a waveform viewer shows of this block (once elaborated)."""
