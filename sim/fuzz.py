@@ -58,7 +58,7 @@ from hw.txdma import MAX_FRAME_DATA
 from .ethernet import PREAMBLE, vlan_tag
 from .machine import Machine
 from .outputs import OutputError, prepare
-from . import regvalues
+from .rings import Registers, Rings
 
 
 __all__ = ["Campaign", "FuzzFailure", "main"]
@@ -104,17 +104,8 @@ class _Offload:
     describe: object            # describe(k, addr, length, cmd): the descriptor of piece k
 
 
-class Nic:
-    """Register access for the register-level rounds."""
-
-    def __init__(self, backend):
-        self.backend = backend
-
-    async def read(self, register, n=0):
-        return await self.backend.mmio(Space.MEM, register.at(n))
-
-    async def write(self, register, value, n=0):
-        await self.backend.mmio(Space.MEM, register.at(n), write=True, data=value)
+class Nic(Registers):
+    """Register access for the register-level rounds, with the reset they start from."""
 
     async def reset(self):
         """Bus mastering on (``rmmod`` turns it off) and CTRL.RST, then wait for the link;
@@ -471,21 +462,11 @@ class Campaign:
         addrs = [ring + 4096 + i * slot + rng.randrange(8) for i in range(count)]
         guard = bytes([rng.randrange(256)]) * (count * slot)
         backend.mem_write(ring + 4096, guard)
-
-        def post(i):
-            d = RxDescriptor.const({"buffer_addr": addrs[i]}).as_bits()
-            backend.mem_write(ring + 16 * i, d.to_bytes(16, "little"))
-        for i in range(count):
-            post(i)
         before = backend.mem_read(self.region, REGION)
-        await nic.write(reg.RDBAL, ring)
-        await nic.write(reg.RDBAH, 0)
-        await nic.write(reg.RDLEN, 16 * count)
-        await nic.write(reg.RDH, 0)
+        rings = Rings(backend, nic, rx_ring=ring)
         give = rng.randrange(count)             # buffers posted at first: maybe none
-        await nic.write(reg.RDT, give)
-        await nic.write(reg.RCTL, rctl)
-        await nic.read(reg.STATUS)          # the writes have landed: frames may come
+        # The writes have landed when it returns: frames may come.
+        await rings.rx_setup(count, rctl=rctl, buffer=size, give=give, addrs=addrs)
 
         frames = [self._rx_frame(rng, setup) for _ in range(rng.randrange(10, 80))]
         # Gaps: the minimum, a little more, or an idle stretch.
@@ -503,8 +484,7 @@ class Campaign:
             nonlocal head, tail
             progressed = False
             while head != tail:
-                status = _RX.from_bits(int.from_bytes(backend.mem_read(ring + 16 * head, 16),
-                                                      "little"))
+                status = rings.rx_status(head)
                 if not status.status & RXD_STA.DD:
                     break
                 n = status.length
@@ -518,7 +498,7 @@ class Campaign:
                     delivered.append((b"".join(parts), offload, status.errors))
                     parts.clear()
                 backend.mem_write(addrs[head], guard[:size])
-                post(head)
+                rings.rx_reset(head)
                 head = (head + 1) % count
                 progressed = True
             # Hand back up to ``pace`` descriptors, keeping one slot empty.
@@ -659,14 +639,7 @@ class Campaign:
         if rng.random() < 0.1:
             await self._hostile_ring(rng, tctl)
             return
-        backend.mem_write(ring, bytes(16 * count))
-        await nic.write(reg.TDBAL, ring)
-        await nic.write(reg.TDBAH, 0)
-        await nic.write(reg.TDLEN, 16 * count)
-        await nic.write(reg.TDH, 0)
-        await nic.write(reg.TDT, 0)
-        await nic.write(reg.TIPG, regvalues.TIPG)
-        await nic.write(reg.TCTL, tctl)
+        await Rings(backend, nic, tx_ring=ring).tx_setup(count, tctl=tctl, flush=False)
         # VLAN insertion on in half the rounds; frames ask for tags in either.
         vme = rng.random() < 0.5
         if vme:
