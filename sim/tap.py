@@ -53,8 +53,8 @@ from .ethernet import received, to_wire
 from .outputs import OutputError, add_backend_option, add_output_options, prepare
 
 
-__all__ = ["main", "Namespace", "Tap", "TapBridge", "gateway_host", "requirements",
-           "REFERENCE"]
+__all__ = ["main", "Namespace", "Tap", "TapBridge", "Topology", "StepRunner", "gateway_host",
+           "requirements", "REFERENCE"]
 
 
 # The reference scenario's commands, with the real tools.
@@ -439,31 +439,135 @@ def build_parser():
     return p
 
 
+class Topology:
+    """The two namespaces and their TAPs, for the length of a ``with`` block: the guest's
+    ``eth0`` (with offloads, the given MAC address and MTU; with ``up``, configured as the
+    reference scenario configures it) and the gateway (``gateway_host``). Whatever happens,
+    the TAPs are closed and the namespaces deleted on the way out."""
+
+    def __init__(self, mac, *, mtu=None, up=False):
+        self.mac, self.mtu, self.up = mac, mtu, up
+        self.guest = Namespace(f"{PREFIX}guest-{os.getpid()}")
+        self.gateway = Namespace(f"{PREFIX}gw-{os.getpid()}")
+        self.taps = []
+
+    def __enter__(self):
+        try:
+            self._build()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _build(self):
+        guest, gateway = self.guest, self.gateway
+        for ns in (guest, gateway):
+            ns.create()
+        self.guest_tap = Tap(guest, "eth0", offload=True)
+        self.taps.append(self.guest_tap)
+        self.gateway_tap, self.beyond = gateway_host(gateway)
+        self.taps.append(self.gateway_tap)
+        guest.ip("link", "set", "eth0", "address", self.mac)
+        if self.mtu is not None:
+            for ns in (guest, gateway):
+                ns.ip("link", "set", "eth0", "mtu", str(self.mtu))
+        if self.up:
+            guest.ip("link", "set", "eth0", "up")
+            guest.ip("addr", "add", "10.0.2.15/24", "dev", "eth0")
+            guest.ip("route", "add", "default", "via", "10.0.2.2")
+
+    def describe(self):
+        return (f"guest namespace {self.guest.name} (eth0 = the simulated e1000, {self.mac}); "
+                f"gateway namespace {self.gateway.name} (10.0.2.2 on eth0, 192.168.0.113 on "
+                f"{self.beyond})")
+
+    def __exit__(self, *exc):
+        for tap in self.taps:
+            tap.close()
+        for ns in (self.guest, self.gateway):
+            ns.delete()
+        return False
+
+
+class StepRunner:
+    """Commands in the two namespaces: each namespace's in order, the two sides side by side.
+    ``advance()`` (polled while the model runs) starts each side's next command once its
+    last has ended, and says whether any is still running; ``status`` is the exit status of
+    the command that ended last. On leaving a ``with`` block, whatever still runs is stopped."""
+
+    def __init__(self, steps, *, first=None):
+        """``steps``: (namespace, command) pairs; a command is a string for sh -c or a list.
+        ``first`` is the namespace whose prompt shows without a prefix."""
+        self.queues = {}
+        for ns, command in steps:
+            self.queues.setdefault(ns, []).append(command)
+        self.first = first
+        self.running = {}
+        self.processes = []
+        self.status = 0
+
+    def advance(self):
+        for ns, queue in self.queues.items():
+            proc = self.running.get(ns)
+            if proc is not None:
+                if proc.poll() is None:
+                    continue
+                self.status = proc.returncode
+                self.running.pop(ns)
+            if queue:
+                line = queue.pop(0)
+                shown = line if isinstance(line, str) else shlex.join(line)
+                where = "" if ns is self.first else "gateway "
+                print(f"{where}/ # {shown}", flush=True)
+                proc = subprocess.Popen(ns.command(line))
+                self.processes.append(proc)
+                self.running[ns] = proc
+        return bool(self.running)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        return False
+
+
 class _Stop(Exception):
     pass
+
+
+def _check(args, reference):
+    """A one-line complaint about the command line or the machine, or None."""
+    if args.mtu is not None and not 68 <= args.mtu <= 16110:
+        return f"--mtu {args.mtu}: the 82540EM takes an MTU from 68 to 16110"
+    problem = requirements(need_ping=reference)
+    if problem:
+        return problem
+    try:
+        for path, what in ((args.pcap, "--pcap"), (args.vcd, "--vcd"), (args.gtkw, "--gtkw")):
+            if path is not None:
+                prepare(path, what)
+    except OutputError as e:
+        return str(e)
+    return None
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     reference = not command and not args.gateway
-    if args.mtu is not None and not 68 <= args.mtu <= 16110:
-        print(f"error: --mtu {args.mtu}: the 82540EM takes an MTU from 68 to 16110",
-              file=sys.stderr)
-        return 2
-    problem = requirements(need_ping=reference)
+    if args.vcd is not None and args.gtkw is None:
+        args.gtkw = os.path.splitext(args.vcd)[0] + ".gtkw"
+    problem = _check(args, reference)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
-        return 2
-    # The output files, checked before anything is set up.
-    vcd = args.vcd
-    gtkw = (args.gtkw or os.path.splitext(vcd)[0] + ".gtkw") if vcd is not None else None
-    try:
-        for path, what in ((args.pcap, "--pcap"), (vcd, "--vcd"), (gtkw, "--gtkw")):
-            if path is not None:
-                prepare(path, what)
-    except OutputError as e:
-        print(f"error: {e}", file=sys.stderr)
         return 2
 
     from .machine import Machine
@@ -474,12 +578,6 @@ def main(argv=None):
     def model_console(line):
         print(f"   [model] {line}", file=sys.stderr, flush=True)
 
-    guest = Namespace(f"{PREFIX}guest-{os.getpid()}")
-    gateway = Namespace(f"{PREFIX}gw-{os.getpid()}")
-    taps = []
-    processes = []
-    status = {"value": 0}
-
     def terminate(signum, frame):
         raise _Stop()
 
@@ -489,72 +587,20 @@ def main(argv=None):
         if machine.backend.name != "cxxrtl":
             note("the Amaranth simulator runs far slower than the kernel's time-outs expect")
         mac = ":".join(f"{b:02x}" for b in machine.mac)
-
-        # The namespaces and the TAPs in them.
-        for ns in (guest, gateway):
-            ns.create()
-        guest_tap = Tap(guest, "eth0", offload=True)
-        taps.append(guest_tap)
-        gateway_tap, beyond = gateway_host(gateway)
-        taps.append(gateway_tap)
-        guest.ip("link", "set", "eth0", "address", mac)
-        if args.mtu is not None:
-            for ns in (guest, gateway):
-                ns.ip("link", "set", "eth0", "mtu", str(args.mtu))
-        if args.up:
-            guest.ip("link", "set", "eth0", "up")
-            guest.ip("addr", "add", "10.0.2.15/24", "dev", "eth0")
-            guest.ip("route", "add", "default", "via", "10.0.2.2")
-        note(f"guest namespace {guest.name} (eth0 = the simulated e1000, {mac}); gateway "
-             f"namespace {gateway.name} (10.0.2.2 on eth0, 192.168.0.113 on {beyond})")
-
-        if reference:
-            steps = [(guest, line) for line in REFERENCE]
-        else:
-            steps = [(gateway, line) for line in args.gateway]
-            if command:
-                steps.insert(0, (guest, command))
-
-        async def scenario(world):
-            mtu = [] if args.mtu is None else [f"ip link set eth0 mtu {args.mtu}"]
-            await world.shell.script(["insmod e1000", *mtu, "ip link set eth0 up"])
-            bridge = TapBridge(world, guest_tap, gateway_tap)
-            start_ns = world.kernel.platform.now_ns()
-            wall = time.perf_counter()
-            # Guest and gateway commands run side by side; each side's commands in order.
-            queues = {guest: [c for ns, c in steps if ns is guest],
-                      gateway: [c for ns, c in steps if ns is gateway]}
-            running = {}
-
-            def advance():
-                for ns, queue in queues.items():
-                    proc = running.get(ns)
-                    if proc is not None:
-                        if proc.poll() is None:
-                            continue
-                        status["value"] = proc.returncode
-                        running.pop(ns)
-                    if queue:
-                        line = queue.pop(0)
-                        shown = line if isinstance(line, str) else shlex.join(line)
-                        where = "" if ns is guest else "gateway "
-                        print(f"{where}/ # {shown}", flush=True)
-                        proc = subprocess.Popen(ns.command(line))
-                        processes.append(proc)
-                        running[ns] = proc
-                return bool(running)
-
-            await bridge.serve(advance)
-            wall = time.perf_counter() - wall
-            simulated = (world.kernel.platform.now_ns() - start_ns) / 1e9
-            for line in bridge.summary():
-                note(line)
-            note(f"{wall:.2f} s of wall time, {simulated * 1e3:.2f} ms simulated "
-                 f"({simulated / wall * CLOCK_HZ:,.0f} cycles/s)")
-
-        machine.run(scenario, pcap=args.pcap, vcd=vcd, gtkw=gtkw)
-        note(f"{len(machine.backend.wire_log)} frames on the simulated wire: {args.pcap}")
-        return status["value"]
+        with Topology(mac, mtu=args.mtu, up=args.up) as topology:
+            note(topology.describe())
+            guest, gateway = topology.guest, topology.gateway
+            if reference:
+                steps = [(guest, line) for line in REFERENCE]
+            else:
+                steps = ([(guest, command)] if command else []) + [(gateway, line)
+                                                                    for line in args.gateway]
+            with StepRunner(steps, first=guest) as runner:
+                machine.run(lambda world: _serve(world, topology, runner, args.mtu, note),
+                            pcap=args.pcap, vcd=args.vcd, gtkw=args.gtkw)
+                note(f"{len(machine.backend.wire_log)} frames on the simulated wire: "
+                     f"{args.pcap}")
+                return runner.status
     except TapError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -563,15 +609,19 @@ def main(argv=None):
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
-        for proc in processes:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        for tap in taps:
-            tap.close()
-        for ns in (guest, gateway):
-            ns.delete()
+
+
+async def _serve(world, topology, runner, mtu, note):
+    """The model's side: the driver up (at ``mtu``), then the bridge until the commands end."""
+    mtu_step = [] if mtu is None else [f"ip link set eth0 mtu {mtu}"]
+    await world.shell.script(["insmod e1000", *mtu_step, "ip link set eth0 up"])
+    bridge = TapBridge(world, topology.guest_tap, topology.gateway_tap)
+    start_ns = world.kernel.platform.now_ns()
+    wall = time.perf_counter()
+    await bridge.serve(runner.advance)
+    wall = time.perf_counter() - wall
+    simulated = (world.kernel.platform.now_ns() - start_ns) / 1e9
+    for line in bridge.summary():
+        note(line)
+    note(f"{wall:.2f} s of wall time, {simulated * 1e3:.2f} ms simulated "
+         f"({simulated / wall * CLOCK_HZ:,.0f} cycles/s)")
