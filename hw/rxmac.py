@@ -9,15 +9,15 @@ can write its first word: frames may follow each other at the minimum gap whatev
 fragments of one byte included.
 
 After the preamble and the start delimiter, bytes are packed into 64-bit words for the FIFO
-while the FCS is checked (``amaranth.lib.crc``) and the destination address and VLAN tag run
-through the filter (``hw.rxfilter``: receive addresses, broadcast, promiscuous modes, the
+while the FCS is checked (``amaranth.lib.crc``), the header's fields are taken as they go by
+(``RxHeader``) and the destination address and VLAN tag run through the filter (``hw.rxfilter``: receive addresses, broadcast, promiscuous modes, the
 multicast hash, the VLAN filter table). A frame whose type/length field matches VET is tagged;
 with CTRL.VME its four tag bytes are left out of the words (the data closes up behind the source
-address) and its tag control information goes with its status (VP). At the
-end of the frame (RX_DV low) it is kept if it passed the filter, has a good FCS and
-a legal length (64 to 1522 bytes, or up to 16384 with RCTL.LPE) and no RX_ER, or, with RCTL.SBP,
-if it passed the filter whatever its errors; otherwise it is rolled back. A frame that overflows
-the FIFO is rolled back and counted as missed (MPC, ICR.RXO). The IPv4 and TCP/UDP checksums
+address) and its tag control information goes with its status (VP). At the end of the frame
+(RX_DV low) it is kept if it passed the filter, has a good FCS and a legal length (64 to 1522
+bytes, or up to 16384 with RCTL.LPE) and no RX_ER, or, with RCTL.SBP, if it passed the filter
+whatever its errors; otherwise it is rolled back (``RxVerdict`` decides). A frame that
+overflows the FIFO is rolled back and counted as missed (MPC, ICR.RXO). The IPv4 and TCP/UDP checksums
 are checked over the same bytes (``hw.rxcsum``), and their verdict goes with the frame's status.
 
 A MAC control frame is one whose type is FCT (0x8808). A PAUSE (opcode 1, to the flow control

@@ -29,7 +29,8 @@ The word being sent is the MAC's own register, taken from the DMA engine's queue
 before it ends (a frame's first word, as soon as the gap is over), with the index of its next
 byte and whether that is its last: each byte is selected from registers, and the handshake with
 the queue comes from them too. The GMII outputs, the FCS and the destination class come from
-``TxLine``, a cycle after the state machine chose each byte.
+``TxLine``, a cycle after the state machine chose each byte; the checksums go into the data
+through ``TxInsertion``, and ``TxGap`` counts the gap down.
 """
 
 from types import SimpleNamespace
