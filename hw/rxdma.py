@@ -26,6 +26,8 @@ frame's bytes out of the FIFO's words) and ``RxBufferWriter`` (one buffer's byte
 descriptor's status into host memory).
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -162,27 +164,59 @@ class RxBufferWriter(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        job, src, cmd = self.job, self.bytes, self.dma.wr_cmd
-        m.d.comb += self.dma.wr_done.ready.eq(1)
+        r = self._registers(m)
+        cmd = self.dma.wr_cmd
+        with m.FSM(name="writer") as fsm:
+            with m.State("IDLE"):
+                self._take(m, r)
+            with m.State("PLAN"):
+                # The next write's length is worked out from the new position and registered,
+                # and whether it is the buffer's last from the beats it has left.
+                m.d.sync += r.final.eq(r.beats_left == 1)
+                m.next = "COMMAND"
+            with m.State("COMMAND"):
+                m.d.comb += [cmd.payload.len.eq(r.burst - 1), cmd.valid.eq(1)]
+                with m.If(cmd.ready):
+                    m.d.sync += [r.chunk.eq(r.burst), r.cmd_offset.eq(r.cmd_offset + r.burst * 8),
+                                 r.last.eq(r.burst == 1)]
+                    m.next = "DATA"
+            with m.State("DATA"):
+                self._data(m, r)
+            with m.State("STATUS_COMMAND"):
+                m.d.comb += [cmd.payload.len.eq(0), cmd.valid.eq(1)]
+                with m.If(cmd.ready):
+                    m.d.sync += r.send.eq(1)
+                    m.next = "STATUS_DATA"
+            with m.State("STATUS_DATA"):
+                with m.If(r.goes):
+                    m.d.sync += r.send.eq(0)
+                    m.d.comb += self.done.eq(1)
+                    m.next = "IDLE"
+        self._fsm = fsm
+        return m
 
+    def _registers(self, m):
+        """The write command's registers, the beat being filled and its way out."""
+        r = SimpleNamespace()
+        m.d.comb += self.dma.wr_done.ready.eq(1)
         # Write commands name a base and an offset, both registers: the buffer's first quadword
         # and the next beat's offset from it, then the ring's base and the offset of the status
         # quadword. The address is added up in the DMA arbiter, straight from them.
-        cmd_base = Signal(64)
-        cmd_offset = Signal(20)
-        m.d.comb += [cmd.payload.base.eq(cmd_base), cmd.payload.offset.eq(cmd_offset)]
-        wr_lane = Signal(3)         # of the buffer's next byte in the beat
-        beat = Signal(64)
-        strb = Signal(8)
-        to_move = Signal(16)        # of this buffer's bytes
-        moving = Signal()           # to_move != 0, registered
-        send = Signal()             # the beat is complete and waits to go out
+        r.cmd_base = Signal(64)
+        r.cmd_offset = Signal(20)
+        cmd = self.dma.wr_cmd
+        m.d.comb += [cmd.payload.base.eq(r.cmd_base), cmd.payload.offset.eq(r.cmd_offset)]
+        r.wr_lane = Signal(3)       # of the buffer's next byte in the beat
+        r.strb = Signal(8)
+        r.to_move = Signal(16)      # of this buffer's bytes
+        r.moving = Signal()         # to_move != 0, registered
+        r.send = Signal()           # the beat is complete and waits to go out
         # The buffer's beats and the current write command's, counted down as beats go out.
-        beats_left = Signal(13)
-        chunk = Signal(9)
-        last = Signal()             # chunk == 1
-        final = Signal()            # beats_left == 1
-        burst = _next_burst(m, beats_left)     # beats in the next write command
+        r.beats_left = Signal(13)
+        r.chunk = Signal(9)
+        r.last = Signal()           # chunk == 1
+        r.final = Signal()          # beats_left == 1
+        r.burst = _next_burst(m, r.beats_left)     # beats in the next write command
 
         # Beats leave through a register slice, taken only while it is empty: a beat takes at
         # least eight cycles to fill but for a buffer's first and last, so the slice is almost
@@ -190,101 +224,84 @@ class RxBufferWriter(wiring.Component):
         m.submodules.out = out_slice = StreamRegister(DMAWriteBeat)
         wiring.connect(m, out_slice.o, wiring.flipped(self.dma.wr_data))
         out = out_slice.i
-        goes = send & ~out_slice.o.valid
+        r.goes = r.send & ~out_slice.o.valid
         # The status quadword goes out of the same register as the data: ``beat`` is cleared
         # after the buffer's last beat, and the status is ORed in. The clear comes from a
         # register, in the first cycle of STATUS_COMMAND: the beat is not used again before
         # STATUS_DATA.
-        write_back = Signal()
-        clear = Signal()
-        m.d.sync += clear.eq(0)
-        moved = Signal()
-        _load_lanes(m, beat, clear=clear, load=moved, lane=wr_lane, byte=src.payload)
-        m.d.comb += [out.payload.data.eq(beat | Mux(write_back, self.status, 0)),
-                     out.payload.strb.eq(strb), out.payload.last.eq(last),
-                     out.valid.eq(goes)]
+        beat = Signal(64)
+        r.write_back = Signal()
+        r.clear = Signal()
+        m.d.sync += r.clear.eq(0)
+        r.moved = Signal()
+        _load_lanes(m, beat, clear=r.clear, load=r.moved, lane=r.wr_lane,
+                    byte=self.bytes.payload)
+        m.d.comb += [out.payload.data.eq(beat | Mux(r.write_back, self.status, 0)),
+                     out.payload.strb.eq(r.strb), out.payload.last.eq(r.last),
+                     out.valid.eq(r.goes)]
+        return r
 
-        def point(base, offset):
-            m.d.sync += [cmd_base.eq(base), cmd_offset.eq(offset)]
+    def _point(self, m, r, base, offset):
+        m.d.sync += [r.cmd_base.eq(base), r.cmd_offset.eq(offset)]
 
-        def to_status():
-            # The status quadword goes next, out of a cleared beat (the command's base and
-            # offset are loaded already).
-            m.d.sync += [strb.eq(0xFF), last.eq(1), write_back.eq(1), clear.eq(1)]
-            m.next = "STATUS_COMMAND"
+    def _to_status(self, m, r):
+        # The status quadword goes next, out of a cleared beat (the command's base and offset
+        # are loaded already).
+        m.d.sync += [r.strb.eq(0xFF), r.last.eq(1), r.write_back.eq(1), r.clear.eq(1)]
+        m.next = "STATUS_COMMAND"
 
-        with m.FSM(name="writer") as fsm:
-            with m.State("IDLE"):
-                m.d.comb += job.ready.eq(1)
-                start = job.payload.address[:3]
-                size = job.payload.size
-                # Timing: the command's base and offset load in every idle cycle, valid job or
-                # not, so that the handshake does not reach their 84 flip-flops.
-                with m.If(size == 0):
-                    point(self.status_base, self.status_offset)
+    def _take(self, m, r):
+        # A job, taken when it comes.
+        job = self.job
+        m.d.comb += job.ready.eq(1)
+        start = job.payload.address[:3]
+        size = job.payload.size
+        # Timing: the command's base and offset load in every idle cycle, valid job or not, so
+        # that the handshake does not reach their 84 flip-flops.
+        with m.If(size == 0):
+            self._point(m, r, self.status_base, self.status_offset)
+        with m.Else():
+            self._point(m, r, job.payload.address & ~7, 0)
+        with m.If(job.valid):
+            m.d.sync += [r.wr_lane.eq(start), r.strb.eq(0), r.write_back.eq(0),
+                         r.to_move.eq(size), r.moving.eq(size != 0),
+                         r.beats_left.eq((start + size + 7) >> 3)]
+            with m.If(size == 0):
+                self._to_status(m, r)
+            with m.Else():
+                m.next = "PLAN"
+
+    def _data(self, m, r):
+        # A byte moves unless a complete beat is still waiting for the slice. While the beat
+        # goes, its register can take the next beat's first byte already, but not after the last
+        # beat of a write command: that byte may complete the next beat (the buffer's last),
+        # which must wait for its own command.
+        src = self.bytes
+        room = ~r.send | (r.goes & ~r.last)
+        move = r.moving & src.valid & room
+        with m.If(r.final):
+            # This buffer's last write command is out: the status's base and offset can be
+            # loaded already, away from the beat's handshake.
+            self._point(m, r, self.status_base, self.status_offset)
+        with m.If(r.goes):
+            m.d.sync += [r.send.eq(0), r.strb.eq(0), r.beats_left.eq(r.beats_left - 1),
+                         r.final.eq(r.beats_left == 2), r.chunk.eq(r.chunk - 1),
+                         r.last.eq(r.chunk == 2)]
+            with m.If(r.last):
+                with m.If(r.final):
+                    self._to_status(m, r)
                 with m.Else():
-                    point(job.payload.address & ~7, 0)
-                with m.If(job.valid):
-                    m.d.sync += [wr_lane.eq(start), strb.eq(0), write_back.eq(0),
-                                 to_move.eq(size), moving.eq(size != 0),
-                                 beats_left.eq((start + size + 7) >> 3)]
-                    with m.If(size == 0):
-                        to_status()
-                    with m.Else():
-                        m.next = "PLAN"
-            with m.State("PLAN"):
-                # The next write's length is worked out from the new position and registered,
-                # and whether it is the buffer's last from the beats it has left.
-                m.d.sync += final.eq(beats_left == 1)
-                m.next = "COMMAND"
-            with m.State("COMMAND"):
-                m.d.comb += [cmd.payload.len.eq(burst - 1), cmd.valid.eq(1)]
-                with m.If(cmd.ready):
-                    m.d.sync += [chunk.eq(burst), cmd_offset.eq(cmd_offset + burst * 8),
-                                 last.eq(burst == 1)]
-                    m.next = "DATA"
-            with m.State("DATA"):
-                # A byte moves unless a complete beat is still waiting for the slice. While the
-                # beat goes, its register can take the next beat's first byte already, but not
-                # after the last beat of a write command: that byte may complete the next beat
-                # (the buffer's last), which must wait for its own command.
-                room = ~send | (goes & ~last)
-                move = moving & src.valid & room
-                with m.If(final):
-                    # This buffer's last write command is out: the status's base and offset
-                    # can be loaded already, away from the beat's handshake.
-                    point(self.status_base, self.status_offset)
-                with m.If(goes):
-                    m.d.sync += [send.eq(0), strb.eq(0), beats_left.eq(beats_left - 1),
-                                 final.eq(beats_left == 2), chunk.eq(chunk - 1),
-                                 last.eq(chunk == 2)]
-                    with m.If(last):
-                        with m.If(final):
-                            to_status()
-                        with m.Else():
-                            m.next = "PLAN"
-                # A byte is taken from registers but for the state.
-                m.d.comb += [moved.eq(move), src.ready.eq(moving & room)]
-                with m.If(move):
-                    m.d.sync += [
-                        strb.eq(Mux(goes, 0, strb) | (1 << wr_lane)),
-                        wr_lane.eq(wr_lane + 1),
-                        to_move.eq(to_move - 1),
-                        moving.eq(to_move != 1),
-                        send.eq((wr_lane == 7) | (to_move == 1)),
-                    ]
-            with m.State("STATUS_COMMAND"):
-                m.d.comb += [cmd.payload.len.eq(0), cmd.valid.eq(1)]
-                with m.If(cmd.ready):
-                    m.d.sync += send.eq(1)
-                    m.next = "STATUS_DATA"
-            with m.State("STATUS_DATA"):
-                with m.If(goes):
-                    m.d.sync += send.eq(0)
-                    m.d.comb += self.done.eq(1)
-                    m.next = "IDLE"
-        self._fsm = fsm
-        return m
+                    m.next = "PLAN"
+        # A byte is taken from registers but for the state.
+        m.d.comb += [r.moved.eq(move), src.ready.eq(r.moving & room)]
+        with m.If(move):
+            m.d.sync += [
+                r.strb.eq(Mux(r.goes, 0, r.strb) | (1 << r.wr_lane)),
+                r.wr_lane.eq(r.wr_lane + 1),
+                r.to_move.eq(r.to_move - 1),
+                r.moving.eq(r.to_move != 1),
+                r.send.eq((r.wr_lane == 7) | (r.to_move == 1)),
+            ]
 
 
 class RxFrameSequencer(wiring.Component):
