@@ -85,7 +85,10 @@ class _Slice(wiring.Component):
 
 
 class StreamRegister(_Slice):
-    __doc__ = _Slice.__doc__
+    __doc__ = """A payload taken on ``i`` leaves on ``o`` from a register a cycle later, one a
+    cycle through; ``i.ready`` follows ``o.ready`` combinationally: only the forward path is cut.
+
+    """ + _Slice.__doc__
 
     def elaborate(self, platform):
         m = Module()
@@ -96,7 +99,11 @@ class StreamRegister(_Slice):
 
 
 class SkidBuffer(_Slice):
-    __doc__ = _Slice.__doc__
+    __doc__ = """A payload taken on ``i`` leaves on ``o`` from a register a cycle later, one a
+    cycle through; ``i.ready`` comes from a register (the skid is empty): neither direction's
+    logic reaches the other side.
+
+    """ + _Slice.__doc__
 
     def elaborate(self, platform):
         m = Module()

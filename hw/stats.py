@@ -211,7 +211,8 @@ def _size_bin(prefix, length):
 
 
 class StatsEvents(wiring.Component):
-    """Turns frame reports into counter increments.
+    """Frame reports in as streams, counter increments out as a stream: a report is taken
+    when it has been stepped through, at most 17 cycles after it was offered.
 
     Each report (a transmitted frame, a frame seen by the receive MAC, a frame the receive DMA
     engine delivered, dropped or had to hold for want of descriptors) is held, then stepped
