@@ -48,7 +48,8 @@ from .txframe import TxChecksums, TxOffload, TxTag, TxTaggedWord, TxWord, TxWork
 from .txtso import TxSegmenter
 
 
-__all__ = ["TxFetch", "TxReadPlanner", "TxWriteBack", "TxWordQueue", "TxDMA", "MAX_FRAME_DATA", "MAX_TSO_DATA"]
+__all__ = ["TxFetch", "TxReadPlanner", "TxWriteBack", "TxWordQueue", "TxDMA", "MAX_FRAME_DATA",
+           "MAX_TSO_DATA"]
 
 MAX_BURST = 32          # beats per data read
 MAX_FRAME_DATA = 16384  # bytes of descriptor data in one frame
@@ -112,9 +113,9 @@ class TxReadPlanner(wiring.Component):
     steps (the span from the first beat's start to the descriptor's end; the read's size: all
     of it when it fits a burst, else a whole burst; then its lead and whether the queue has room
     for it), keeping the arithmetic off the path through the DMA arbiter. After each change of
-    state (``restart``: a descriptor taken, a read issued) ``settled`` falls and rises again
-    three cycles later, unless ``cut`` (the descriptor is not to be read) is high by then; a
-    read may go out while ``settled & fits``. ``issue`` (the planned read went out) reserves an
+    state (``restart``: a descriptor taken; ``issue``: the planned read went out) ``settled``
+    falls and rises again three cycles later, unless ``cut`` (the descriptor is not to be read)
+    is high by then; a read may go out while ``settled & fits``. ``issue`` also reserves an
     entry for each of its beats, which the word the beat becomes keeps, wherever it waits, until
     the MAC takes it (``dequeued``, counted a cycle late); ``extra`` takes one for a word no
     read reserved. (Giving the reservation back as the beat arrived and taking an entry as the
