@@ -59,6 +59,45 @@ def _block_of(cell):
     return block if "." in cell and block in E1000.BLOCKS else "(glue)"
 
 
+def _submodules(verilog):
+    """The paths of the design's submodules below the top level (``txdma.checksum``, ...), from
+    the module names of the exported Verilog."""
+    with open(verilog) as f:
+        return {match.group(1) for match in re.finditer(r"^module \\e1000\.(\S+) \(", f.read(),
+                                                       re.MULTILINE)}
+
+
+def _part_of(cell, submodules):
+    """The part of its top-level block a cell came from: the submodule one level below, or
+    the block's own logic."""
+    parts = cell.lstrip("\\").split(".")
+    if len(parts) >= 3 and f"{parts[0]}.{parts[1]}" in submodules:
+        return parts[1]
+    return "(own)"
+
+
+def _parts_table(cells, rows, submodules, *, at_least=500, shown=40):
+    """Lines of LUT4 per part of the blocks of ``at_least`` LUT4, largest first; parts under
+    ``shown`` LUT4 summed as one."""
+    lines = []
+    for block, counts in rows:
+        if block == "(glue)" or counts["LUT4"] < at_least:
+            continue
+        parts = {}
+        for name, cell in cells.items():
+            if _block_of(name) == block:
+                part = _part_of(name, submodules)
+                parts[part] = parts.get(part, 0) + _LUT_WEIGHT.get(cell["type"], 0)
+        if set(parts) == {"(own)"}:
+            continue
+        big = sorted(((n.split("$")[0], v) for n, v in parts.items() if v >= shown),
+                     key=lambda p: -p[1])
+        rest = sum(v for v in parts.values() if v < shown)
+        listed = ", ".join(f"{n} {v}" for n, v in big)
+        lines.append(f"  {block}: {listed}" + (f", the rest {rest}" if rest else ""))
+    return ["", "LUT4 inside the largest blocks:", *lines] if lines else []
+
+
 def _versions():
     """The versions of the tools that made the report, as the package manager knows them."""
     from importlib import metadata
@@ -160,6 +199,7 @@ def main(argv=None):
               f"LUT4: {total['LUT4']} "
               f"({'within' if total['LUT4'] <= LUT_BUDGET else 'over'} the budget of {LUT_BUDGET})",
               f"synthesis: {synth_s:.0f} s"]
+    lines += _parts_table(cells, rows, _submodules(verilog))
     if not args.no_pnr:
         stage(f"synthesis done in {synth_s:.0f} s; place and route with nextpnr, seed "
               f"{args.seed} (about two minutes)")

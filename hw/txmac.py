@@ -344,7 +344,7 @@ class TxMAC(wiring.Component):
         f.count = Signal(4)         # preamble bytes, FCS bytes
         # Set at each frame's start, so no reset: the flip-flops' reset input takes that zero.
         f.length = length = Signal(14, reset_less=True)
-        m.submodules.gap = f.gap = TxGap()
+        m.submodules.gap_timer = f.gap = TxGap()
         m.d.comb += f.gap.setting.eq(self.gap)
         # Whether the frame is short of the minimum (``length + 1 < MIN_FRAME``) and whether it
         # reaches it (``length + 1 == MIN_FRAME``), worked out a cycle ahead: where they are

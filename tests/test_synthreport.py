@@ -1,0 +1,30 @@
+"""The synthesis report's breakdown of the largest blocks into their parts, from the exported
+Verilog's module names and the netlist's cell names (no synthesis run)."""
+
+from hw import synth
+
+
+def test_parts_come_from_the_module_hierarchy(tmp_path):
+    verilog = tmp_path / "e1000.v"
+    verilog.write_text("module e1000(clk);\nendmodule\n"
+                       "module \\e1000.txdma (clk);\nendmodule\n"
+                       "module \\e1000.txdma.checksum (clk);\nendmodule\n"
+                       "module \\e1000.txdma.tso.copy$49 (clk);\nendmodule\n"
+                       "module \\e1000.txdma.tso (clk);\nendmodule\n")
+    submodules = synth._submodules(verilog)
+    assert submodules == {"txdma", "txdma.checksum", "txdma.tso", "txdma.tso.copy$49"}
+    cells = {
+        "txdma.checksum.acc_LUT4_Z": {"type": "LUT4"},
+        "txdma.checksum.acc_CCU2C": {"type": "CCU2C"},                  # counts 2
+        "txdma.tso.copy$49.seq_LUT4_Z": {"type": "LUT4"},
+        "txdma.o__payload.tso.tse_LUT4_Z": {"type": "LUT4"},            # a struct's field
+        "txdma.frames_LUT4_Z": {"type": "LUT4"},
+        "txdma.checksum.r6_TRELLIS_FF_Q": {"type": "TRELLIS_FF"},       # no LUT4
+    }
+    assert synth._part_of("txdma.o__payload.tso.tse_LUT4_Z", submodules) == "(own)"
+    assert synth._part_of("txdma.tso.copy$49.seq_LUT4_Z", submodules) == "tso"
+    rows = [("txdma", {"LUT4": 5})]
+    assert synth._parts_table(cells, rows, submodules, at_least=5, shown=2) == [
+        "", "LUT4 inside the largest blocks:", "  txdma: checksum 3, (own) 2, the rest 1"]
+    # Blocks under the threshold, and the glue, are left out.
+    assert synth._parts_table(cells, rows, submodules, at_least=6) == []
