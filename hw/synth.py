@@ -95,7 +95,8 @@ def _parts_table(cells, rows, submodules, *, at_least=500, shown=40):
         rest = sum(v for v in parts.values() if v < shown)
         listed = ", ".join(f"{n} {v}" for n, v in big)
         lines.append(f"  {block}: {listed}" + (f", the rest {rest}" if rest else ""))
-    return ["", "LUT4 inside the largest blocks:", *lines] if lines else []
+    return ["", "LUT4 inside the largest blocks (roughly: a cell is named after a net it drives,",
+            "so logic in front of a part's inputs may count in that part):", *lines] if lines else []
 
 
 def _versions():

@@ -25,6 +25,8 @@ def test_parts_come_from_the_module_hierarchy(tmp_path):
     assert synth._part_of("txdma.tso.copy$49.seq_LUT4_Z", submodules) == "tso"
     rows = [("txdma", {"LUT4": 5})]
     assert synth._parts_table(cells, rows, submodules, at_least=5, shown=2) == [
-        "", "LUT4 inside the largest blocks:", "  txdma: checksum 3, (own) 2, the rest 1"]
+        "", "LUT4 inside the largest blocks (roughly: a cell is named after a net it drives,",
+        "so logic in front of a part's inputs may count in that part):",
+        "  txdma: checksum 3, (own) 2, the rest 1"]
     # Blocks under the threshold, and the glue, are left out.
     assert synth._parts_table(cells, rows, submodules, at_least=6) == []
