@@ -21,6 +21,8 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .compare import at_least
+
 
 __all__ = ["RxChecksum", "RxChecksumResult"]
 
@@ -70,20 +72,25 @@ class RxChecksum(wiring.Component):
         vlan = Signal()
         skip = Signal()             # not IPv4: nothing more to look at
         begins = Signal()           # the next byte is the IPv4 header's first
-        # In the datagram.
+        # In the datagram. Where a byte is comes from counters rather than from comparisons
+        # of a 16-bit position: the header's fields from a position that stops at 20, the
+        # header's end from what is left of it, the datagram's end from what is left of it.
         in_ip = Signal()
-        pos = Signal(16)            # datagram bytes so far (the FCS counts too)
-        header = Signal(6)          # header length in bytes
-        total = Signal(16)          # the datagram's total length
+        pos = Signal(range(21))     # datagram bytes so far, up to 20
+        odd = Signal()              # the next byte is at an odd position
+        header_left = Signal(6)     # header bytes still to come
+        # Datagram bytes still to come from the fifth on, plus 4 (the FCS): loaded with the
+        # total length at the fourth byte, counted down to 0 (then the frame holds the
+        # datagram whole, up to its FCS); more than 4 while the datagram's own bytes pass.
+        left = Signal(16, init=0xFFFF)
+        after = Signal(range(9))    # bytes after the header, up to 8
         total_hi = Signal(8)
         version_ok = Signal()
         fragment = Signal()
         proto = Signal(8)
         udp_zero = Signal()         # the UDP checksum field reads zero so far
-        # Worked out from the header and total lengths once both are in (the datagram's fifth
-        # byte), so that the verdict is a few gates from registers.
+        # Worked out from the header and total lengths at the fourth byte.
         payload = Signal(16)        # total - header: the pseudo-header's length
-        end = Signal(17)            # total + 4: the frame holds the datagram up to its FCS
         sane = Signal()             # total >= header
         tcp_fits = Signal()         # room for a TCP header
         udp_fits = Signal()         # room for a UDP header
@@ -93,21 +100,25 @@ class RxChecksum(wiring.Component):
 
         # Each byte is the high half of a 16-bit word at an even position in the datagram (the
         # header and the payload both start at even positions), the low half at an odd one.
-        word = Mux(pos[0], byte, byte << 8)
-        in_header = pos < header
-        in_payload = (pos >= header) & (pos < total)
-        pseudo = ((pos >= 12) & (pos < 20)) | (pos == 9)    # the addresses, the protocol
+        word = Mux(odd, byte, byte << 8)
+        in_header = header_left != 0
+        in_payload = ~in_header & at_least(left, 5)
+        pseudo = (pos[2:] == 3) | (pos[2:] == 4) | (pos == 9)    # the addresses, the protocol
         ethertype = Cat(byte, type_hi)
+        difference = Signal(17)     # total - header, and a borrow when total < header
+        m.d.comb += difference.eq(Cat(byte, total_hi) - (header_left + 3))
 
         with m.If(start):
             m.d.sync += [k.eq(0), vlan.eq(0), skip.eq(0), begins.eq(0), in_ip.eq(0), pos.eq(0),
-                         version_ok.eq(0), header.eq(20), total.eq(0), fragment.eq(0),
-                         proto.eq(0), udp_zero.eq(1), ip_sum.eq(0), l4_sum.eq(0),
-                         sane.eq(0), tcp_fits.eq(0), udp_fits.eq(0)]
+                         odd.eq(0), version_ok.eq(0), header_left.eq(0), left.eq(0xFFFF),
+                         after.eq(0), fragment.eq(0), proto.eq(0), udp_zero.eq(1),
+                         ip_sum.eq(0), l4_sum.eq(0), sane.eq(0), tcp_fits.eq(0),
+                         udp_fits.eq(0)]
         with m.Elif(valid & begins):
-            m.d.sync += [begins.eq(0), in_ip.eq(1), pos.eq(1), ip_sum.eq(word),
-                         version_ok.eq((byte[4:] == 4) & (byte[:4] >= 5)),
-                         header.eq(byte[:4] << 2)]
+            # The header's length in bytes less this first one.
+            m.d.sync += [begins.eq(0), in_ip.eq(1), pos.eq(1), odd.eq(1), ip_sum.eq(word),
+                         version_ok.eq((byte[4:] == 4) & at_least(byte[:4], 5)),
+                         header_left.eq((byte[:4] << 2) - 1)]
         with m.Elif(valid & ~in_ip & ~skip):
             m.d.sync += k.eq(k + 1)
             with m.If((k == 12) | (k == 16)):
@@ -119,55 +130,62 @@ class RxChecksum(wiring.Component):
             with m.Elif((k == 13) | (k == 17)):
                 m.d.sync += skip.eq(1)
         with m.Elif(valid & in_ip):
-            m.d.sync += pos.eq(Mux(pos == 0xFFFF, pos, pos + 1))
+            m.d.sync += [odd.eq(~odd), pos.eq(Mux(pos == 20, 20, pos + 1))]
             with m.If(in_header):
-                m.d.sync += ip_sum.eq(ip_sum[:16] + ip_sum[16] + word)
-            with m.If(pseudo | in_payload):
-                m.d.sync += l4_sum.eq(l4_sum[:16] + l4_sum[16] + word)
+                m.d.sync += [header_left.eq(header_left - 1),
+                             ip_sum.eq(ip_sum[:16] + ip_sum[16] + word)]
+            with m.Elif(after != 8):
+                m.d.sync += after.eq(after + 1)
+            with m.If(left != 0):
+                m.d.sync += left.eq(left - 1)
+            # The pseudo-header's length goes in with the fifth byte, which is in no sum.
+            with m.If(pseudo | in_payload | (pos == 4)):
+                m.d.sync += l4_sum.eq(l4_sum[:16] + l4_sum[16] + Mux(pos == 4, payload, word))
             with m.Switch(pos):
                 with m.Case(2):
                     m.d.sync += total_hi.eq(byte)
                 with m.Case(3):
-                    m.d.sync += total.eq(Cat(byte, total_hi))
-                with m.Case(4):
-                    m.d.sync += [payload.eq(total - header), end.eq(total + 4),
-                                 sane.eq(total >= header), tcp_fits.eq(total >= header + 20),
-                                 udp_fits.eq(total >= header + 8)]
+                    # The header's length is its bytes still to come plus the three so far.
+                    m.d.sync += [left.eq(Cat(byte, total_hi)), payload.eq(difference[:16]),
+                                 sane.eq(~difference[16]),
+                                 tcp_fits.eq(~difference[16] & at_least(difference[:16], 20)),
+                                 udp_fits.eq(~difference[16] & at_least(difference[:16], 8))]
                 with m.Case(6):
                     m.d.sync += fragment.eq(byte[5] | (byte[:5] != 0))     # MF, offset
                 with m.Case(7):
                     m.d.sync += fragment.eq(fragment | (byte != 0))
                 with m.Case(9):
                     m.d.sync += proto.eq(byte)
-            with m.If(((pos == header + 6) | (pos == header + 7)) & (byte != 0)):
+            with m.If(~in_header & ((after == 6) | (after == 7)) & (byte != 0)):
                 m.d.sync += udp_zero.eq(0)
 
-        # The verdict, in two registered steps after the frame: fold each sum once (the payload
-        # length goes into the pseudo-header's), then fold again and compare. A second fold that
-        # carries comes to 2 at most, so a right checksum is a second fold of exactly 0xFFFF.
-        ip_fold = Signal(17)
-        l4_fold = Signal(18)    # the sum's 16 bits, its carry and the length
+        # The verdict, registered in two steps after the frame. A sum folds to 0xFFFF (its
+        # 16 bits plus its carry) exactly when it is 0x0FFFF or 0x1FFFE: no adder is needed.
+        def right(total):
+            return (total == 0x0FFFF) | (total == 0x1FFFE)
+        ip_ok = Signal()
+        l4_ok = Signal()
         checked = Signal()      # a TCP or UDP checksum to check
         ipv4 = Signal()
-        folded = Signal()
-        m.d.sync += folded.eq(done)
+        verdict = Signal()
+        m.d.sync += verdict.eq(done)
         with m.If(done):
-            whole = in_ip & version_ok & (pos >= end) & sane
+            whole = in_ip & version_ok & (left == 0) & sane
             m.d.sync += [
-                ip_fold.eq(ip_sum[:16] + ip_sum[16]),
-                l4_fold.eq(l4_sum[:16] + l4_sum[16] + payload),
-                ipv4.eq(in_ip & version_ok & (pos >= header)),
+                ipv4.eq(in_ip & version_ok & ~in_header),
+                ip_ok.eq(right(ip_sum)),
                 checked.eq(whole & ~fragment
                            & (((proto == _TCP) & tcp_fits)
                               | ((proto == _UDP) & udp_fits & ~udp_zero))),
+                l4_ok.eq(right(l4_sum)),
             ]
         with m.If(start):
             m.d.sync += self.result.eq(0)
-        with m.Elif(folded):
+        with m.Elif(verdict):
             m.d.sync += [
                 self.result.ipv4.eq(ipv4),
-                self.result.ip_ok.eq(ipv4 & ((ip_fold[:16] + ip_fold[16:]) == 0xFFFF)),
+                self.result.ip_ok.eq(ipv4 & ip_ok),
                 self.result.l4.eq(checked),
-                self.result.l4_ok.eq(checked & ((l4_fold[:16] + l4_fold[16:]) == 0xFFFF)),
+                self.result.l4_ok.eq(checked & l4_ok),
             ]
         return m
