@@ -19,6 +19,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import DMAReadSignature, DMARequest, DMASignature, DMAWriteSignature
+from .compare import below
 from .pipe import queue
 
 
@@ -131,7 +132,7 @@ def _tag_room(m, tags, channel):
     """Whether ``tags`` has room for two, registered: the queue's level then stays off the
     initiators' ready (the queue holds ``outstanding`` + 1, and one entry goes unused)."""
     room = Signal(name=f"{channel}_room")
-    m.d.sync += room.eq(tags.level < tags.depth - 1)
+    m.d.sync += room.eq(below(tags.level, tags.depth - 1))
     return room
 
 

@@ -17,6 +17,7 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from .bus import MDIOSignature, RegBusSignature, decode, masked, read_mux
+from .compare import at_least, below
 from .regmap import reg
 
 
@@ -131,7 +132,7 @@ class MDIOMaster(wiring.Component):
                 m.d.sync += phase.eq(phase + 1)
                 with m.If(phase == self._half - 1):
                     m.d.sync += [phase.eq(0), bit.eq(bit + 1)]
-                    with m.If(bit >= _PREAMBLE_BITS):
+                    with m.If(at_least(bit, _PREAMBLE_BITS)):
                         m.d.sync += shift_out.eq(shift_out << 1)
                     with m.If(bit == _FRAME_BITS - 1):
                         m.next = "DONE"
@@ -153,10 +154,10 @@ class MDIOMaster(wiring.Component):
         read_mux(m, bus, {reg.MDIC.index: mdic})
         # During a frame the current bit is on MDIO for both phases of MDC.
         with m.If(fsm.ongoing("LOW") | fsm.ongoing("HIGH")):
-            preamble = bit < _PREAMBLE_BITS
+            preamble = below(bit, _PREAMBLE_BITS)
             m.d.comb += [
                 self.mdio.mdio_o.eq(preamble | shift_out[-1]),
-                self.mdio.mdio_oe.eq(~is_read | (bit < _READ_DRIVEN_BITS)),
+                self.mdio.mdio_oe.eq(~is_read | below(bit, _READ_DRIVEN_BITS)),
             ]
         self._fsm = fsm
         return m

@@ -14,6 +14,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import MMIOSignature, RegBusSignature, Space
+from .compare import at_least
 
 
 __all__ = ["MMIOTarget"]
@@ -63,7 +64,7 @@ class MMIOTarget(wiring.Component):
                         bus.w_mask.eq(mask),
                         data.eq(0),
                     ]
-                    with m.If((p.space == Space.IO) & (p.addr[2:] > 1)):
+                    with m.If((p.space == Space.IO) & at_least(p.addr[2:], 2)):
                         # Outside the I/O window's two registers.
                         with m.If(~p.write):
                             m.next = "RESPOND"

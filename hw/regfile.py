@@ -20,6 +20,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK, RegBusSignature, decode, read_mux
+from .compare import below
 from .eeprom import StationLoadSignature
 from .regmap import Access, REGISTERS, reg
 from .rxfilter import FilterTablesSignature
@@ -192,7 +193,7 @@ class RegisterFile(wiring.Component):
                     m.d.sync += write_data.eq((bus.w_data & r.mask) | (r.reset & ~r.mask))
                     m.d.comb += locked.eq(self._locked(r))
         with m.If(self.clear):
-            with m.If(self.clear_row < len(ROWS)):
+            with m.If(below(self.clear_row, len(ROWS))):
                 m.d.comb += [stored_write.addr.eq(self.clear_row), stored_write.data.eq(reset),
                              stored_write.en.eq(0b1111)]
         with m.Else():
@@ -228,7 +229,7 @@ class RegisterFile(wiring.Component):
         ]
         load = self.station_load
         with m.If(self.clear):
-            with m.If(self.clear_row < count):
+            with m.If(below(self.clear_row, count)):
                 m.d.comb += [ra_write.addr.eq(self.clear_row), ra_write.en.eq(0xFF),
                              ra_write.data.eq(0)]
         with m.Elif(load.load):

@@ -33,6 +33,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import DMAReadSignature, DMAWriteBeat, DMAWriteSignature, RegBusSignature, decode, share
+from .compare import at_least
 from .delay import InterruptDelay
 from .desc import RXD_ERR, RXD_STA, RxDescriptor
 from .pipe import StreamRegister
@@ -393,7 +394,7 @@ class RxFrameSequencer(wiring.Component):
                 # core.
                 with m.If(self.status.valid):
                     m.d.sync += [frame.eq(self.status.payload),
-                                 strip.eq(rctl.secrc & (self.status.payload.length >= 4))]
+                                 strip.eq(rctl.secrc & at_least(self.status.payload.length, 4))]
                     m.next = "START"
             with m.State("START"):
                 m.d.comb += self.frame.start.eq(1)

@@ -17,6 +17,7 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK
+from .compare import below
 from .pipe import Queue, StreamRegister
 from .rxcsum import RxChecksumResult
 
@@ -115,7 +116,7 @@ class RxFIFO(wiring.Component):
         word = Signal(64)
         w = self.write
         m.d.comb += [
-            w.room.eq((wp - rp)[:bits + 1] < self._depth),
+            w.room.eq(below((wp - rp)[:bits + 1], self._depth)),
             wr.addr.eq(wp[:bits]),
             wr.data.eq(w.data),
             wr.en.eq(w.en & w.room),

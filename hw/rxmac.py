@@ -42,9 +42,10 @@ from amaranth.lib import crc, data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import GMIIRxSignature
+from .compare import at_least, below
+from .flow import PauseSignature
 from .regmap import reg
 from .rxcsum import RxChecksum
-from .flow import PauseSignature
 from .rxfifo import RxFIFOWriteSignature
 from .rxfilter import FilterTablesSignature, RxAddressFilter
 
@@ -227,8 +228,9 @@ class RxVerdict(wiring.Component):
         rctl = self.rctl
         crc_ok, runt, too_long = self.crc_ok, Signal(), Signal()
         with m.If(self.check):
-            m.d.sync += [crc_ok.eq(self.crc_match), runt.eq(self.length < MIN_FRAME),
-                         too_long.eq(self.length > Mux(rctl.lpe, MAX_LONG_FRAME, MAX_FRAME))]
+            m.d.sync += [crc_ok.eq(self.crc_match), runt.eq(below(self.length, MIN_FRAME)),
+                         too_long.eq(Mux(rctl.lpe, at_least(self.length, MAX_LONG_FRAME + 1),
+                                         at_least(self.length, MAX_FRAME + 1)))]
         # Timing: registered, long before the frame ends (``exact`` settles with the filter,
         # which END waits for), off the verdict's path.
         to_fca = Signal()

@@ -25,6 +25,7 @@ from amaranth.lib.wiring import In, Out
 
 from . import pipe
 from .bus import NO_RW_CHECK, RegBusSignature, decode
+from .compare import below
 from .regmap import Access, STATS
 from .rxmac import RxControl, RxOutcome
 
@@ -204,7 +205,7 @@ def _size_bin(prefix, length):
         == [1, 2, 3, 4, 5]
     # in_bin[k]: 64 << k <= length < 128 << k
     in_bin = [length[6 + k:] == 1 for k in range(5)]
-    fits = in_bin[0] | in_bin[1] | in_bin[2] | in_bin[3] | (in_bin[4] & (length <= 1522))
+    fits = in_bin[0] | in_bin[1] | in_bin[2] | in_bin[3] | (in_bin[4] & below(length, 1523))
     offset = Mux(in_bin[0], length[:6] != 0,
                  Mux(in_bin[1], 2, Mux(in_bin[2], 3, Mux(in_bin[3], 4, 5))))
     return first + offset, fits
@@ -310,7 +311,7 @@ class StatsEvents(wiring.Component):
                 # room for two when it was registered leaves room for one after a report taken
                 # meanwhile.
                 room = Signal(name=f"{name}_room", init=1)
-                m.d.sync += room.eq(queue.w_level <= depth - 2)
+                m.d.sync += room.eq(below(queue.w_level, depth - 1))
                 m.d.comb += [queue.w_en.eq(port.valid & room), port.ready.eq(room)]
             sources.append((queue, self._steps(name, queue.o.payload)))
 

@@ -28,6 +28,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import pipe
+from .compare import below
 from .txframe import TxChecksums, TxOffload, TxWord
 
 
@@ -122,7 +123,7 @@ class TxChecksum(wiring.Component):
         pending = Signal(range(self._depth + 2))
         m.d.sync += pending.eq(pending + (take & word.eop) - (self.results.valid &
                                                               self.results.ready))
-        m.d.sync += self.room.eq(pending < self._depth - 2)
+        m.d.sync += self.room.eq(below(pending, self._depth - 2))
 
         # Stage 0: where the word's bytes are in the frame. The command is taken with the
         # frame's first word, and holds while the frame's words are in stage 1.

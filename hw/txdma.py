@@ -36,6 +36,7 @@ from amaranth.utils import bits_for
 
 from .bus import (DMAReadBeat, DMAReadSignature, DMARequest, DMAWriteSignature, RegBusSignature,
                   share)
+from .compare import at_least, below
 from .delay import InterruptDelay
 from .desc import TXD_STA, TxDescriptor
 from . import pipe
@@ -169,7 +170,7 @@ class TxReadPlanner(wiring.Component):
         headroom = Signal(range(self._space + 1), init=self._space)
         span = Signal(18)
         m.d.sync += span.eq(left + first)
-        last_read = span <= MAX_BURST * 8
+        last_read = below(span, MAX_BURST * 8 + 1)
         short = span[:bits_for(MAX_BURST * 8)]
         m.d.sync += [
             plan.beats.eq(Mux(last_read, (short + 7) >> 3, MAX_BURST)),
@@ -191,7 +192,7 @@ class TxReadPlanner(wiring.Component):
         issued = Signal.like(plan.beats)
         m.d.sync += issued.eq(Mux(self.issue, plan.beats, 0))
         m.d.sync += headroom.eq(headroom - issued + self.dequeued - self.extra)
-        m.d.sync += self.spare.eq(headroom > SPARE)
+        m.d.sync += self.spare.eq(at_least(headroom, SPARE + 1))
         return m
 
 
@@ -656,7 +657,7 @@ class TxWordQueue(wiring.Component):
         # Timing: the room is a register, two words short of full, so that the queue's own
         # ready, which comes from its level, stays off the producer's logic (and never falls
         # while this is high).
-        m.d.sync += self.i.ready.eq(queue.level < self._depth - 2)
+        m.d.sync += self.i.ready.eq(below(queue.level, self._depth - 2))
         m.d.comb += [queue.i.payload.eq(self.i.payload), queue.i.valid.eq(self.i.valid)]
         # The queue is block RAM, whose read data only a register may follow, and which sits
         # far from the MAC. It is read ahead into a small queue in front of the MAC, through two

@@ -40,6 +40,7 @@ from amaranth.lib import crc, data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import GMIITxSignature
+from .compare import at_least, below
 from .flow import PauseSignature, PauseTimer
 from .txframe import TxChecksums, TxTag, TxWord
 
@@ -150,7 +151,7 @@ class TxGap(wiring.Component):
         m = Module()
         count = Signal(10)
         setting = Signal(10)
-        m.d.sync += setting.eq(Mux(self.setting < MIN_GAP, MIN_GAP, self.setting) - 3)
+        m.d.sync += setting.eq(Mux(below(self.setting, MIN_GAP), MIN_GAP, self.setting) - 3)
         m.d.comb += self.ending.eq(~self.over & (count == 1))
         with m.If(self.restart):
             m.d.sync += [count.eq(setting), self.over.eq(0)]
@@ -207,7 +208,7 @@ class TxInsertion(wiring.Component):
         offered, sums, length = self.offered, self.sums, self.length
 
         def mark(offset):
-            return offset + Mux(self.tagged & (offset >= 12), 3, -1)
+            return offset + Mux(self.tagged & at_least(offset, 12), 3, -1)
 
         with m.If(self.load):
             m.d.sync += [tu_high.eq(self.offered_valid & offered.tu & (offered.tucso == 0)),
@@ -304,7 +305,8 @@ class TxMAC(wiring.Component):
             with m.State("CONTROL"):
                 # A PAUSE frame's 18 bytes, then padding.
                 m.d.comb += [out.en.eq(1), out.byte.eq(f.pause_bytes.word_select(length[:5], 8)),
-                             out.crc.eq(1), out.dest.eq(length < 6), out.first.eq(length == 0)]
+                             out.crc.eq(1), out.dest.eq(below(length, 6)),
+                             out.first.eq(length == 0)]
                 m.d.sync += [length.eq(length + 1), f.aborted.eq(0)]
                 with m.If(length == 17):
                     m.next = "PAD"
@@ -351,7 +353,8 @@ class TxMAC(wiring.Component):
         # used, the length counts up by one a cycle (from 0 in the preamble).
         f.short = Signal()
         f.padded = Signal()
-        m.d.sync += [f.short.eq(length + 2 < MIN_FRAME), f.padded.eq(length + 2 == MIN_FRAME)]
+        m.d.sync += [f.short.eq(below(length, MIN_FRAME - 2)),
+                     f.padded.eq(length == MIN_FRAME - 2)]
 
         # The word on the line, its next byte, its last byte, and whether they are the same.
         # ``want`` is the queue's ready, worked out a cycle ahead: after the gap, and with the
@@ -453,7 +456,7 @@ class TxMAC(wiring.Component):
         # one; the tag goes in after the twelfth byte, while the queue waits.
         cur, index, word = f.cur, f.index, self.words.payload
         m.d.comb += [f.out.en.eq(1), f.out.byte.eq(f.insertion.o), f.out.crc.eq(1),
-                     f.out.dest.eq(f.length < 6), f.out.first.eq(f.length == 0),
+                     f.out.dest.eq(below(f.length, 6)), f.out.first.eq(f.length == 0),
                      f.insertion.step.eq(1)]
         m.d.sync += [index.eq(index + 1), f.at_last.eq(index + 1 == f.last),
                      f.length.eq(f.length + 1)]
