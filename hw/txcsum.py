@@ -58,16 +58,17 @@ def _to(bound):
 
 
 class _Tail(data.Struct):
-    """What the later stages need of the command, kept with each word."""
+    """What the later stages need of the command, kept with each word. Whether a checksum goes
+    in is the command's flag and whether it lies inside the frame as far as this word (its start
+    and both its bytes at or before the word's last byte): the last word's say."""
     ip: 1
-    ipcss: 8
+    ip_odd: 1           # IPCSS is odd
     ipcso: 8
     tu: 1
-    tucss: 8
+    tu_odd: 1
     tucso: 8
     udp: 1
     tu_init: 16
-    length: 15          # frame bytes up to and including this word's
 
 
 class _Pass(data.Struct):
@@ -144,13 +145,17 @@ class TxChecksum(wiring.Component):
         w1 = Signal(TxWord)
         v1, sof1, phase1, two1 = Signal(), Signal(), Signal(), Signal()
         base1 = Signal(signed(17))  # the frame offset of the word's byte 0
-        len1 = Signal(15)
+        last1 = Signal(15)          # the frame offset of its last byte
         m.d.sync += v1.eq(take | second)
         with m.If(take):
             m.d.sync += [w1.eq(word), sof1.eq(sof), phase1.eq(0), two1.eq(wanted),
-                         base1.eq(start - word.first), len1.eq(start + word.count)]
+                         base1.eq(start - word.first), last1.eq(start + (word.count - 1))]
         with m.Elif(second):
             m.d.sync += phase1.eq(1)
+        # A checksum lies inside the frame up to here when its start and its second byte are at
+        # or before the word's last byte. The offsets have 8 bits: from 256 on, any does.
+        def inside(css, cso):
+            return (last1[8:] != 0) | ((css <= last1[:8]) & (cso < last1[:8]))
         first = Mux(phase1, cfg.tucss, cfg.ipcss)
         last = Mux(phase1, cfg.tucse, cfg.ipcse)
         s2, e2 = Signal(_Bound), Signal(_Bound)
@@ -164,8 +169,10 @@ class TxChecksum(wiring.Component):
             d2.eq(w1.data),
             p2.valid.eq(v1), p2.sof.eq(sof1), p2.phase.eq(phase1), p2.odd.eq(base1[0]),
             p2.last.eq(v1 & w1.eop & (phase1 | ~two1)),
-            p2.tail.eq(Cat(cfg.ip, cfg.ipcss, cfg.ipcso, cfg.tu, cfg.tucss, cfg.tucso, cfg.udp,
-                           cfg.tu_init, len1)),
+            p2.tail.ip.eq(cfg.ip & inside(cfg.ipcss, cfg.ipcso)), p2.tail.ip_odd.eq(cfg.ipcss[0]),
+            p2.tail.ipcso.eq(cfg.ipcso),
+            p2.tail.tu.eq(cfg.tu & inside(cfg.tucss, cfg.tucso)), p2.tail.tu_odd.eq(cfg.tucss[0]),
+            p2.tail.tucso.eq(cfg.tucso), p2.tail.udp.eq(cfg.udp), p2.tail.tu_init.eq(cfg.tu_init),
         ]
         self._sum(m, queue, s2, e2, lanes2, d2, p2)
         return m
@@ -216,17 +223,15 @@ class TxChecksum(wiring.Component):
             value = ~(folded[:16] + folded[16])[:16]
             return Mux(odd_start, Cat(value[8:], value[:8]), value)
 
-        def inside(css, cso):
-            return (css < tail5.length) & (cso + 1 < tail5.length)
         r6 = Signal(TxChecksums)
         udp6, v6 = Signal(), Signal()
         m.d.sync += [
-            r6.ip.eq(tail5.ip & inside(tail5.ipcss, tail5.ipcso)),
+            r6.ip.eq(tail5.ip),
             r6.ipcso.eq(tail5.ipcso),
-            r6.ip_sum.eq(finish(fold_ip, tail5.ipcss[0])),
-            r6.tu.eq(tail5.tu & inside(tail5.tucss, tail5.tucso)),
+            r6.ip_sum.eq(finish(fold_ip, tail5.ip_odd)),
+            r6.tu.eq(tail5.tu),
             r6.tucso.eq(tail5.tucso),
-            r6.tu_sum.eq(finish(fold_tu, tail5.tucss[0])),
+            r6.tu_sum.eq(finish(fold_tu, tail5.tu_odd)),
             udp6.eq(tail5.udp), v6.eq(v5),
         ]
         result = queue.i.payload

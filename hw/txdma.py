@@ -248,9 +248,10 @@ class TxReadIssuer(wiring.Component):
             with m.State("DESCRIPTOR"):
                 self._take(m, r)
             with m.State("TAKE"):
-                m.d.sync += [r.total.eq(r.frame_bytes + r.left),
-                             r.over.eq(r.frame_bytes + r.left > Mux(r.tse, MAX_TSO_DATA,
-                                                                    MAX_FRAME_DATA))]
+                total = r.frame_bytes + r.left
+                m.d.sync += [r.total.eq(total),
+                             r.over.eq(Mux(r.tse, at_least(total, MAX_TSO_DATA + 1),
+                                           at_least(total, MAX_FRAME_DATA + 1)))]
                 with m.If(~r.empty):
                     m.next = "READ"
                 with m.Elif(r.done_room & r.tag_room):
