@@ -20,7 +20,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import NO_RW_CHECK, RegBusSignature, decode, read_mux
-from .compare import below
+from .compare import at_least, below
 from .eeprom import StationLoadSignature
 from .regmap import Access, REGISTERS, reg
 from .rxfilter import FilterTablesSignature
@@ -220,7 +220,7 @@ class RegisterFile(wiring.Component):
                                              attrs={"ram_style": "block", **NO_RW_CHECK})
         ra_write = ra.write_port(granularity=8)
         ra_read = ra.read_port()        # one read port, so that it fits a block RAM
-        ra_hit = decode(m, bus, (bus.addr >= ral) & (bus.addr < ral + 2 * count))
+        ra_hit = decode(m, bus, at_least(bus.addr, ral) & below(bus.addr, ral + 2 * count))
         ra_offset = (bus.addr - ral).as_unsigned()
         high = ra_offset[0]
         m.d.comb += [
@@ -281,9 +281,17 @@ class RegisterFile(wiring.Component):
             m.d.comb += [wr.addr.eq(bus.addr[:7]), wr.data.eq(bus.w_data)]
             for byte in range(4):
                 m.d.comb += wr.en[byte].eq(bus.w_stb & hit & bus.w_mask[8 * byte])
+        # Timing: the read data goes through two registers that only load, so that the first
+        # can sit by the RAM whatever the second's fan-out. That is a cycle more than the bus
+        # needs: the address is on it from two cycles before the strobe, and no write reaches
+        # the table in the cycle before a read's strobe (accesses come one at a time, a write's
+        # strobe four cycles before the next one's at the least), so the row read a cycle
+        # before the strobe is the one the read asks for.
         hit_q = Signal(2, name=f"{name.lower()}_read")
+        ram_q = Signal(32, name=f"{name.lower()}_ram")
         data_q = Signal(32, name=f"{name.lower()}_data")
-        m.d.sync += [hit_q.eq(Cat(bus.r_stb & hit, hit_q[0])), data_q.eq(rd.data)]
+        m.d.sync += [hit_q.eq(Cat(bus.r_stb & hit, hit_q[0])), ram_q.eq(rd.data),
+                     data_q.eq(ram_q)]
         # The receive filter's look-up port.
         lookup = mem.read_port()
         m.d.comb += lookup.addr.eq(getattr(self.tables, f"{name.lower()}_addr"))
