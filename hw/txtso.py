@@ -256,7 +256,9 @@ class TxSegmenter(wiring.Component):
                 m.next = "LENGTHS"
             with m.State("LENGTHS"):
                 m.d.sync += [r.ip_len.eq(tso.hdrlen - off.ipcss + r.seg_left),
-                             r.tcp_len.eq(tso.hdrlen - off.tucss + r.seg_left)]
+                             r.tcp_len.eq(tso.hdrlen - off.tucss + r.seg_left),
+                             r.small.eq(r.seg_left[4:] == 0),
+                             r.bound.eq(r.seg_left[:4] + r.used)]
                 with m.If(tso.hdrlen == 0):
                     m.next = "DATA"
                 with m.Else():
@@ -306,6 +308,10 @@ class TxSegmenter(wiring.Component):
         # The frame's state, and the segment's.
         r.rem = Signal(20)          # payload bytes after this segment's
         r.seg_left = Signal(16)     # payload bytes of this segment still to go
+        # Beside it, for the payload's handshake (``TxSegmenter._data``): whether fewer than 16
+        # are left, and those plus the bytes already used of the input word.
+        r.small = Signal()
+        r.bound = Signal(5)
         r.final = Signal()          # this is the last segment
         r.more = Signal()           # more than an MSS of payload is left
         r.advance = Signal()        # a segment has gone: the next one's numbers are due
@@ -349,9 +355,13 @@ class TxSegmenter(wiring.Component):
     def _data(self, m, r):
         # The segment's payload; a word that crosses its end is split.
         i, o, count, seg_left = r.i, r.o, r.count, r.seg_left
-        split = (seg_left[4:] == 0) & (count > seg_left[:4])
+        # Timing: whether the word crosses the segment's end (its bytes left, ``count``, more
+        # than the segment's) reaches the input's ready and the output's valid. It is worked out
+        # from the word's count and registers (``count > seg_left`` is ``i.count > bound``), not
+        # through the subtraction that makes ``count``.
+        split = r.small & (i.count > r.bound)
         n = Mux(split, seg_left[:4], count)
-        ends_seg = split | (count == seg_left)
+        ends_seg = split | (r.small & (i.count == r.bound))
         ends_input = ~split & i.eop
         whole = ends_seg & r.final
         m.d.comb += [
@@ -364,8 +374,11 @@ class TxSegmenter(wiring.Component):
         with m.If(r.emit):
             # A split leaves nothing of the segment (n is all of it).
             # Timing: the subtraction does not wait for the split's compare.
+            # After a split the segment ends and LENGTHS works out the next one's bound.
+            rest = seg_left - count
             m.d.sync += [r.used.eq(Mux(split, r.used + seg_left[:3], 0)),
-                         seg_left.eq(Mux(split, 0, seg_left - count))]
+                         seg_left.eq(Mux(split, 0, rest)),
+                         r.small.eq(rest[4:] == 0), r.bound.eq(rest[:4])]
             with m.If(ends_input):
                 m.d.sync += r.pop.eq(1)
                 m.next = "PASS"
