@@ -17,6 +17,8 @@ out). A UDP datagram whose checksum field is zero carries no checksum: it is not
 sum is right when its one's-complement fold is 0xFFFF.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -65,102 +67,120 @@ class RxChecksum(wiring.Component):
         start, valid, byte, done = Signal(), Signal(), Signal(8), Signal()
         m.d.sync += [start.eq(self.start), valid.eq(self.valid), byte.eq(self.byte),
                      done.eq(self.done)]
+        s = self._state()
+        # Each byte is the high half of a 16-bit word at an even position in the datagram (the
+        # header and the payload both start at even positions), the low half at an odd one.
+        word = Mux(s.odd, byte, byte << 8)
+        # At the datagram's fourth byte: total - header, and a borrow when total < header (the
+        # header's length is its bytes still to come plus the three so far).
+        difference = Signal(17)
+        m.d.comb += difference.eq(Cat(byte, s.total_hi) - (s.header_left + 3))
 
+        with m.If(start):
+            m.d.sync += [s.k.eq(0), s.vlan.eq(0), s.skip.eq(0), s.begins.eq(0), s.in_ip.eq(0),
+                         s.pos.eq(0), s.odd.eq(0), s.version_ok.eq(0), s.header_left.eq(0),
+                         s.left.eq(0xFFFF), s.after.eq(0), s.fragment.eq(0), s.proto.eq(0),
+                         s.udp_zero.eq(1), s.ip_sum.eq(0), s.l4_sum.eq(0), s.sane.eq(0),
+                         s.tcp_fits.eq(0), s.udp_fits.eq(0)]
+        with m.Elif(valid & s.begins):
+            # The header's length in bytes less this first one.
+            m.d.sync += [s.begins.eq(0), s.in_ip.eq(1), s.pos.eq(1), s.odd.eq(1),
+                         s.ip_sum.eq(word),
+                         s.version_ok.eq((byte[4:] == 4) & at_least(byte[:4], 5)),
+                         s.header_left.eq((byte[:4] << 2) - 1)]
+        with m.Elif(valid & ~s.in_ip & ~s.skip):
+            self._ethernet(m, s, byte)
+        with m.Elif(valid & s.in_ip):
+            self._datagram(m, s, byte, word, difference)
+        self._verdict(m, s, start, done)
+        return m
+
+    def _state(self):
+        """What the checker keeps of a frame as it passes."""
+        s = SimpleNamespace()
         # Before the IPv4 header: the byte count, up to the end of an 802.1Q tag.
-        k = Signal(5)
-        type_hi = Signal(8)
-        vlan = Signal()
-        skip = Signal()             # not IPv4: nothing more to look at
-        begins = Signal()           # the next byte is the IPv4 header's first
+        s.k = Signal(5)
+        s.type_hi = Signal(8)
+        s.vlan = Signal()
+        s.skip = Signal()           # not IPv4: nothing more to look at
+        s.begins = Signal()         # the next byte is the IPv4 header's first
         # In the datagram. Where a byte is comes from counters rather than from comparisons
         # of a 16-bit position: the header's fields from a position that stops at 20, the
         # header's end from what is left of it, the datagram's end from what is left of it.
-        in_ip = Signal()
-        pos = Signal(range(21))     # datagram bytes so far, up to 20
-        odd = Signal()              # the next byte is at an odd position
-        header_left = Signal(6)     # header bytes still to come
+        s.in_ip = Signal()
+        s.pos = Signal(range(21))   # datagram bytes so far, up to 20
+        s.odd = Signal()            # the next byte is at an odd position
+        s.header_left = Signal(6)   # header bytes still to come
         # Datagram bytes still to come from the fifth on, plus 4 (the FCS): loaded with the
         # total length at the fourth byte, counted down to 0 (then the frame holds the
         # datagram whole, up to its FCS); more than 4 while the datagram's own bytes pass.
-        left = Signal(16, init=0xFFFF)
-        after = Signal(range(9))    # bytes after the header, up to 8
-        total_hi = Signal(8)
-        version_ok = Signal()
-        fragment = Signal()
-        proto = Signal(8)
-        udp_zero = Signal()         # the UDP checksum field reads zero so far
+        s.left = Signal(16, init=0xFFFF)
+        s.after = Signal(range(9))  # bytes after the header, up to 8
+        s.total_hi = Signal(8)
+        s.version_ok = Signal()
+        s.fragment = Signal()
+        s.proto = Signal(8)
+        s.udp_zero = Signal()       # the UDP checksum field reads zero so far
         # Worked out from the header and total lengths at the fourth byte.
-        payload = Signal(16)        # total - header: the pseudo-header's length
-        sane = Signal()             # total >= header
-        tcp_fits = Signal()         # room for a TCP header
-        udp_fits = Signal()         # room for a UDP header
+        s.payload = Signal(16)      # total - header: the pseudo-header's length
+        s.sane = Signal()           # total >= header
+        s.tcp_fits = Signal()       # room for a TCP header
+        s.udp_fits = Signal()       # room for a UDP header
         # One's-complement sums, the carry out of 16 bits added back in the next cycle: 17 bits.
-        ip_sum = Signal(17)
-        l4_sum = Signal(17)
+        s.ip_sum = Signal(17)
+        s.l4_sum = Signal(17)
+        s.in_header = s.header_left != 0
+        return s
 
-        # Each byte is the high half of a 16-bit word at an even position in the datagram (the
-        # header and the payload both start at even positions), the low half at an odd one.
-        word = Mux(odd, byte, byte << 8)
-        in_header = header_left != 0
-        in_payload = ~in_header & at_least(left, 5)
+    def _ethernet(self, m, s, byte):
+        """A byte before the datagram: the Ethernet type, after one 802.1Q tag at most."""
+        ethertype = Cat(byte, s.type_hi)
+        m.d.sync += s.k.eq(s.k + 1)
+        with m.If((s.k == 12) | (s.k == 16)):
+            m.d.sync += s.type_hi.eq(byte)
+        with m.If((s.k == 13) & (ethertype == _VLAN)):
+            m.d.sync += s.vlan.eq(1)
+        with m.Elif(((s.k == 13) | (s.k == 17)) & (ethertype == _IPV4)):
+            m.d.sync += s.begins.eq(1)
+        with m.Elif((s.k == 13) | (s.k == 17)):
+            m.d.sync += s.skip.eq(1)
+
+    def _datagram(self, m, s, byte, word, difference):
+        """A byte of the datagram after its first (or of the FCS after it)."""
+        pos = s.pos
+        in_payload = ~s.in_header & at_least(s.left, 5)
         pseudo = (pos[2:] == 3) | (pos[2:] == 4) | (pos == 9)    # the addresses, the protocol
-        ethertype = Cat(byte, type_hi)
-        difference = Signal(17)     # total - header, and a borrow when total < header
-        m.d.comb += difference.eq(Cat(byte, total_hi) - (header_left + 3))
+        m.d.sync += [s.odd.eq(~s.odd), pos.eq(Mux(pos == 20, 20, pos + 1))]
+        with m.If(s.in_header):
+            m.d.sync += [s.header_left.eq(s.header_left - 1),
+                         s.ip_sum.eq(s.ip_sum[:16] + s.ip_sum[16] + word)]
+        with m.Elif(s.after != 8):
+            m.d.sync += s.after.eq(s.after + 1)
+        with m.If(s.left != 0):
+            m.d.sync += s.left.eq(s.left - 1)
+        # The pseudo-header's length goes in with the fifth byte, which is in no sum.
+        with m.If(pseudo | in_payload | (pos == 4)):
+            m.d.sync += s.l4_sum.eq(s.l4_sum[:16] + s.l4_sum[16] + Mux(pos == 4, s.payload, word))
+        with m.Switch(pos):
+            with m.Case(2):
+                m.d.sync += s.total_hi.eq(byte)
+            with m.Case(3):
+                m.d.sync += [s.left.eq(Cat(byte, s.total_hi)), s.payload.eq(difference[:16]),
+                             s.sane.eq(~difference[16]),
+                             s.tcp_fits.eq(~difference[16] & at_least(difference[:16], 20)),
+                             s.udp_fits.eq(~difference[16] & at_least(difference[:16], 8))]
+            with m.Case(6):
+                m.d.sync += s.fragment.eq(byte[5] | (byte[:5] != 0))     # MF, offset
+            with m.Case(7):
+                m.d.sync += s.fragment.eq(s.fragment | (byte != 0))
+            with m.Case(9):
+                m.d.sync += s.proto.eq(byte)
+        with m.If(~s.in_header & ((s.after == 6) | (s.after == 7)) & (byte != 0)):
+            m.d.sync += s.udp_zero.eq(0)
 
-        with m.If(start):
-            m.d.sync += [k.eq(0), vlan.eq(0), skip.eq(0), begins.eq(0), in_ip.eq(0), pos.eq(0),
-                         odd.eq(0), version_ok.eq(0), header_left.eq(0), left.eq(0xFFFF),
-                         after.eq(0), fragment.eq(0), proto.eq(0), udp_zero.eq(1),
-                         ip_sum.eq(0), l4_sum.eq(0), sane.eq(0), tcp_fits.eq(0),
-                         udp_fits.eq(0)]
-        with m.Elif(valid & begins):
-            # The header's length in bytes less this first one.
-            m.d.sync += [begins.eq(0), in_ip.eq(1), pos.eq(1), odd.eq(1), ip_sum.eq(word),
-                         version_ok.eq((byte[4:] == 4) & at_least(byte[:4], 5)),
-                         header_left.eq((byte[:4] << 2) - 1)]
-        with m.Elif(valid & ~in_ip & ~skip):
-            m.d.sync += k.eq(k + 1)
-            with m.If((k == 12) | (k == 16)):
-                m.d.sync += type_hi.eq(byte)
-            with m.If((k == 13) & (ethertype == _VLAN)):
-                m.d.sync += vlan.eq(1)
-            with m.Elif(((k == 13) | (k == 17)) & (ethertype == _IPV4)):
-                m.d.sync += begins.eq(1)
-            with m.Elif((k == 13) | (k == 17)):
-                m.d.sync += skip.eq(1)
-        with m.Elif(valid & in_ip):
-            m.d.sync += [odd.eq(~odd), pos.eq(Mux(pos == 20, 20, pos + 1))]
-            with m.If(in_header):
-                m.d.sync += [header_left.eq(header_left - 1),
-                             ip_sum.eq(ip_sum[:16] + ip_sum[16] + word)]
-            with m.Elif(after != 8):
-                m.d.sync += after.eq(after + 1)
-            with m.If(left != 0):
-                m.d.sync += left.eq(left - 1)
-            # The pseudo-header's length goes in with the fifth byte, which is in no sum.
-            with m.If(pseudo | in_payload | (pos == 4)):
-                m.d.sync += l4_sum.eq(l4_sum[:16] + l4_sum[16] + Mux(pos == 4, payload, word))
-            with m.Switch(pos):
-                with m.Case(2):
-                    m.d.sync += total_hi.eq(byte)
-                with m.Case(3):
-                    # The header's length is its bytes still to come plus the three so far.
-                    m.d.sync += [left.eq(Cat(byte, total_hi)), payload.eq(difference[:16]),
-                                 sane.eq(~difference[16]),
-                                 tcp_fits.eq(~difference[16] & at_least(difference[:16], 20)),
-                                 udp_fits.eq(~difference[16] & at_least(difference[:16], 8))]
-                with m.Case(6):
-                    m.d.sync += fragment.eq(byte[5] | (byte[:5] != 0))     # MF, offset
-                with m.Case(7):
-                    m.d.sync += fragment.eq(fragment | (byte != 0))
-                with m.Case(9):
-                    m.d.sync += proto.eq(byte)
-            with m.If(~in_header & ((after == 6) | (after == 7)) & (byte != 0)):
-                m.d.sync += udp_zero.eq(0)
-
-        # The verdict, registered in two steps after the frame. A sum folds to 0xFFFF (its
-        # 16 bits plus its carry) exactly when it is 0x0FFFF or 0x1FFFE: no adder is needed.
+    def _verdict(self, m, s, start, done):
+        """The verdict, registered in two steps after the frame. A sum folds to 0xFFFF (its 16
+        bits plus its carry) exactly when it is 0x0FFFF or 0x1FFFE: no adder is needed."""
         def right(total):
             return (total == 0x0FFFF) | (total == 0x1FFFE)
         ip_ok = Signal()
@@ -170,14 +190,14 @@ class RxChecksum(wiring.Component):
         verdict = Signal()
         m.d.sync += verdict.eq(done)
         with m.If(done):
-            whole = in_ip & version_ok & (left == 0) & sane
+            whole = s.in_ip & s.version_ok & (s.left == 0) & s.sane
             m.d.sync += [
-                ipv4.eq(in_ip & version_ok & ~in_header),
-                ip_ok.eq(right(ip_sum)),
-                checked.eq(whole & ~fragment
-                           & (((proto == _TCP) & tcp_fits)
-                              | ((proto == _UDP) & udp_fits & ~udp_zero))),
-                l4_ok.eq(right(l4_sum)),
+                ipv4.eq(s.in_ip & s.version_ok & ~s.in_header),
+                ip_ok.eq(right(s.ip_sum)),
+                checked.eq(whole & ~s.fragment
+                           & (((s.proto == _TCP) & s.tcp_fits)
+                              | ((s.proto == _UDP) & s.udp_fits & ~s.udp_zero))),
+                l4_ok.eq(right(s.l4_sum)),
             ]
         with m.If(start):
             m.d.sync += self.result.eq(0)
@@ -188,4 +208,3 @@ class RxChecksum(wiring.Component):
                 self.result.l4.eq(checked),
                 self.result.l4_ok.eq(checked & l4_ok),
             ]
-        return m
