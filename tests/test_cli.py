@@ -103,6 +103,15 @@ def test_synthesis_seed_is_checked_before_anything_runs():
     assert "Traceback" not in result.stderr
 
 
+def test_synthesis_seeds_are_whole_numbers_each_named_once():
+    for seeds, error in (("1,x", "--seed takes whole numbers separated by commas, not '1,x'"),
+                         ("2,2", "--seed names a seed twice"), ("1,0", "--seed must be 1 or more")):
+        result = subprocess.run([sys.executable, "-m", "hw.synth", "--seed", seeds], cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines()[-1] == f"python -m hw.synth: error: {error}"
+
+
 def test_ctrl_c_stops_the_running_command_and_the_shell_goes_on(tmp_path):
     """As in a shell: SIGINT ends a ping with its statistics (status 130 is the command's), the
     next line runs, and end of input ends the run with the last command's status."""

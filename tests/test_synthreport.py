@@ -30,3 +30,17 @@ def test_parts_come_from_the_module_hierarchy(tmp_path):
         "  txdma: checksum 3, (own) 2, the rest 1"]
     # Blocks under the threshold, and the glue, are left out.
     assert synth._parts_table(cells, rows, submodules, at_least=6) == []
+
+
+def test_fmax_over_several_seeds():
+    one = {1: {"clk": 108.5}}
+    assert synth.fmax_lines(one) == ["clock clk: 108.5 MHz (misses 125 MHz), placement seed 1"]
+    three = {1: {"clk": 108.5}, 2: {"clk": 126.04}, 3: {"clk": 108.0}}
+    assert synth.fmax_lines(three) == [
+        "clock clk: 108.5 MHz (misses 125 MHz), placement seed 1",
+        "clock clk: 126.0 MHz (meets 125 MHz), placement seed 2",
+        "clock clk: 108.0 MHz (misses 125 MHz), placement seed 3",
+        "clock clk over seeds 1, 2, 3: lowest 108.0 MHz, median 108.5 MHz"]
+    two = {4: {"clk": 100.0}, 5: {"clk": 110.0}}
+    assert synth.fmax_lines(two)[-1] == \
+        "clock clk over seeds 4, 5: lowest 100.0 MHz, median 105.0 MHz"
