@@ -3,7 +3,7 @@
 Yosys maps every magnitude comparison to a carry chain on the ECP5 (a CCU2C for each two bits,
 two LUT4's worth), even when one side is a constant. With the constant's bits known, the
 comparison is a chain of ANDs and ORs of the value's bits, which becomes a few LUTs: a 16-bit
-``x >= 20`` takes 16 LUT4 as a carry chain and 3 as logic.
+``x >= 20`` takes seven carry cells (14 LUT4) as a carry chain and 5 LUT4 as logic.
 """
 
 from amaranth.hdl import Const, Value
