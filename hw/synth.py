@@ -147,8 +147,8 @@ def place_and_route(json_path, *, out=BUILD, seed=1, suffix=""):
                         "--report", report, "--threads", "2", "--seed", str(seed),
                         # The analytic placer (heap), nextpnr's default: the electrostatic one
                         # placed the core at 127 to 130 MHz where heap gave 122 to 126 when it
-                        # was 5,600 LUT4, but at 8,000 heap places it at 107 to 113 MHz with
-                        # seeds 1 to 3 where the electrostatic one gives 102.
+                        # was 5,600 LUT4, but at 8,000 heap placed it at 107 to 113 MHz with
+                        # seeds 1 to 3 where the electrostatic one gave 102 to 106.
                         "--placer", "heap",
                         # The core's ports are not pins: place it as a block inside a design.
                         "--out-of-context",
@@ -234,15 +234,16 @@ def main(argv=None):
     if not args.no_pnr:
         fmax = {}
         start = time.perf_counter()
-        for n, seed in enumerate(seeds):
-            stage(f"{'synthesis' if n == 0 else 'seed ' + str(seeds[n - 1])} done in "
-                  f"{(synth_s if n == 0 else time.perf_counter() - start):.0f} s; place and route "
-                  f"with nextpnr, seed {seed} (about two minutes)")
+        done = f"synthesis done in {synth_s:.0f} s"
+        for seed in seeds:
+            stage(f"{done}; place and route with nextpnr, seed {seed} (about two minutes)")
+            placed = time.perf_counter()
             # With one seed, nextpnr's files keep their plain names.
             report = place_and_route(json_path, seed=seed,
                                      suffix="" if len(seeds) == 1 else f"-seed{seed}")
             fmax[seed] = {name: info.get("achieved", 0)
                           for name, info in report.get("fmax", {}).items()}
+            done = f"seed {seed} done in {time.perf_counter() - placed:.0f} s"
         pnr_s = time.perf_counter() - start
         lines += fmax_lines(fmax)
         util = report.get("utilization", {})
