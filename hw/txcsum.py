@@ -4,23 +4,24 @@ Reference: SDM 3.3.3 (legacy CSS/CSO), 3.3.5-3.3.7 (IPCSS/IPCSO/IPCSE, TUCSS/TUC
 RFC 1071 (the ones'-complement sum).
 
 Contract: ``words`` is the transmit queue's input as it is written: a word goes into the queue
-only when it is taken here. ``ready`` comes from a register: a word of a frame that asks for
-checksums takes two cycles (the IP header sum's bytes in the first, the TCP/UDP sum's in the
-second, through one adder), any other word one, so frames go in at four bytes a cycle or more,
-four times the line rate. At a frame's first word, ``commands`` holds the frame's ``TxOffload``
-(the fetcher queued it when it issued the frame's first read, long before the data returns);
-it is taken then. Each frame's ``TxChecksums`` come out of ``results`` at most ``LATENCY``
-cycles after its last word, whether or not it asked for any, so there is one result per frame,
-in order. ``room`` (registered) is low when the results queue could not take a result for each
-frame that might still come in before the writer sees it; the writer then holds its words.
+only when it is taken here. ``ready`` comes from a register. A word of a frame that asks for
+checksums is summed two bytes a cycle, both sums at once: it takes a cycle for each pair of
+byte lanes (0-1, 2-3, 4-5, 6-7) its bytes are in, so four for a whole word, and such frames go
+in at two bytes a cycle, twice the line rate. Any other word takes one cycle. At a frame's first
+word, ``commands`` holds the frame's ``TxOffload`` (the fetcher queued it when it issued the
+frame's first read, long before the data returns); it is taken then. Each frame's
+``TxChecksums`` come out of ``results`` at most ``LATENCY`` cycles after the cycle its last word
+was taken in, whether or not it asked for any, so there is one result per frame, in order.
+``room`` (registered) is low when the results queue could not take a result for each frame that
+might still come in before the writer sees it; the writer then holds its words.
 
 Words marked ``skip`` are taken and ignored. Each sum covers the bytes from its start to its end
 offset, inclusive (to the frame's last byte for an end of 0), over what the buffers hold, the
 checksum field included; the TCP/UDP sum starts from the command's ``tu_init`` (a segment's TCP
-length). The bytes at even and odd offsets from the frame's start are summed apart, so that each
-word's bytes count the same whatever their alignment; the folded sum's bytes are swapped when
-the start is odd. A checksum goes in only when its start and both its bytes lie inside the frame
-(as the SDM ignores IC when CSS or CSO is out of range).
+length). Each word's pairs are summed as 16-bit values with the byte at the even frame offset
+high, so that a word's bytes count the same whatever their alignment; the folded sum's bytes
+are swapped when the start is odd. A checksum goes in only when its start and both its bytes
+lie inside the frame (as the SDM ignores IC when CSS or CSO is out of range).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
@@ -47,6 +48,14 @@ def _bound(offset, base):
     return Cat(d[:3], d < 0, (d >= 0) & d[3:].any())
 
 
+def _start_bound(offset, base):
+    """``_bound`` for an 8-bit ``offset``: the word's byte 0 from 512 on is past any such
+    offset, and below that the difference fits 10 bits."""
+    d = (offset - base[:10])[:10].as_signed()
+    far = ~base[-1] & base[9:].any()
+    return Cat(d[:3], far | (d < 0), ~far & (d >= 0) & d[3:].any())
+
+
 def _from(bound):
     """The lanes at or after ``bound``."""
     return Mux(bound.before, 0xFF, Mux(bound.after, 0, (Const(0xFF, 8) << bound.lane)[:8]))
@@ -58,7 +67,7 @@ def _to(bound):
 
 
 class _Tail(data.Struct):
-    """What the later stages need of the command, kept with each word. Whether a checksum goes
+    """What the later stages need of the command, kept with each pair. Whether a checksum goes
     in is the command's flag and whether it lies inside the frame as far as this word (its start
     and both its bytes at or before the word's last byte): the last word's say."""
     ip: 1
@@ -72,19 +81,19 @@ class _Tail(data.Struct):
 
 
 class _Pass(data.Struct):
-    """A word's pass through the stages after the first, beside its data."""
+    """A pair of byte lanes on its way through the stages after the first."""
     valid: 1
-    sof: 1              # the frame's first word
-    phase: 1            # 0: the IP header sum's pass, 1: the TCP/UDP sum's
-    last: 1             # the frame's last word's last pass
+    sof: 1              # the frame's first pair
+    last: 1             # the frame's last pair
     odd: 1              # the word's byte 0 is at an odd frame offset
     tail: _Tail
 
 
 class TxChecksum(wiring.Component):
-    """A word is taken in one cycle, or two when its frame asks for checksums (four bytes a cycle
-    or more); each frame's checksums come out of ``results`` at most ``LATENCY`` cycles after its
-    last word, one result per frame, in order (see the module's contract).
+    """A word is taken in one cycle, or in a cycle per pair of byte lanes it uses when its frame
+    asks for checksums (two bytes a cycle); each frame's checksums come out of ``results`` at
+    most ``LATENCY`` cycles after its last word is taken, one result per frame, in order (see
+    the module's contract).
 
     Parameters
     ----------
@@ -100,7 +109,7 @@ class TxChecksum(wiring.Component):
     room : Out(1)
     """
 
-    LATENCY = 10        # cycles from the one taking a frame's last word to its result
+    LATENCY = 11        # cycles from the one taking a frame's last word to its result, at most
 
     def __init__(self, *, depth=16):
         self._depth = depth
@@ -133,94 +142,113 @@ class TxChecksum(wiring.Component):
         cfg = Signal(TxOffload)
         start = Mux(sof, 0, pos)
         wanted = Mux(sof, self.commands.payload.ip | self.commands.payload.tu, cfg.ip | cfg.tu)
-        second = Signal()           # the word in stage 1 goes through again, for the TCP/UDP sum
-        m.d.comb += [self.commands.ready.eq(take & sof), self.words.ready.eq(~second)]
-        m.d.sync += second.eq(take & wanted)
+        m.d.comb += self.commands.ready.eq(take & sof)
         with m.If(take):
             m.d.sync += [sof.eq(word.eop), pos.eq(start + word.count)]
             with m.If(sof):
                 m.d.sync += cfg.eq(self.commands.payload)
 
-        # Stage 1: where the sum's first and last bytes fall against the word's.
+        # Stage 1: the word, a pair of its lanes a cycle, from the first pair its bytes are in
+        # to the last (only the first when the frame asks for no checksums).
         w1 = Signal(TxWord)
-        v1, sof1, phase1, two1 = Signal(), Signal(), Signal(), Signal()
+        v1, sof1 = Signal(), Signal()
+        pair, last_pair = Signal(2), Signal(2)
+        end1 = Signal(3)            # the lane of the word's last byte
         base1 = Signal(signed(17))  # the frame offset of the word's byte 0
         last1 = Signal(15)          # the frame offset of its last byte
-        m.d.sync += v1.eq(take | second)
+        more = v1 & (pair != last_pair)
+        # A word is taken when stage 1 is empty or on its last pair: from a register, worked
+        # out for the next cycle.
+        ready = Signal(init=1)
+        m.d.comb += self.words.ready.eq(ready)
+        end_lane = (word.first + word.count - 1)[:3]
+        single = ~wanted | (word.first[1:] == end_lane[1:])
+        m.d.sync += [v1.eq(take | more), ready.eq(Mux(take, single, ~more | (pair + 1 ==
+                                                                              last_pair)))]
         with m.If(take):
-            m.d.sync += [w1.eq(word), sof1.eq(sof), phase1.eq(0), two1.eq(wanted),
-                         base1.eq(start - word.first), last1.eq(start + (word.count - 1))]
-        with m.Elif(second):
-            m.d.sync += phase1.eq(1)
+            m.d.sync += [w1.eq(word), sof1.eq(sof), base1.eq(start - word.first),
+                         last1.eq(start + (word.count - 1)), end1.eq(end_lane),
+                         pair.eq(word.first[1:]),
+                         last_pair.eq(Mux(wanted, end_lane[1:], word.first[1:]))]
+        with m.Elif(more):
+            m.d.sync += [pair.eq(pair + 1), sof1.eq(0)]
+
+        # Where each sum's first and last bytes fall against the word's, for stage 2; the pair.
         # A checksum lies inside the frame up to here when its start and its second byte are at
         # or before the word's last byte. The offsets have 8 bits: from 256 on, any does.
         def inside(css, cso):
             return (last1[8:] != 0) | ((css <= last1[:8]) & (cso < last1[:8]))
-        first = Mux(phase1, cfg.tucss, cfg.ipcss)
-        last = Mux(phase1, cfg.tucse, cfg.ipcse)
-        s2, e2 = Signal(_Bound), Signal(_Bound)
-        lanes2, d2 = Signal(8), Signal(64)
+
+        def end(offset):
+            return Mux(offset == 0, Cat(Const(0, 4), 1), _bound(offset, base1))
+        bounds = {name: Signal(_Bound, name=f"{name}2")
+                  for name in ("ip_start", "ip_end", "tu_start", "tu_end")}
         p2 = Signal(_Pass)
+        data2 = Signal(16)
+        pair2 = Signal(2)
+        in_word2 = Signal(8)        # the word's lanes that hold frame bytes
         m.d.sync += [
-            s2.eq(_bound(first, base1)),
-            e2.eq(Mux(last == 0, Cat(Const(0, 4), 1), _bound(last, base1))),
-            lanes2.eq((Const(0xFF, 8) << w1.first)[:8]
-                      & ~(Const(0xFF, 8) << (w1.first + w1.count))[:8]),
-            d2.eq(w1.data),
-            p2.valid.eq(v1), p2.sof.eq(sof1), p2.phase.eq(phase1), p2.odd.eq(base1[0]),
-            p2.last.eq(v1 & w1.eop & (phase1 | ~two1)),
+            bounds["ip_start"].eq(_start_bound(cfg.ipcss, base1)),
+            bounds["ip_end"].eq(end(cfg.ipcse)),
+            bounds["tu_start"].eq(_start_bound(cfg.tucss, base1)),
+            bounds["tu_end"].eq(end(cfg.tucse)),
+            data2.eq(w1.data.word_select(pair, 16)), pair2.eq(pair),
+            in_word2.eq((Const(0xFF, 8) << w1.first)[:8] & ~(Const(0xFE, 8) << end1)[:8]),
+            p2.valid.eq(v1), p2.sof.eq(sof1), p2.odd.eq(base1[0]),
+            p2.last.eq(v1 & w1.eop & (pair == last_pair)),
             p2.tail.ip.eq(cfg.ip & inside(cfg.ipcss, cfg.ipcso)), p2.tail.ip_odd.eq(cfg.ipcss[0]),
             p2.tail.ipcso.eq(cfg.ipcso),
             p2.tail.tu.eq(cfg.tu & inside(cfg.tucss, cfg.tucso)), p2.tail.tu_odd.eq(cfg.tucss[0]),
             p2.tail.tucso.eq(cfg.tucso), p2.tail.udp.eq(cfg.udp), p2.tail.tu_init.eq(cfg.tu_init),
         ]
-        self._sum(m, queue, s2, e2, lanes2, d2, p2)
+        self._sum(m, queue, bounds, data2, pair2, in_word2, p2)
         return m
 
-    def _sum(self, m, queue, s2, e2, lanes2, d2, p2):
-        # Stage 2: the bytes the sum covers (the others zero).
-        mask = lanes2 & _from(s2) & _to(e2)
-        # Timing: without a reset, the mask alone drives the flip-flops' reset input.
-        covered = Signal(64, reset_less=True)
-        p2b = Signal(_Pass)
-        m.d.sync += [covered.eq(Cat(Mux(mask[i], d2.word_select(i, 8), 0) for i in range(8))),
-                     p2b.eq(p2)]
-
-        # Stage 2b: those at even and at odd frame offsets, added up.
-        lane = [covered.word_select(i, 8) for i in range(8)]
-        at_even = lane[0] + lane[2] + lane[4] + lane[6]
-        at_odd = lane[1] + lane[3] + lane[5] + lane[7]
-        high, low = Signal(10), Signal(10)      # bytes at even offsets are the high bytes
+    def _sum(self, m, queue, bounds, data2, pair2, in_word2, p2):
+        # Stage 2: of the pair's bytes, those each sum covers (the others zero), as a 16-bit
+        # value with the byte at the even frame offset high.
+        covered = {}
         p3 = Signal(_Pass)
-        m.d.sync += [high.eq(Mux(p2b.odd, at_odd, at_even)),
-                     low.eq(Mux(p2b.odd, at_even, at_odd)), p3.eq(p2b)]
+        m.d.sync += p3.eq(p2)
+        for name in ("ip", "tu"):
+            start, end = bounds[f"{name}_start"], bounds[f"{name}_end"]
+            lanes = (in_word2 & _from(start) & _to(end)).word_select(pair2, 2)
+            # The lane whose byte is high in the value: the even one, unless the word's byte 0
+            # is at an odd frame offset.
+            high_data = Mux(p2.odd, data2[8:], data2[:8])
+            low_data = Mux(p2.odd, data2[:8], data2[8:])
+            high_in = Mux(p2.odd, lanes[1], lanes[0])
+            low_in = Mux(p2.odd, lanes[0], lanes[1])
+            covered[name] = value = Signal(16, name=f"{name}_pair")
+            m.d.sync += value.eq(Cat(Mux(low_in, low_data, 0), Mux(high_in, high_data, 0)))
 
-        # Stage 3: each sum so far, and a frame's totals at its last word's last pass.
-        acc_ip, acc_tu = Signal(30), Signal(30)
-        # The TCP/UDP sum starts from the command's ``tu_init``, the IP header sum from 0.
-        sum_next = (Mux(p3.sof, Mux(p3.phase, p3.tail.tu_init, 0), Mux(p3.phase, acc_tu, acc_ip))
-                    + (high << 8) + low)
-        with m.If(p3.valid & p3.phase):
-            m.d.sync += acc_tu.eq(sum_next)
-        with m.If(p3.valid & ~p3.phase):
-            m.d.sync += acc_ip.eq(sum_next)
-        total_ip, total_tu = Signal(30), Signal(30)
+        # Stage 3: each sum so far, 17 bits: the carry out of 16 bits goes back in with the
+        # next pair (2^16 is 1 in ones'-complement arithmetic). The TCP/UDP sum starts from the
+        # command's ``tu_init``, the IP header sum from 0.
+        acc = {name: Signal(17, name=f"acc_{name}") for name in ("ip", "tu")}
+        for name, init in (("ip", 0), ("tu", p3.tail.tu_init)):
+            so_far = Mux(p3.sof, init, acc[name][:16])
+            carry = ~p3.sof & acc[name][16]
+            # The carry in through a low bit that is 1 on both sides: one carry chain.
+            added = (Cat(carry, so_far) + Cat(Const(1, 1), covered[name]))[1:]
+            with m.If(p3.valid):
+                m.d.sync += acc[name].eq(added)
         v4 = Signal()
         tail4 = Signal(_Tail)
-        m.d.sync += [v4.eq(p3.last), total_ip.eq(Mux(p3.phase, acc_ip, sum_next)),
-                     total_tu.eq(Mux(p3.phase, sum_next, acc_tu)), tail4.eq(p3.tail)]
+        m.d.sync += [v4.eq(p3.last), tail4.eq(p3.tail)]
 
-        # Stage 4: folded once. Stage 5: folded again (it fits 16 bits then), complemented and
-        # swapped for an odd start; whether each checksum lies inside the frame. Stage 6: a UDP
-        # checksum of 0 made 0xFFFF, and queued.
-        fold_ip, fold_tu = Signal(17), Signal(17)
+        # Stage 4: folded: the sum so far never exceeds 0x1FFFE (from at most 0xFFFF, each step
+        # adds at most 0xFFFF and a carry, and a carry comes only with low bits of at most
+        # 0xFFFE), so its carry added to its low 16 bits fits 16 bits. Stage 5: complemented and
+        # swapped for an odd start. Stage 6: a UDP checksum of 0 made 0xFFFF, and queued.
+        fold_ip, fold_tu = Signal(16), Signal(16)
         v5 = Signal()
         tail5 = Signal(_Tail)
-        m.d.sync += [fold_ip.eq(total_ip[:16] + total_ip[16:]),
-                     fold_tu.eq(total_tu[:16] + total_tu[16:]), v5.eq(v4), tail5.eq(tail4)]
+        m.d.sync += [fold_ip.eq(acc["ip"][:16] + acc["ip"][16]),
+                     fold_tu.eq(acc["tu"][:16] + acc["tu"][16]), v5.eq(v4), tail5.eq(tail4)]
 
         def finish(folded, odd_start):
-            value = ~(folded[:16] + folded[16])[:16]
+            value = ~folded
             return Mux(odd_start, Cat(value[8:], value[:8]), value)
 
         r6 = Signal(TxChecksums)

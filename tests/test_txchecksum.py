@@ -15,12 +15,13 @@ def reference(frame, start, end, udp=False):
     return 0xFFFF if udp and value == 0 else value
 
 
-def words_of(frame, rng):
-    """The frame as the fetcher queues it: pieces at random offsets in eight-byte words."""
+def words_of(frame, rng, aligned=False):
+    """The frame as the fetcher queues it: pieces at random offsets in eight-byte words (whole
+    words from byte 0 when ``aligned``)."""
     out, at = [], 0
     while at < len(frame):
-        first = rng.randrange(8)
-        count = min(rng.randint(1, 8 - first), len(frame) - at)
+        first = 0 if aligned else rng.randrange(8)
+        count = min(8 if aligned else rng.randint(1, 8 - first), len(frame) - at)
         data = bytearray(rng.randbytes(8))
         data[first:first + count] = frame[at:at + count]
         at += count
@@ -29,7 +30,7 @@ def words_of(frame, rng):
     return out
 
 
-def run(frames, *, gaps=0.3, seed=1):
+def run(frames, *, gaps=0.3, seed=1, aligned=False):
     """Each of ``frames`` is (bytes, offload dict); returns the results in order, and for each
     the cycles from the one in which its frame's last word was taken to the one in which the
     result was offered."""
@@ -41,7 +42,7 @@ def run(frames, *, gaps=0.3, seed=1):
         for frame, offload in frames:
             ctx.set(dut.commands.payload, offload)
             ctx.set(dut.commands.valid, 1)
-            for word in words_of(frame, rng):
+            for word in words_of(frame, rng, aligned):
                 while rng.random() < gaps:
                     ctx.set(dut.words.valid, 0)
                     await ctx.tick()
@@ -75,8 +76,11 @@ def run(frames, *, gaps=0.3, seed=1):
 def test_sums_at_every_alignment_and_range():
     rng = random.Random(7)
     frames, expected = [], []
-    for n in range(60):
+    for n in range(66):
         frame = rng.randbytes(rng.randint(1, 300))
+        if n >= 60:
+            # Sums that reach the largest values a 16-bit word can take, and zero.
+            frame = bytes([0xFF if n % 2 else 0]) * len(frame)
         top = min(len(frame) + 2, 256)
         ipcss, tucss = rng.randrange(40), rng.randrange(60)
         ipcse = rng.choice([0, ipcss + rng.randrange(40)])
@@ -94,36 +98,42 @@ def test_sums_at_every_alignment_and_range():
             "ip_sum": reference(frame, ipcss, ipcse),
             "tu": offload["tu"] and inside(tucss, tucso), "tucso": tucso,
             "tu_sum": reference(frame, tucss, tucse, udp)})
-    results, _ = run(frames)
-    for got, want in zip(results, expected, strict=True):
-        assert {k: got[k] if k.endswith("so") else int(got[k]) for k in want} == want
+    # Words back to back, and with gaps.
+    for gaps in (0, 0.3):
+        results, _ = run(frames, gaps=gaps)
+        for got, want in zip(results, expected, strict=True):
+            assert {k: got[k] if k.endswith("so") else int(got[k]) for k in want} == want
 
 
-def test_one_word_frames_back_to_back_the_rate_and_the_latency():
-    # Frames that ask for checksums go in at a word every two cycles, others at one a cycle;
-    # either way their results come out in order, LATENCY cycles after their last word at most.
-    asks = [(bytes([n, n + 1, n + 2]), dict(tu=1, tucss=0, tucse=0, tucso=0)) for n in range(20)]
+def test_frames_back_to_back_the_rate_and_the_latency():
+    # Whole words from byte 0: a frame that asks for checksums takes four cycles a word (its
+    # last word's result comes LATENCY cycles after it is taken), others one a cycle (three
+    # cycles sooner); either way the results come out in order.
+    asks = [(bytes(range(n, n + 8)), dict(tu=1, tucss=0, tucse=0, tucso=0)) for n in range(20)]
     plain = [(bytes([n] * 5), dict()) for n in range(20)]
-    results, latency = run(asks + plain, gaps=0)
+    results, latency = run(asks + plain, gaps=0, aligned=True)
     assert [int(r.tu_sum) for r in results[:20]] == [reference(f, 0, 0) for f, _ in asks]
     assert [int(r.tu) for r in results] == [1] * 20 + [0] * 20
     assert set(latency[:20]) == {TxChecksum.LATENCY}
-    assert set(latency[20:]) == {TxChecksum.LATENCY - 1}
+    assert set(latency[20:]) == {TxChecksum.LATENCY - 3}
 
 
-def test_words_go_in_at_one_or_two_cycles_each():
-    # Eight full words offered back to back: taken one a cycle, or one every two cycles when
-    # the frame asks for a checksum.
+def test_a_word_takes_a_cycle_per_pair_of_lanes_it_uses():
+    # Words offered back to back: taken one a cycle, or, when the frame asks for a checksum, a
+    # cycle for each pair of byte lanes (0-1, 2-3, 4-5, 6-7) their bytes are in.
+    layout = [(0, 8), (0, 8), (1, 1), (1, 2), (3, 3), (2, 4), (7, 1), (0, 3), (5, 3), (6, 2)]
+
     def cycles_taken(offload):
         dut = TxChecksum()
-        words = [{"data": i, "first": 0, "count": 8, "eop": i == 7} for i in range(8)]
+        words = [{"data": i, "first": first, "count": count, "eop": i == len(layout) - 1}
+                 for i, (first, count) in enumerate(layout)]
         taken = []
 
         async def feed(ctx):
             ctx.set(dut.commands.payload, offload)
             ctx.set(dut.commands.valid, 1)
             ctx.set(dut.results.ready, 1)
-            for cycle in range(40):
+            for cycle in range(50):
                 ctx.set(dut.words.valid, bool(words))
                 if words:
                     ctx.set(dut.words.payload, words[0])
@@ -137,5 +147,8 @@ def test_words_go_in_at_one_or_two_cycles_each():
         sim.run()
         return taken
 
-    assert cycles_taken(dict()) == list(range(8))
-    assert cycles_taken(dict(ip=1, ipcss=0, ipcse=19, ipcso=10)) == list(range(0, 16, 2))
+    assert cycles_taken(dict()) == list(range(len(layout)))
+    pairs = [(first + count - 1) // 2 - first // 2 + 1 for first, count in layout]
+    assert pairs == [4, 4, 1, 2, 2, 2, 1, 2, 2, 1]
+    asks = cycles_taken(dict(ip=1, ipcss=0, ipcse=19, ipcso=10))
+    assert asks == [sum(pairs[:i]) for i in range(len(layout))]
