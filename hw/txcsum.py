@@ -68,9 +68,8 @@ def _to(bound):
 
 class _Tail(data.Struct):
     """What the later stages need of the command, kept with each pair. Whether a checksum goes
-    in is the command's flag, and from stage 3 on also whether it lies inside the frame as far
-    as this word (its start and both its bytes at or before the word's last byte): the last
-    word's say."""
+    in is the command's flag and whether it lies inside the frame as far as this word (its start
+    and both its bytes at or before the word's last byte): the last word's say."""
     ip: 1
     ip_odd: 1           # IPCSS is odd
     ipcso: 8
@@ -156,6 +155,7 @@ class TxChecksum(wiring.Component):
         pair, last_pair = Signal(2), Signal(2)
         end1 = Signal(3)            # the lane of the word's last byte
         base1 = Signal(signed(17))  # the frame offset of the word's byte 0
+        last1 = Signal(15)          # the frame offset of its last byte
         more = v1 & (pair != last_pair)
         # A word is taken when stage 1 is empty or on its last pair: from a register, worked
         # out for the next cycle.
@@ -167,55 +167,49 @@ class TxChecksum(wiring.Component):
                                                                               last_pair)))]
         with m.If(take):
             m.d.sync += [w1.eq(word), sof1.eq(sof), base1.eq(start - word.first),
-                         end1.eq(end_lane),
+                         last1.eq(start + (word.count - 1)), end1.eq(end_lane),
                          pair.eq(word.first[1:]),
                          last_pair.eq(Mux(wanted, end_lane[1:], word.first[1:]))]
         with m.Elif(more):
             m.d.sync += [pair.eq(pair + 1), sof1.eq(0)]
 
-        # Where each sum's first and last bytes, and each checksum's first byte, fall against the
-        # word's, for stage 2; the pair.
+        # Where each sum's first and last bytes fall against the word's, for stage 2; the pair.
+        # A checksum lies inside the frame up to here when its start and its second byte are at
+        # or before the word's last byte. The offsets have 8 bits: from 256 on, any does.
+        def inside(css, cso):
+            return (last1[8:] != 0) | ((css <= last1[:8]) & (cso < last1[:8]))
+
         def end(offset):
             return Mux(offset == 0, Cat(Const(0, 4), 1), _bound(offset, base1))
         bounds = {name: Signal(_Bound, name=f"{name}2")
-                  for name in ("ip_start", "ip_end", "ip_field", "tu_start", "tu_end", "tu_field")}
+                  for name in ("ip_start", "ip_end", "tu_start", "tu_end")}
         p2 = Signal(_Pass)
         data2 = Signal(16)
         pair2 = Signal(2)
         in_word2 = Signal(8)        # the word's lanes that hold frame bytes
-        end2 = Signal(3)
         m.d.sync += [
             bounds["ip_start"].eq(_start_bound(cfg.ipcss, base1)),
             bounds["ip_end"].eq(end(cfg.ipcse)),
             bounds["tu_start"].eq(_start_bound(cfg.tucss, base1)),
             bounds["tu_end"].eq(end(cfg.tucse)),
-            bounds["ip_field"].eq(_start_bound(cfg.ipcso, base1)),
-            bounds["tu_field"].eq(_start_bound(cfg.tucso, base1)), end2.eq(end1),
             data2.eq(w1.data.word_select(pair, 16)), pair2.eq(pair),
             in_word2.eq((Const(0xFF, 8) << w1.first)[:8] & ~(Const(0xFE, 8) << end1)[:8]),
             p2.valid.eq(v1), p2.sof.eq(sof1), p2.odd.eq(base1[0]),
             p2.last.eq(v1 & w1.eop & (pair == last_pair)),
-            p2.tail.ip.eq(cfg.ip), p2.tail.ip_odd.eq(cfg.ipcss[0]),
+            p2.tail.ip.eq(cfg.ip & inside(cfg.ipcss, cfg.ipcso)), p2.tail.ip_odd.eq(cfg.ipcss[0]),
             p2.tail.ipcso.eq(cfg.ipcso),
-            p2.tail.tu.eq(cfg.tu), p2.tail.tu_odd.eq(cfg.tucss[0]),
+            p2.tail.tu.eq(cfg.tu & inside(cfg.tucss, cfg.tucso)), p2.tail.tu_odd.eq(cfg.tucss[0]),
             p2.tail.tucso.eq(cfg.tucso), p2.tail.udp.eq(cfg.udp), p2.tail.tu_init.eq(cfg.tu_init),
         ]
-        self._sum(m, queue, bounds, data2, pair2, in_word2, end2, p2)
+        self._sum(m, queue, bounds, data2, pair2, in_word2, p2)
         return m
 
-    def _sum(self, m, queue, bounds, data2, pair2, in_word2, end2, p2):
+    def _sum(self, m, queue, bounds, data2, pair2, in_word2, p2):
         # Stage 2: of the pair's bytes, those each sum covers (the others zero), as a 16-bit
-        # value with the byte at the even frame offset high. A checksum lies inside the frame as
-        # far as this word when its start is at or before the word's last byte and its field's
-        # first byte before it.
+        # value with the byte at the even frame offset high.
         covered = {}
         p3 = Signal(_Pass)
         m.d.sync += p3.eq(p2)
-        for name in ("ip", "tu"):
-            start, field = bounds[f"{name}_start"], bounds[f"{name}_field"]
-            inside = ((start.before | (~start.after & (start.lane <= end2))) &
-                      (field.before | (~field.after & (field.lane < end2))))
-            m.d.sync += p3.tail[name].eq(p2.tail[name] & inside)
         for name in ("ip", "tu"):
             start, end = bounds[f"{name}_start"], bounds[f"{name}_end"]
             lanes = (in_word2 & _from(start) & _to(end)).word_select(pair2, 2)
