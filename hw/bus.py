@@ -62,9 +62,13 @@ MMIOSignature = wiring.Signature({
 # sampled in the second cycle after the strobe, straight from registers (zero when the address
 # is not the block's), so the core only ORs the blocks' read data together. Registers in
 # flip-flops load it in the cycle after the strobe and hold it; registers in block RAM, whose
-# read data comes late in the cycle after the address, load it a cycle later.
+# read data comes late in the cycle after the address, load it a cycle later. ``soon`` is high
+# in the two cycles before each strobe, while the address is being decoded: a block whose own
+# pipeline writes what its reads return keeps new work out of that pipeline then, so that a
+# read finds nothing still on its way to the row it reads.
 RegBusSignature = wiring.Signature({
     "addr":   Out(15),
+    "soon":   Out(1),
     "r_stb":  Out(1),
     "w_stb":  Out(1),
     "w_data": Out(32),
@@ -92,7 +96,7 @@ def share(m, bus, targets):
     ORed into ``bus.r_data``."""
     r_data = 0
     for target in targets:
-        for name in ("addr", "r_stb", "w_stb", "w_data", "w_mask"):
+        for name in ("addr", "soon", "r_stb", "w_stb", "w_data", "w_mask"):
             m.d.comb += getattr(target.bus, name).eq(getattr(bus, name))
         r_data = r_data | target.bus.r_data
     m.d.comb += bus.r_data.eq(r_data)

@@ -75,12 +75,13 @@ class MMIOTarget(wiring.Component):
                             m.d.sync += data.eq(ioaddr)
                             m.next = "RESPOND"
                     with m.Elif(reg_access):
+                        m.d.sync += bus.soon.eq(1)
                         m.next = "DECODE"
             with m.State("DECODE"):
                 # The blocks decode the address (in up to two registered steps).
                 m.next = "DECODE2"
             with m.State("DECODE2"):
-                m.d.sync += [bus.r_stb.eq(read), bus.w_stb.eq(~read)]
+                m.d.sync += [bus.r_stb.eq(read), bus.w_stb.eq(~read), bus.soon.eq(0)]
                 m.next = "ACCESS"
             with m.State("ACCESS"):
                 # The strobe is on the bus in this cycle.

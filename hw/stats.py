@@ -5,11 +5,12 @@ Reference: SDM 13.7 (statistics registers).
 The counters at 0x4000-0x40FC are 64 rows of one RAM. The MAC reports what it counted as a
 stream of increments (a row and an amount); register reads and increments share one
 read-modify-write pipeline: a row is read; its value, which comes out of the block RAM late in
-the next cycle, is registered; the sum (or zero) is worked out and registered; it is written
-back. The RAM's read data misses the writes of the three operations ahead, the last of them
-made in the cycle of the read: an operation on a row one of them writes takes that write's data
-instead (the newest one's). A register read has priority (its data is due two cycles later) and
-clears the row it read where the map says so.
+the next cycle, is registered; the sum (or zero) is worked out and written back at the end of
+that cycle. A row's value is read only once every operation ahead of it on that row has written
+it back: an operation whose row one of the two ahead of it is still working on waits (which no
+register read needs to, as nothing new enters the pipeline while the register bus decodes an
+access, ``soon``). A register read has priority (its data is due two cycles later) and clears
+the row it read where the map says so.
 Semantics per the map:
 
 - CNT: 32 bits, clear on read, saturating at 0xFFFFFFFF.
@@ -75,8 +76,10 @@ class _Write(data.Struct):
 
 class Statistics(wiring.Component):
     """Register reads answer two cycles after the strobe, clearing the row where the map says;
-    increments come as a stream, one a cycle at most, through the same read-modify-write
-    pipeline, in which a register read has priority.
+    increments come as a stream through the same read-modify-write pipeline, in which a
+    register read has priority. An increment is taken in a cycle when no operation ahead of it
+    is still working on its row (it waits two cycles at most after one on the same row) and the
+    register bus is not decoding an access (``bus.soon``).
 
     Members
     -------
@@ -93,7 +96,8 @@ class Statistics(wiring.Component):
 
     def __init__(self):
         super().__init__()
-        # A row read in the cycle it is written is taken from the write (``older``), not the RAM.
+        # No row is read in the cycle it is written: an operation waits for those ahead of it
+        # on its row, so the RAM's data for a row read and written at once is never used.
         self.counters = memory.Memory(shape=32, depth=ROWS, init=[], attrs=NO_RW_CHECK)
 
     def elaborate(self, platform):
@@ -124,59 +128,52 @@ class Statistics(wiring.Component):
         # the increments' handshake then comes from registers.
         hold = s1.follows_up | s2.follows_up
 
-        m.d.sync += [s1.kind.eq(_Kind.NONE), s1.follows_up.eq(0)]
+        def busy(row):
+            """Whether an operation ahead (in stage 1 or 2) has yet to write ``row`` back."""
+            return (((s1.kind != _Kind.NONE) & (s1.row == row))
+                    | ((s2.kind != _Kind.NONE) & (s2.row == row)))
+
+        # A register read comes with ``soon`` high in the two cycles before its strobe: nothing
+        # else goes in then, so the operations ahead of the read have all written their rows
+        # back by its strobe, and it needs no wait (it could not have one).
+        # The row read is chosen in the operations' order of priority, whether the operation
+        # goes in or not (a read that nothing takes does no harm): a register read, a clear, a
+        # carry, an increment. The operation that goes in carries it on.
+        row = Signal(6)
         with m.If(bus_hit):
-            m.d.comb += rd.addr.eq(bus.addr[:6])
-            m.d.sync += [s1.kind.eq(_Kind.READ), s1.row.eq(bus.addr[:6]),
-                         s1.follows_up.eq(is_high.bit_select(bus.addr[:6], 1))]
+            m.d.comb += row.eq(bus.addr[:6])
         with m.Elif(clear_pending):
-            m.d.comb += rd.addr.eq(clear_row)
-            m.d.sync += [s1.kind.eq(_Kind.CLEAR), s1.row.eq(clear_row), clear_pending.eq(0)]
+            m.d.comb += row.eq(clear_row)
+        with m.Elif(carry_pending):
+            m.d.comb += row.eq(carry_row)
+        with m.Else():
+            m.d.comb += row.eq(self.inc.payload.row)
+        m.d.comb += rd.addr.eq(row)
+        m.d.sync += [s1.kind.eq(_Kind.NONE), s1.follows_up.eq(0), s1.row.eq(row),
+                     s1.amount.eq(Mux(carry_pending, 1, self.inc.payload.amount))]
+        with m.If(bus_hit):
+            m.d.sync += [s1.kind.eq(_Kind.READ), s1.follows_up.eq(is_high.bit_select(row, 1))]
+        with m.Elif(bus.soon | busy(row)):
+            pass
+        with m.Elif(clear_pending):
+            m.d.sync += [s1.kind.eq(_Kind.CLEAR), clear_pending.eq(0)]
         with m.Elif(carry_pending):
             # Into a high row: no follow-up.
-            m.d.comb += rd.addr.eq(carry_row)
-            m.d.sync += [s1.kind.eq(_Kind.ADD), s1.row.eq(carry_row), s1.amount.eq(1),
-                         carry_pending.eq(0)]
+            m.d.sync += [s1.kind.eq(_Kind.ADD), carry_pending.eq(0)]
         with m.Elif(~hold):
-            m.d.comb += [rd.addr.eq(self.inc.payload.row), self.inc.ready.eq(1)]
+            m.d.comb += self.inc.ready.eq(1)
             with m.If(self.inc.valid):
-                m.d.sync += [s1.kind.eq(_Kind.ADD), s1.row.eq(self.inc.payload.row),
-                             s1.amount.eq(self.inc.payload.amount),
-                             s1.follows_up.eq(is_low.bit_select(self.inc.payload.row, 1))]
+                m.d.sync += [s1.kind.eq(_Kind.ADD),
+                             s1.follows_up.eq(is_low.bit_select(row, 1))]
 
-        # Timing: stage 2's result (``res``) is registered (``w``) and written to the RAM in the
-        # next cycle, so that the path into the RAM starts from registers. A row read in stage 0
-        # then misses the results of the three operations ahead of it: the one in stage 1 (in
-        # ``w`` by the time this one is in stage 2), the one in stage 2 (written in the next
-        # cycle) and the one whose write lands in the cycle of the read (``older``). Which of them
-        # wrote the row is worked out in stage 1, against the row as stage 1 holds it.
-        res = Signal(_Write)
-        w = Signal(_Write)
-        older = Signal(_Write)
-        m.d.sync += [w.eq(res), older.eq(w)]
-        # The device reset's sweep writes straight to the RAM: this block's registers are held
-        # in that reset meanwhile.
-        with m.If(self.clear):
-            m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(1)]
-        with m.Else():
-            m.d.comb += [wr.addr.eq(w.row), wr.data.eq(w.data), wr.en.eq(w.en)]
-
-        # Stage 1: the row's value comes out of the RAM; register it as it is, with the data of
-        # the newest of the two earlier writes to the same row, if any.
+        # Stage 1: the row's value comes out of the RAM, into a register.
         raw = Signal(32)
-        next_hit = Signal()         # the result in stage 2 now goes to this row
-        earlier = Signal(32)
-        earlier_hit = Signal()
-        w_hit = w.en & (w.row == s1.row)
-        older_hit = older.en & (older.row == s1.row)
-        m.d.sync += [s2.eq(s1), raw.eq(rd.data),
-                     next_hit.eq(res.en & (res.row == s1.row)),
-                     earlier.eq(Mux(w_hit, w.data, older.data)), earlier_hit.eq(w_hit | older_hit)]
+        m.d.sync += [s2.eq(s1), raw.eq(rd.data)]
 
-        # Stage 2: work out the row's new value.
-        value = Mux(next_hit, w.data, Mux(earlier_hit, earlier, raw))
-        total = value + s2.amount
-        m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(Mux(s2.kind == _Kind.READ, value, 0))]
+        # Stage 2: work out the row's new value, and write it back.
+        res = Signal(_Write)
+        total = raw + s2.amount
+        m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(Mux(s2.kind == _Kind.READ, raw, 0))]
         with m.If(s2.kind == _Kind.READ):
             with m.If(is_cnt.bit_select(s2.row, 1) | is_high.bit_select(s2.row, 1)):
                 m.d.comb += [res.data.eq(0), res.en.eq(1)]
@@ -193,6 +190,12 @@ class Statistics(wiring.Component):
                     m.d.sync += [carry_pending.eq(1), carry_row.eq(s2.row + 1)]
             with m.Elif(is_high.bit_select(s2.row, 1)):
                 m.d.comb += [res.data.eq(total[:32]), res.en.eq(1)]
+        # The device reset's sweep writes straight to the RAM: this block's registers are held
+        # in that reset meanwhile.
+        with m.If(self.clear):
+            m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(1)]
+        with m.Else():
+            m.d.comb += [wr.addr.eq(res.row), wr.data.eq(res.data), wr.en.eq(res.en)]
         return m
 
 

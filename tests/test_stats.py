@@ -19,10 +19,12 @@ def run(testbench):
 
     async def tb(ctx):
         async def read(register):
-            # The address goes on the bus a cycle before the strobe, unless it is there already.
-            if ctx.get(dut.bus.addr) != register.index:
-                ctx.set(dut.bus.addr, register.index)
-                await ctx.tick()
+            # As the MMIO target does it: the address goes on the bus two cycles before the
+            # strobe, with ``soon``.
+            ctx.set(dut.bus.addr, register.index)
+            ctx.set(dut.bus.soon, 1)
+            await ctx.tick().repeat(2)
+            ctx.set(dut.bus.soon, 0)
             ctx.set(dut.bus.r_stb, 1)
             await ctx.tick()
             ctx.set(dut.bus.r_stb, 0)
@@ -103,20 +105,67 @@ def test_clear_sweep_zeroes_rows():
 
 
 def test_back_to_back_operations_on_one_row():
-    # Each operation takes the value the one just ahead of it writes, not the RAM's stale row:
-    # increments every cycle, then a read in the cycle after the last of them, then another.
+    # Each operation takes the value the one ahead of it wrote, not the RAM's stale row: an
+    # increment offered every cycle waits for the two ahead of it on its row (taken every third
+    # cycle), one on another row goes in at once; a read comes right after the last of them,
+    # then an increment in the cycle after the read's strobe waits for the read's clear.
     async def tb(ctx, dut, read, inc):
-        ctx.set(dut.bus.addr, reg.TPT.index)          # decoded ahead of the read's strobe
+        taken = []
         ctx.set(dut.inc.valid, 1)
-        for amount in range(1, 11):
-            ctx.set(dut.inc.payload, {"row": COUNTERS["TPT"], "amount": amount})
+        for cycle in range(30):
+            amount = len(taken) + 1
+            row = "TPT" if amount <= 10 else "TPR"
+            ctx.set(dut.inc.payload, {"row": COUNTERS[row], "amount": amount})
+            if ctx.get(dut.inc.ready):
+                taken.append(cycle)
             await ctx.tick()
-            assert ctx.get(dut.inc.ready)
+            if len(taken) == 11:
+                break
         ctx.set(dut.inc.valid, 0)
         first = await read(reg.TPT)
         await inc("TPT", 7)
-        return first, await read(reg.TPT), await read(reg.TPT)
-    assert run(tb) == (55, 7, 0)
+        return taken, first, await read(reg.TPT), await read(reg.TPT), await read(reg.TPR)
+    taken, *values = run(tb)
+    assert taken == list(range(0, 30, 3))[:10] + [28]
+    assert values == [55, 7, 0, 11]
+
+
+def test_no_increment_is_lost_to_a_read_that_clears():
+    # Increments of one row offered every cycle, through reads of it (which clear it) strobed
+    # after gaps of 0 to 5 cycles: every increment taken is in exactly one read. An increment
+    # let in while the read's address is decoded (``soon``) would be read too late and then
+    # cleared by it.
+    async def tb(ctx, dut, read, inc):
+        taken = 0
+
+        async def cycle():
+            nonlocal taken
+            taken += ctx.get(dut.inc.ready)
+            await ctx.tick()
+        reads = []
+        ctx.set(dut.inc.payload, {"row": COUNTERS["GPTC"], "amount": 1})
+        ctx.set(dut.inc.valid, 1)
+        for gap in range(6):
+            for _ in range(gap):
+                await cycle()
+            ctx.set(dut.bus.addr, reg.GPTC.index)
+            ctx.set(dut.bus.soon, 1)
+            await cycle()
+            await cycle()
+            ctx.set(dut.bus.soon, 0)
+            ctx.set(dut.bus.r_stb, 1)
+            await cycle()
+            ctx.set(dut.bus.r_stb, 0)
+            await cycle()
+            reads.append(ctx.get(dut.bus.r_data))
+        ctx.set(dut.inc.valid, 0)
+        await ctx.tick().repeat(3)
+        reads.append(await read(reg.GPTC))
+        return taken, reads
+    taken, reads = run(tb)
+    # Taken only in the gaps, every third cycle on one row, and never while the read's row is
+    # still being worked on (the two cycles after its strobe).
+    assert (taken, reads) == (5, [0, 0, 1, 1, 1, 2, 0])
 
 
 def test_size_histogram_bins_at_their_edges():
