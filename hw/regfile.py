@@ -104,7 +104,7 @@ class RegisterFile(wiring.Component):
         matches = Signal(len(ROWS), reset_less=True)
         m.d.sync += matches.eq(Cat(bus.addr == r.index for r in ROWS))
         reads = self._flops(m, matches)
-        # Each source of read data, with the registered flag that says it answers this read.
+        # Each source of read data: registers that hold zero unless they answer this read.
         answers = [self._stored(m, matches)]
         ra_read_q, ra_high_q, ra_data_q = self._addresses(m)
         answers += [self._table(m, name) for name in _TABLES]
@@ -116,8 +116,8 @@ class RegisterFile(wiring.Component):
         read_mux(m, bus, reads, into=unshadowed)
         m.d.sync += registered.eq(unshadowed)
         tables = Mux(ra_read_q[1], Mux(ra_high_q[1], ra_data_q[32:], ra_data_q[:32]), 0)
-        for hit_q, rdata in answers:
-            tables = tables | Mux(hit_q, rdata, 0)
+        for rdata in answers:
+            tables = tables | rdata
         m.d.comb += bus.r_data.eq(registered | tables)
         return m
 
@@ -149,7 +149,7 @@ class RegisterFile(wiring.Component):
         return reads
 
     def _stored(self, m, matches):
-        """The read/write registers' RAM. Returns the flag and data of its reads."""
+        """The read/write registers' RAM. Returns its read data, zero unless a read is its."""
         bus = self.bus
         # Read/write registers: a row each in a block RAM, found by a decoder in the two cycles
         # ahead of the strobe; the device reset sweeps their reset values back in. A write
@@ -199,11 +199,13 @@ class RegisterFile(wiring.Component):
         with m.Else():
             m.d.comb += [stored_write.addr.eq(write_row), stored_write.data.eq(write_data),
                          stored_write.en.eq(write_en)]
-        stored_read_q = Signal(2)
+        # The row read, or zero (which the flip-flops' reset input gives) when the read is not
+        # this RAM's.
+        stored_read_q = Signal()
         stored_data_q = Signal(32)
-        m.d.sync += [stored_read_q.eq(Cat(bus.r_stb & stored_hit, stored_read_q[0])),
-                     stored_data_q.eq(stored_read.data)]
-        return stored_read_q[1], stored_data_q
+        m.d.sync += [stored_read_q.eq(bus.r_stb & stored_hit),
+                     stored_data_q.eq(Mux(stored_read_q, stored_read.data, 0))]
+        return stored_data_q
 
     def _addresses(self, m):
         """The receive address table. Returns the flags and data of its reads: whether a read
@@ -260,7 +262,8 @@ class RegisterFile(wiring.Component):
         return ra_read_q, ra_high_q, ra_data_q
 
     def _table(self, m, name):
-        """The multicast or VLAN filter table. Returns the flag and data of its reads."""
+        """The multicast or VLAN filter table. Returns its read data, zero unless a read is
+        its."""
         bus = self.bus
         r = getattr(reg, name)
         # The bus reads its address every cycle but uses the data only after a read strobe,
@@ -287,14 +290,16 @@ class RegisterFile(wiring.Component):
         # the table in the cycle before a read's strobe (accesses come one at a time, a write's
         # strobe four cycles before the next one's at the least), so the row read a cycle
         # before the strobe is the one the read asks for.
-        hit_q = Signal(2, name=f"{name.lower()}_read")
+        # The second register holds zero unless the read is this table's (its flip-flops' reset
+        # input gives the zero).
+        hit_q = Signal(name=f"{name.lower()}_read")
         ram_q = Signal(32, name=f"{name.lower()}_ram")
         data_q = Signal(32, name=f"{name.lower()}_data")
-        m.d.sync += [hit_q.eq(Cat(bus.r_stb & hit, hit_q[0])), ram_q.eq(rd.data),
-                     data_q.eq(ram_q)]
+        m.d.sync += [hit_q.eq(bus.r_stb & hit), ram_q.eq(rd.data),
+                     data_q.eq(Mux(hit_q, ram_q, 0))]
         # The receive filter's look-up port.
         lookup = mem.read_port()
         m.d.comb += lookup.addr.eq(getattr(self.tables, f"{name.lower()}_addr"))
         m.d.sync += getattr(self.tables, f"{name.lower()}_data").eq(lookup.data)
-        return hit_q[1], data_q
+        return data_q
 

@@ -166,14 +166,17 @@ class Statistics(wiring.Component):
                 m.d.sync += [s1.kind.eq(_Kind.ADD),
                              s1.follows_up.eq(is_low.bit_select(row, 1))]
 
-        # Stage 1: the row's value comes out of the RAM, into a register.
+        # Stage 1: the row's value comes out of the RAM, into a register; for a register read,
+        # also into the bus's, which is zero otherwise (its flip-flops' reset input takes that).
         raw = Signal(32)
-        m.d.sync += [s2.eq(s1), raw.eq(rd.data)]
+        read_data = Signal(32)
+        m.d.sync += [s2.eq(s1), raw.eq(rd.data),
+                     read_data.eq(Mux(s1.kind == _Kind.READ, rd.data, 0))]
 
         # Stage 2: work out the row's new value, and write it back.
         res = Signal(_Write)
         total = raw + s2.amount
-        m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(Mux(s2.kind == _Kind.READ, raw, 0))]
+        m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(read_data)]
         with m.If(s2.kind == _Kind.READ):
             with m.If(is_cnt.bit_select(s2.row, 1) | is_high.bit_select(s2.row, 1)):
                 m.d.comb += [res.data.eq(0), res.en.eq(1)]
