@@ -133,27 +133,29 @@ class Statistics(wiring.Component):
             return (((s1.kind != _Kind.NONE) & (s1.row == row))
                     | ((s2.kind != _Kind.NONE) & (s2.row == row)))
 
-        # A register read comes with ``soon`` high in the two cycles before its strobe: nothing
-        # else goes in then, so the operations ahead of the read have all written their rows
-        # back by its strobe, and it needs no wait (it could not have one).
         # The row read is chosen in the operations' order of priority, whether the operation
         # goes in or not (a read that nothing takes does no harm): a register read, a clear, a
-        # carry, an increment. The operation that goes in carries it on.
-        row = Signal(6)
-        with m.If(bus_hit):
-            m.d.comb += row.eq(bus.addr[:6])
-        with m.Elif(clear_pending):
-            m.d.comb += row.eq(clear_row)
+        # carry, an increment. The operation that goes in carries it on. Timing: whether the
+        # row is busy is worked out on the choice among the last three, which comes from
+        # registers, not on the strobe's.
+        queued = Signal(6)
+        with m.If(clear_pending):
+            m.d.comb += queued.eq(clear_row)
         with m.Elif(carry_pending):
-            m.d.comb += row.eq(carry_row)
+            m.d.comb += queued.eq(carry_row)
         with m.Else():
-            m.d.comb += row.eq(self.inc.payload.row)
+            m.d.comb += queued.eq(self.inc.payload.row)
+        row = Mux(bus_hit, bus.addr[:6], queued)
         m.d.comb += rd.addr.eq(row)
         m.d.sync += [s1.kind.eq(_Kind.NONE), s1.follows_up.eq(0), s1.row.eq(row),
                      s1.amount.eq(Mux(carry_pending, 1, self.inc.payload.amount))]
+        # A register read comes with ``soon`` high in the two cycles before its strobe: nothing
+        # else goes in then, so the operations ahead of the read have all written their rows
+        # back by its strobe, and it needs no wait (it could not have one).
         with m.If(bus_hit):
-            m.d.sync += [s1.kind.eq(_Kind.READ), s1.follows_up.eq(is_high.bit_select(row, 1))]
-        with m.Elif(bus.soon | busy(row)):
+            m.d.sync += [s1.kind.eq(_Kind.READ),
+                         s1.follows_up.eq(is_high.bit_select(bus.addr[:6], 1))]
+        with m.Elif(bus.soon | busy(queued)):
             pass
         with m.Elif(clear_pending):
             m.d.sync += [s1.kind.eq(_Kind.CLEAR), clear_pending.eq(0)]
@@ -164,7 +166,7 @@ class Statistics(wiring.Component):
             m.d.comb += self.inc.ready.eq(1)
             with m.If(self.inc.valid):
                 m.d.sync += [s1.kind.eq(_Kind.ADD),
-                             s1.follows_up.eq(is_low.bit_select(row, 1))]
+                             s1.follows_up.eq(is_low.bit_select(self.inc.payload.row, 1))]
 
         # Stage 1: the row's value comes out of the RAM, into a register; for a register read,
         # also into the bus's, which is zero otherwise (its flip-flops' reset input takes that).
