@@ -778,7 +778,7 @@ class TxDMA(wiring.Component):
         wiring.connect(m, work.o, tso.work)
         # Timing: the segmenter's ready, which comes from its state, stops at a skid buffer
         # rather than running on into the fetcher's read data path.
-        m.submodules.fetched = fetched = SkidBuffer(TxTaggedWord)
+        m.submodules.fetched = fetched = pipe.Queue(TxTaggedWord, ram_depth=2)
         wiring.connect(m, fetch.words, fetched.i)
         wiring.connect(m, fetched.o, tso.fetched)
         # Timing: the segmenter's words, with the command of the frame each starts, go into the
