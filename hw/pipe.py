@@ -5,20 +5,22 @@ path, a slice cuts the timing path at the cost of one cycle of latency, and keep
 throughput: it takes a new payload in the cycle its current one leaves.
 
 - ``StreamRegister``: ``ready`` passes through combinationally, so only the forward path is cut.
-- ``SkidBuffer``: ``ready`` comes from a register too, so neither direction's logic reaches the
-  other side. A payload that arrives while the output is stalled waits in a second register
-  (the skid), and ``ready`` falls while it is there.
+
+Where ``ready`` must come from a register too, so that neither direction's logic reaches the
+other side, the core uses a ``Queue`` of two RAM entries: its ready comes from its level, and
+two rows of distributed RAM cost less than a skid buffer's choice between two registers for
+every bit.
 
 And ``queue``, the core's way of making an ``amaranth.lib.fifo.SyncFIFOBuffered``, and
 ``Queue``, the same with streams of a given shape.
 """
 
-from amaranth.hdl import Module, Mux, Shape, ShapeCastable, Signal
+from amaranth.hdl import Module, Shape, ShapeCastable
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["StreamRegister", "SkidBuffer", "queue", "Queue"]
+__all__ = ["StreamRegister", "queue", "Queue"]
 
 
 def queue(*, width, ram_depth):
@@ -95,26 +97,4 @@ class StreamRegister(_Slice):
         m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
         with m.If(self.i.ready):
             m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
-        return m
-
-
-class SkidBuffer(_Slice):
-    __doc__ = """A payload taken on ``i`` leaves on ``o`` from a register a cycle later, one a
-    cycle through; ``i.ready`` comes from a register (the skid is empty): neither direction's
-    logic reaches the other side.
-
-    """ + _Slice.__doc__
-
-    def elaborate(self, platform):
-        m = Module()
-        skid = Signal(self._shape)
-        skid_valid = Signal()
-        m.d.comb += self.i.ready.eq(~skid_valid)
-        with m.If(~self.o.valid | self.o.ready):
-            # The output register is free: the skid goes first, else the input.
-            m.d.sync += [self.o.valid.eq(skid_valid | self.i.valid),
-                         self.o.payload.eq(Mux(skid_valid, skid, self.i.payload)),
-                         skid_valid.eq(0)]
-        with m.Elif(self.i.valid & ~skid_valid):
-            m.d.sync += [skid.eq(self.i.payload), skid_valid.eq(1)]
         return m

@@ -40,7 +40,7 @@ from .compare import at_least, below
 from .delay import InterruptDelay
 from .desc import TXD_STA, TxDescriptor
 from . import pipe
-from .pipe import SkidBuffer, StreamRegister
+from .pipe import StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch, RingConfig, RingHead
 from .txcsum import TxChecksum
@@ -388,7 +388,7 @@ class TxBeatAssembler(wiring.Component):
     """Beats of the reads in, with their tags in the order the reads were issued; ``TxTaggedWord``
     entries out, one per beat, each from a register. A descriptor's last word waits there for
     what comes next (a word, or a zero-length descriptor's tag), which says whether it ends the
-    frame. Beats pass a skid buffer first: ``beats.ready`` comes from a register.
+    frame. Beats pass a small queue first: ``beats.ready`` comes from its level.
 
     Members
     -------
@@ -409,10 +409,11 @@ class TxBeatAssembler(wiring.Component):
         tags = self.tags
         tag = tags.payload
         # Timing: beats are registered as they arrive (the DMA arbiter's routing of read data to
-        # its readers would otherwise run into the logic below), in a skid buffer, whose ready
-        # comes from a register (with a plain register slice the handshake below ran on through
-        # the arbiter into its tag FIFO's level).
-        m.submodules.beats = beats_in = SkidBuffer(DMAReadBeat)
+        # its readers would otherwise run into the logic below), in a small queue whose ready
+        # comes from its level, a register (with a plain register slice the handshake below ran
+        # on through the arbiter into its tag FIFO's level). Two entries of distributed RAM and
+        # an output register cost less than a skid buffer's choice of two registers per bit.
+        m.submodules.beats = beats_in = pipe.Queue(DMAReadBeat, ram_depth=2)
         wiring.connect(m, wiring.flipped(self.beats), beats_in.i)
         beat = beats_in.o
         remaining = Signal(12)
@@ -776,8 +777,9 @@ class TxDMA(wiring.Component):
         wiring.connect(m, fetch.offload, offloads.i)
         wiring.connect(m, offloads.o, work.i)
         wiring.connect(m, work.o, tso.work)
-        # Timing: the segmenter's ready, which comes from its state, stops at a skid buffer
-        # rather than running on into the fetcher's read data path.
+        # Timing: the segmenter's ready, which comes from its state, stops at a small queue
+        # (whose ready comes from its level) rather than running on into the fetcher's read
+        # data path.
         m.submodules.fetched = fetched = pipe.Queue(TxTaggedWord, ram_depth=2)
         wiring.connect(m, fetch.words, fetched.i)
         wiring.connect(m, fetched.o, tso.fetched)
