@@ -284,14 +284,13 @@ class RegisterFile(wiring.Component):
             m.d.comb += [wr.addr.eq(bus.addr[:7]), wr.data.eq(bus.w_data)]
             for byte in range(4):
                 m.d.comb += wr.en[byte].eq(bus.w_stb & hit & bus.w_mask[8 * byte])
-        # Timing: the read data goes through two registers that only load, so that the first
-        # can sit by the RAM whatever the second's fan-out. That is a cycle more than the bus
-        # needs: the address is on it from two cycles before the strobe, and no write reaches
-        # the table in the cycle before a read's strobe (accesses come one at a time, a write's
-        # strobe four cycles before the next one's at the least), so the row read a cycle
-        # before the strobe is the one the read asks for.
-        # The second register holds zero unless the read is this table's (its flip-flops' reset
-        # input gives the zero).
+        # Timing: the read data goes through two registers, the first of which only loads, so
+        # that it can sit by the RAM whatever the second's fan-out; the second holds zero
+        # unless the read is this table's (its flip-flops' reset input gives the zero). That is
+        # a cycle more than the bus needs: the address is on it from two cycles before the
+        # strobe, and no write reaches the table in the cycle before a read's strobe (accesses
+        # come one at a time, a write's strobe four cycles before the next one's at the least),
+        # so the row read a cycle before the strobe is the one the read asks for.
         hit_q = Signal(name=f"{name.lower()}_read")
         ram_q = Signal(32, name=f"{name.lower()}_ram")
         data_q = Signal(32, name=f"{name.lower()}_data")
