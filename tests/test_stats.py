@@ -108,7 +108,7 @@ def test_back_to_back_operations_on_one_row():
     # Each operation takes the value the one ahead of it wrote, not the RAM's stale row: an
     # increment offered every cycle waits for the two ahead of it on its row (taken every third
     # cycle), one on another row goes in at once; a read comes right after the last of them,
-    # then an increment in the cycle after the read's strobe waits for the read's clear.
+    # then an increment offered as the read's data comes waits a cycle for the read's clear.
     async def tb(ctx, dut, read, inc):
         taken = []
         ctx.set(dut.inc.valid, 1)
