@@ -66,8 +66,11 @@ class Queue(fifo.SyncFIFOBuffered):
         return o
 
 
-class _Slice(wiring.Component):
-    """Parameters
+class StreamRegister(wiring.Component):
+    """A payload taken on ``i`` leaves on ``o`` from a register a cycle later, one a cycle
+    through; ``i.ready`` follows ``o.ready`` combinationally: only the forward path is cut.
+
+    Parameters
     ----------
     shape : shape-like
         Of the payload.
@@ -79,18 +82,10 @@ class _Slice(wiring.Component):
     """
 
     def __init__(self, shape):
-        self._shape = shape
         super().__init__({
             "i": In(stream.Signature(shape)),
             "o": Out(stream.Signature(shape)),
         })
-
-
-class StreamRegister(_Slice):
-    __doc__ = """A payload taken on ``i`` leaves on ``o`` from a register a cycle later, one a
-    cycle through; ``i.ready`` follows ``o.ready`` combinationally: only the forward path is cut.
-
-    """ + _Slice.__doc__
 
     def elaborate(self, platform):
         m = Module()
