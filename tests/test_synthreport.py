@@ -52,8 +52,10 @@ def test_a_run_with_three_seeds_reports_each_and_the_summary(tmp_path, monkeypat
 
     def place_and_route(json_path, *, seed, suffix):
         placed.append((seed, suffix))
+        late = {"cell": "txdma.b_TRELLIS_FF_Q", "port": "DI", "delay": [1.0, 8.0 + seed]}
         return {"fmax": {"clk": {"achieved": 100.0 + seed}},
-                "utilization": {"TRELLIS_FF": {"used": 3, "available": 24288}}}
+                "utilization": {"TRELLIS_FF": {"used": 3, "available": 24288}},
+                "detailed_net_timings": [{"net": "a", "endpoints": [late]}]}
 
     cells = {"txdma.a_LUT4_Z": {"type": "LUT4"}, "txdma.b_TRELLIS_FF_Q": {"type": "TRELLIS_FF"}}
     monkeypatch.setattr(synth, "BUILD", str(tmp_path))
@@ -72,9 +74,48 @@ def test_a_run_with_three_seeds_reports_each_and_the_summary(tmp_path, monkeypat
         "clock clk: 102.0 MHz (misses 125 MHz), placement seed 2",
         "clock clk over seeds 3, 1, 2: lowest 101.0 MHz, median 102.0 MHz"]
     assert "placed TRELLIS_FF: 3 of 24288" in report
+    assert report[-3:] == ["  seed 3: 1 of 1: txdma (own) 1 (11.00 ns)",
+                           "  seed 1: 1 of 1: txdma (own) 1 (9.00 ns)",
+                           "  seed 2: 1 of 1: txdma (own) 1 (10.00 ns)"]
     progress = capsys.readouterr().err
     assert "seed 3 done in" in progress and "place and route with nextpnr, seed 2" in progress
     # One seed keeps nextpnr's files under their plain names.
     placed.clear()
     assert synth.main([]) == 0
     assert placed == [(1, "")]
+
+
+def test_late_inputs_by_block_and_part():
+    # nextpnr's detailed timing gives, for each net, when its value reaches each load. Only the
+    # inputs where timing ends count: flip-flops' data, enable and reset, block RAM's data,
+    # address and enables, distributed RAM's write port (its cell split in packing).
+    ff, bram, dpr, lut = ({"type": kind} for kind in
+                          ("TRELLIS_FF", "DP16KD", "TRELLIS_DPR16X4", "LUT4"))
+    cells = {"txdma.a_TRELLIS_FF_Q": ff, "txdma.checksum.b_TRELLIS_FF_Q": ff,
+             "txdma.c_LUT4_Z": lut, "rxmac.table.0.0": bram, "stats.q.storage.0.0": dpr,
+             "enable_TRELLIS_FF_Q": ff}
+
+    def load(cell, port, latest):
+        return {"cell": cell, "port": port, "delay": [1.0, latest], "event": "posedge clk"}
+    report = {"detailed_net_timings": [
+        {"net": "n1", "driver": "x", "port": "F", "endpoints": [
+            load("txdma.a_TRELLIS_FF_Q", "DI", 8.5), load("txdma.a_TRELLIS_FF_Q", "CE", 7.9),
+            load("txdma.c_LUT4_Z", "A", 9.5)]},                      # not where timing ends
+        {"net": "n2", "driver": "y", "port": "Q", "endpoints": [
+            load("txdma.checksum.b_TRELLIS_FF_Q", "CE", 9.1), load("rxmac.table.0.0", "DIA3", 8.2),
+            load("rxmac.table.0.0", "CLKA", 9.9),
+            load("stats.q.storage.0.0$DPRAM_COMB0", "WD", 8.3),
+            load("stats.q.storage.0.0$DPRAM_COMB0", "RAD0", 9.0),    # a read: combinational
+            load("enable_TRELLIS_FF_Q", "M", 8.1), load("unknown_cell", "DI", 9.9)]},
+    ]}
+    submodules = {"txdma", "txdma.checksum", "rxmac", "stats"}
+    timed, groups = synth.late_endpoints(report, cells, submodules, period=8.0)
+    assert timed == 6
+    assert groups == {"txdma (own)": (1, 8.5), "txdma checksum": (1, 9.1), "rxmac (own)": (1, 8.2),
+                      "stats (own)": (1, 8.3), "(glue)": (1, 8.1)}
+    assert synth.late_lines({2: (timed, groups)}, period=8.0, shown=2) == [
+        "", "flip-flop and RAM inputs reached later than 8.0 ns (the target's period; setup not "
+        "counted), by block and part:",
+        "  seed 2: 5 of 6: txdma (own) 1 (8.50 ns), txdma checksum 1 (9.10 ns), elsewhere 3"]
+    # A placement that meets the period.
+    assert synth.late_lines({1: (6, {})}, period=8.0)[-1] == "  seed 1: 0 of 6"
