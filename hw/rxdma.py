@@ -387,6 +387,11 @@ class RxFrameSequencer(wiring.Component):
                      self.rxdmt0.eq(threshold_check
                                     & (self.free == (self.count >> (rctl.rdmts + 1))))]
         m.d.comb += self.status_word.eq(self._status_word(m, frame, n, last_buffer))
+        # The job's payload straight from registers, whatever the state: the writer loads its
+        # command's base from it in every idle cycle, and the state would otherwise be on
+        # that path to its 84 flip-flops.
+        m.d.comb += [self.job.payload.address.eq(self.descs.payload.buffer_addr),
+                     self.job.payload.size.eq(size)]
 
         with m.FSM(name="rxdma") as fsm:
             with m.State("IDLE"):
@@ -422,11 +427,7 @@ class RxFrameSequencer(wiring.Component):
                     m.d.comb += [self.stats.valid.eq(1), self.stats.payload.no_buffers.eq(1)]
                     with m.If(self.stats.ready):
                         m.d.sync += waited.eq(1)
-                m.d.comb += [
-                    self.job.payload.address.eq(self.descs.payload.buffer_addr),
-                    self.job.payload.size.eq(size),
-                    self.job.valid.eq(~off & self.descs.valid),
-                ]
+                m.d.comb += self.job.valid.eq(~off & self.descs.valid)
                 with m.If(self.job.valid & self.job.ready):
                     m.d.sync += n.eq(size)
                     m.next = "WRITE"
