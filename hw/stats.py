@@ -136,15 +136,17 @@ class Statistics(wiring.Component):
         # The row read is chosen in the operations' order of priority, whether the operation
         # goes in or not (a read that nothing takes does no harm): a register read, a clear, a
         # carry, an increment. The operation that goes in carries it on. Timing: whether the
-        # row is busy is worked out on the choice among the last three, which comes from
-        # registers, not on the strobe's.
+        # row is busy is worked out for each of the last three, from registers, and chosen as
+        # the row is: neither the strobe nor the choice comes before the compares.
         queued = Signal(6)
+        queued_busy = Signal()
         with m.If(clear_pending):
-            m.d.comb += queued.eq(clear_row)
+            m.d.comb += [queued.eq(clear_row), queued_busy.eq(busy(clear_row))]
         with m.Elif(carry_pending):
-            m.d.comb += queued.eq(carry_row)
+            m.d.comb += [queued.eq(carry_row), queued_busy.eq(busy(carry_row))]
         with m.Else():
-            m.d.comb += queued.eq(self.inc.payload.row)
+            m.d.comb += [queued.eq(self.inc.payload.row),
+                         queued_busy.eq(busy(self.inc.payload.row))]
         row = Mux(bus_hit, bus.addr[:6], queued)
         m.d.comb += rd.addr.eq(row)
         m.d.sync += [s1.kind.eq(_Kind.NONE), s1.follows_up.eq(0), s1.row.eq(row),
@@ -155,7 +157,7 @@ class Statistics(wiring.Component):
         with m.If(bus_hit):
             m.d.sync += [s1.kind.eq(_Kind.READ),
                          s1.follows_up.eq(is_high.bit_select(bus.addr[:6], 1))]
-        with m.Elif(bus.soon | busy(queued)):
+        with m.Elif(bus.soon | queued_busy):
             pass
         with m.Elif(clear_pending):
             m.d.sync += [s1.kind.eq(_Kind.CLEAR), clear_pending.eq(0)]
