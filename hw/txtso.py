@@ -12,8 +12,9 @@ as its command. Of a frame with TSE:
 - the first HDRLEN bytes, the header, are kept (a byte a cycle); the words they came in go on
   as ``skip`` words, which the checksum unit and the MAC pass over, so that their ``desc_end``
   still retires the descriptors they ended;
-- the PAYLEN bytes after them go out MSS at a time (the last segment takes what is left), each
-  segment behind a copy of the header (eight bytes every ten cycles) in which the IPv4 total
+- the PAYLEN bytes after them go out MSS at a time (the last segment takes what is left), a
+  word every second cycle, each segment behind a copy of the header (eight bytes every ten
+  cycles) in which the IPv4 total
   length and identification (with TUCMD.IP) and the TCP sequence number and flags (with
   TUCMD.TCP) are the segment's: identification one more and sequence number MSS more than the
   segment before, FIN and PSH only in the last;
@@ -256,9 +257,7 @@ class TxSegmenter(wiring.Component):
                 m.next = "LENGTHS"
             with m.State("LENGTHS"):
                 m.d.sync += [r.ip_len.eq(tso.hdrlen - off.ipcss + r.seg_left),
-                             r.tcp_len.eq(tso.hdrlen - off.tucss + r.seg_left),
-                             r.small.eq(r.seg_left[4:] == 0),
-                             r.bound.eq(r.seg_left[:4] + r.used)]
+                             r.tcp_len.eq(tso.hdrlen - off.tucss + r.seg_left)]
                 with m.If(tso.hdrlen == 0):
                     m.next = "DATA"
                 with m.Else():
@@ -308,10 +307,6 @@ class TxSegmenter(wiring.Component):
         # The frame's state, and the segment's.
         r.rem = Signal(20)          # payload bytes after this segment's
         r.seg_left = Signal(16)     # payload bytes of this segment still to go
-        # Beside it, for the payload's handshake (``TxSegmenter._data``): whether fewer than 16
-        # are left, and those plus the bytes already used of the input word.
-        r.small = Signal()
-        r.bound = Signal(5)
         r.final = Signal()          # this is the last segment
         r.more = Signal()           # more than an MSS of payload is left
         r.advance = Signal()        # a segment has gone: the next one's numbers are due
@@ -356,16 +351,22 @@ class TxSegmenter(wiring.Component):
         # The segment's payload; a word that crosses its end is split.
         i, o, count, seg_left = r.i, r.o, r.count, r.seg_left
         # Timing: whether the word crosses the segment's end (its bytes left, ``count``, more
-        # than the segment's) reaches the input's ready and the output's valid. It is worked out
-        # from the word's count and registers (``count > seg_left`` is ``i.count > bound``), not
-        # through the subtraction that makes ``count``.
-        split = r.small & (i.count > r.bound)
+        # than the segment's) decides the input's ready, which enables the whole output
+        # register of the queue in front, and the output's valid. It is worked out into
+        # registers: a word goes out only from the cycle after it came (or after the word
+        # before it went), when they are ``judged``. A payload word then takes two cycles, still
+        # twice as fast as the checksum unit takes the words of a frame with checksums (four
+        # cycles each), which every TSE frame has.
+        split, ends_seg, judged = Signal(), Signal(), Signal()
+        m.d.sync += [split.eq(count > seg_left), ends_seg.eq(count >= seg_left),
+                     # The word and the bytes left change only as a word goes out; and the
+                     # state leaves only as one goes, so this is low on entering it again.
+                     judged.eq(self.fetched.valid & ~r.emit)]
         n = Mux(split, seg_left[:4], count)
-        ends_seg = split | (r.small & (i.count == r.bound))
         ends_input = ~split & i.eop
         whole = ends_seg & r.final
         m.d.comb += [
-            r.gate.eq(~split | self.spare), r.consume.eq(~split),
+            r.gate.eq(judged & (~split | self.spare)), r.consume.eq(~split),
             o.count.eq(n), o.eop.eq(ends_seg | ends_input),
             o.desc_end.eq(i.desc_end & ~split),
             o.abort.eq((i.abort & ~split) | (ends_input ^ whole)),
@@ -373,12 +374,9 @@ class TxSegmenter(wiring.Component):
         ]
         with m.If(r.emit):
             # A split leaves nothing of the segment (n is all of it).
-            # Timing: the subtraction does not wait for the split's compare.
-            # After a split the segment ends and LENGTHS works out the next one's bound.
             rest = seg_left - count
             m.d.sync += [r.used.eq(Mux(split, r.used + seg_left[:3], 0)),
-                         seg_left.eq(Mux(split, 0, rest)),
-                         r.small.eq(rest[4:] == 0), r.bound.eq(rest[:4])]
+                         seg_left.eq(Mux(split, 0, rest))]
             with m.If(ends_input):
                 m.d.sync += r.pop.eq(1)
                 m.next = "PASS"

@@ -45,7 +45,8 @@ def work(hdrlen=0, mss=0, paylen=0, tse=1, tucss=34):
 def run(frames, *, seed=1, stall=0.3):
     """Each of ``frames`` is (bytes, work dict). Returns the frames that came out, each as
     (bytes, error, tso_last, tu_init), the input words' and output words' counts, the
-    desc_ends in and out, and the words flagged extra."""
+    desc_ends in and out, the words flagged extra, and (``sent``) for each word that went out,
+    the cycle, whether it was a skip word and the bytes of its frame before it."""
     dut = TxSegmenter()
     rng = random.Random(seed)
     inputs = [(f, w, words_of(f, rng)) for f, w in frames]
@@ -54,7 +55,7 @@ def run(frames, *, seed=1, stall=0.3):
             word["desc_end"] = rng.random() < 0.2 or word["eop"]
     n_in = sum(len(words) for _, _, words in inputs)
     ends_in = sum(word["desc_end"] for _, _, words in inputs for word in words)
-    out, stats = [], {"words": 0, "desc_ends": 0, "extra": 0}
+    out, stats = [], {"words": 0, "desc_ends": 0, "extra": 0, "sent": []}
 
     async def feed_work(ctx):
         # Each frame's work is queued ahead of its words, as the fetcher does.
@@ -77,8 +78,9 @@ def run(frames, *, seed=1, stall=0.3):
 
     async def take(ctx):
         frame, cmd = bytearray(), None
-        idle = 0
+        idle = cycle = 0
         while idle < 2000:
+            cycle += 1
             ready = rng.random() >= stall
             ctx.set(dut.words.ready, ready)
             ctx.set(dut.spare, rng.random() >= stall)
@@ -91,6 +93,7 @@ def run(frames, *, seed=1, stall=0.3):
             stats["words"] += 1
             stats["desc_ends"] += word.desc_end
             stats["extra"] += extra
+            stats["sent"].append((cycle, word.skip, len(frame)))
             if word.skip:
                 assert not word.eop
                 continue
@@ -167,3 +170,15 @@ def test_mismatched_contexts_end_in_an_aborted_segment():
         (None, 1, 1),
         (94, 0, 0), (94, 0, 0), (74, 0, 1)]
     assert stats["desc_ends"] == ends_in
+
+
+def test_payload_words_go_every_second_cycle():
+    # Without stalls: a header copy, then the payload, a word every two cycles (the decision
+    # whether a word crosses the segment's end is registered first).
+    rng = random.Random(6)
+    frame = tcp_super_packet(rng, 56, 400)
+    out, _, _, stats = run([(frame, work(56, 1000, 400))], stall=0)
+    assert out == [(f, 0, 1, tl) for f, tl in reference(frame, 56, 1000, 400)]
+    payload = [cycle for cycle, skip, before in stats["sent"] if not skip and before >= 56]
+    assert len(payload) >= 50
+    assert {b - a for a, b in zip(payload, payload[1:])} == {2}
