@@ -252,10 +252,12 @@ class RegisterFile(wiring.Component):
                     m.d.sync += self.station[8 * byte:8 * byte + 8].eq(
                         ra_write.data[8 * byte:8 * byte + 8])
         # Block RAM read data arrives late in its cycle: it goes straight into registers, and is
-        # selected a cycle later (the bus samples read data two cycles after the strobe).
+        # selected a cycle later (the bus samples read data two cycles after the strobe). They
+        # load in every cycle, without a reset or an enable, so that synthesis can make them the
+        # block RAM's own output register (``hw.synth``).
         ra_read_q = Signal(2)
         ra_high_q = Signal(2)
-        ra_data_q = Signal(64)
+        ra_data_q = Signal(64, reset_less=True)
         m.d.sync += [ra_read_q.eq(Cat(bus.r_stb & ra_hit, ra_read_q[0])),
                      ra_high_q.eq(Cat(high, ra_high_q[0])), ra_data_q.eq(ra_read.data)]
         m.d.comb += self.tables.ra_data.eq(ra_data_q)
@@ -292,13 +294,17 @@ class RegisterFile(wiring.Component):
         # come one at a time, a write's strobe four cycles before the next one's at the least),
         # so the row read a cycle before the strobe is the one the read asks for.
         hit_q = Signal(name=f"{name.lower()}_read")
-        ram_q = Signal(32, name=f"{name.lower()}_ram")
+        # The first loads in every cycle, without a reset or an enable: synthesis can make it
+        # the block RAM's own output register (``hw.synth``).
+        ram_q = Signal(32, name=f"{name.lower()}_ram", reset_less=True)
         data_q = Signal(32, name=f"{name.lower()}_data")
         m.d.sync += [hit_q.eq(bus.r_stb & hit), ram_q.eq(rd.data),
                      data_q.eq(Mux(hit_q, ram_q, 0))]
-        # The receive filter's look-up port.
+        # The receive filter's look-up port, registered likewise (a block RAM of its own).
         lookup = mem.read_port()
-        m.d.comb += lookup.addr.eq(getattr(self.tables, f"{name.lower()}_addr"))
-        m.d.sync += getattr(self.tables, f"{name.lower()}_data").eq(lookup.data)
+        lookup_q = Signal(32, name=f"{name.lower()}_lookup", reset_less=True)
+        m.d.comb += [lookup.addr.eq(getattr(self.tables, f"{name.lower()}_addr")),
+                     getattr(self.tables, f"{name.lower()}_data").eq(lookup_q)]
+        m.d.sync += lookup_q.eq(lookup.data)
         return data_q
 

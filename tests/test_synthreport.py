@@ -1,5 +1,8 @@
-"""The synthesis report's breakdown of the largest blocks into their parts, from the exported
-Verilog's module names and the netlist's cell names (no synthesis run)."""
+"""The synthesis report (the blocks' parts from the exported Verilog's module names and the
+netlist's cell names, the Fmax over seeds, the late inputs) and the netlist pass that gives
+block RAMs their output registers, on made-up netlists and reports (no synthesis run)."""
+
+import json
 
 from hw import synth
 
@@ -119,3 +122,59 @@ def test_late_inputs_by_block_and_part():
         "  seed 2: 5 of 6: txdma (own) 1 (8.50 ns), txdma checksum 1 (9.10 ns), elsewhere 3"]
     # A placement that meets the period.
     assert synth.late_lines({1: (6, {})}, period=8.0)[-1] == "  seed 1: 0 of 6"
+
+
+def _netlist(flop_params=None, flop_conn=None, extra_load=False, ram_params=None):
+    """A block RAM (read data DOA0, DOB0; DOA1 unused) whose read data bits each go to a
+    flip-flop that loads in every cycle, as Yosys writes such a netlist; the variations make one
+    of the conditions fail."""
+    flop = {"type": "TRELLIS_FF", "port_directions": {"CLK": "input", "DI": "input",
+                                                      "LSR": "input", "Q": "output"},
+            "parameters": {"CEMUX": "1 ", "CLKMUX": "CLK", "GSR": "DISABLED", "LSRMUX": "LSR",
+                           "REGSET": "RESET", **(flop_params or {})}}
+    cells = {
+        "ram": {"type": "DP16KD",
+                "port_directions": {"CLKA": "input", "CLKB": "input", "OCEA": "input",
+                                    "OCEB": "input", "RSTA": "input", "RSTB": "input",
+                                    "DOA0": "output", "DOA1": "output", "DOB0": "output"},
+                "parameters": {"REGMODE_A": "NOREG", "REGMODE_B": "NOREG",
+                               **(ram_params or {})},
+                "connections": {"CLKA": [2], "CLKB": [2], "OCEA": ["0"], "OCEB": ["1"],
+                                "RSTA": ["0"], "RSTB": ["0"], "DOA0": [10], "DOA1": [11],
+                                "DOB0": [12]}},
+        "a_TRELLIS_FF_Q": {**flop, "connections": {"CLK": [2], "DI": [10], "LSR": ["0"],
+                                                   "Q": [20], **(flop_conn or {})}},
+        "b_TRELLIS_FF_Q": {**flop, "connections": {"CLK": [2], "DI": [12], "LSR": ["0"],
+                                                   "Q": [22]}},
+        "user_LUT4": {"type": "LUT4", "port_directions": {"A": "input", "B": "input",
+                                                          "Z": "output"},
+                      "parameters": {}, "connections": {"A": [20], "B": [12 if extra_load
+                                                                          else 22], "Z": [30]}},
+    }
+    return {"ports": {"clk": {"direction": "input", "bits": [2]},
+                      "out": {"direction": "output", "bits": [30]}}, "cells": cells}
+
+
+def test_flip_flops_after_a_block_ram_become_its_output_register():
+    module = _netlist()
+    assert synth.absorb_output_registers(module) == 1
+    ram = module["cells"]["ram"]
+    assert set(module["cells"]) == {"ram", "user_LUT4"}
+    # The read data now comes from the output register, on the nets the flip-flops drove.
+    assert (ram["connections"]["DOA0"], ram["connections"]["DOB0"]) == ([20], [22])
+    assert ram["connections"]["DOA1"] == [11]
+    assert (ram["parameters"]["REGMODE_A"], ram["parameters"]["REGMODE_B"]) == ("OUTREG",
+                                                                                "OUTREG")
+    assert (ram["connections"]["OCEA"], ram["connections"]["OCEB"]) == (["1"], ["1"])
+
+
+def test_a_block_ram_keeps_its_flip_flops_unless_all_of_them_qualify():
+    for module in (_netlist(flop_params={"CEMUX": "CE"}, flop_conn={"CE": [5]}),  # an enable
+                   _netlist(flop_conn={"LSR": [6]}),                # a reset
+                   _netlist(flop_params={"CLKMUX": "INV"}),         # the other edge
+                   _netlist(flop_conn={"CLK": [3]}),                # another clock
+                   _netlist(extra_load=True),                       # the data goes elsewhere too
+                   _netlist(ram_params={"REGMODE_B": "OUTREG"})):   # a register already
+        before = json.loads(json.dumps(module))
+        assert synth.absorb_output_registers(module) == 0
+        assert module == before
