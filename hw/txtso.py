@@ -14,10 +14,9 @@ as its command. Of a frame with TSE:
   still retires the descriptors they ended;
 - the PAYLEN bytes after them go out MSS at a time (the last segment takes what is left), a
   word every second cycle, each segment behind a copy of the header (eight bytes every ten
-  cycles) in which the IPv4 total
-  length and identification (with TUCMD.IP) and the TCP sequence number and flags (with
-  TUCMD.TCP) are the segment's: identification one more and sequence number MSS more than the
-  segment before, FIN and PSH only in the last;
+  cycles) in which the IPv4 total length and identification (with TUCMD.IP) and the TCP
+  sequence number and flags (with TUCMD.TCP) are the segment's: identification one more and
+  sequence number MSS more than the segment before, FIN and PSH only in the last;
 - each segment's command is the frame's checksum work, with the segment's TCP length to add to
   the TCP/UDP sum (the driver seeds the checksum field with the pseudo-header sum without it);
 - a payload word that crosses a segment's end goes out twice, its bytes up to the end closing
