@@ -159,9 +159,13 @@ class RegisterFile(wiring.Component):
                                                      init=[r.reset for r in ROWS],
                                                      attrs={"ram_style": "block", **NO_RW_CHECK})
         stored_write = stored.write_port(granularity=8)
-        # Read from the decoded row, registered in the RAM, then once more. The bus uses the
-        # data only after a read strobe, and a write lands in the cycle after its strobe, when no
-        # read strobe can come.
+        # Read from the decoded row, registered in the RAM, then twice more: the first of those
+        # registers only loads (synthesis makes it the block RAM's own output register,
+        # ``hw.synth``), the second holds zero unless the read is this RAM's. The row is
+        # decoded straight from the address, which is on the bus two cycles before the strobe,
+        # so the RAM is read a cycle before the strobe and the data is in the first register by
+        # the strobe's end. The bus uses the data only after a read strobe, and a write lands
+        # in the cycle after its strobe, when no read strobe can come.
         stored_read = stored.read_port()
         stored_row = Signal(range(len(ROWS)))
         # The decode and the write's row and data need no reset: they are loaded every cycle,
@@ -169,10 +173,12 @@ class RegisterFile(wiring.Component):
         # free for the zeros of the masks.
         stored_hit = Signal(reset_less=True)
         reset = Signal(32)
-        # Two steps: a match flag per row, then the row number from those flags.
+        # The row number from a match flag per row, in one step; whether the address is one of
+        # the rows, a cycle later from the registered flags.
+        match_now = Cat(bus.addr == r.index for r in ROWS)
         m.d.sync += [stored_hit.eq(matches.any()),
                      stored_row.eq(functools.reduce(operator.or_, (
-                         Mux(matches[row], row, 0) for row in range(len(ROWS)))))]
+                         Mux(match_now[row], row, 0) for row in range(len(ROWS)))))]
         with m.Switch(self.clear_row):
             for row, r in enumerate(ROWS):
                 with m.Case(row):
@@ -202,9 +208,10 @@ class RegisterFile(wiring.Component):
         # The row read, or zero (which the flip-flops' reset input gives) when the read is not
         # this RAM's.
         stored_read_q = Signal()
+        stored_ram = Signal(32, reset_less=True)
         stored_data_q = Signal(32)
-        m.d.sync += [stored_read_q.eq(bus.r_stb & stored_hit),
-                     stored_data_q.eq(Mux(stored_read_q, stored_read.data, 0))]
+        m.d.sync += [stored_read_q.eq(bus.r_stb & stored_hit), stored_ram.eq(stored_read.data),
+                     stored_data_q.eq(Mux(stored_read_q, stored_ram, 0))]
         return stored_data_q
 
     def _addresses(self, m):
