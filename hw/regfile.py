@@ -101,11 +101,12 @@ class RegisterFile(wiring.Component):
         # A match flag per row of the RAM below, decoded from the address ahead of the strobe;
         # the flip-flops of a shadowed register take their writes by its row's flag too. No
         # reset: loaded every cycle.
+        match_now = Cat(bus.addr == r.index for r in ROWS)
         matches = Signal(len(ROWS), reset_less=True)
-        m.d.sync += matches.eq(Cat(bus.addr == r.index for r in ROWS))
+        m.d.sync += matches.eq(match_now)
         reads = self._flops(m, matches)
         # Each source of read data: registers that hold zero unless they answer this read.
-        answers = [self._stored(m, matches)]
+        answers = [self._stored(m, match_now, matches)]
         ra_read_q, ra_high_q, ra_data_q = self._addresses(m)
         answers += [self._table(m, name) for name in _TABLES]
 
@@ -148,7 +149,7 @@ class RegisterFile(wiring.Component):
                     m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
         return reads
 
-    def _stored(self, m, matches):
+    def _stored(self, m, match_now, matches):
         """The read/write registers' RAM. Returns its read data, zero unless a read is its."""
         bus = self.bus
         # Read/write registers: a row each in a block RAM, found by a decoder in the two cycles
@@ -173,9 +174,8 @@ class RegisterFile(wiring.Component):
         # free for the zeros of the masks.
         stored_hit = Signal(reset_less=True)
         reset = Signal(32)
-        # The row number from a match flag per row, in one step; whether the address is one of
-        # the rows, a cycle later from the registered flags.
-        match_now = Cat(bus.addr == r.index for r in ROWS)
+        # The row number from the match flags as the address is decoded, in one step; whether
+        # the address is one of the rows, a cycle later from the registered flags.
         m.d.sync += [stored_hit.eq(matches.any()),
                      stored_row.eq(functools.reduce(operator.or_, (
                          Mux(match_now[row], row, 0) for row in range(len(ROWS)))))]
