@@ -15,7 +15,7 @@ And ``queue``, the core's way of making an ``amaranth.lib.fifo.SyncFIFOBuffered`
 ``Queue``, the same with streams of a given shape.
 """
 
-from amaranth.hdl import Module, Shape, ShapeCastable
+from amaranth.hdl import Module, Shape, ShapeCastable, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -74,6 +74,13 @@ class StreamRegister(wiring.Component):
     ----------
     shape : shape-like
         Of the payload.
+    ram_output : bool
+        For a slice right after a block RAM (a queue's read data): the payload register has no
+        reset and loads only what is taken, so that it has one enable and no reset, and
+        synthesis can make it the RAM's own output register (``hw.synth``). It then holds
+        nothing but payloads, never what the RAM gives before its first write. Otherwise it
+        loads whenever ``i.ready`` is high (an enable that does not wait for ``i.valid``) and
+        is reset with ``o.valid``.
 
     Members
     -------
@@ -81,7 +88,9 @@ class StreamRegister(wiring.Component):
     o : Out(stream.Signature(shape))
     """
 
-    def __init__(self, shape):
+    def __init__(self, shape, *, ram_output=False):
+        self._shape = shape
+        self._ram_output = ram_output
         super().__init__({
             "i": In(stream.Signature(shape)),
             "o": Out(stream.Signature(shape)),
@@ -91,5 +100,13 @@ class StreamRegister(wiring.Component):
         m = Module()
         m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
         with m.If(self.i.ready):
-            m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
+            m.d.sync += self.o.valid.eq(self.i.valid)
+        if self._ram_output:
+            payload = Signal(self._shape, reset_less=True)
+            m.d.comb += self.o.payload.eq(payload)
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += payload.eq(self.i.payload)
+        else:
+            with m.If(self.i.ready):
+                m.d.sync += self.o.payload.eq(self.i.payload)
         return m

@@ -175,7 +175,7 @@ class DescriptorPrefetch(wiring.Component):
         m.submodules.queue = ResetInserter(flush)(queue)
         # The queue goes into block RAM (``hw.synth`` asks for it), whose read data comes late
         # in the cycle: the descriptors leave from a register slice, emptied with the queue.
-        out = pipe.StreamRegister(self._layout)
+        out = pipe.StreamRegister(self._layout, ram_output=True)
         m.submodules.out = ResetInserter(flush)(out)
         wiring.connect(m, queue.o, out.i)
         wiring.connect(m, wiring.flipped(self.descs), out.o)

@@ -133,7 +133,7 @@ class RxFIFO(wiring.Component):
 
         # The frames' statuses are queued in block RAM (``hw.synth`` asks for it), whose read
         # data comes late in the cycle: they leave from a register slice.
-        m.submodules.status = status = StreamRegister(RxStatus)
+        m.submodules.status = status = StreamRegister(RxStatus, ram_output=True)
         wiring.connect(m, frames.o, status.i)
         wiring.connect(m, status.o, wiring.flipped(self.status))
         # Read ahead, three words deep: the RAM's own output register holds the word read last
@@ -147,7 +147,7 @@ class RxFIFO(wiring.Component):
         # 64 enables; the read enable comes from registers alone.
         held = Signal()             # the RAM's read data is a word not yet moved on
         staged = Signal()           # ``near`` holds a word not yet moved on
-        near = Signal(64)
+        near = Signal(64, reset_less=True)     # (so it can be the RAM's output register)
         # Committed words not yet read, registered: after a read, ``held`` stays high for at
         # least a cycle, by when this is current again.
         pending = Signal()

@@ -151,10 +151,12 @@ def absorb_output_registers(module):
     placement often spends; from the output register it comes within 1 ns. Yosys never uses
     it, so a register that the design puts after the read port stays in the fabric. Here a
     block RAM takes over such registers when every read data bit it drives goes to exactly one
-    flip-flop, and nothing else, and those flip-flops load in every cycle (no enable, no reset,
-    not inverted) on the block RAM's clock: the output register, always enabled and never
-    reset, then does what they did, cycle for cycle. Both ports' register modes and enables
-    are set, as in the 36-bit mode the read data comes out of both halves."""
+    flip-flop, and nothing else, and those flip-flops have no reset, are clocked on the block
+    RAM's clock, and either all load in every cycle or all share one enable (active high): the
+    output register, never reset and enabled as they were (OCE), then does what they did, cycle
+    for cycle. Both ports' register modes and enables are set: in the 36-bit mode the read data
+    comes out of both halves, and Yosys drives that mode's read side from port B (CEB, RSTB; it
+    ties OCEA and RSTA low), so OCEB is the one that counts, and port A's is the same."""
     cells = module["cells"]
     outputs = {bit for port in module["ports"].values() if port["direction"] != "input"
                for bit in port["bits"]}
@@ -165,12 +167,16 @@ def absorb_output_registers(module):
                 for bit in bits:
                     loads.setdefault(bit, []).append((name, port))
 
-    def plain_flop(name, clock):
+    def enable_of(name, clock):
+        """The enable of a flip-flop that has no reset and is clocked by ``clock``: ["1"] if it
+        loads in every cycle, its enable's net if it has an active-high one, else None."""
         cell = cells[name]
         params, conn = cell["parameters"], cell["connections"]
-        return (cell["type"] == "TRELLIS_FF" and params.get("CEMUX", "").strip() == "1"
-                and conn.get("LSR", ["0"]) == ["0"] and params.get("CLKMUX", "CLK") == "CLK"
-                and conn["CLK"] == clock)
+        if (cell["type"] != "TRELLIS_FF" or conn.get("LSR", ["0"]) != ["0"]
+                or params.get("CLKMUX", "CLK") != "CLK" or conn["CLK"] != clock):
+            return None
+        mux = params.get("CEMUX", "").strip()
+        return ["1"] if mux == "1" else conn["CE"] if mux == "CE" else None
 
     absorbed = 0
     for name, cell in list(cells.items()):
@@ -180,22 +186,26 @@ def absorb_output_registers(module):
                 or any(params.get(f"CLK{p}MUX", f"CLK{p}") != f"CLK{p}" for p in "AB")
                 or any(conn.get(f"RST{p}", ["0"]) != ["0"] for p in "AB")):
             continue
-        flops = {}
+        flops, enables = {}, set()
         for port, bits in conn.items():
             if port.startswith("DO") and isinstance(bits[0], int) and bits[0] in loads:
                 users = loads[bits[0]]
-                if (bits[0] in outputs or len(users) != 1 or users[0][1] != "DI"
-                        or not plain_flop(users[0][0], conn["CLKB"])):
+                if bits[0] in outputs or len(users) != 1 or users[0][1] != "DI":
+                    break
+                enable = enable_of(users[0][0], conn["CLKB"])
+                if enable is None:
                     break
                 flops[port] = users[0][0]
+                enables.add(tuple(enable))
         else:
-            if not flops:
+            if not flops or len(enables) != 1:
                 continue
+            enable = list(enables.pop())
             for port, flop in flops.items():
                 conn[port] = cells.pop(flop)["connections"]["Q"]
             for p in "AB":
                 params[f"REGMODE_{p}"] = "OUTREG"
-                conn[f"OCE{p}"] = ["1"]
+                conn[f"OCE{p}"] = enable
             absorbed += 1
     return absorbed
 

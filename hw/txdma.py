@@ -680,7 +680,7 @@ class TxWordQueue(wiring.Component):
                      pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
         # The small queue is block RAM too (``hw.synth`` asks for it), which can sit by the
         # MAC: words leave it through a register slice.
-        m.submodules.to_mac = to_mac = StreamRegister(TxWord)
+        m.submodules.to_mac = to_mac = StreamRegister(TxWord, ram_output=True)
         wiring.connect(m, ahead.o, to_mac.i)
         wiring.connect(m, to_mac.o, wiring.flipped(self.o))
         return m
@@ -773,7 +773,7 @@ class TxDMA(wiring.Component):
         # Each frame's work goes ahead of its words, to the segmenter, which hands the checksum
         # unit a command with each frame's (or segment's) first word.
         # Timing: the work leaves the block RAM through a register slice.
-        m.submodules.work = work = StreamRegister(TxWork)
+        m.submodules.work = work = StreamRegister(TxWork, ram_output=True)
         wiring.connect(m, fetch.offload, offloads.i)
         wiring.connect(m, offloads.o, work.i)
         wiring.connect(m, work.o, tso.work)

@@ -58,7 +58,7 @@ def test_nothing_lost_or_reordered_under_back_pressure():
     items = list(range(1, 200))
     rng = random.Random(2)
     stalls = [rng.random() < 0.4 for _ in range(10_000)]
-    for dut in (StreamRegister(8), Queue(8, ram_depth=2)):
+    for dut in (StreamRegister(8), StreamRegister(8, ram_output=True), Queue(8, ram_depth=2)):
         out, _ = run(dut, items, lambda cycle: not stalls[cycle])
         assert out == items, type(dut).__name__
 
@@ -76,9 +76,31 @@ def test_full_throughput():
         return seen
 
     # A register: one cycle of latency, then one payload per cycle. A queue: two.
-    for dut, latency in ((StreamRegister(8), 1), (Queue(8, ram_depth=2), 2)):
+    for dut, latency in ((StreamRegister(8), 1), (StreamRegister(8, ram_output=True), 1),
+                         (Queue(8, ram_depth=2), 2)):
         seen = simulate(dut, tb)
         assert seen == list(range(20 - latency)), type(dut).__name__
+
+
+def test_a_slice_after_a_ram_holds_only_what_it_took():
+    # Its payload register loads only with a handshake (so that it can be the block RAM's
+    # output register, one enable and no reset); a plain slice's loads whenever it is ready.
+    def payloads(dut):
+        async def tb(ctx):
+            ctx.set(dut.o.ready, 1)
+            seen = []
+            for valid, payload in ((1, 5), (0, 6), (0, 7), (1, 8), (0, 9)):
+                ctx.set(dut.i.valid, valid)
+                ctx.set(dut.i.payload, payload)
+                _, _, out_valid, out = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+                seen.append((out_valid, out))
+            return seen
+        return simulate(dut, tb)
+
+    # Sampled at each edge: what the slice shows in the cycle a payload is offered.
+    assert payloads(StreamRegister(8, ram_output=True)) == [(0, 0), (1, 5), (0, 5), (0, 5),
+                                                             (1, 8)]
+    assert payloads(StreamRegister(8)) == [(0, 0), (1, 5), (0, 6), (0, 7), (1, 8)]
 
 
 def test_a_small_queue_ready_does_not_follow_the_output_in_the_same_cycle():

@@ -124,14 +124,17 @@ def test_late_inputs_by_block_and_part():
     assert synth.late_lines({1: (6, {})}, period=8.0)[-1] == "  seed 1: 0 of 6"
 
 
-def _netlist(flop_params=None, flop_conn=None, extra_load=False, ram_params=None):
+def _netlist(flop_params=None, flop_conn=None, extra_load=False, ram_params=None,
+             other_params=None, other_conn=None):
     """A block RAM (read data DOA0, DOB0; DOA1 unused) whose read data bits each go to a
-    flip-flop that loads in every cycle, as Yosys writes such a netlist; the variations make one
-    of the conditions fail."""
-    flop = {"type": "TRELLIS_FF", "port_directions": {"CLK": "input", "DI": "input",
-                                                      "LSR": "input", "Q": "output"},
-            "parameters": {"CEMUX": "1 ", "CLKMUX": "CLK", "GSR": "DISABLED", "LSRMUX": "LSR",
-                           "REGSET": "RESET", **(flop_params or {})}}
+    flip-flop that loads in every cycle, as Yosys writes such a netlist; the variations give the
+    flip-flops enables, or make one of the conditions fail."""
+    def flop(params):
+        return {"type": "TRELLIS_FF",
+                "port_directions": {"CLK": "input", "CE": "input", "DI": "input",
+                                    "LSR": "input", "Q": "output"},
+                "parameters": {"CEMUX": "1 ", "CLKMUX": "CLK", "GSR": "DISABLED",
+                               "LSRMUX": "LSR", "REGSET": "RESET", **(params or {})}}
     cells = {
         "ram": {"type": "DP16KD",
                 "port_directions": {"CLKA": "input", "CLKB": "input", "OCEA": "input",
@@ -142,10 +145,12 @@ def _netlist(flop_params=None, flop_conn=None, extra_load=False, ram_params=None
                 "connections": {"CLKA": [2], "CLKB": [2], "OCEA": ["0"], "OCEB": ["1"],
                                 "RSTA": ["0"], "RSTB": ["0"], "DOA0": [10], "DOA1": [11],
                                 "DOB0": [12]}},
-        "a_TRELLIS_FF_Q": {**flop, "connections": {"CLK": [2], "DI": [10], "LSR": ["0"],
-                                                   "Q": [20], **(flop_conn or {})}},
-        "b_TRELLIS_FF_Q": {**flop, "connections": {"CLK": [2], "DI": [12], "LSR": ["0"],
-                                                   "Q": [22]}},
+        "a_TRELLIS_FF_Q": {**flop(flop_params),
+                           "connections": {"CLK": [2], "DI": [10], "LSR": ["0"], "Q": [20],
+                                           **(flop_conn or {})}},
+        "b_TRELLIS_FF_Q": {**flop(other_params),
+                           "connections": {"CLK": [2], "DI": [12], "LSR": ["0"], "Q": [22],
+                                           **(other_conn or {})}},
         "user_LUT4": {"type": "LUT4", "port_directions": {"A": "input", "B": "input",
                                                           "Z": "output"},
                       "parameters": {}, "connections": {"A": [20], "B": [12 if extra_load
@@ -168,8 +173,25 @@ def test_flip_flops_after_a_block_ram_become_its_output_register():
     assert (ram["connections"]["OCEA"], ram["connections"]["OCEB"]) == (["1"], ["1"])
 
 
+def test_flip_flops_with_one_enable_become_an_output_register_with_that_enable():
+    both = {"CEMUX": "CE"}, {"CE": [5]}
+    module = _netlist(flop_params=both[0], flop_conn=both[1], other_params=both[0],
+                      other_conn=both[1])
+    assert synth.absorb_output_registers(module) == 1
+    ram = module["cells"]["ram"]
+    assert set(module["cells"]) == {"ram", "user_LUT4"}
+    assert (ram["connections"]["DOA0"], ram["connections"]["DOB0"]) == ([20], [22])
+    assert (ram["connections"]["OCEA"], ram["connections"]["OCEB"]) == ([5], [5])
+    assert (ram["parameters"]["REGMODE_A"], ram["parameters"]["REGMODE_B"]) == ("OUTREG",
+                                                                                "OUTREG")
+
+
 def test_a_block_ram_keeps_its_flip_flops_unless_all_of_them_qualify():
-    for module in (_netlist(flop_params={"CEMUX": "CE"}, flop_conn={"CE": [5]}),  # an enable
+    for module in (_netlist(flop_params={"CEMUX": "CE"}, flop_conn={"CE": [5]}),  # one enabled
+                   _netlist(flop_params={"CEMUX": "CE"}, flop_conn={"CE": [5]},  # two enables
+                            other_params={"CEMUX": "CE"}, other_conn={"CE": [6]}),
+                   _netlist(flop_params={"CEMUX": "INV"}, flop_conn={"CE": [5]},  # active low
+                            other_params={"CEMUX": "INV"}, other_conn={"CE": [5]}),
                    _netlist(flop_conn={"LSR": [6]}),                # a reset
                    _netlist(flop_params={"CLKMUX": "INV"}),         # the other edge
                    _netlist(flop_conn={"CLK": [3]}),                # another clock
