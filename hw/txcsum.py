@@ -125,15 +125,18 @@ class TxChecksum(wiring.Component):
         m.submodules.queue = queue = pipe.Queue(TxChecksums, ram_depth=self._depth)
         wiring.connect(m, queue.o, wiring.flipped(self.results))
 
-        # Frames taken and whose results the MAC has not; ``room`` leaves space for two more,
-        # which may come in before the writer sees it low.
+        # Frames taken and whose results the MAC has not; ``room`` leaves space for three more:
+        # two may come in before the writer sees it low, and one is counted a cycle late.
+        # Timing: counted from a register, so that the writer's handshake, which reaches this
+        # block from afar, goes no further than one flip-flop.
         word = self.words.payload
         # Skip words are taken and go into the queue, but are no frame's data.
         take = self.words.valid & self.words.ready & ~word.skip
+        ended = Signal()            # a frame's last word was taken in the cycle before
         pending = Signal(range(self._depth + 2))
-        m.d.sync += pending.eq(pending + (take & word.eop) - (self.results.valid &
-                                                              self.results.ready))
-        m.d.sync += self.room.eq(below(pending, self._depth - 2))
+        m.d.sync += [ended.eq(take & word.eop),
+                     pending.eq(pending + ended - (self.results.valid & self.results.ready))]
+        m.d.sync += self.room.eq(below(pending, self._depth - 3))
 
         # Stage 0: where the word's bytes are in the frame. The command is taken with the
         # frame's first word, and holds while the frame's words are in stage 1.

@@ -505,7 +505,13 @@ class TxFetch(wiring.Component):
         m.submodules.tags = tags = pipe.Queue(_Tag, ram_depth=8)
         wiring.connect(m, wiring.flipped(self.descs), issue.descs)
         wiring.connect(m, issue.reads, wiring.flipped(self.dma.rd_cmd))
-        wiring.connect(m, issue.tags, tags.i)
+        # Timing: the tags go into their queue through a register slice, so that the issuer's
+        # handshake with the DMA arbiter goes no further than its flip-flops. The issuer writes
+        # a tag at most every second cycle, from a ready seen a cycle before, which the slice's
+        # ready is (it is low only while the slice holds a tag the full queue cannot take).
+        m.submodules.to_tags = to_tags = StreamRegister(_Tag)
+        wiring.connect(m, issue.tags, to_tags.i)
+        wiring.connect(m, to_tags.o, tags.i)
         wiring.connect(m, tags.o, assemble.tags)
         wiring.connect(m, wiring.flipped(self.dma.rd_data), assemble.beats)
         wiring.connect(m, assemble.words, wiring.flipped(self.words))
@@ -633,7 +639,7 @@ class TxWordQueue(wiring.Component):
     read ahead into a small queue by the MAC. ``i`` is ready (from a register) while the queue
     has room for two more words than a write a cycle can use, so its producer may write while it
     saw ready a cycle before; a word offered when ``i.ready`` is high must be taken, as nothing
-    waits. Words reach ``o`` at least four cycles after they were written, one a cycle.
+    waits. Words reach ``o`` at least five cycles after they were offered, one a cycle.
 
     Parameters
     ----------
@@ -656,11 +662,17 @@ class TxWordQueue(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.queue = queue = pipe.Queue(TxWord, ram_depth=self._depth)
-        # Timing: the room is a register, two words short of full, so that the queue's own
-        # ready, which comes from its level, stays off the producer's logic (and never falls
-        # while this is high).
+        # Timing: the room is a register, high while the queue holds fewer than depth - 2
+        # words, so that the queue's own ready, which comes from its level, stays off the
+        # producer's logic. A word offered is written a cycle later, from registers, so that
+        # the producer's handshake goes no further than a flip-flop by the queue's level. The
+        # level seen in a cycle with room misses at most three words (offered in that cycle and
+        # the two before), so the queue (depth + 1 entries) never refuses a word.
         m.d.sync += self.i.ready.eq(below(queue.level, self._depth - 2))
-        m.d.comb += [queue.i.payload.eq(self.i.payload), queue.i.valid.eq(self.i.valid)]
+        offered = Signal(TxWord, reset_less=True)
+        offered_valid = Signal()
+        m.d.sync += [offered.eq(self.i.payload), offered_valid.eq(self.i.valid)]
+        m.d.comb += [queue.i.payload.eq(offered), queue.i.valid.eq(offered_valid)]
         # The queue is block RAM, whose read data only a register may follow, and which sits
         # far from the MAC. It is read ahead into a small queue in front of the MAC, through two
         # registers that only load: the MAC's handshake reaches only the small queue, and the
@@ -774,7 +786,10 @@ class TxDMA(wiring.Component):
         # unit a command with each frame's (or segment's) first word.
         # Timing: the work leaves the block RAM through a register slice.
         m.submodules.work = work = StreamRegister(TxWork, ram_output=True)
-        wiring.connect(m, fetch.offload, offloads.i)
+        # ...and goes in through one too, for the same reason as the tags (``TxFetch``).
+        m.submodules.to_offloads = to_offloads = StreamRegister(TxWork)
+        wiring.connect(m, fetch.offload, to_offloads.i)
+        wiring.connect(m, to_offloads.o, offloads.i)
         wiring.connect(m, offloads.o, work.i)
         wiring.connect(m, work.o, tso.work)
         # Timing: the segmenter's ready, which comes from its state, stops at a small queue
@@ -795,9 +810,12 @@ class TxDMA(wiring.Component):
         queued = to_queue.o.payload
         m.d.comb += [checksum.commands.payload.eq(queued.command),
                      checksum.commands.valid.eq(to_queue.o.valid)]
+        # Timing: both ways between the fetcher and the segmenter, which placement may put far
+        # apart, through a register (``SPARE`` leaves room for the cycles this takes).
         extra = Signal()
-        m.d.sync += extra.eq(tso.extra)
-        m.d.comb += [fetch.extra.eq(extra), tso.spare.eq(fetch.spare)]
+        spare = Signal()
+        m.d.sync += [extra.eq(tso.extra), spare.eq(fetch.spare)]
+        m.d.comb += [fetch.extra.eq(extra), tso.spare.eq(spare)]
         wiring.connect(m, checksum.results, wiring.flipped(self.checksums))
         # Words go in while the queue has room (a register) and the checksums have room for the
         # frames' results (another).
@@ -829,13 +847,15 @@ class TxDMA(wiring.Component):
         # are all out, its words come without the MAC's help, and the MAC waits for its
         # checksums. Such frames are counted as their last read goes out, and as the MAC takes
         # their ends (a cycle late); the fetcher gets stuck on the next frame only cycles after.
-        # A segment of a frame with TSE is counted as its last word goes into the queue, a cycle
-        # late (so ``frame_ready`` stays low meanwhile).
+        # A segment of a frame with TSE is counted as its last word goes into the queue. Both
+        # are counted a cycle late (so ``frame_ready`` stays low meanwhile): the fetcher's and
+        # the segmenter's states reach the count through a register.
         frames = Signal(range(self._depth + 1))
         segmented = Signal()
-        m.d.sync += segmented.eq(tso.segmented)
-        m.d.sync += frames.eq(frames + fetch.requested + segmented - (taken_valid & taken_eop))
-        m.d.sync += self.frame_ready.eq((frames == 0) & ~segmented
+        requested = Signal()
+        m.d.sync += [segmented.eq(tso.segmented), requested.eq(fetch.requested)]
+        m.d.sync += frames.eq(frames + requested + segmented - (taken_valid & taken_eop))
+        m.d.sync += self.frame_ready.eq((frames == 0) & ~segmented & ~requested
                                         & (fetch.starved | ~room | ~done.w_rdy))
 
         # Write-back and head: TDH moves as descriptors retire.
