@@ -67,6 +67,16 @@ class _Op(data.Struct):
     follows_up: 1   # a follow-up operation must go before any further increment
 
 
+class _Plan(data.Struct):
+    """What stage 2 does with its row, worked out in stage 1 from the operation's kind and the
+    kind of its row."""
+    write: 1        # the row is written back
+    zero: 1         # ...with zero
+    saturate: 1     # ...with all ones if the sum overflows (a CNT row)
+    carry: 1        # an overflow carries into the row above (a CNTL row)
+    clear: 1        # the row below is to be cleared (a CNTH row was read)
+
+
 class _Write(data.Struct):
     """A write to the counters' RAM."""
     row: 6
@@ -140,13 +150,14 @@ class Statistics(wiring.Component):
         # the row is: neither the strobe nor the choice comes before the compares.
         queued = Signal(6)
         queued_busy = Signal()
+        inc_busy = Signal()
+        m.d.comb += inc_busy.eq(busy(self.inc.payload.row))
         with m.If(clear_pending):
             m.d.comb += [queued.eq(clear_row), queued_busy.eq(busy(clear_row))]
         with m.Elif(carry_pending):
             m.d.comb += [queued.eq(carry_row), queued_busy.eq(busy(carry_row))]
         with m.Else():
-            m.d.comb += [queued.eq(self.inc.payload.row),
-                         queued_busy.eq(busy(self.inc.payload.row))]
+            m.d.comb += [queued.eq(self.inc.payload.row), queued_busy.eq(inc_busy)]
         row = Mux(bus_hit, bus.addr[:6], queued)
         m.d.comb += rd.addr.eq(row)
         m.d.sync += [s1.kind.eq(_Kind.NONE), s1.follows_up.eq(0), s1.row.eq(row),
@@ -164,11 +175,14 @@ class Statistics(wiring.Component):
         with m.Elif(carry_pending):
             # Into a high row: no follow-up.
             m.d.sync += [s1.kind.eq(_Kind.ADD), carry_pending.eq(0)]
-        with m.Elif(~hold):
-            m.d.comb += self.inc.ready.eq(1)
-            with m.If(self.inc.valid):
-                m.d.sync += [s1.kind.eq(_Kind.ADD),
-                             s1.follows_up.eq(is_low.bit_select(self.inc.payload.row, 1))]
+        with m.Elif(~hold & self.inc.valid):
+            m.d.sync += [s1.kind.eq(_Kind.ADD),
+                         s1.follows_up.eq(is_low.bit_select(self.inc.payload.row, 1))]
+        # The same condition as the chain above gives, written flat, from registers and the
+        # increment's compares alone: it goes on to the increments' producer, and the chain's
+        # order had put every choice of the queued row before it.
+        m.d.comb += self.inc.ready.eq(~bus_hit & ~bus.soon & ~clear_pending & ~carry_pending
+                                      & ~hold & ~inc_busy)
 
         # Stage 1: the row's value comes out of the RAM, into a register; for a register read,
         # also into the bus's, which is zero otherwise (its flip-flops' reset input takes that).
@@ -177,26 +191,33 @@ class Statistics(wiring.Component):
         m.d.sync += [s2.eq(s1), raw.eq(rd.data),
                      read_data.eq(Mux(s1.kind == _Kind.READ, rd.data, 0))]
 
+        # What stage 2 does, decided here from registers. Timing: the sum's carry then goes
+        # through one LUT to the RAM's write data, instead of after the row's kind.
+        plan = Signal(_Plan)
+        row_cnt, row_low, row_high = (mask.bit_select(s1.row, 1)
+                                      for mask in (is_cnt, is_low, is_high))
+        reading, adding, clearing = (s1.kind == kind
+                                     for kind in (_Kind.READ, _Kind.ADD, _Kind.CLEAR))
+        m.d.sync += [
+            plan.write.eq((reading & (row_cnt | row_high)) | clearing
+                          | (adding & (row_cnt | row_low | row_high))),
+            plan.zero.eq(reading | clearing),
+            plan.saturate.eq(adding & row_cnt),
+            plan.carry.eq(adding & row_low),
+            plan.clear.eq(reading & row_high),
+        ]
+
         # Stage 2: work out the row's new value, and write it back.
         res = Signal(_Write)
         total = raw + s2.amount
-        m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(read_data)]
-        with m.If(s2.kind == _Kind.READ):
-            with m.If(is_cnt.bit_select(s2.row, 1) | is_high.bit_select(s2.row, 1)):
-                m.d.comb += [res.data.eq(0), res.en.eq(1)]
-            with m.If(is_high.bit_select(s2.row, 1)):
-                m.d.sync += [clear_pending.eq(1), clear_row.eq(s2.row - 1)]
-        with m.Elif(s2.kind == _Kind.CLEAR):
-            m.d.comb += [res.data.eq(0), res.en.eq(1)]
-        with m.Elif(s2.kind == _Kind.ADD):
-            with m.If(is_cnt.bit_select(s2.row, 1)):
-                m.d.comb += [res.data.eq(Mux(total[32], 0xFFFFFFFF, total[:32])), res.en.eq(1)]
-            with m.Elif(is_low.bit_select(s2.row, 1)):
-                m.d.comb += [res.data.eq(total[:32]), res.en.eq(1)]
-                with m.If(total[32]):
-                    m.d.sync += [carry_pending.eq(1), carry_row.eq(s2.row + 1)]
-            with m.Elif(is_high.bit_select(s2.row, 1)):
-                m.d.comb += [res.data.eq(total[:32]), res.en.eq(1)]
+        overflow = total[32]
+        m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(read_data), res.en.eq(plan.write),
+                     res.data.eq(Mux(plan.zero, 0, total[:32] | Mux(plan.saturate & overflow,
+                                                                  0xFFFFFFFF, 0)))]
+        with m.If(plan.clear):
+            m.d.sync += [clear_pending.eq(1), clear_row.eq(s2.row - 1)]
+        with m.If(plan.carry & overflow):
+            m.d.sync += [carry_pending.eq(1), carry_row.eq(s2.row + 1)]
         # The device reset's sweep writes straight to the RAM: this block's registers are held
         # in that reset meanwhile.
         with m.If(self.clear):
