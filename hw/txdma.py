@@ -637,9 +637,10 @@ class TxWriteBack(wiring.Component):
 class TxWordQueue(wiring.Component):
     """The words of queued frames on their way to the MAC: a block RAM queue of ``depth`` words,
     read ahead into a small queue by the MAC. ``i`` is ready (from a register) while the queue
-    has room for two more words than a write a cycle can use, so its producer may write while it
-    saw ready a cycle before; a word offered when ``i.ready`` is high must be taken, as nothing
-    waits. Words reach ``o`` at least five cycles after they were offered, one a cycle.
+    holds fewer than ``depth`` - 2 words, which leaves room for the words its level does not
+    count yet (offered in that cycle and the two before); a word offered when ``i.ready`` is
+    high must be taken, as nothing waits. Words reach ``o`` at least five cycles after they
+    were offered, one a cycle.
 
     Parameters
     ----------
