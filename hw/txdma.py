@@ -838,12 +838,19 @@ class TxDMA(wiring.Component):
         wiring.connect(m, fetch.done, done.i)
         wiring.connect(m, queue.o, wiring.flipped(self.words))
 
+        self._frame_ready(m, fetch, tso, done, room, taken_valid & taken_eop)
+        self._write_back(m, head, done, taken_valid & taken_desc_end)
+        return m
+
+    def _frame_ready(self, m, fetch, tso, done, room, taken_end):
+        """``frame_ready``, from the frames counted whole or partly queued (``taken_end``: the
+        MAC took a frame's last word, a cycle before)."""
         # A frame is whole in the queue when its checksums are out. Or the fetcher cannot go
         # on before the MAC frees something: no room for its next read or for the words it
         # has, or no room to note one more descriptor (a frame larger than the queue, or in
-        # more descriptors than the done queue holds). The MAC then starts on what is queued, several microseconds of
-        # the wire, which the reads outrun. Registered: it starts the MAC, whose start reaches
-        # many flip-flops.
+        # more descriptors than the done queue holds). The MAC then starts on what is queued,
+        # several microseconds of the wire, which the reads outrun. Registered: it starts the
+        # MAC, whose start reaches many flip-flops.
         # Only while the frame at the head of the queue has reads still to issue: once they
         # are all out, its words come without the MAC's help, and the MAC waits for its
         # checksums. Such frames are counted as their last read goes out, and as the MAC takes
@@ -855,17 +862,19 @@ class TxDMA(wiring.Component):
         segmented = Signal()
         requested = Signal()
         m.d.sync += [segmented.eq(tso.segmented), requested.eq(fetch.requested)]
-        m.d.sync += frames.eq(frames + requested + segmented - (taken_valid & taken_eop))
+        m.d.sync += frames.eq(frames + requested + segmented - taken_end)
         m.d.sync += self.frame_ready.eq((frames == 0) & ~segmented & ~requested
                                         & (fetch.starved | ~room | ~done.w_rdy))
 
-        # Write-back and head: TDH moves as descriptors retire.
+    def _write_back(self, m, head, done, took):
+        """Write-back and head: TDH moves as descriptors retire (``took``: the MAC took a
+        descriptor's last word, a cycle before)."""
         m.submodules.writeback = retirement = TxWriteBack(depth=self._depth)
         self._writeback = retirement
         wiring.connect(m, done.o, retirement.done)
         wiring.connect(m, retirement.dma, wiring.flipped(self.writeback))
         m.d.comb += [
-            retirement.took.eq(taken_valid & taken_desc_end),
+            retirement.took.eq(took),
             retirement.status_base.eq(self.ring.base),
             retirement.status_offset.eq(head.status_offset),
             retirement.at_tail.eq(head.ring.head == head.ring.tail),
@@ -875,7 +884,6 @@ class TxDMA(wiring.Component):
             self.txdw.eq(retirement.txdw),
             self.txqe.eq(retirement.txqe),
         ]
-        return m
 
     def waveforms(self):
         """What a waveform viewer shows of this block (once elaborated)."""
