@@ -64,8 +64,9 @@ class InterruptController(wiring.Component):
             return bus.w_stb & decoded[r.name]
 
         written = bus.w_data & bus.w_mask & CAUSE_MASK
+        read_clear = bus.r_stb & decoded["ICR"]
         cleared = Signal(32)
-        with m.If(bus.r_stb & decoded["ICR"]):
+        with m.If(read_clear):
             m.d.comb += cleared.eq(0xFFFFFFFF)
         with m.Elif(hit(reg.ICR)):
             m.d.comb += cleared.eq(written)
@@ -79,15 +80,22 @@ class InterruptController(wiring.Component):
         with m.If(hit(reg.ITR)):
             m.d.sync += itr.eq(masked(itr, bus))
 
+        # Timing: whether a cause is pending and unmasked, an OR of 32 ANDs, is registered: it
+        # is then a cycle old, which only delays the line. Until it has seen a clear (an ICR
+        # read or write or an IMC write, in the cycle it is made or the one before), the line
+        # does not assert on it.
+        pending = Signal()
+        lowering = read_clear | hit(reg.ICR) | hit(reg.IMC)
+        lowered = Signal()
+        m.d.sync += [pending.eq((icr & ims) != 0), lowered.eq(lowering)]
         # Throttling: the interval runs from the moment the line asserts, counted in whole ITR
         # units (``interval``) of ``unit`` cycles each (``cycle``, within the unit).
         interval = Signal(16)
         cycle = Signal(range(self._unit))
-        pending = (icr & ims) != 0
         throttled = interval != 0
         # The count loads only when it is 0 and counts down only when it is not: written as
         # one choice, so that each bit's next value is one of two, taken by an enable.
-        assert_line = pending & ~self.irq & ~throttled
+        assert_line = pending & ~lowering & ~lowered & ~self.irq & ~throttled
         with m.If(assert_line):
             m.d.sync += [
                 self.irq.eq(1),
@@ -103,7 +111,7 @@ class InterruptController(wiring.Component):
         with m.If(~pending):
             m.d.sync += self.irq.eq(0)
         # An ICR read drops the line in the cycle of the read, not one later.
-        with m.If(cleared == 0xFFFFFFFF):
+        with m.If(read_clear):
             m.d.sync += self.irq.eq(0)
 
         read_mux(m, bus, {
