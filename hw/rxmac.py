@@ -232,11 +232,15 @@ class RxVerdict(wiring.Component):
                          too_long.eq(Mux(rctl.lpe, at_least(self.length, MAX_LONG_FRAME + 1),
                                          at_least(self.length, MAX_FRAME + 1)))]
         # Timing: registered, long before the frame ends (``exact`` settles with the filter,
-        # which END waits for), off the verdict's path.
+        # which END waits for), off the verdict's path. The address compare takes two stages:
+        # a byte's compare each, then all six.
+        bytes_match = Signal(6)
+        m.d.sync += [bytes_match[n].eq(self.dest.word_select(n, 8) == self.fca.word_select(n, 8))
+                     for n in range(6)]
         to_fca = Signal()
         is_pause = Signal()
         pause_zero = Signal()
-        m.d.sync += [to_fca.eq(self.dest == self.fca),
+        m.d.sync += [to_fca.eq(bytes_match.all()),
                      is_pause.eq((self.opcode == 1) & (to_fca | self.exact)),
                      pause_zero.eq(self.pause_time == 0)]
         good_control = (self.control & crc_ok & ~runt & ~too_long & ~self.rx_error
