@@ -5,6 +5,8 @@ path, a slice cuts the timing path at the cost of one cycle of latency, and keep
 throughput: it takes a new payload in the cycle its current one leaves.
 
 - ``StreamRegister``: ``ready`` passes through combinationally, so only the forward path is cut.
+- ``HalfRateRegister``: ``ready`` comes from its own valid, so both paths are cut, at one
+  payload every second cycle: for streams that carry one payload per frame.
 
 Where ``ready`` must come from a register too, so that neither direction's logic reaches the
 other side, the core uses a ``Queue`` of two RAM entries: its ready comes from its level, and
@@ -20,7 +22,7 @@ from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["StreamRegister", "queue", "Queue"]
+__all__ = ["StreamRegister", "HalfRateRegister", "queue", "Queue"]
 
 
 def queue(*, width, ram_depth):
@@ -109,4 +111,38 @@ class StreamRegister(wiring.Component):
         else:
             with m.If(self.i.ready):
                 m.d.sync += self.o.payload.eq(self.i.payload)
+        return m
+
+
+class HalfRateRegister(wiring.Component):
+    """A payload taken on ``i`` is held on ``o`` from a register, from the next cycle until it
+    is taken; ``i.ready`` is high only while ``o`` holds nothing. Neither side's logic reaches
+    the other: ``o.ready`` goes no further than the register's valid, and ``i.ready`` is that
+    register. The price is throughput: a payload every second cycle at most.
+
+    Parameters
+    ----------
+    shape : shape-like
+        Of the payload.
+
+    Members
+    -------
+    i : In(stream.Signature(shape))
+    o : Out(stream.Signature(shape))
+    """
+
+    def __init__(self, shape):
+        super().__init__({
+            "i": In(stream.Signature(shape)),
+            "o": Out(stream.Signature(shape)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.i.ready.eq(~self.o.valid)
+        with m.If(self.o.valid):
+            with m.If(self.o.ready):
+                m.d.sync += self.o.valid.eq(0)
+        with m.Elif(self.i.valid):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(self.i.payload)]
         return m

@@ -40,7 +40,7 @@ from .compare import at_least, below
 from .delay import InterruptDelay
 from .desc import TXD_STA, TxDescriptor
 from . import pipe
-from .pipe import StreamRegister
+from .pipe import HalfRateRegister, StreamRegister
 from .regmap import reg
 from .ring import DescriptorPrefetch, RingConfig, RingHead
 from .txcsum import TxChecksum
@@ -817,7 +817,13 @@ class TxDMA(wiring.Component):
         spare = Signal()
         m.d.sync += [extra.eq(tso.extra), spare.eq(fetch.spare)]
         m.d.comb += [fetch.extra.eq(extra), tso.spare.eq(spare)]
-        wiring.connect(m, checksum.results, wiring.flipped(self.checksums))
+        # Timing: the MAC takes a frame's checksums and tag as it starts it, a decision that
+        # reaches far; it stops at registers that hold one of each (a frame's are taken at
+        # once, and frames are tens of cycles apart).
+        m.submodules.to_mac_sums = to_mac_sums = HalfRateRegister(TxChecksums)
+        m.submodules.to_mac_tags = to_mac_tags = HalfRateRegister(TxTag)
+        wiring.connect(m, checksum.results, to_mac_sums.i)
+        wiring.connect(m, to_mac_sums.o, wiring.flipped(self.checksums))
         # Words go in while the queue has room (a register) and the checksums have room for the
         # frames' results (another).
         room = queue.i.ready & checksum.room
@@ -834,7 +840,8 @@ class TxDMA(wiring.Component):
             tags.i.payload.tci.eq(queued.word.tci),
             tags.i.valid.eq(queue.i.valid & queued.word.word.eop),
         ]
-        wiring.connect(m, tags.o, wiring.flipped(self.tags))
+        wiring.connect(m, tags.o, to_mac_tags.i)
+        wiring.connect(m, to_mac_tags.o, wiring.flipped(self.tags))
         wiring.connect(m, fetch.done, done.i)
         wiring.connect(m, queue.o, wiring.flipped(self.words))
 

@@ -5,7 +5,7 @@ import random
 
 from amaranth.sim import Simulator
 
-from hw.pipe import Queue, StreamRegister
+from hw.pipe import HalfRateRegister, Queue, StreamRegister
 
 
 def simulate(dut, testbench, *background):
@@ -58,7 +58,8 @@ def test_nothing_lost_or_reordered_under_back_pressure():
     items = list(range(1, 200))
     rng = random.Random(2)
     stalls = [rng.random() < 0.4 for _ in range(10_000)]
-    for dut in (StreamRegister(8), StreamRegister(8, ram_output=True), Queue(8, ram_depth=2)):
+    for dut in (StreamRegister(8), StreamRegister(8, ram_output=True), Queue(8, ram_depth=2),
+                HalfRateRegister(8)):
         out, _ = run(dut, items, lambda cycle: not stalls[cycle])
         assert out == items, type(dut).__name__
 
@@ -155,3 +156,29 @@ def test_a_typed_queue_holds_its_ram_and_its_output_register():
         return taken
 
     assert simulate(dut, tb) == 5
+
+
+def test_a_half_rate_register_cuts_both_ways_at_half_throughput():
+    dut = HalfRateRegister(8)
+
+    async def tb(ctx):
+        ctx.set(dut.i.valid, 1)
+        seen, readies = [], []
+        for n in range(12):
+            ctx.set(dut.i.payload, n)
+            # Its ready does not follow the output's in the same cycle.
+            ctx.set(dut.o.ready, 1)
+            first = ctx.get(dut.i.ready)
+            ctx.set(dut.o.ready, 0)
+            assert ctx.get(dut.i.ready) == first
+            readies.append(first)
+            ctx.set(dut.o.ready, 1)
+            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            if valid:
+                seen.append(payload)
+        return seen, readies
+
+    # Taken every second cycle: what is offered in a cycle with ``ready`` comes out in the next.
+    seen, readies = simulate(dut, tb)
+    assert readies == [1, 0] * 6
+    assert seen == [0, 2, 4, 6, 8, 10]
