@@ -100,14 +100,13 @@ class RingHead(wiring.Component):
                      self.status_offset.eq(head * DESCRIPTOR_BYTES | 8)]
 
         # The head after the next advance, registered: advances are at least two cycles apart,
-        # and software moves the head only while the engine is off. It wraps where the head
-        # plus one reaches the ring's size, registered first (it comes from the register file,
-        # across the core): no subtraction for the last index.
+        # and software moves the head only while the engine is off. It wraps after the ring's
+        # last index, registered first (it comes from the register file, across the core), so
+        # that the compare does not wait for the increment.
         next_head = Signal(16)
-        size = Signal(16)
-        incremented = head + 1
-        m.d.sync += [size.eq(count),
-                     next_head.eq(Mux(incremented == size, 0, incremented))]
+        last = Signal(16)
+        m.d.sync += [last.eq(count - 1),
+                     next_head.eq(Mux(head == last, 0, head + 1))]
         # A write while the engine is on is ignored: the descriptors read ahead, and where their
         # status goes back, follow the head, which must stay inside the ring.
         with m.If(self.advance):
