@@ -36,7 +36,7 @@ from .bus import DMAReadSignature, DMAWriteBeat, DMAWriteSignature, RegBusSignat
 from .compare import at_least
 from .delay import InterruptDelay
 from .desc import RXD_ERR, RXD_STA, RxDescriptor
-from .pipe import StreamRegister
+from .pipe import HalfRateRegister, StreamRegister
 from .regmap import RX_BUFFER_SIZES, reg
 from .ring import DescriptorPrefetch, RingConfig, RingHead
 from .rxfifo import RxStatus
@@ -541,7 +541,13 @@ class RxDMA(wiring.Component):
         wiring.connect(m, wiring.flipped(self.status), sequencer.status)
         wiring.connect(m, sequencer.frame, frame_bytes.frame)
         wiring.connect(m, wiring.flipped(self.words), frame_bytes.words)
-        wiring.connect(m, sequencer.job, writer.job)
+        # Timing: a job goes to the writer through a register that holds one: the sequencer's
+        # decision to hand one out (its state, the descriptor's arrival, the engine's enable)
+        # had reached the writer's registers' enables six LUTs deep. A job writes at least a
+        # status quadword, tens of cycles; it now starts a cycle later.
+        m.submodules.to_writer = to_writer = HalfRateRegister(RxBufferJob)
+        wiring.connect(m, sequencer.job, to_writer.i)
+        wiring.connect(m, to_writer.o, writer.job)
         wiring.connect(m, frame_bytes.bytes, writer.bytes)
         wiring.connect(m, writer.dma, wiring.flipped(self.buffers))
         wiring.connect(m, sequencer.stats, wiring.flipped(self.stats))
