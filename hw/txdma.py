@@ -781,7 +781,12 @@ class TxDMA(wiring.Component):
                      taken_eop.eq(self.words.payload.eop)]
         queue_out = taken_valid
         m.d.comb += fetch.dequeued.eq(queue_out)
-        wiring.connect(m, prefetch.descs, decoder.descs)
+        # Timing: the fetcher's readiness for a descriptor (its read issuer's state) had run
+        # back through the decoder into the prefetcher's slice. It stops at a register that
+        # holds one descriptor: the fetcher spends a cycle on each after taking it anyway.
+        m.submodules.to_decoder = to_decoder = HalfRateRegister(TxDescriptor)
+        wiring.connect(m, prefetch.descs, to_decoder.i)
+        wiring.connect(m, to_decoder.o, decoder.descs)
         wiring.connect(m, decoder.requests, fetch.descs)
         # Each frame's work goes ahead of its words, to the segmenter, which hands the checksum
         # unit a command with each frame's (or segment's) first word.
