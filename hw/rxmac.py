@@ -84,21 +84,24 @@ class RxFrameStats(data.Struct):
     control: RxControl
 
 
+_HEADER_END = 18           # the byte after the last field (a PAUSE's time)
+
+
 class RxHeader(wiring.Component):
     """The fields of a frame's header, taken as its bytes go by.
 
-    Contract: ``start`` (a frame begins) clears the flags; each ``valid`` byte is the frame's
-    byte number ``length`` (from 0), with the bytes before it in ``word``'s lanes. Each field is
-    registered with its last byte: the destination address with byte 5 (``address_in`` is high
-    in that cycle; ``dest`` then stays as it is while the filter works on it, into the next
-    frame, until that frame's is in); the type compared with VET (``tagged``, and ``stripping``
-    with CTRL.VME) and with FCT (``control``) with byte 13; the tag control information
-    (``tci``, also a control frame's opcode) with byte 15; a PAUSE's time with byte 17.
+    Contract: ``start`` (a frame begins) clears the flags and the byte count; each ``valid``
+    byte is the frame's next (from byte 0), with the bytes before it in ``word``'s lanes. Each
+    field is registered with its last byte: the destination address with byte 5 (``address_in``
+    is high in that cycle; ``dest`` then stays as it is while the filter works on it, into the
+    next frame, until that frame's is in); the type compared with VET (``tagged``, and
+    ``stripping`` with CTRL.VME) and with FCT (``control``) with byte 13; the tag control
+    information (``tci``, also a control frame's opcode) with byte 15; a PAUSE's time with byte
+    17.
 
     Members
     -------
     start, valid : In(1)
-    length : In(15)
     byte : In(8)
     word : In(64)
     vme : In(1)
@@ -116,7 +119,6 @@ class RxHeader(wiring.Component):
     """
     start: In(1)
     valid: In(1)
-    length: In(15)
     byte: In(8)
     word: In(64)
     vme: In(1)
@@ -136,7 +138,14 @@ class RxHeader(wiring.Component):
         m = Module()
         vet, fct = Signal(16), Signal(16)
         m.d.sync += [vet.eq(self.vet), fct.eq(self.fct)]
-        length, byte = self.length, self.byte
+        byte = self.byte
+        # Timing: the byte number counted again here, up to the last field's, so that the
+        # fields' enables compare five bits rather than the frame length's fifteen.
+        length = Signal(range(_HEADER_END + 1))
+        with m.If(self.start):
+            m.d.sync += length.eq(0)
+        with m.Elif(self.valid & (length != _HEADER_END)):
+            m.d.sync += length.eq(length + 1)
         kind = Cat(byte, self.word[32:40])
         m.d.comb += self.address_in.eq(self.valid & (length == 5))
         with m.If(self.start):
@@ -353,7 +362,7 @@ class RxMAC(wiring.Component):
         # The header's fields, and the filter, once the destination address is in (the tag's
         # VLAN ID as soon as it is in).
         m.submodules.header = header = RxHeader()
-        m.d.comb += [header.length.eq(length), header.byte.eq(self.gmii.rxd),
+        m.d.comb += [header.byte.eq(self.gmii.rxd),
                      header.word.eq(word), header.vme.eq(self.vme), header.vet.eq(self.vet),
                      header.fct.eq(self.fct)]
         m.submodules.filter = filter = RxAddressFilter(addresses=self._addresses)

@@ -120,7 +120,6 @@ def _header(frame, *, vme=1, vet=0x8100, fct=0x8808):
         pulses = []
         ctx.set(dut.valid, 1)
         for length, byte in enumerate(frame):
-            ctx.set(dut.length, length)
             ctx.set(dut.byte, byte)
             ctx.set(dut.word, int.from_bytes(bytes(word), "little"))
             if ctx.get(dut.address_in):
