@@ -101,12 +101,11 @@ class RegisterFile(wiring.Component):
         # A match flag per row of the RAM below, decoded from the address ahead of the strobe;
         # the flip-flops of a shadowed register take their writes by its row's flag too. No
         # reset: loaded every cycle.
-        match_now = Cat(bus.addr == r.index for r in ROWS)
         matches = Signal(len(ROWS), reset_less=True)
-        m.d.sync += matches.eq(match_now)
+        m.d.sync += matches.eq(Cat(bus.addr == r.index for r in ROWS))
         reads = self._flops(m, matches)
-        # Each source of read data: registers that hold zero unless they answer this read.
-        answers = [self._stored(m, match_now, matches)]
+        # Each source of read data: zero unless it answers this read, from registers.
+        answers = [self._stored(m, matches)]
         ra_read_q, ra_high_q, ra_data_q = self._addresses(m)
         answers += [self._table(m, name) for name in _TABLES]
 
@@ -149,7 +148,7 @@ class RegisterFile(wiring.Component):
                     m.d.sync += value[bits].eq((bus.w_data[bits] & writable) | fixed)
         return reads
 
-    def _stored(self, m, match_now, matches):
+    def _stored(self, m, matches):
         """The read/write registers' RAM. Returns its read data, zero unless a read is its."""
         bus = self.bus
         # Read/write registers: a row each in a block RAM, found by a decoder in the two cycles
@@ -160,13 +159,14 @@ class RegisterFile(wiring.Component):
                                                      init=[r.reset for r in ROWS],
                                                      attrs={"ram_style": "block", **NO_RW_CHECK})
         stored_write = stored.write_port(granularity=8)
-        # Read from the decoded row, registered in the RAM, then twice more: the first of those
-        # registers only loads (synthesis makes it the block RAM's own output register,
-        # ``hw.synth``), the second holds zero unless the read is this RAM's. The row is
-        # decoded straight from the address, which is on the bus two cycles before the strobe,
-        # so the RAM is read a cycle before the strobe and the data is in the first register by
-        # the strobe's end. The bus uses the data only after a read strobe, and a write lands
-        # in the cycle after its strobe, when no read strobe can come.
+        # Read from the decoded row, registered in the RAM, then once more in a register that
+        # only loads (synthesis makes it the block RAM's own output register, ``hw.synth``);
+        # the answer is that register, or zero unless the read is this RAM's. The row is
+        # decoded in two registered steps from the address, which is on the bus two cycles
+        # before the strobe: the match flags, then the row number from them. So the RAM is read
+        # in the strobe's cycle, and the data is in the register two cycles later, when the bus
+        # samples it. The bus uses the data only after a read strobe, and a write lands in the
+        # cycle after its strobe, when no read strobe can come.
         stored_read = stored.read_port()
         stored_row = Signal(range(len(ROWS)))
         # The decode and the write's row and data need no reset: they are loaded every cycle,
@@ -174,11 +174,11 @@ class RegisterFile(wiring.Component):
         # free for the zeros of the masks.
         stored_hit = Signal(reset_less=True)
         reset = Signal(32)
-        # The row number from the match flags as the address is decoded, in one step; whether
-        # the address is one of the rows, a cycle later from the registered flags.
+        # The row number, and whether the address is one of the rows, from the registered
+        # match flags.
         m.d.sync += [stored_hit.eq(matches.any()),
                      stored_row.eq(functools.reduce(operator.or_, (
-                         Mux(match_now[row], row, 0) for row in range(len(ROWS)))))]
+                         Mux(matches[row], row, 0) for row in range(len(ROWS)))))]
         with m.Switch(self.clear_row):
             for row, r in enumerate(ROWS):
                 with m.Case(row):
@@ -205,14 +205,12 @@ class RegisterFile(wiring.Component):
         with m.Else():
             m.d.comb += [stored_write.addr.eq(write_row), stored_write.data.eq(write_data),
                          stored_write.en.eq(write_en)]
-        # The row read, or zero (which the flip-flops' reset input gives) when the read is not
-        # this RAM's.
-        stored_read_q = Signal()
+        # The row read, or zero when the read is not this RAM's.
+        stored_read_q = Signal(2)
         stored_ram = Signal(32, reset_less=True)
-        stored_data_q = Signal(32)
-        m.d.sync += [stored_read_q.eq(bus.r_stb & stored_hit), stored_ram.eq(stored_read.data),
-                     stored_data_q.eq(Mux(stored_read_q, stored_ram, 0))]
-        return stored_data_q
+        m.d.sync += [stored_read_q.eq(Cat(bus.r_stb & stored_hit, stored_read_q[0])),
+                     stored_ram.eq(stored_read.data)]
+        return Mux(stored_read_q[1], stored_ram, 0)
 
     def _addresses(self, m):
         """The receive address table. Returns the flags and data of its reads: whether a read
