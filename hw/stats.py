@@ -145,17 +145,20 @@ class Statistics(wiring.Component):
 
         # The row read is chosen in the operations' order of priority, whether the operation
         # goes in or not (a read that nothing takes does no harm): a register read, a clear, a
-        # carry, an increment. The operation that goes in carries it on. Timing: whether the
-        # row is busy is worked out for each of the last three, from registers, and chosen as
-        # the row is: neither the strobe nor the choice comes before the compares.
+        # carry, an increment. The operation that goes in carries it on. Timing: a follow-up
+        # (clear or carry) waits until both stages are empty rather than for its row alone:
+        # nothing but a register read goes in while one is pending, so that is two cycles at
+        # most, and it spares the row compares, which had made the choice ten LUTs deep. An
+        # increment's row is compared, from registers, as the row is chosen.
         queued = Signal(6)
         queued_busy = Signal()
         inc_busy = Signal()
+        drained = (s1.kind == _Kind.NONE) & (s2.kind == _Kind.NONE)
         m.d.comb += inc_busy.eq(busy(self.inc.payload.row))
         with m.If(clear_pending):
-            m.d.comb += [queued.eq(clear_row), queued_busy.eq(busy(clear_row))]
+            m.d.comb += [queued.eq(clear_row), queued_busy.eq(~drained)]
         with m.Elif(carry_pending):
-            m.d.comb += [queued.eq(carry_row), queued_busy.eq(busy(carry_row))]
+            m.d.comb += [queued.eq(carry_row), queued_busy.eq(~drained)]
         with m.Else():
             m.d.comb += [queued.eq(self.inc.payload.row), queued_busy.eq(inc_busy)]
         row = Mux(bus_hit, bus.addr[:6], queued)
