@@ -64,6 +64,7 @@ class RxBufferJob(data.Struct):
     byte alignment: its low three bits are the lane of the first byte in its quadword)."""
     address: 64
     size: 16
+    empty: 1        # ``size`` is 0: the job only writes the descriptor's status back
 
 
 # Control of the frame being read out of the receive FIFO, from the sequencer's side: ``start``
@@ -258,16 +259,17 @@ class RxBufferWriter(wiring.Component):
         start = job.payload.address[:3]
         size = job.payload.size
         # Timing: the command's base and offset load in every idle cycle, valid job or not, so
-        # that the handshake does not reach their 84 flip-flops.
-        with m.If(size == 0):
+        # that the handshake does not reach their 84 flip-flops; and they are chosen by a flag
+        # that comes with the job, rather than by a compare of its size.
+        with m.If(job.payload.empty):
             self._point(m, r, self.status_base, self.status_offset)
         with m.Else():
             self._point(m, r, job.payload.address & ~7, 0)
         with m.If(job.valid):
             m.d.sync += [r.wr_lane.eq(start), r.strb.eq(0), r.write_back.eq(0),
-                         r.to_move.eq(size), r.moving.eq(size != 0),
+                         r.to_move.eq(size), r.moving.eq(~job.payload.empty),
                          r.beats_left.eq((start + size + 7) >> 3)]
-            with m.If(size == 0):
+            with m.If(job.payload.empty):
                 self._to_status(m, r)
             with m.Else():
                 m.next = "PLAN"
@@ -370,6 +372,9 @@ class RxFrameSequencer(wiring.Component):
         # Bytes for the next buffer, registered: worked out in the SIZE state from ``left``.
         size = Signal(16)
         m.d.sync += size.eq(Mux(left > buffer_size, buffer_size, left))
+        # Whether that is 0, beside it (a reserved BSIZE/BSEX leaves the size at reset's 0).
+        size_empty = Signal()
+        m.d.sync += size_empty.eq((left == 0) | (buffer_size == 0))
         # Whether this buffer ends the frame: registered, as ``left`` and ``n`` are set at least a
         # cycle before the write-back that uses it.
         last_buffer = Signal()
@@ -391,7 +396,7 @@ class RxFrameSequencer(wiring.Component):
         # command's base from it in every idle cycle, and the state would otherwise be on
         # that path to its 84 flip-flops.
         m.d.comb += [self.job.payload.address.eq(self.descs.payload.buffer_addr),
-                     self.job.payload.size.eq(size)]
+                     self.job.payload.size.eq(size), self.job.payload.empty.eq(size_empty)]
 
         with m.FSM(name="rxdma") as fsm:
             with m.State("IDLE"):

@@ -24,7 +24,8 @@ def write_buffer(lane, size, *, seed):
     dut = RxBufferWriter()
     rng = random.Random(seed)
     data = bytes(rng.randrange(256) for _ in range(size))
-    job = Offerer(dut.job, [{"address": BUFFER + lane, "size": size}], rng, offer=0.5)
+    job = Offerer(dut.job, [{"address": BUFFER + lane, "size": size, "empty": size == 0}], rng,
+                  offer=0.5)
     source = Offerer(dut.bytes, list(data), rng, offer=0.7)
     memory = WriteMemory(dut.dma, rng)
     done = []
