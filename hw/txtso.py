@@ -107,14 +107,23 @@ class TxHeaderCopy(wiring.Component):
         pos = Signal(8)
         pos_next = Signal(8)
         reading = Signal()
+        step = self.keep | reading
         m.d.comb += [rd.addr.eq(pos_next),
-                     pos_next.eq(Mux(self.restart, 0, Mux(self.keep | reading, pos + 1, pos)))]
+                     pos_next.eq(Mux(self.restart, 0, Mux(step, pos + 1, pos)))]
         m.d.sync += pos.eq(pos_next)
-        # Beside it: whether it is the last byte, and where it is from the IP and TCP headers'
-        # starts.
-        rel_ip, rel_tu = Signal(8), Signal(8)
-        m.d.sync += [self.at_last.eq(pos_next == self.hdrlen - 1),
-                     rel_ip.eq(pos_next - self.ipcss), rel_tu.eq(pos_next - self.tucss)]
+        # Beside it, modulo 256: where it is from the IP and TCP headers' starts, and from the
+        # header's last byte, which makes ``at_last``.
+        # Timing: each counts on its own, and ``at_last`` is chosen from compares of registers,
+        # so that ``keep`` (which follows the queue's ready) only picks among them.
+        rel_ip, rel_tu, rel_end = Signal(8), Signal(8), Signal(8)
+        with m.If(self.restart):
+            m.d.sync += [rel_ip.eq(-self.ipcss), rel_tu.eq(-self.tucss),
+                         rel_end.eq(1 - self.hdrlen)]
+        with m.Elif(step):
+            m.d.sync += [rel_ip.eq(rel_ip + 1), rel_tu.eq(rel_tu + 1), rel_end.eq(rel_end + 1)]
+        # (With HDRLEN 0 it is set at position 255; the segmenter copies no header then.)
+        m.d.sync += self.at_last.eq(Mux(self.restart, self.hdrlen == 1,
+                                        Mux(step, rel_end == 0xFF, rel_end == 0)))
 
         def fields(rel_ip, rel_tu):
             """Whether a header byte is one the segments edit: IPv4 total length (IPCSS + 2, 3),
@@ -145,13 +154,15 @@ class TxHeaderCopy(wiring.Component):
                 m.d.sync += seq.eq(Cat(kept, seq[:24]))
 
         # A byte read back, a cycle after its read (``pos`` then), and edited.
-        # Timing: the block RAM's read data goes straight into a register.
+        # Timing: the block RAM's read data goes straight into a register, and so do the
+        # byte's field flags, which the settings' far registers reach.
         v1, last1, end1 = Signal(), Signal(), Signal()
         p1, rel_ip1, rel_tu1 = Signal(3), Signal(8), Signal(8)
+        is_len1, is_id1, is_seq1, is_flags1 = Signal(), Signal(), Signal(), Signal()
         stored = Signal(8)
         m.d.sync += [v1.eq(reading), p1.eq(pos), rel_ip1.eq(rel_ip), rel_tu1.eq(rel_tu),
+                     Cat(is_len1, is_id1, is_seq1, is_flags1).eq(Cat(*fields(rel_ip, rel_tu))),
                      stored.eq(rd.data)]
-        is_len1, is_id1, is_seq1, is_flags1 = fields(rel_ip1, rel_tu1)
         edited = Signal(8)
         with m.If(is_len1):
             m.d.comb += edited.eq(Mux(rel_ip1[0], self.ip_len[:8], self.ip_len[8:]))
@@ -221,7 +232,8 @@ class TxSegmenter(wiring.Component):
                 with m.If(r.in_sof & self.fetched.valid & work_valid & tso.tse):
                     m.next = "START"
             with m.State("START"):
-                m.d.sync += r.rem.eq(tso.paylen)
+                m.d.sync += [r.rem.eq(tso.paylen), r.ip_hdr.eq(tso.hdrlen - off.ipcss),
+                             r.tcp_hdr.eq(tso.hdrlen - off.tucss)]
                 m.d.comb += [copy.restart.eq(1), copy.clear.eq(1)]
                 with m.If((tso.mss == 0) | (tso.paylen == 0)):
                     m.next = "FAIL"
@@ -255,8 +267,8 @@ class TxSegmenter(wiring.Component):
                              r.rem.eq(Mux(r.more, r.rem - tso.mss, 0))]
                 m.next = "LENGTHS"
             with m.State("LENGTHS"):
-                m.d.sync += [r.ip_len.eq(tso.hdrlen - off.ipcss + r.seg_left),
-                             r.tcp_len.eq(tso.hdrlen - off.tucss + r.seg_left)]
+                m.d.sync += [r.ip_len.eq(r.ip_hdr + r.seg_left),
+                             r.tcp_len.eq(r.tcp_hdr + r.seg_left)]
                 with m.If(tso.hdrlen == 0):
                     m.next = "DATA"
                 with m.Else():
@@ -311,6 +323,11 @@ class TxSegmenter(wiring.Component):
         r.advance = Signal()        # a segment has gone: the next one's numbers are due
         r.ip_len = Signal(16)
         r.tcp_len = Signal(16)
+        # The header's bytes from the IP header's start, and from the TCP header's (modulo
+        # 2^16, as the lengths are): worked out once per frame, so that each segment's lengths
+        # take one addition.
+        r.ip_hdr = Signal(16)
+        r.tcp_hdr = Signal(16)
         m.d.comb += [
             copy.ipcss.eq(off.ipcss), copy.tucss.eq(off.tucss), copy.hdrlen.eq(tso.hdrlen),
             copy.ipv4.eq(tso.ipv4), copy.tcp.eq(tso.tcp), copy.mss.eq(tso.mss),
