@@ -39,6 +39,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .bus import NO_RW_CHECK
 from .txframe import TxOffload, TxTaggedWord, TxWork
 
 
@@ -98,7 +99,11 @@ class TxHeaderCopy(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.header = header = memory.Memory(shape=8, depth=256, init=[])
+        # A byte is written a cycle after it is kept, at the position before the one read
+        # then; the two meet only in the cycle after the last byte of a one-byte header, at
+        # the restart, whose read is read again before it is used.
+        m.submodules.header = header = memory.Memory(shape=8, depth=256, init=[],
+                                                     attrs=NO_RW_CHECK)
         wr = header.write_port()
         rd = header.read_port()
 
