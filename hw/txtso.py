@@ -379,7 +379,11 @@ class TxSegmenter(wiring.Component):
         # twice as fast as the checksum unit takes the words of a frame with checksums (four
         # cycles each), which every TSE frame has.
         split, ends_seg, judged = Signal(), Signal(), Signal()
-        m.d.sync += [split.eq(count > seg_left), ends_seg.eq(count >= seg_left),
+        # ``count`` has four bits: the compares need only the low four of ``seg_left`` and
+        # whether the rest are zero, not a 16-bit carry chain.
+        short = seg_left[4:] == 0
+        m.d.sync += [split.eq(short & (count > seg_left[:4])),
+                     ends_seg.eq(short & (count >= seg_left[:4])),
                      # The word and the bytes left change only as a word goes out; and the
                      # state leaves only as one goes, so this is low on entering it again.
                      judged.eq(self.fetched.valid & ~r.emit)]
