@@ -138,7 +138,10 @@ class RxAddressFilter(wiring.Component):
         hash_bit_q = Signal(5)      # in step with mta_data, two cycles after the address
         m.d.comb += tables.mta_addr.eq(hash12[5:12])
         m.d.sync += [hash_bit_q.eq(hash12[:5]), hash_bit.eq(hash_bit_q)]
-        hash_hit = tables.mta_data.bit_select(hash_bit, 1)
+        # Timing: the table's bit is registered before the verdict (the look-up settles many
+        # cycles before the exact-match scan ends).
+        hash_hit = Signal()
+        m.d.sync += hash_hit.eq(tables.mta_data.bit_select(hash_bit, 1))
 
         # The VLAN filter, as soon as the tag control information is in.
         vlan_ok = Signal()          # not tagged, or the tag passed
