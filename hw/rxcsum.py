@@ -80,8 +80,7 @@ class RxChecksum(wiring.Component):
             m.d.sync += [s.k.eq(0), s.vlan.eq(0), s.skip.eq(0), s.begins.eq(0), s.in_ip.eq(0),
                          s.pos.eq(0), s.odd.eq(0), s.version_ok.eq(0), s.header_left.eq(0),
                          s.left.eq(0xFFFF), s.after.eq(0), s.fragment.eq(0), s.proto.eq(0),
-                         s.udp_zero.eq(1), s.ip_sum.eq(0), s.l4_sum.eq(0), s.sane.eq(0),
-                         s.tcp_fits.eq(0), s.udp_fits.eq(0)]
+                         s.udp_zero.eq(1), s.ip_sum.eq(0), s.l4_sum.eq(0), s.sane.eq(0)]
         with m.Elif(valid & s.begins):
             # The header's length in bytes less this first one.
             m.d.sync += [s.begins.eq(0), s.in_ip.eq(1), s.pos.eq(1), s.odd.eq(1),
@@ -161,14 +160,17 @@ class RxChecksum(wiring.Component):
         # The pseudo-header's length goes in with the fifth byte, which is in no sum.
         with m.If(pseudo | in_payload | (pos == 4)):
             m.d.sync += s.l4_sum.eq(s.l4_sum[:16] + s.l4_sum[16] + Mux(pos == 4, s.payload, word))
+        # Whether the payload has room for a TCP or UDP header, a cycle after its length:
+        # registered from registers, not after the subtraction. A frame that ends with the
+        # length's byte is not whole, so its verdict never needs them.
+        m.d.sync += [s.tcp_fits.eq(s.sane & at_least(s.payload, 20)),
+                     s.udp_fits.eq(s.sane & at_least(s.payload, 8))]
         with m.Switch(pos):
             with m.Case(2):
                 m.d.sync += s.total_hi.eq(byte)
             with m.Case(3):
                 m.d.sync += [s.left.eq(Cat(byte, s.total_hi)), s.payload.eq(difference[:16]),
-                             s.sane.eq(~difference[16]),
-                             s.tcp_fits.eq(~difference[16] & at_least(difference[:16], 20)),
-                             s.udp_fits.eq(~difference[16] & at_least(difference[:16], 8))]
+                             s.sane.eq(~difference[16])]
             with m.Case(6):
                 m.d.sync += s.fragment.eq(byte[5] | (byte[:5] != 0))     # MF, offset
             with m.Case(7):
