@@ -171,11 +171,13 @@ class TxInsertion(wiring.Component):
     checksums as the MAC holds them; ``have_sums`` low until they are known, for a frame started
     early). ``tag`` marks a step over a tag byte, which the MAC sends as it is: within the tag,
     a checksum's low byte waits for the byte after it. A checksum at offset 0 is worked out
-    with ``load``, as the byte before it.
+    with ``load``, as the byte before it. While ``prepare`` (the MAC waits to start a frame),
+    the checksums' offsets are taken from ``offered`` and ``tagged`` in every cycle, so that
+    those registers do not wait for the decision to start.
 
     Members
     -------
-    load : In(1)
+    load, prepare : In(1)
     offered : In(TxChecksums)
     offered_valid, tagged : In(1)
     step, tag : In(1)
@@ -186,6 +188,7 @@ class TxInsertion(wiring.Component):
     o : Out(8)
     """
     load: In(1)
+    prepare: In(1)
     offered: In(TxChecksums)
     offered_valid: In(1)
     tagged: In(1)
@@ -210,11 +213,12 @@ class TxInsertion(wiring.Component):
         def mark(offset):
             return offset + Mux(self.tagged & at_least(offset, 12), 3, -1)
 
+        with m.If(self.load | self.prepare):
+            m.d.sync += [tu_mark.eq(mark(offered.tucso)), ip_mark.eq(mark(offered.ipcso))]
         with m.If(self.load):
             m.d.sync += [tu_high.eq(self.offered_valid & offered.tu & (offered.tucso == 0)),
                          ip_high.eq(self.offered_valid & offered.ip & (offered.ipcso == 0)),
-                         tu_low.eq(0), ip_low.eq(0),
-                         tu_mark.eq(mark(offered.tucso)), ip_mark.eq(mark(offered.ipcso))]
+                         tu_low.eq(0), ip_low.eq(0)]
         with m.Elif(self.step):
             m.d.sync += [
                 tu_high.eq(self.have_sums & sums.tu & ~tu_mark[9] & (length == tu_mark)),
@@ -434,6 +438,10 @@ class TxMAC(wiring.Component):
 
     def _start(self, m, f):
         # A frame's first word is in ``cur``.
+        # Timing: the insertion's offsets follow the checksums offered here, whether the frame
+        # starts or not (the pause and ``frame_ready`` come from afar).
+        tagged = self.checksums.valid & self.tags.payload.vlan & self.vme
+        m.d.comb += [f.insertion.prepare.eq(1), f.insertion.tagged.eq(tagged)]
         with m.If(f.cur.skip):
             # Not frame data (a segmented frame's header as read): passed over.
             m.d.sync += [f.want.eq(1), f.held.eq(0)]
@@ -441,10 +449,8 @@ class TxMAC(wiring.Component):
         with m.Elif(self.control.valid):
             m.next = "IDLE"
         with m.Elif((self.checksums.valid | self.frame_ready) & ~f.pause.paused):
-            tagged = self.checksums.valid & self.tags.payload.vlan & self.vme
             m.d.comb += [self.checksums.ready.eq(1), self.tags.ready.eq(1),
-                         f.insertion.offered_valid.eq(self.checksums.valid),
-                         f.insertion.tagged.eq(tagged)]
+                         f.insertion.offered_valid.eq(self.checksums.valid)]
             m.d.sync += [f.sums.eq(self.checksums.payload),
                          f.have_sums.eq(self.checksums.valid),
                          f.tagging.eq(tagged), f.tci.eq(self.tags.payload.tci),

@@ -41,15 +41,25 @@ def test_the_gap_counts_tipg_less_three_cycles(setting):
     assert seen["ending"] == [count - 1]
 
 
-def _insert(frame, *, ip=None, tu=None, tagged=False):
+def _insert(frame, *, ip=None, tu=None, tagged=False, waited=None):
     """Choose ``frame``'s bytes through ``TxInsertion`` as the MAC does, a tag's four bytes
-    after byte 11 when ``tagged``; returns the bytes it gave (the tag's as None)."""
+    after byte 11 when ``tagged``; returns the bytes it gave (the tag's as None). With
+    ``waited`` (other checksums), those are offered first for some cycles while the MAC
+    waits to start (``prepare``), and these in the cycle it starts."""
     dut = TxInsertion()
-    sums = {"ip": ip is not None, "ipcso": ip[0] if ip else 0, "ip_sum": ip[1] if ip else 0,
-            "tu": tu is not None, "tucso": tu[0] if tu else 0, "tu_sum": tu[1] if tu else 0}
+
+    def checksums(ip, tu):
+        return {"ip": ip is not None, "ipcso": ip[0] if ip else 0, "ip_sum": ip[1] if ip else 0,
+                "tu": tu is not None, "tucso": tu[0] if tu else 0, "tu_sum": tu[1] if tu else 0}
+    sums = checksums(ip, tu)
     out = []
 
     async def bench(ctx):
+        if waited is not None:
+            ctx.set(dut.offered, checksums(*waited))
+            ctx.set(dut.tagged, not tagged)
+            ctx.set(dut.prepare, 1)
+            await ctx.tick().repeat(3)
         ctx.set(dut.offered, sums)
         ctx.set(dut.sums, sums)
         ctx.set(dut.offered_valid, 1)
@@ -58,6 +68,7 @@ def _insert(frame, *, ip=None, tu=None, tagged=False):
         ctx.set(dut.load, 1)
         await ctx.tick()
         ctx.set(dut.load, 0)
+        ctx.set(dut.prepare, 0)
         ctx.set(dut.step, 1)
         data = iter(frame)
         for length in range(len(frame) + (4 if tagged else 0)):
@@ -79,6 +90,22 @@ def _insert(frame, *, ip=None, tu=None, tagged=False):
 def test_checksums_go_in_at_their_offsets(tagged):
     frame = bytes(range(1, 61))
     out = _insert(frame, ip=(24, 0xA1B2), tu=(50, 0xC3D4), tagged=tagged)
+    expected = bytearray(frame)
+    expected[24:26] = b"\xa1\xb2"
+    expected[50:52] = b"\xc3\xd4"
+    expected = list(expected)
+    if tagged:
+        expected[12:12] = [None] * 4
+    assert out == expected
+
+
+@pytest.mark.parametrize("tagged", [False, True])
+def test_the_offsets_offered_while_waiting_give_way_to_those_taken(tagged):
+    # While the MAC waits to start (the line paused, say), the offsets follow what is offered;
+    # the frame gets the checksums offered in the cycle it starts.
+    frame = bytes(range(1, 61))
+    out = _insert(frame, ip=(24, 0xA1B2), tu=(50, 0xC3D4), tagged=tagged,
+                  waited=((30, 0x1111), (40, 0x2222)))
     expected = bytearray(frame)
     expected[24:26] = b"\xa1\xb2"
     expected[50:52] = b"\xc3\xd4"
