@@ -104,6 +104,16 @@ def test_a_slice_after_a_ram_holds_only_what_it_took():
     assert payloads(StreamRegister(8)) == [(0, 0), (1, 5), (0, 6), (0, 7), (1, 8)]
 
 
+def input_ready(ctx, dut):
+    """``dut.i.ready`` in this cycle, checked to be the same with ``dut.o.ready`` high and low
+    (it does not follow the output's ready combinationally); leaves ``o.ready`` low."""
+    ctx.set(dut.o.ready, 1)
+    first = ctx.get(dut.i.ready)
+    ctx.set(dut.o.ready, 0)
+    assert ctx.get(dut.i.ready) == first
+    return first
+
+
 def test_a_small_queue_ready_does_not_follow_the_output_in_the_same_cycle():
     # What the transmit engine uses one for: its ready comes from its level, whatever the
     # output's ready does in the cycle.
@@ -115,11 +125,7 @@ def test_a_small_queue_ready_does_not_follow_the_output_in_the_same_cycle():
         readies = []
         for n in range(4):
             ctx.set(dut.i.payload, n)
-            ctx.set(dut.o.ready, 1)
-            first = ctx.get(dut.i.ready)
-            ctx.set(dut.o.ready, 0)
-            assert ctx.get(dut.i.ready) == first
-            readies.append(first)
+            readies.append(input_ready(ctx, dut))
             await ctx.tick()
         return readies
 
@@ -166,12 +172,7 @@ def test_a_half_rate_register_cuts_both_ways_at_half_throughput():
         seen, readies = [], []
         for n in range(12):
             ctx.set(dut.i.payload, n)
-            # Its ready does not follow the output's in the same cycle.
-            ctx.set(dut.o.ready, 1)
-            first = ctx.get(dut.i.ready)
-            ctx.set(dut.o.ready, 0)
-            assert ctx.get(dut.i.ready) == first
-            readies.append(first)
+            readies.append(input_ready(ctx, dut))
             ctx.set(dut.o.ready, 1)
             _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
             if valid:
