@@ -6,7 +6,8 @@ throughput: it takes a new payload in the cycle its current one leaves.
 
 - ``StreamRegister``: ``ready`` passes through combinationally, so only the forward path is cut.
 - ``HalfRateRegister``: ``ready`` comes from its own valid, so both paths are cut, at one
-  payload every second cycle: for streams that carry one payload per frame.
+  payload every second cycle: for streams that carry one payload per frame, descriptor or
+  buffer.
 
 Where ``ready`` must come from a register too, so that neither direction's logic reaches the
 other side, the core uses a ``Queue`` of two RAM entries: its ready comes from its level, and
