@@ -36,8 +36,9 @@ def test_cable_pull_and_plug():
     assert log["up"] == (0x80080783, LSC)
     assert log["line after read"] is False
     assert log["pulled"] == (True, 0x80080781, LSC)
-    # Autonegotiation, then the link pin's synchroniser and the LSC and irq registers.
-    assert autoneg <= log["plug to LSC"] <= autoneg + 6
+    # Autonegotiation, then the link pin's synchroniser and the LSC, pending and irq
+    # registers.
+    assert autoneg <= log["plug to LSC"] <= autoneg + 7
     assert log["replugged"] == (0x80080783, LSC)
 
 
