@@ -49,7 +49,7 @@ class TxOffload(data.Struct):
     tucso: 8
     tucse: 16
     udp: 1              # a TCP/UDP checksum of 0 goes out as 0xFFFF (UDP's "no checksum" is 0)
-    tu_init: 16         # added to the TCP/UDP sum (a segment's TCP length), in the sum's byte order
+    tu_init: 16         # added to the TCP/UDP sum as a 16-bit value (a segment's TCP length)
 
 
 class TxSegmentation(data.Struct):

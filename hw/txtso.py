@@ -296,11 +296,10 @@ class TxSegmenter(wiring.Component):
         self._fsm = fsm
 
         # The checksum unit's commands: the frame's work as it is, or for each segment, with
-        # its TCP length (its bytes swapped when the sum starts at an odd offset).
+        # its TCP length.
         m.d.comb += self.command.eq(off)
         with m.If(~fsm.ongoing("PASS")):
-            swapped = Cat(r.tcp_len[8:], r.tcp_len[:8])
-            m.d.comb += [self.command.tu_init.eq(Mux(off.tucss[0], swapped, r.tcp_len)),
+            m.d.comb += [self.command.tu_init.eq(r.tcp_len),
                          self.segmented.eq(r.emit & o.eop & ~o.skip)]
             with m.If(r.failing):
                 m.d.comb += [self.command.ip.eq(0), self.command.tu.eq(0)]

@@ -109,8 +109,8 @@ def test_sums_at_every_alignment_and_range():
 
 
 def test_frames_back_to_back_the_rate_and_the_latency():
-    # Whole words from byte 0: a frame that asks for checksums takes four cycles a word (its
-    # last word's result comes LATENCY cycles after it is taken), others one a cycle (three
+    # Whole words from byte 0: a frame that asks for checksums takes eight cycles a word (its
+    # last word's result comes LATENCY cycles after it is taken), others one a cycle (seven
     # cycles sooner); either way the results come out in order.
     asks = [(bytes(range(n, n + 8)), dict(tu=1, tucss=0, tucse=0, tucso=0)) for n in range(20)]
     plain = [(bytes([n] * 5), dict()) for n in range(20)]
@@ -118,17 +118,18 @@ def test_frames_back_to_back_the_rate_and_the_latency():
     assert [int(r.tu_sum) for r in results[:20]] == [reference(f, 0, 0) for f, _ in asks]
     assert [int(r.tu) for r in results] == [1] * 20 + [0] * 20
     assert set(latency[:20]) == {TxChecksum.LATENCY}
-    assert set(latency[20:]) == {TxChecksum.LATENCY - 3}
+    assert set(latency[20:]) == {TxChecksum.LATENCY - 7}
 
 
-def test_a_word_takes_a_cycle_per_pair_of_lanes_it_uses():
+def test_a_word_takes_a_cycle_per_byte_and_a_frame_two_more():
     # Words offered back to back: taken one a cycle, or, when the frame asks for a checksum, a
-    # cycle for each pair of byte lanes (0-1, 2-3, 4-5, 6-7) their bytes are in.
+    # cycle for each of their bytes; after a frame's last word, two cycles close its sums.
     layout = [(0, 8), (0, 8), (1, 1), (1, 2), (3, 3), (2, 4), (7, 1), (0, 3), (5, 3), (6, 2)]
+    ends = {4, len(layout) - 1}         # two frames
 
     def cycles_taken(offload):
         dut = TxChecksum()
-        words = [{"data": i, "first": first, "count": count, "eop": i == len(layout) - 1}
+        words = [{"data": i, "first": first, "count": count, "eop": i in ends}
                  for i, (first, count) in enumerate(layout)]
         taken = []
 
@@ -136,7 +137,7 @@ def test_a_word_takes_a_cycle_per_pair_of_lanes_it_uses():
             ctx.set(dut.commands.payload, offload)
             ctx.set(dut.commands.valid, 1)
             ctx.set(dut.results.ready, 1)
-            for cycle in range(50):
+            for cycle in range(80):
                 ctx.set(dut.words.valid, bool(words))
                 if words:
                     ctx.set(dut.words.payload, words[0])
@@ -150,8 +151,15 @@ def test_a_word_takes_a_cycle_per_pair_of_lanes_it_uses():
         sim.run()
         return taken
 
-    assert cycles_taken(dict()) == list(range(len(layout)))
-    pairs = [(first + count - 1) // 2 - first // 2 + 1 for first, count in layout]
-    assert pairs == [4, 4, 1, 2, 2, 2, 1, 2, 2, 1]
+    def expected(cycles_per_word):
+        at, out = 0, []
+        for i, cycles in enumerate(cycles_per_word):
+            out.append(at)
+            at += cycles + (2 if i in ends else 0)
+        return out
+
+    assert cycles_taken(dict()) == expected([1] * len(layout))
+    assert expected([1] * len(layout)) == [0, 1, 2, 3, 4, 7, 8, 9, 10, 11]
     asks = cycles_taken(dict(ip=1, ipcss=0, ipcse=19, ipcso=10))
-    assert asks == [sum(pairs[:i]) for i in range(len(layout))]
+    assert asks == expected([count for _, count in layout])
+    assert asks[:6] == [0, 8, 16, 17, 19, 24]

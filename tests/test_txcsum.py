@@ -186,7 +186,7 @@ def test_jumbo_frames_in_4k_buffers_get_their_checksums():
                 i += 1
         return i
 
-    wire, _, counters = send(plan, settle=40000, backend=COMPILED)
+    wire, _, counters = send(plan, settle=45000, backend=COMPILED)
     assert [len(w.raw) for w in wire] == [8 + 16128, 8 + 9018]
     assert [w.raw for w in wire] == [to_wire(f) for f in frames]
     assert counters == {"GPTC": 2, "TPT": 2}
