@@ -798,10 +798,10 @@ class TxDMA(wiring.Component):
         wiring.connect(m, to_offloads.o, offloads.i)
         wiring.connect(m, offloads.o, work.i)
         wiring.connect(m, work.o, tso.work)
-        # Timing: the segmenter's ready, which comes from its state, stops at a small queue
-        # (whose ready comes from its level) rather than running on into the fetcher's read
-        # data path.
-        m.submodules.fetched = fetched = pipe.Queue(TxTaggedWord, ram_depth=2)
+        # Timing: the segmenter's ready, which comes from its state, stops at a register that
+        # holds one word rather than running on into the fetcher's read data path. A word
+        # every second cycle is four times the line's rate.
+        m.submodules.fetched = fetched = HalfRateRegister(TxTaggedWord)
         wiring.connect(m, fetch.words, fetched.i)
         wiring.connect(m, fetched.o, tso.fetched)
         # Timing: the segmenter's words, with the command of the frame each starts, go into the
