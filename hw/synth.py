@@ -32,12 +32,14 @@ TARGET_MHZ = 125.0
 # The memories that go to block RAM (as Yosys names their modules, and the memories in them):
 # the ``amaranth.lib.fifo`` queues (whose memories are named ``storage``) of the descriptor
 # prefetchers (``hw.ring``), the receive FIFO's frame statuses (``hw.rxfifo``), the transmit
-# words read ahead for the MAC and each frame's transmit work (``hw.txdma``); and the segmenter's
-# header (``hw.txtso``; Yosys gives its module a number after the name). A pattern that
+# words read ahead for the MAC, each frame's transmit work, checksums and tag (``hw.txdma``);
+# and the segmenter's header (``hw.txtso``; Yosys gives its module a number after the name).
+# Each is read through a register that becomes the block RAM's output register. A pattern that
 # matches nothing stops the run.
 BLOCK_RAMS = ("e1000.txdma.prefetch.queue/m:storage", "e1000.rxdma.prefetch.queue/m:storage",
               "e1000.rxfifo.frames/m:storage", "e1000.txdma.queue.ahead/m:storage",
-              "e1000.txdma.offloads/m:storage", "e1000.txdma.tso.copy$*/m:header")
+              "e1000.txdma.offloads/m:storage", "e1000.txdma.tso.copy$*/m:header",
+              "e1000.txdma.checksum.queue/m:storage", "e1000.txdma.tags/m:storage")
 class SynthesisError(Exception):
     pass
 

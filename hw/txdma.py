@@ -825,9 +825,14 @@ class TxDMA(wiring.Component):
         # Timing: the MAC takes a frame's checksums and tag as it starts it, a decision that
         # reaches far; it stops at registers that hold one of each (a frame's are taken at
         # once, and frames are tens of cycles apart).
+        # Their queues are in block RAM (``hw.synth``), whose read data comes late and from
+        # where the RAM is: it goes through the RAM's output register (``sums``, ``tag``) first.
+        m.submodules.sums = sums = StreamRegister(TxChecksums, ram_output=True)
+        m.submodules.tag = tag = StreamRegister(TxTag, ram_output=True)
         m.submodules.to_mac_sums = to_mac_sums = HalfRateRegister(TxChecksums)
         m.submodules.to_mac_tags = to_mac_tags = HalfRateRegister(TxTag)
-        wiring.connect(m, checksum.results, to_mac_sums.i)
+        wiring.connect(m, checksum.results, sums.i)
+        wiring.connect(m, sums.o, to_mac_sums.i)
         wiring.connect(m, to_mac_sums.o, wiring.flipped(self.checksums))
         # Words go in while the queue has room (a register) and the checksums have room for the
         # frames' results (another).
@@ -845,7 +850,8 @@ class TxDMA(wiring.Component):
             tags.i.payload.tci.eq(queued.word.tci),
             tags.i.valid.eq(queue.i.valid & queued.word.word.eop),
         ]
-        wiring.connect(m, tags.o, to_mac_tags.i)
+        wiring.connect(m, tags.o, tag.i)
+        wiring.connect(m, tag.o, to_mac_tags.i)
         wiring.connect(m, to_mac_tags.o, wiring.flipped(self.tags))
         wiring.connect(m, fetch.done, done.i)
         wiring.connect(m, queue.o, wiring.flipped(self.words))
