@@ -28,7 +28,9 @@ def run(seed, commands=12, cycles=4000):
     plans = {key: plan(*key) for key in sent}
 
     queue = {key: list(p) for key, p in plans.items()}
-    writing = {i: None for i in range(WRITERS)}      # beats left of a granted write
+    # Each writer's granted writes whose beats are still to send: a writer may offer its next
+    # command while its last write's beats go, as the receive engine's does.
+    writing = {i: [] for i in range(WRITERS)}
     reads, writes, acks = [], [], []                 # what the port owes
 
     def drive(ctx):
@@ -36,7 +38,7 @@ def run(seed, commands=12, cycles=4000):
         for key, port in [(("r", i), dut.readers[i]) for i in range(READERS)] + \
                          [(("w", i), dut.writers[i]) for i in range(WRITERS)]:
             cmd = port.rd_cmd if key[0] == "r" else port.wr_cmd
-            busy = key[0] == "w" and bool(writing[key[1]])     # its data still to send
+            busy = key[0] == "w" and len(writing[key[1]]) > 1   # two writes' data to send
             if queue[key] and not busy and (ctx.get(cmd.valid) or rng.random() < 0.3):
                 ctx.set(cmd.valid, 1)
                 ctx.set(cmd.payload, queue[key][0])
@@ -46,7 +48,7 @@ def run(seed, commands=12, cycles=4000):
             ctx.set(dut.readers[i].rd_data.ready, rng.random() < 0.7)
         for i in range(WRITERS):
             ctx.set(dut.writers[i].wr_done.ready, rng.random() < 0.7)
-            beats = writing[i]
+            beats = writing[i][0] if writing[i] else None
             offer = bool(beats) and rng.random() < 0.7
             ctx.set(dut.writers[i].wr_data.valid, offer)
             if offer:
@@ -54,7 +56,9 @@ def run(seed, commands=12, cycles=4000):
                         {"data": (i << 56) | len(beats), "strb": 0xFF, "last": len(beats) == 1})
         rd_ready, wr_ready = rng.random() < 0.6, rng.random() < 0.6
         ctx.set(dut.dma.rd_cmd.ready, rd_ready)
-        ctx.set(dut.dma.wr_cmd.ready, wr_ready and not writes)
+        # The port takes write commands while earlier writes' data is still owed, as the
+        # register slice of ``hw.dmadrain`` does.
+        ctx.set(dut.dma.wr_cmd.ready, wr_ready)
         beat = reads[0] if reads and rng.random() < 0.7 else None
         ctx.set(dut.dma.rd_data.valid, beat is not None)
         if beat is not None:
@@ -77,7 +81,7 @@ def run(seed, commands=12, cycles=4000):
                 done = queue[key].pop(0)
                 sent[key].append(done)
                 if key[0] == "w":
-                    writing[key[1]] = list(range(done["len"] + 1))
+                    writing[key[1]].append(list(range(done["len"] + 1)))
         for i in range(READERS):
             port = dut.readers[i].rd_data
             if ctx.get(port.valid) and ctx.get(port.ready):
@@ -85,7 +89,9 @@ def run(seed, commands=12, cycles=4000):
         for i in range(WRITERS):
             port = dut.writers[i].wr_data
             if ctx.get(port.valid) and ctx.get(port.ready):
-                writing[i].pop()
+                writing[i][0].pop()
+                if not writing[i][0]:
+                    writing[i].pop(0)
             done = dut.writers[i].wr_done
             if ctx.get(done.valid) and ctx.get(done.ready):
                 got[("w", i)].append("done")
@@ -94,7 +100,7 @@ def run(seed, commands=12, cycles=4000):
             log["rd_grants"].append(cmd.addr)
             n = cmd.len + 1
             reads.extend(((cmd.addr << 2) | k, k == n - 1) for k in range(n))
-        if wr_ready and not writes and ctx.get(dut.dma.wr_cmd.valid):
+        if wr_ready and ctx.get(dut.dma.wr_cmd.valid):
             cmd = ctx.get(dut.dma.wr_cmd.payload)
             log["wr_grants"].append(cmd.addr)
             writes.append(cmd.len + 1)
