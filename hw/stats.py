@@ -138,23 +138,25 @@ class Statistics(wiring.Component):
         # the increments' handshake then comes from registers.
         hold = s1.follows_up | s2.follows_up
 
-        def busy(row):
-            """Whether an operation ahead (in stage 1 or 2) has yet to write ``row`` back."""
-            return (((s1.kind != _Kind.NONE) & (s1.row == row))
-                    | ((s2.kind != _Kind.NONE) & (s2.row == row)))
-
         # The row read is chosen in the operations' order of priority, whether the operation
         # goes in or not (a read that nothing takes does no harm): a register read, a clear, a
         # carry, an increment. The operation that goes in carries it on. Timing: a follow-up
         # (clear or carry) waits until both stages are empty rather than for its row alone:
         # nothing but a register read goes in while one is pending, so that is two cycles at
         # most, and it spares the row compares, which had made the choice ten LUTs deep. An
-        # increment's row is compared, from registers, as the row is chosen.
+        # increment waits for stage 1 to be empty, and for the operation in stage 2 to be on
+        # another row, which is compared a cycle ahead (with stage 1's), so an increment goes
+        # in only from the second cycle it is offered (the compare was of its row then): from
+        # registers. Increments then go in every third cycle at most.
         queued = Signal(6)
         queued_busy = Signal()
         inc_busy = Signal()
+        inc_waiting = Signal()      # the increment offered now was offered, not taken, before
+        inc_behind = Signal()       # ...and stage 1 then held an operation on its row
         drained = (s1.kind == _Kind.NONE) & (s2.kind == _Kind.NONE)
-        m.d.comb += inc_busy.eq(busy(self.inc.payload.row))
+        m.d.sync += [inc_waiting.eq(self.inc.valid & ~self.inc.ready),
+                     inc_behind.eq((s1.kind != _Kind.NONE) & (s1.row == self.inc.payload.row))]
+        m.d.comb += inc_busy.eq(~inc_waiting | inc_behind | (s1.kind != _Kind.NONE))
         with m.If(clear_pending):
             m.d.comb += [queued.eq(clear_row), queued_busy.eq(~drained)]
         with m.Elif(carry_pending):
@@ -211,22 +213,28 @@ class Statistics(wiring.Component):
         ]
 
         # Stage 2: work out the row's new value, and write it back.
+        # Timing: a zero, written by a read, a clear or the device reset's sweep, is chosen by
+        # one flag from registers, so that each bit of the value is one LUT after the sum's
+        # carry (its bit, the carry, whether to saturate, and that flag).
         res = Signal(_Write)
         total = raw + s2.amount
         overflow = total[32]
-        m.d.comb += [res.row.eq(s2.row), bus.r_data.eq(read_data), res.en.eq(plan.write),
-                     res.data.eq(Mux(plan.zero, 0, total[:32] | Mux(plan.saturate & overflow,
-                                                                  0xFFFFFFFF, 0)))]
+        zero = Signal()
+        m.d.comb += [zero.eq(plan.zero | self.clear), res.row.eq(s2.row),
+                     bus.r_data.eq(read_data), res.en.eq(plan.write),
+                     res.data.eq(Mux(zero, 0, total[:32] | Mux(plan.saturate & overflow,
+                                                             0xFFFFFFFF, 0)))]
         with m.If(plan.clear):
             m.d.sync += [clear_pending.eq(1), clear_row.eq(s2.row - 1)]
         with m.If(plan.carry & overflow):
             m.d.sync += [carry_pending.eq(1), carry_row.eq(s2.row + 1)]
         # The device reset's sweep writes straight to the RAM: this block's registers are held
         # in that reset meanwhile.
+        m.d.comb += wr.data.eq(res.data)
         with m.If(self.clear):
-            m.d.comb += [wr.addr.eq(self.clear_row), wr.data.eq(0), wr.en.eq(1)]
+            m.d.comb += [wr.addr.eq(self.clear_row), wr.en.eq(1)]
         with m.Else():
-            m.d.comb += [wr.addr.eq(res.row), wr.data.eq(res.data), wr.en.eq(res.en)]
+            m.d.comb += [wr.addr.eq(res.row), wr.en.eq(res.en)]
         return m
 
 

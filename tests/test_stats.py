@@ -106,13 +106,14 @@ def test_clear_sweep_zeroes_rows():
 
 def test_back_to_back_operations_on_one_row():
     # Each operation takes the value the one ahead of it wrote, not the RAM's stale row: an
-    # increment offered every cycle waits for the two ahead of it on its row (taken every third
-    # cycle), one on another row goes in at once; a read comes right after the last of them,
-    # then an increment offered as the read's data comes waits a cycle for the read's clear.
+    # increment goes in from the second cycle it is offered, once stage 1 is empty and the
+    # operation in stage 2 is on another row, so increments offered every cycle are taken every
+    # third cycle, on one row or another; a read comes right after the last of them, then an
+    # increment offered as the read's data comes waits for the read's clear.
     async def tb(ctx, dut, read, inc):
         taken = []
         ctx.set(dut.inc.valid, 1)
-        for cycle in range(30):
+        for cycle in range(40):
             amount = len(taken) + 1
             row = "TPT" if amount <= 10 else "TPR"
             ctx.set(dut.inc.payload, {"row": COUNTERS[row], "amount": amount})
@@ -126,7 +127,7 @@ def test_back_to_back_operations_on_one_row():
         await inc("TPT", 7)
         return taken, first, await read(reg.TPT), await read(reg.TPT), await read(reg.TPR)
     taken, *values = run(tb)
-    assert taken == list(range(0, 30, 3))[:10] + [28]
+    assert taken == list(range(1, 31, 3)) + [30]       # another row: no wait for stage 2
     assert values == [55, 7, 0, 11]
 
 
