@@ -143,16 +143,18 @@ class RxAddressFilter(wiring.Component):
         hash_hit = Signal()
         m.d.sync += hash_hit.eq(tables.mta_data.bit_select(hash_bit, 1))
 
-        # The VLAN filter, as soon as the tag control information is in.
+        # The VLAN filter, as soon as the tag control information is in. Timing: the table's
+        # bit is registered first, as the multicast table's is.
         vlan_ok = Signal()          # not tagged, or the tag passed
-        looked_up = Signal(2)       # ``tci_valid`` one and two cycles ago: the row is in
-        tci = self.tci
+        looked_up = Signal(3)       # ``tci_valid`` one, two, three cycles ago: the row is in,
+        tci = self.tci              # ...then its bit
+        vfta_hit = Signal()
         m.d.comb += tables.vfta_addr.eq(tci[5:12])
-        m.d.sync += looked_up.eq(Cat(self.tci_valid, looked_up[0]))
+        m.d.sync += [looked_up.eq(Cat(self.tci_valid, looked_up[:2])),
+                     vfta_hit.eq(tables.vfta_data.bit_select(tci[:5], 1))]
         with m.If(self.new_frame):
             m.d.sync += vlan_ok.eq(1)
-        with m.Elif(looked_up[1]):
-            vfta_hit = tables.vfta_data.bit_select(tci[:5], 1)
+        with m.Elif(looked_up[2]):
             cfi_ok = ~rctl.cfien | (tci[12] == rctl.cfi)
             m.d.sync += vlan_ok.eq(~self.tagged | ((vfta_hit | ~rctl.vfe) & cfi_ok))
 
