@@ -75,8 +75,7 @@ class DMAArbiter(wiring.Component):
         rd_grant = _round_robin(m, readers, "rd_cmd")
         _forward(m, readers, rd_cmd, rd_request, "rd_cmd", rd_grant,
                  _tag_room(m, rd_tags, "rd_cmd"))
-        m.d.comb += [rd_tags.w_data.eq(rd_grant),
-                     rd_tags.w_en.eq(rd_cmd.ready & rd_cmd.valid)]
+        _tag_write(m, rd_tags, rd_grant, rd_cmd.ready & rd_cmd.valid, "rd_cmd")
 
         _route_back(m, readers, dma, "rd_data", rd_tags)
         m.d.comb += rd_tags.r_en.eq(dma.rd_data.valid & dma.rd_data.ready & dma.rd_data.payload.last)
@@ -92,8 +91,7 @@ class DMAArbiter(wiring.Component):
             _forward(m, writers, wr_cmd, wr_request, "wr_cmd", wr_grant, wr_room)
             with m.If(wr_cmd.valid & wr_cmd.ready):
                 m.d.sync += [wr_busy.eq(1), wr_owner.eq(wr_grant)]
-        m.d.comb += [wr_tags.w_data.eq(wr_grant),
-                     wr_tags.w_en.eq(~wr_busy & wr_cmd.valid & wr_cmd.ready)]
+        _tag_write(m, wr_tags, wr_grant, ~wr_busy & wr_cmd.valid & wr_cmd.ready, "wr_cmd")
         wr_data = dma.wr_data
         with m.If(wr_busy):
             with m.Switch(wr_owner):
@@ -129,11 +127,24 @@ def _tag_bits(initiators):
 
 
 def _tag_room(m, tags, channel):
-    """Whether ``tags`` has room for two, registered: the queue's level then stays off the
-    initiators' ready (the queue holds ``outstanding`` + 1, and one entry goes unused)."""
+    """Whether ``tags`` has room for three, registered: the queue's level then stays off the
+    initiators' ready. A command is in the level two cycles after it is taken (``_tag_write``),
+    and in ``room`` a cycle after that, so up to three may be taken meanwhile (the queue holds
+    ``outstanding`` + 1)."""
     room = Signal(name=f"{channel}_room")
-    m.d.sync += room.eq(below(tags.level, tags.depth - 1))
+    m.d.sync += room.eq(below(tags.level, tags.depth - 2))
     return room
+
+
+def _tag_write(m, tags, grant, taken, channel):
+    """Queue ``grant`` as the tag of a command ``taken``, a cycle later, from registers: the
+    initiators' handshake, which comes from their state machines, then stops at a flip-flop
+    instead of running on into the queue's level. Answers that came before their tag would
+    wait for it: they are routed only while the queue holds a tag."""
+    w_en = Signal(name=f"{channel}_tag_en")
+    w_data = Signal.like(tags.w_data, name=f"{channel}_tag")
+    m.d.sync += [w_en.eq(taken), w_data.eq(grant)]
+    m.d.comb += [tags.w_en.eq(w_en), tags.w_data.eq(w_data)]
 
 
 def _forward(m, initiators, sink, request, channel, grant, room):
