@@ -375,8 +375,8 @@ class TxSegmenter(wiring.Component):
         # register of the queue in front, and the output's valid. It is worked out into
         # registers: a word goes out only from the cycle after it came (or after the word
         # before it went), when they are ``judged``. A payload word then takes two cycles, still
-        # twice as fast as the checksum unit takes the words of a frame with checksums (four
-        # cycles each), which every TSE frame has.
+        # four times as fast as the checksum unit takes the words of a frame with checksums (a
+        # cycle a byte), which every TSE frame has.
         split, ends_seg, judged = Signal(), Signal(), Signal()
         # ``count`` has four bits: the compares need only the low four of ``seg_left`` and
         # whether the rest are zero, not a 16-bit carry chain.
