@@ -196,21 +196,7 @@ class Statistics(wiring.Component):
         m.d.sync += [s2.eq(s1), raw.eq(rd.data),
                      read_data.eq(Mux(s1.kind == _Kind.READ, rd.data, 0))]
 
-        # What stage 2 does, decided here from registers. Timing: the sum's carry then goes
-        # through one LUT to the RAM's write data, instead of after the row's kind.
-        plan = Signal(_Plan)
-        row_cnt, row_low, row_high = (mask.bit_select(s1.row, 1)
-                                      for mask in (is_cnt, is_low, is_high))
-        reading, adding, clearing = (s1.kind == kind
-                                     for kind in (_Kind.READ, _Kind.ADD, _Kind.CLEAR))
-        m.d.sync += [
-            plan.write.eq((reading & (row_cnt | row_high)) | clearing
-                          | (adding & (row_cnt | row_low | row_high))),
-            plan.zero.eq(reading | clearing),
-            plan.saturate.eq(adding & row_cnt),
-            plan.carry.eq(adding & row_low),
-            plan.clear.eq(reading & row_high),
-        ]
+        plan = self._plan(m, s1, is_cnt, is_low, is_high)
 
         # Stage 2: work out the row's new value, and write it back.
         # Timing: a zero, written by a read, a clear or the device reset's sweep, is chosen by
@@ -236,6 +222,26 @@ class Statistics(wiring.Component):
         with m.Else():
             m.d.comb += [wr.addr.eq(res.row), wr.en.eq(res.en)]
         return m
+
+    @staticmethod
+    def _plan(m, s1, is_cnt, is_low, is_high):
+        """What stage 2 does with the operation in stage 1, decided a cycle ahead from
+        registers. Timing: the sum's carry then goes through one LUT to the RAM's write data,
+        instead of after the row's kind."""
+        plan = Signal(_Plan)
+        row_cnt, row_low, row_high = (mask.bit_select(s1.row, 1)
+                                      for mask in (is_cnt, is_low, is_high))
+        reading, adding, clearing = (s1.kind == kind
+                                     for kind in (_Kind.READ, _Kind.ADD, _Kind.CLEAR))
+        m.d.sync += [
+            plan.write.eq((reading & (row_cnt | row_high)) | clearing
+                          | (adding & (row_cnt | row_low | row_high))),
+            plan.zero.eq(reading | clearing),
+            plan.saturate.eq(adding & row_cnt),
+            plan.carry.eq(adding & row_low),
+            plan.clear.eq(reading & row_high),
+        ]
+        return plan
 
 
 def _size_bin(prefix, length):
