@@ -107,7 +107,8 @@ class TxChecksum(wiring.Component):
     def _walk(self, m, word, take):
         """Stage 1: the word taken, a byte of it a cycle (one cycle in all when the frame asks
         for no checksums), then, after the frame's last word, the two cycles that close it.
-        The command is taken with the frame's first word, and holds until the second."""
+        The command is taken with the frame's first word, and holds until the frame's second
+        closing cycle."""
         s = SimpleNamespace()
         sof = Signal(init=1)
         s.cfg = cfg = Signal(TxOffload)
@@ -188,6 +189,8 @@ class TxChecksum(wiring.Component):
         return tail
 
     def _sum(self, m, queue, s, tail):
+        """Stages 2 and 3: the sums, a byte a cycle, and the frame's result into ``queue``
+        two cycles after its second closing cycle in stage 1."""
         # Stage 2: the byte, and for each sum whether it goes in as the high or the low half
         # of a 16-bit value. Each sum is kept in 17 bits: the carry out of 16 bits goes back in
         # with the next value (2^16 is 1 in ones'-complement arithmetic). The first closing
