@@ -7,8 +7,9 @@ Each signature is declared from the initiator's point of view: the core takes ``
   window). Writes are posted: only reads produce a response.
 - DMA: AXI-like channels with bursts of 64-bit beats (SDM 3.2 and 3.3 describe the descriptor
   traffic that rides on it). Addresses are byte addresses aligned to 8; ``len`` is beats - 1.
-  Inside the core, an initiator names the address as a base it holds (a ring's, a buffer's)
-  and an offset from it (``DMARequest``); the DMA arbiter adds them up once, for all of them.
+  Inside the core, an initiator names the address as an offset from a base: its descriptor
+  ring's, or one it holds (a buffer's) (``DMARequest``); the DMA arbiter adds them up once, for
+  all of them.
 - GMII: IEEE 802.3 clause 35, 8 bits per 125 MHz cycle.
 - MDIO: IEEE 802.3 clause 22 management pins, with a separate output enable so that a board
   top can build the tristate buffer.
@@ -129,12 +130,15 @@ class DMACommand(data.Struct):
 
 
 class DMARequest(data.Struct):
-    """A command as an initiator inside the core gives it. The address is ``base + offset``:
-    what varies from one command to the next is only the offset, so the 64-bit sum is worked
-    out in one place (the DMA arbiter) instead of in every initiator."""
-    base: 64        # a ring's base or a buffer's address, 8-byte aligned
+    """A command as an initiator inside the core gives it. The address is an offset from a
+    base: from the initiator's descriptor ring's base with ``ring``, which the DMA arbiter
+    holds, or else from ``base``, the initiator's own (a buffer's address). What varies from
+    one command to the next is only the offset, so the 64-bit sum is worked out in one place
+    (the DMA arbiter) instead of in every initiator, and each ring's base reaches it once."""
+    base: 64        # a buffer's address, 8-byte aligned (without ``ring``)
     offset: 20      # bytes, a multiple of 8: within a ring (xDLEN) or a buffer
     len: 8          # burst length in beats, minus one
+    ring: 1         # the offset is from the initiator's ring's base, not from ``base``
 
 
 class DMAReadBeat(data.Struct):

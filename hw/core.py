@@ -29,7 +29,7 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import DMASignature, GMIISignature, MDIOSignature, MMIOSignature, share
 from .control import Control
-from .dma import DMAArbiter
+from .dma import DMAArbiter, Initiator
 from .dmadrain import DMADrain
 from .eeprom import EEPROM, eeprom_image
 from .flow import PauseRequest
@@ -117,8 +117,11 @@ class E1000(wiring.Component):
         self.rxfifo = RxFIFO(depth=4096)
         self.rxdma = RxDMA()
         self.pause_request = PauseRequest(level_bits=13)
-        # Reads: TX descriptors, TX buffers, RX descriptors; writes: TX status, RX buffers.
-        self.dma_arbiter = DMAArbiter(readers=3, writers=2)
+        # Reads: TX descriptors, TX buffers, RX descriptors; writes: TX status, RX buffers and
+        # status. Ring 0 is the transmit ring, ring 1 the receive ring.
+        tx_ring, rx_ring = Initiator(ring=0, own=False), Initiator(ring=1, own=False)
+        self.dma_arbiter = DMAArbiter(readers=(tx_ring, Initiator(), rx_ring),
+                                      writers=(tx_ring, Initiator(ring=1)), rings=2)
         # Outside the reset: what host memory still owes when CTRL.RST comes is settled here.
         self.dma_drain = DMADrain()
 
@@ -203,6 +206,8 @@ class E1000(wiring.Component):
         wiring.connect(m, rxdma.descriptors, arbiter.readers[2])
         wiring.connect(m, txdma.writeback, arbiter.writers[0])
         wiring.connect(m, rxdma.buffers, arbiter.writers[1])
+        m.d.comb += [arbiter.ring_bases[0].eq(Cat(regs.TDBAL, regs.TDBAH)),
+                     arbiter.ring_bases[1].eq(Cat(regs.RDBAL, regs.RDBAH))]
         m.submodules.dma_drain = drain = self.dma_drain
         wiring.connect(m, arbiter.dma, drain.up)
         wiring.connect(m, drain.dma, wiring.flipped(self.dma))
@@ -234,7 +239,6 @@ class E1000(wiring.Component):
         txdma, txmac = self.txdma, self.txmac
         m.d.comb += [
             txdma.ring.enable.eq(tctl.en & bus_master),
-            txdma.ring.base.eq(Cat(regs.TDBAL, regs.TDBAH)),
             txdma.ring.length.eq(regs.TDLEN),
             txdma.ring.tail.eq(regs.TDT),
             txdma.tidv.eq(regs.TIDV),
@@ -272,7 +276,6 @@ class E1000(wiring.Component):
             rxmac.fca.eq(fca),
             rxmac.fct.eq(regs.FCT[:16]),
             rxdma.ring.enable.eq(rctl.en & bus_master),
-            rxdma.ring.base.eq(Cat(regs.RDBAL, regs.RDBAH)),
             rxdma.ring.length.eq(regs.RDLEN),
             rxdma.ring.tail.eq(regs.RDT),
             rxdma.rctl.eq(regs.RCTL),

@@ -2,8 +2,9 @@
 
 Reference: SDM 3.2.6 and 3.3.4 (descriptor rings, head and tail), 3.2.4/3.3.6 (prefetch).
 
-- ``RingConfig``: what software programmed (enable, base, length, tail), from the register file
-  to an engine.
+- ``RingConfig``: what software programmed (enable, length, tail), from the register file to an
+  engine. The ring's base goes to the DMA arbiter instead: the engine's commands on the ring
+  name it (``DMARequest.ring``).
 - ``RingHead``: the head register (TDH or RDH) and what follows from it: the next head, the
   offset of the head descriptor's status, the free descriptors.
 - ``DescriptorPrefetch``: the descriptors from head to tail read ahead, offered as a stream.
@@ -35,16 +36,14 @@ __all__ = ["RingConfig", "RingSignature", "RingHead", "DescriptorPrefetch"]
 # the engine's enable bit with bus mastering on; ``length`` is xDLEN in bytes.
 RingConfig = wiring.Signature({
     "enable": Out(1),
-    "base": Out(64),
     "length": Out(20),
     "tail": Out(16),
 })
 
-# A ring as its head's owner offers it: ``count`` descriptors (xDLEN / 16) from ``base``, the
-# hardware's from ``head`` up to, not including, ``tail``.
+# A ring as its head's owner offers it: ``count`` descriptors (xDLEN / 16) from the ring's base,
+# the hardware's from ``head`` up to, not including, ``tail``.
 RingSignature = wiring.Signature({
     "enable": Out(1),
-    "base": Out(64),
     "count": Out(16),
     "head": Out(16),
     "tail": Out(16),
@@ -95,7 +94,7 @@ class RingHead(wiring.Component):
         bus, config, ring = self.bus, self.config, self.ring
         head = ring.head
         count = config.length >> 4
-        m.d.comb += [ring.enable.eq(config.enable), ring.base.eq(config.base),
+        m.d.comb += [ring.enable.eq(config.enable),
                      ring.count.eq(count), ring.tail.eq(config.tail),
                      self.status_offset.eq(head * DESCRIPTOR_BYTES | 8)]
 
@@ -144,7 +143,7 @@ class DescriptorPrefetch(wiring.Component):
     -------
     dma : Out(DMAReadSignature)
     ring : In(RingSignature)
-        The ring (its base is 16-byte aligned).
+        The ring. Reads name its base (``DMARequest.ring``), which the DMA arbiter holds.
     descs : Out(stream.Signature(layout))
         The descriptors, in ring order from head: the engine that takes them knows each one's
         index by counting from head.
@@ -251,7 +250,7 @@ class DescriptorPrefetch(wiring.Component):
 
         cmd = self.dma.rd_cmd
         m.d.comb += [
-            cmd.payload.base.eq(ring.base),
+            cmd.payload.ring.eq(1),
             cmd.payload.offset.eq(fetch * DESCRIPTOR_BYTES),
             cmd.payload.len.eq(n * 2 - 1),
             # ``enable`` from its register (~flush): it comes from far across the core.

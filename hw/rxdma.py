@@ -140,7 +140,7 @@ def _load_lanes(m, beat, *, clear, load, lane, byte):
 class RxBufferWriter(wiring.Component):
     """Takes a job when idle, writes its bytes (taken from ``bytes`` a byte a cycle) into the
     buffer in write commands of up to 256 beats, then one beat of the descriptor's status
-    quadword (``status``, at ``status_base`` + ``status_offset``, both read as it goes out);
+    quadword (``status``, at ``status_offset`` from the ring's base, read as it goes out);
     ``done`` is high for the cycle that beat leaves. The next job is taken in the cycle after.
     About a dozen cycles per job beyond its bytes. Write completions are not waited for: writes
     land in order.
@@ -150,7 +150,6 @@ class RxBufferWriter(wiring.Component):
     job : In(stream.Signature(RxBufferJob))
     bytes : In(stream.Signature(8))
     dma : Out(DMAWriteSignature)
-    status_base : In(64)
     status_offset : In(20)
     status : In(64)
         The descriptor's second quadword: length, checksum, status, errors and special.
@@ -159,7 +158,6 @@ class RxBufferWriter(wiring.Component):
     job: In(stream.Signature(RxBufferJob))
     bytes: In(stream.Signature(8))
     dma: Out(DMAWriteSignature)
-    status_base: In(64)
     status_offset: In(20)
     status: In(64)
     done: Out(1)
@@ -201,13 +199,15 @@ class RxBufferWriter(wiring.Component):
         """The write command's registers, the beat being filled and its way out."""
         r = SimpleNamespace()
         m.d.comb += self.dma.wr_done.ready.eq(1)
-        # Write commands name a base and an offset, both registers: the buffer's first quadword
-        # and the next beat's offset from it, then the ring's base and the offset of the status
-        # quadword. The address is added up in the DMA arbiter, straight from them.
+        # Write commands name a base and an offset, registers: the buffer's first quadword and
+        # the next beat's offset from it, then the ring (whose base the DMA arbiter holds) and
+        # the offset of the status quadword. The address is added up in the arbiter.
         r.cmd_base = Signal(64)
+        r.cmd_ring = Signal()
         r.cmd_offset = Signal(20)
         cmd = self.dma.wr_cmd
-        m.d.comb += [cmd.payload.base.eq(r.cmd_base), cmd.payload.offset.eq(r.cmd_offset)]
+        m.d.comb += [cmd.payload.base.eq(r.cmd_base), cmd.payload.ring.eq(r.cmd_ring),
+                     cmd.payload.offset.eq(r.cmd_offset)]
         r.wr_lane = Signal(3)       # of the buffer's next byte in the beat
         r.strb = Signal(8)
         r.to_move = Signal(16)      # of this buffer's bytes
@@ -243,11 +243,11 @@ class RxBufferWriter(wiring.Component):
                      out.valid.eq(r.goes)]
         return r
 
-    def _point(self, m, r, base, offset):
-        m.d.sync += [r.cmd_base.eq(base), r.cmd_offset.eq(offset)]
+    def _point_status(self, m, r):
+        m.d.sync += [r.cmd_ring.eq(1), r.cmd_offset.eq(self.status_offset)]
 
     def _to_status(self, m, r):
-        # The status quadword goes next, out of a cleared beat (the command's base and offset
+        # The status quadword goes next, out of a cleared beat (the command's ring and offset
         # are loaded already).
         m.d.sync += [r.strb.eq(0xFF), r.last.eq(1), r.write_back.eq(1), r.clear.eq(1)]
         m.next = "STATUS_COMMAND"
@@ -259,12 +259,13 @@ class RxBufferWriter(wiring.Component):
         start = job.payload.address[:3]
         size = job.payload.size
         # Timing: the command's base and offset load in every idle cycle, valid job or not, so
-        # that the handshake does not reach their 84 flip-flops; and they are chosen by a flag
-        # that comes with the job, rather than by a compare of its size.
+        # that the handshake does not reach their 85 flip-flops; and the offset is chosen by a
+        # flag that comes with the job, rather than by a compare of its size.
+        m.d.sync += r.cmd_base.eq(job.payload.address & ~7)
         with m.If(job.payload.empty):
-            self._point(m, r, self.status_base, self.status_offset)
+            self._point_status(m, r)
         with m.Else():
-            self._point(m, r, job.payload.address & ~7, 0)
+            m.d.sync += [r.cmd_ring.eq(0), r.cmd_offset.eq(0)]
         with m.If(job.valid):
             m.d.sync += [r.wr_lane.eq(start), r.strb.eq(0), r.write_back.eq(0),
                          r.to_move.eq(size), r.moving.eq(~job.payload.empty),
@@ -283,9 +284,9 @@ class RxBufferWriter(wiring.Component):
         room = ~r.send | (r.goes & ~r.last)
         move = r.moving & src.valid & room
         with m.If(r.final):
-            # This buffer's last write command is out: the status's base and offset can be
-            # loaded already, away from the beat's handshake.
-            self._point(m, r, self.status_base, self.status_offset)
+            # This buffer's last write command is out: the status's offset can be loaded
+            # already, away from the beat's handshake.
+            self._point_status(m, r)
         with m.If(r.goes):
             m.d.sync += [r.send.eq(0), r.strb.eq(0), r.beats_left.eq(r.beats_left - 1),
                          r.final.eq(r.beats_left == 2), r.chunk.eq(r.chunk - 1),
@@ -497,7 +498,8 @@ class RxDMA(wiring.Component):
     bus : In(RegBusSignature)
         RDH, and RDTR's flush bit.
     ring : In(RingConfig)
-        RCTL.EN with bus mastering on, RDBAL/RDBAH, RDLEN, RDT.
+        RCTL.EN with bus mastering on, RDLEN, RDT. (The ring's base goes to the DMA
+        arbiter.)
     descriptors : Out(DMAReadSignature)
         Descriptor reads (the prefetcher's).
     buffers : Out(DMAWriteSignature)
@@ -563,7 +565,6 @@ class RxDMA(wiring.Component):
             sequencer.count.eq(head.ring.count),
             sequencer.free.eq(head.free),
             sequencer.empty.eq(head.empty),
-            writer.status_base.eq(self.ring.base),
             writer.status_offset.eq(head.status_offset),
             writer.status.eq(sequencer.status_word),
             sequencer.done.eq(writer.done),

@@ -531,8 +531,8 @@ class TxFetch(wiring.Component):
 class TxWriteBack(wiring.Component):
     """Retires descriptors in ring order as the MAC takes their data: a record on ``done`` for
     each descriptor whose reads are out, a ``took`` pulse (a cycle late) for each whose last word
-    the MAC took. A record with RS has DD written back (one one-byte write, at ``status_base`` +
-    ``status_offset``, the head descriptor's) and is retired once the write is done; one
+    the MAC took. A record with RS has DD written back (one one-byte write, at ``status_offset``
+    from the ring's base, the head descriptor's) and is retired once the write is done; one
     without is retired at once. ``retire`` is high for the cycle of a retirement, at most every
     third cycle (the head, the count of descriptors taken and this block's own check follow
     from registers). ``txdw`` through the delay timers (or at once without IDE); ``txqe`` a
@@ -549,7 +549,6 @@ class TxWriteBack(wiring.Component):
     done : In(stream.Signature(_Done))
     took : In(1)
     dma : Out(DMAWriteSignature)
-    status_base : In(64)
     status_offset : In(20)
     at_tail : In(1)
     tidv, tadv : In(16)
@@ -562,7 +561,6 @@ class TxWriteBack(wiring.Component):
             "done": In(stream.Signature(_Done)),
             "took": In(1),
             "dma": Out(DMAWriteSignature),
-            "status_base": In(64),
             "status_offset": In(20),
             "at_tail": In(1),
             "tidv": In(16),
@@ -588,8 +586,9 @@ class TxWriteBack(wiring.Component):
                      any_consumed.eq(consumed != 0), retired.eq(Cat(retire, retired[0]))]
         m.d.comb += self.done.ready.eq(retire)
 
-        # The descriptor's status quadword, whatever the state (for the DMA arbiter's adder).
-        m.d.comb += [dma.wr_cmd.payload.base.eq(self.status_base),
+        # The descriptor's status quadword in the ring, whatever the state (for the DMA
+        # arbiter's adder).
+        m.d.comb += [dma.wr_cmd.payload.ring.eq(1),
                      dma.wr_cmd.payload.offset.eq(self.status_offset)]
         with m.FSM(name="writeback") as fsm:
             with m.State("IDLE"):
@@ -709,7 +708,8 @@ class TxDMA(wiring.Component):
     bus : In(RegBusSignature)
         TDH.
     ring : In(RingConfig)
-        TCTL.EN with bus mastering on, TDBAL/TDBAH, TDLEN, TDT.
+        TCTL.EN with bus mastering on, TDLEN, TDT. (The ring's base goes to the DMA
+        arbiter.)
     descriptors : Out(DMAReadSignature)
         Descriptor reads (the prefetcher's).
     buffers : Out(DMAReadSignature)
@@ -893,7 +893,6 @@ class TxDMA(wiring.Component):
         wiring.connect(m, retirement.dma, wiring.flipped(self.writeback))
         m.d.comb += [
             retirement.took.eq(took),
-            retirement.status_base.eq(self.ring.base),
             retirement.status_offset.eq(head.status_offset),
             retirement.at_tail.eq(head.ring.head == head.ring.tail),
             retirement.tidv.eq(self.tidv),

@@ -8,14 +8,24 @@ testbench calls every peer's ``drive``, then every peer's ``observe``, then tick
 of them see the same cycle."""
 
 
+def _address(request, ring):
+    """The address a ``DMARequest`` names, with ``ring`` as the base of the initiator's ring
+    (as the DMA arbiter adds it up)."""
+    if request.ring:
+        assert ring is not None, "a command names a ring the test gave no base for"
+        return ring + request.offset
+    return request.base + request.offset
+
+
 class ReadMemory:
     """Host memory behind a ``DMAReadSignature`` port: ``read(address)`` gives the 8 bytes at an
-    aligned address (as an integer, byte 0 lowest). Commands are taken with probability
-    ``take``; their beats come ``delay`` (a range) cycles later, each offered with probability
-    ``offer``, in order. ``commands`` records each as (address, beats)."""
+    aligned address (as an integer, byte 0 lowest). Commands (their offsets from ``ring`` where
+    they name the ring) are taken with probability ``take``; their beats come ``delay`` (a
+    range) cycles later, each offered with probability ``offer``, in order. ``commands``
+    records each as (address, beats)."""
 
-    def __init__(self, port, read, rng, *, take=0.7, delay=range(2, 40), offer=0.8):
-        self.port, self.read, self.rng = port, read, rng
+    def __init__(self, port, read, rng, *, ring=None, take=0.7, delay=range(2, 40), offer=0.8):
+        self.port, self.read, self.rng, self.ring = port, read, rng, ring
         self.take, self.delay, self.offer = take, delay, offer
         self.commands = []
         self._owed = []         # (cycle due, data, last)
@@ -36,11 +46,11 @@ class ReadMemory:
         cmd = self.port.rd_cmd
         if self._ready and ctx.get(cmd.valid):
             request = ctx.get(cmd.payload)
-            address, beats = request.base + request.offset, request.len + 1
-            self.commands.append((address, beats))
+            at, beats = _address(request, self.ring), request.len + 1
+            self.commands.append((at, beats))
             due = self._now + self.rng.choice(self.delay)
             for k in range(beats):
-                self._owed.append((due + k, self.read(address + 8 * k), k == beats - 1))
+                self._owed.append((due + k, self.read(at + 8 * k), k == beats - 1))
         if self._beat is not None and ctx.get(self.port.rd_data.ready):
             self._owed.pop(0)
         self._now += 1
@@ -49,11 +59,12 @@ class ReadMemory:
 class WriteMemory:
     """Host memory behind a ``DMAWriteSignature`` port: commands and beats are taken with
     probability ``take``; ``written`` maps each byte address a strobe covered to its byte (a
-    second write of one byte is an error); ``commands`` records each as (address, beats). Each
-    write is reported done ``delay`` (a range) cycles after its last beat, in order."""
+    second write of one byte is an error); ``commands`` records each as (address, beats), with
+    the offsets of commands that name the ring from ``ring``. Each write is reported done
+    ``delay`` (a range) cycles after its last beat, in order."""
 
-    def __init__(self, port, rng, *, take=0.6, delay=range(1, 20)):
-        self.port, self.rng, self.take, self.delay = port, rng, take, delay
+    def __init__(self, port, rng, *, ring=None, take=0.6, delay=range(1, 20)):
+        self.port, self.rng, self.take, self.delay, self.ring = port, rng, take, delay, ring
         self.written, self.commands = {}, []
         self._cmd_ready = self._data_ready = self._done = False
         self._current = None            # [address, beats left]
@@ -84,10 +95,10 @@ class WriteMemory:
                 self._owed.append(self._now + self.rng.choice(self.delay))
         if self._cmd_ready and ctx.get(self.port.wr_cmd.valid):
             request = ctx.get(self.port.wr_cmd.payload)
-            address = request.base + request.offset
-            assert address % 8 == 0
-            self.commands.append((address, request.len + 1))
-            self._current = [address, request.len + 1]
+            at = _address(request, self.ring)
+            assert at % 8 == 0
+            self.commands.append((at, request.len + 1))
+            self._current = [at, request.len + 1]
         self._now += 1
 
 

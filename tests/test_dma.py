@@ -1,28 +1,43 @@
 """The DMA arbiter on its own: initiators that ask at random, a port peer that stalls at random.
 Each initiator's reads come back to it alone and in order, a write's beats are never interleaved
-with another's, acknowledgements go to their writers in order, every address is base + offset,
-and no initiator that keeps asking is passed over more than once by each of the others."""
+with another's, acknowledgements go to their writers in order, every address is the offset from
+the base the command names (its ring's or its own), and no initiator that keeps asking is passed
+over more than once by each of the others."""
 
 import random
 
-from hw.dma import DMAArbiter
+from hw.dma import DMAArbiter, Initiator
 
 from peers import simulate
 
-READERS, WRITERS = 3, 2
+# As the core has them: ring 0 is shared by a reader and a writer, and a writer names either
+# its ring or a base of its own.
+KINDS = {"r": (Initiator(ring=0, own=False), Initiator(), Initiator(ring=1, own=False)),
+         "w": (Initiator(ring=0, own=False), Initiator(ring=1))}
+READERS, WRITERS = len(KINDS["r"]), len(KINDS["w"])
+RING_BASES = (0x7_1234_5670, 0x9_8765_4320)
 
 
-def run(seed, commands=12, cycles=4000):
-    dut = DMAArbiter(readers=READERS, writers=WRITERS)
+def address(kind, i, command):
+    """Where a command goes: from its ring's base where it names the ring."""
+    ring = KINDS[kind][i].ring
+    return (RING_BASES[ring] if command["ring"] else command["base"]) + command["offset"]
+
+
+def run(seed, commands=12, cycles=4000, answer_reads=True):
+    dut = DMAArbiter(readers=KINDS["r"], writers=KINDS["w"], rings=len(RING_BASES))
     rng = random.Random(seed)
     log = {"rd_grants": [], "rd_waiting": [], "wr_grants": [], "wr_beats": []}
     got = {("r", i): [] for i in range(READERS)} | {("w", i): [] for i in range(WRITERS)}
     sent = {("r", i): [] for i in range(READERS)} | {("w", i): [] for i in range(WRITERS)}
 
     def plan(kind, i):
-        """Each initiator's commands: its number in the base, a random offset and length."""
+        """Each initiator's commands: its number in the base, a random offset and length, and
+        the ring named where the initiator has one (always, where it has no base of its own)."""
+        own, ring = KINDS[kind][i].own, KINDS[kind][i].ring is not None
         return [{"base": (0x100 + 0x10 * (kind == "w") + i) << 32,
-                 "offset": 8 * rng.randrange(0, 1 << 16), "len": rng.randrange(0, 4)}
+                 "offset": 8 * rng.randrange(0, 1 << 16), "len": rng.randrange(0, 4),
+                 "ring": ring and (not own or rng.random() < 0.5)}
                 for _ in range(commands)]
 
     plans = {key: plan(*key) for key in sent}
@@ -59,7 +74,7 @@ def run(seed, commands=12, cycles=4000):
         # The port takes write commands while earlier writes' data is still owed, as the
         # register slice of ``hw.dmadrain`` does.
         ctx.set(dut.dma.wr_cmd.ready, wr_ready)
-        beat = reads[0] if reads and rng.random() < 0.7 else None
+        beat = reads[0] if answer_reads and reads and rng.random() < 0.7 else None
         ctx.set(dut.dma.rd_data.valid, beat is not None)
         if beat is not None:
             ctx.set(dut.dma.rd_data.payload, {"data": beat[0], "last": beat[1]})
@@ -116,6 +131,8 @@ def run(seed, commands=12, cycles=4000):
                 acks.append(1)
 
     async def bench(ctx):
+        for ring, base in enumerate(RING_BASES):
+            ctx.set(dut.ring_bases[ring], base)
         for _ in range(cycles):
             choices = drive(ctx)
             observe(ctx, *choices)
@@ -130,20 +147,20 @@ def test_reads_come_back_to_their_readers_whole_and_in_order():
         plans, sent, got, log = run(seed)
         for i in range(READERS):
             assert sent[("r", i)] == plans[("r", i)]
-            expected = [((c["base"] + c["offset"]) << 2) | k
+            expected = [(address("r", i, c) << 2) | k
                         for c in plans[("r", i)] for k in range(c["len"] + 1)]
             assert got[("r", i)] == expected
-        assert sorted(log["rd_grants"]) == sorted(c["base"] + c["offset"] for i in range(READERS)
+        assert sorted(log["rd_grants"]) == sorted(address("r", i, c) for i in range(READERS)
                                                   for c in plans[("r", i)])
 
 
 def test_writes_are_not_interleaved_and_acknowledged_to_their_writers():
     for seed in range(3):
         plans, sent, got, log = run(seed)
-        owners = {c["base"] + c["offset"]: i for i in range(WRITERS) for c in plans[("w", i)]}
-        expected = [owners[addr] for addr in log["wr_grants"]
-                    for _ in range(next(c["len"] + 1 for i in range(WRITERS)
-                                        for c in plans[("w", i)] if c["base"] + c["offset"] == addr))]
+        owners = {address("w", i, c): (i, c["len"] + 1)
+                  for i in range(WRITERS) for c in plans[("w", i)]}
+        assert sorted(log["wr_grants"]) == sorted(owners)
+        expected = [owners[addr][0] for addr in log["wr_grants"] for _ in range(owners[addr][1])]
         assert log["wr_beats"] == expected          # each write's beats together, its writer's
         for i in range(WRITERS):
             assert got[("w", i)] == ["done"] * len(plans[("w", i)])
@@ -164,3 +181,14 @@ def test_a_reader_that_keeps_asking_is_served_in_its_turn():
                     others = []
                 elif granted is not None:
                     others.append(granted)
+
+
+def test_writes_go_on_while_reads_wait_for_their_answers():
+    """Host memory that takes read commands but never answers them: once the reads in flight
+    are as many as the arbiter keeps track of (its ``outstanding``, 8), readers wait, and the
+    writers' commands are still granted, their beats sent and acknowledged."""
+    plans, sent, got, log = run(5, commands=20, answer_reads=False)
+    assert sum(len(sent[("r", i)]) for i in range(READERS)) == 8
+    for i in range(WRITERS):
+        assert sent[("w", i)] == plans[("w", i)]
+        assert got[("w", i)] == ["done"] * len(plans[("w", i)])

@@ -30,10 +30,9 @@ def run(count, head, tail, *, seed, tail_later=None, cycles=3000, switch_off=Non
     def read(address):
         index, beat = divmod(address - BASE, 16)
         return descriptor(index)[beat // 8]
-    memory = ReadMemory(dut.dma, read, rng)
+    memory = ReadMemory(dut.dma, read, rng, ring=BASE)
 
     async def driver(ctx):
-        ctx.set(dut.ring.base, BASE)
         ctx.set(dut.ring.count, count)
         ctx.set(dut.ring.head, head)
         ctx.set(dut.ring.tail, tail)

@@ -27,11 +27,10 @@ def write_buffer(lane, size, *, seed):
     job = Offerer(dut.job, [{"address": BUFFER + lane, "size": size, "empty": size == 0}], rng,
                   offer=0.5)
     source = Offerer(dut.bytes, list(data), rng, offer=0.7)
-    memory = WriteMemory(dut.dma, rng)
+    memory = WriteMemory(dut.dma, rng, ring=RING)
     done = []
 
     async def bench(ctx):
-        ctx.set(dut.status_base, RING)
         ctx.set(dut.status_offset, STATUS_OFFSET)
         ctx.set(dut.status, STATUS)
         for cycle in range(40 * size + 200):
@@ -146,7 +145,6 @@ def test_ring_head_moves_wraps_and_takes_writes_only_while_off():
         await ctx.tick()
 
     async def bench(ctx):
-        ctx.set(dut.config.base, RING)
         ctx.set(dut.config.length, 8 * 16)           # eight descriptors
         ctx.set(dut.config.tail, 6)
         await ctx.tick().repeat(2)

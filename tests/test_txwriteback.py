@@ -21,7 +21,7 @@ def test_retires_in_order_after_the_data_and_the_write_back():
     records = [(1, 0, 0), (0, 0, 0), (1, 0, 1), (1, 0, 0), (0, 0, 1), (1, 0, 0)]
     done = Offerer(dut.done, [{"rs": rs, "ide": ide, "empty": empty}
                               for rs, ide, empty in records], rng, offer=0.6)
-    memory = WriteMemory(dut.dma, rng, take=0.5)
+    memory = WriteMemory(dut.dma, rng, ring=RING, take=0.5)
     with_data = [k for k, (_, _, empty) in enumerate(records) if not empty]
     took_at = {k: 60 + 40 * n for n, k in enumerate(with_data)}     # the MAC takes them late
     retired, txdw, txqe = [], [], []
@@ -29,7 +29,6 @@ def test_retires_in_order_after_the_data_and_the_write_back():
     async def bench(ctx):
         head = 0
         tail = len(records)
-        ctx.set(dut.status_base, RING)
         for cycle in range(600):
             ctx.set(dut.status_offset, head * 16 + 8)
             ctx.set(dut.at_tail, head == tail)
