@@ -180,12 +180,20 @@ class TxReadPlanner(wiring.Component):
             self.fits.eq((plan.beats <= headroom) & self.slots),
             self.no_room.eq(plan.beats > headroom),
         ]
+        # Timing: ``issue`` (the DMA handshake, which comes through the arbiter) is registered
+        # before it starts the settling, a step shorter; ``settled`` is low meanwhile.
         settle = Signal(2)
-        with m.If(self.restart | self.issue):
-            m.d.sync += [settle.eq(3), self.settled.eq(0)]
+        settled = Signal()
+        issued_q = Signal()
+        m.d.sync += issued_q.eq(self.issue)
+        m.d.comb += self.settled.eq(settled & ~issued_q)
+        with m.If(self.restart):
+            m.d.sync += [settle.eq(3), settled.eq(0)]
+        with m.Elif(issued_q):
+            m.d.sync += [settle.eq(2), settled.eq(0)]
         with m.Elif(settle != 0):
             m.d.sync += [settle.eq(settle - 1),
-                         self.settled.eq((settle == 1) & ~self.cut)]
+                         settled.eq((settle == 1) & ~self.cut)]
         # Timing: the read's beats are counted a cycle after its handshake, so that the
         # handshake does not reach the adder; ``fits`` is worked out again only after the
         # settling, later than that.
