@@ -52,15 +52,15 @@ def eeprom_image(mac, *, device_id=0x100E, vendor_id=0x8086, subsystem_id=None, 
 
 class StationLoadSignature(wiring.Signature):
     """The station address read from the EEPROM: ``address`` (byte 0 in bits 0-7) is valid in the
-    cycle ``load`` is high, once, four cycles after each reset ends."""
+    cycle ``load`` is high, once, five cycles after each reset ends."""
 
     def __init__(self):
         super().__init__({"load": Out(1), "address": Out(48)})
 
 
 class EEPROM(wiring.Component):
-    """Register reads: EERD's DONE three cycles after START; EECD's DO one cycle after the SK
-    edge that asks for it. The station address goes out on ``station`` four cycles after reset.
+    """Register reads: EERD's DONE four cycles after START; EECD's DO one cycle after the SK
+    edge that asks for it. The station address goes out on ``station`` five cycles after reset.
 
     Parameters
     ----------
@@ -82,7 +82,10 @@ class EEPROM(wiring.Component):
         if len(words) != WORDS or any(not 0 <= w <= 0xFFFF for w in words):
             raise ValueError(f"an EEPROM image is {WORDS} 16-bit words")
         super().__init__()
-        self.rom = memory.Memory(shape=16, depth=WORDS, init=words)
+        # In block RAM: as logic, the ROM's size would depend on the image. Both ports are read
+        # through a register that synthesis makes the block RAM's output register (``hw.synth``).
+        self.rom = memory.Memory(shape=16, depth=WORDS, init=words,
+                                 attrs={"ram_style": "block"})
         # EECD's Microwire pins, named here so that waveform viewers can find them.
         self.sk = Signal()
         self.cs = Signal()
@@ -94,36 +97,38 @@ class EEPROM(wiring.Component):
         bus = self.bus
         m.submodules.rom = rom = self.rom
 
-        # EERD, whose read port first loads the station address.
+        # EERD, whose read port first loads the station address. Its data is registered (no
+        # reset, loaded in every cycle): a word is in ``eerd_q`` two cycles after its address.
         eerd_port = rom.read_port()
+        eerd_q = Signal(16, reset_less=True)
+        m.d.sync += eerd_q.eq(eerd_port.data)
         eerd_addr = Signal(8)
         eerd_done = Signal()
         eerd_busy = Signal(2)       # cycles until the ROM's answer is in
         eerd_data = Signal(16)
         loading = Signal(init=1)    # from reset until the station address is in
-        load_word = Signal(2)       # the word asked for; its data comes a cycle later
+        load_word = Signal(3)       # the word asked for; its data comes two cycles later
         m.d.comb += eerd_port.addr.eq(Mux(loading, load_word, eerd_addr))
         with m.If(loading):
             m.d.sync += load_word.eq(load_word + 1)
-            with m.If(load_word != 0):
-                m.d.sync += self.station.address.eq(
-                    Cat(self.station.address[16:], eerd_port.data))
-            with m.If(load_word == 3):
+            with m.If(load_word >= 2):
+                m.d.sync += self.station.address.eq(Cat(self.station.address[16:], eerd_q))
+            with m.If(load_word == 4):
                 m.d.sync += loading.eq(0)
-        m.d.sync += self.station.load.eq(loading & (load_word == 3))
+        m.d.sync += self.station.load.eq(loading & (load_word == 4))
         with m.If(bus.w_stb & decode(m, bus, bus.addr == reg.EERD.index)):
             value = masked(0, bus)
             with m.If(value & reg.EERD.START.mask):
                 m.d.sync += [
                     eerd_addr.eq(reg.EERD.view(value).addr),
                     eerd_done.eq(0),
-                    eerd_busy.eq(2),
+                    eerd_busy.eq(3),
                 ]
         with m.Elif(eerd_busy != 0):
-            # The address is registered, then the ROM answers one cycle later.
+            # The address is registered, then the ROM answers two cycles later.
             m.d.sync += eerd_busy.eq(eerd_busy - 1)
             with m.If(eerd_busy == 1):
-                m.d.sync += [eerd_done.eq(1), eerd_data.eq(eerd_port.data)]
+                m.d.sync += [eerd_done.eq(1), eerd_data.eq(eerd_q)]
         eerd = Signal(32)
         fields = reg.EERD.view(eerd)
         m.d.comb += [fields.data.eq(eerd_data), fields.addr.eq(eerd_addr), fields.done.eq(eerd_done)]
@@ -141,7 +146,11 @@ class EEPROM(wiring.Component):
         m.d.comb += [fields.sk.eq(sk), fields.cs.eq(cs), fields.di.eq(di), fields.do.eq(do),
                      fields.fwe.eq(fwe), fields.req.eq(req), fields.gnt.eq(req), fields.pres.eq(1)]
 
+        # Its data is registered as EERD's is. An address takes effect long before its first
+        # data bit is asked for: SK edges come from register writes, many cycles apart.
         mw_port = rom.read_port()
+        mw_q = Signal(16, reset_less=True)
+        m.d.sync += mw_q.eq(mw_port.data)
         sk_q = Signal()
         cs_q = Signal()
         bits = Signal(range(16))
@@ -184,7 +193,7 @@ class EEPROM(wiring.Component):
                 with m.If(restart):
                     m.next = "IDLE"
                 with m.Elif(sk_rise):
-                    m.d.sync += [do.eq(mw_port.data[::-1].bit_select(bits, 1)), bits.eq(bits + 1)]
+                    m.d.sync += [do.eq(mw_q[::-1].bit_select(bits, 1)), bits.eq(bits + 1)]
                     with m.If(bits == 15):
                         m.d.sync += mw_addr.eq(mw_addr + 1)
 

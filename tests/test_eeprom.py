@@ -101,11 +101,12 @@ def test_hw_layer_checks_word_ranges():
 
 
 def test_receive_address_0_is_loaded_from_the_eeprom_after_each_reset():
-    """RAL0/RAH0 come from words 0-2 four cycles after power-up and again after CTRL.RST,
+    """RAL0/RAH0 come from words 0-2 five cycles after power-up and again after CTRL.RST,
     whatever software wrote there; the image is the one loaded at run time."""
     mac = bytes.fromhex("02c0ffee0042")
 
     async def tb(backend, regs):
+        await backend.cycles(5)
         loaded = await regs.read(reg.RAL, 0), await regs.read(reg.RAH, 0)
         await regs.write(reg.RAL, 0x11223344, 0)
         await regs.write(reg.RAH, 0x5566, 0)
