@@ -178,7 +178,7 @@ class RxBufferWriter(wiring.Component):
                 m.d.comb += [cmd.payload.len.eq(r.burst - 1), cmd.valid.eq(1)]
                 with m.If(cmd.ready):
                     m.d.sync += [r.chunk.eq(r.burst), r.cmd_offset.eq(r.cmd_offset + r.burst * 8),
-                                 r.last.eq(r.burst == 1)]
+                                 r.last.eq(r.burst == 1), r.in_data.eq(1)]
                     m.next = "DATA"
             with m.State("DATA"):
                 self._data(m, r)
@@ -193,11 +193,13 @@ class RxBufferWriter(wiring.Component):
                     m.d.comb += self.done.eq(1)
                     m.next = "IDLE"
         self._fsm = fsm
+        self._move(m, r)
         return m
 
     def _registers(self, m):
         """The write command's registers, the beat being filled and its way out."""
         r = SimpleNamespace()
+        r.in_data = Signal()        # in DATA: a flag of its own, not a decode of the state
         m.d.comb += self.dma.wr_done.ready.eq(1)
         # Write commands name a base and an offset, registers: the buffer's first quadword and
         # the next beat's offset from it, then the ring (whose base the DMA arbiter holds) and
@@ -276,13 +278,8 @@ class RxBufferWriter(wiring.Component):
                 m.next = "PLAN"
 
     def _data(self, m, r):
-        # A byte moves unless a complete beat is still waiting for the slice. While the beat
-        # goes, its register can take the next beat's first byte already, but not after the last
-        # beat of a write command: that byte may complete the next beat (the buffer's last),
-        # which must wait for its own command.
-        src = self.bytes
-        room = ~r.send | (r.goes & ~r.last)
-        move = r.moving & src.valid & room
+        # The write command's beats go (their bytes move in ``_move``); after its last, the
+        # next command, or the status.
         with m.If(r.final):
             # This buffer's last write command is out: the status's offset can be loaded
             # already, away from the beat's handshake.
@@ -292,12 +289,23 @@ class RxBufferWriter(wiring.Component):
                          r.final.eq(r.beats_left == 2), r.chunk.eq(r.chunk - 1),
                          r.last.eq(r.chunk == 2)]
             with m.If(r.last):
+                m.d.sync += r.in_data.eq(0)
                 with m.If(r.final):
                     self._to_status(m, r)
                 with m.Else():
                     m.next = "PLAN"
-        # A byte is taken from registers but for the state.
-        m.d.comb += [r.moved.eq(move), src.ready.eq(r.moving & room)]
+
+    def _move(self, m, r):
+        """In DATA, a byte moves from ``bytes`` into the beat, unless a complete beat is still
+        waiting for the slice. Timing: from registers only, the state among them as the flag
+        ``in_data``: the byte stream's valid comes from the receive FIFO, across the core.
+        While the beat goes, its register can take the next beat's first byte already, but not
+        after the last beat of a write command: that byte may complete the next beat (the
+        buffer's last), which must wait for its own command."""
+        src = self.bytes
+        room = ~r.send | (r.goes & ~r.last)
+        move = r.in_data & r.moving & src.valid & room
+        m.d.comb += [r.moved.eq(move), src.ready.eq(r.in_data & r.moving & room)]
         with m.If(move):
             m.d.sync += [
                 r.strb.eq(Mux(r.goes, 0, r.strb) | (1 << r.wr_lane)),
