@@ -78,7 +78,6 @@ class DMAArbiter(wiring.Component):
 
     def __init__(self, *, readers, writers, rings=0, outstanding=8):
         self._kinds = list(readers) + list(writers)
-        self._readers = len(readers)
         assert readers and writers
         assert all(kind.ring is None or kind.ring < rings for kind in self._kinds)
         self._rings = rings
