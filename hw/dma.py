@@ -187,16 +187,18 @@ class DMAArbiter(wiring.Component):
 
 
 class _Held:
-    """The granted command, held with its base until the port takes it. Only ``valid`` is
-    reset: the rest loads in every cycle it may, and is looked at only with ``valid``."""
+    """The granted command, held with its base until the port takes it. All of it loads in
+    every cycle it may, and only ``valid`` says whether it is a command; all of it is reset
+    too, so that what the port's register slice shows after a reset (the slice loads while it
+    is empty, command or not) does not depend on what the inputs were during it."""
 
     def __init__(self, writers):
         self.valid = Signal(name="held")
-        self.write = Signal(name="held_write", reset_less=True)
-        self.tag = Signal(range(writers), name="held_writer", reset_less=True)
-        self.base = Signal(64, name="held_base", reset_less=True)
-        self.offset = Signal(20, name="held_offset", reset_less=True)
-        self.len = Signal(8, name="held_len", reset_less=True)
+        self.write = Signal(name="held_write")
+        self.tag = Signal(range(writers), name="held_writer")
+        self.base = Signal(64, name="held_base")
+        self.offset = Signal(20, name="held_offset")
+        self.len = Signal(8, name="held_len")
 
 
 def _grant(m, readers, writers, rd_room, wr_free):
