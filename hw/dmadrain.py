@@ -33,6 +33,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .bus import DMACommand, DMASignature
+from .count import stepped
 from .pipe import StreamRegister
 
 
@@ -140,7 +141,7 @@ class DMADrain(wiring.Component):
         # The commands not yet answered, counted a cycle late.
         came, went = Signal(name=f"{name}_came"), Signal(name=f"{name}_went")
         m.d.sync += [came.eq(entered.valid & entered.ready), went.eq(answered),
-                     owed.eq(owed + came - went)]
+                     owed.eq(stepped(owed, up=(came,), down=(went,)))]
         dropping = stale != 0
         with m.If(holding):
             m.d.sync += stale.eq(owed)

@@ -32,6 +32,7 @@ from amaranth.lib.wiring import In, Out
 
 from . import pipe
 from .compare import below
+from .count import stepped
 from .txframe import TxChecksums, TxOffload, TxWord
 
 
@@ -96,7 +97,8 @@ class TxChecksum(wiring.Component):
         ended = Signal()            # a frame's last word was taken in the cycle before
         pending = Signal(range(self._depth + 2))
         m.d.sync += [ended.eq(take & word.eop),
-                     pending.eq(pending + ended - (self.results.valid & self.results.ready))]
+                     pending.eq(stepped(pending, up=(ended,),
+                                        down=(self.results.valid & self.results.ready,)))]
         m.d.sync += self.room.eq(below(pending, self._depth - 3))
 
         s = self._walk(m, word, take)

@@ -37,6 +37,7 @@ from amaranth.utils import bits_for
 from .bus import (DMAReadBeat, DMAReadSignature, DMARequest, DMAWriteSignature, RegBusSignature,
                   share)
 from .compare import at_least, below
+from .count import stepped
 from .delay import InterruptDelay
 from .desc import TXD_STA, TxDescriptor
 from . import pipe
@@ -589,7 +590,7 @@ class TxWriteBack(wiring.Component):
         any_consumed = Signal()
         retired = Signal(2)         # a retirement one and two cycles ago
         uncount = Signal()          # ...and it had data
-        m.d.sync += [consumed.eq(consumed + self.took - uncount),
+        m.d.sync += [consumed.eq(stepped(consumed, up=(self.took,), down=(uncount,))),
                      uncount.eq(retire & ~record.empty),
                      any_consumed.eq(consumed != 0), retired.eq(Cat(retire, retired[0]))]
         m.d.comb += self.done.ready.eq(retire)
@@ -697,7 +698,7 @@ class TxWordQueue(wiring.Component):
                      ahead.i.valid.eq(in_flight[1])]
         m.d.sync += [in_flight.eq(Cat(take, in_flight[0])), read_data.eq(queue.r_data),
                      write_data.eq(read_data),
-                     pending.eq(pending + take - (ahead.r_rdy & ahead.r_en))]
+                     pending.eq(stepped(pending, up=(take,), down=(ahead.r_rdy & ahead.r_en,)))]
         # The small queue is block RAM too (``hw.synth`` asks for it), which can sit by the
         # MAC: words leave it through a register slice.
         m.submodules.to_mac = to_mac = StreamRegister(TxWord, ram_output=True)
@@ -888,7 +889,7 @@ class TxDMA(wiring.Component):
         segmented = Signal()
         requested = Signal()
         m.d.sync += [segmented.eq(tso.segmented), requested.eq(fetch.requested)]
-        m.d.sync += frames.eq(frames + requested + segmented - taken_end)
+        m.d.sync += frames.eq(stepped(frames, up=(requested, segmented), down=(taken_end,)))
         m.d.sync += self.frame_ready.eq((frames == 0) & ~segmented & ~requested
                                         & (fetch.starved | ~room | ~done.w_rdy))
 
