@@ -369,7 +369,14 @@ class StatsEvents(wiring.Component):
                 room = Signal(name=f"{name}_room", init=1)
                 m.d.sync += room.eq(below(queue.w_level, depth - 1))
                 m.d.comb += [queue.w_en.eq(port.valid & room), port.ready.eq(room)]
-            sources.append((queue, self._steps(name, queue.o.payload)))
+            reports = queue.o
+            if depth > 1:
+                # Its RAM is block RAM (``hw.synth`` asks for it): the reports leave it through
+                # a register slice, which becomes the RAM's output register.
+                m.submodules[f"{name}_out"] = out = pipe.StreamRegister(layout, ram_output=True)
+                wiring.connect(m, queue.o, out.i)
+                reports = out.o
+            sources.append((reports, self._steps(name, reports.payload)))
 
         source = Signal(range(len(sources)))
         most = max(len(steps) for _, steps in sources)
@@ -382,8 +389,8 @@ class StatsEvents(wiring.Component):
         busy = Signal()
         with m.If(~busy):
             # Later statements win: the first source with a report goes next.
-            for i, (queue, steps) in reversed(list(enumerate(sources))):
-                with m.If(queue.r_rdy):
+            for i, (reports, steps) in reversed(list(enumerate(sources))):
+                with m.If(reports.valid):
                     m.d.sync += [source.eq(i), step.eq(0), busy.eq(1),
                                  counts.eq(Cat(condition for _, _, condition in steps))]
                     report_rows = [row for row, _, _ in steps if not isinstance(row, int)]
@@ -391,7 +398,7 @@ class StatsEvents(wiring.Component):
                     m.d.sync += [bin_row.eq(row) for row in report_rows]
         with m.Else():
             with m.Switch(source):
-                for i, (queue, steps) in enumerate(sources):
+                for i, (reports, steps) in enumerate(sources):
                     with m.Case(i):
                         with m.Switch(step):
                             for k, (row, amount, _) in enumerate(steps):
@@ -405,6 +412,6 @@ class StatsEvents(wiring.Component):
                                     with m.If(inc.ready | ~counts[k]):
                                         m.d.sync += step.eq(k + 1)
                             with m.Default():
-                                m.d.comb += queue.r_en.eq(1)
+                                m.d.comb += reports.ready.eq(1)
                                 m.d.sync += busy.eq(0)
         return m

@@ -32,14 +32,17 @@ TARGET_MHZ = 125.0
 # The memories that go to block RAM (as Yosys names their modules, and the memories in them):
 # the ``amaranth.lib.fifo`` queues (whose memories are named ``storage``) of the descriptor
 # prefetchers (``hw.ring``), the receive FIFO's frame statuses (``hw.rxfifo``), the transmit
-# words read ahead for the MAC, each frame's transmit work, checksums and tag (``hw.txdma``);
-# and the segmenter's header (``hw.txtso``; Yosys gives its module a number after the name).
-# Each is read through a register that becomes the block RAM's output register. A pattern that
-# matches nothing stops the run.
+# words read ahead for the MAC, each frame's transmit work, checksums and tag, the DMA read
+# beats as they arrive for the fetcher (``hw.txdma``), the receive MAC's frame reports to the
+# statistics (``hw.stats``); and the segmenter's header (``hw.txtso``; Yosys gives its module a
+# number after the name). Each is read through a register that becomes the block RAM's output
+# register. A pattern that matches nothing stops the run.
 BLOCK_RAMS = ("e1000.txdma.prefetch.queue/m:storage", "e1000.rxdma.prefetch.queue/m:storage",
               "e1000.rxfifo.frames/m:storage", "e1000.txdma.queue.ahead/m:storage",
               "e1000.txdma.offloads/m:storage", "e1000.txdma.tso.copy$*/m:header",
-              "e1000.txdma.checksum.queue/m:storage", "e1000.txdma.tags/m:storage")
+              "e1000.txdma.checksum.queue/m:storage", "e1000.txdma.tags/m:storage",
+              "e1000.txdma.fetch.assemble.beats/m:storage",
+              "e1000.stats_events.rx_queue/m:storage")
 # Passes run before ``synth_ecp5``'s own coarse steps. A count that goes up by one in some
 # cycles and down in others, written as two conditional assignments (the level of every
 # ``amaranth.lib.fifo`` queue is), becomes an adder, a subtracter and a multiplexer between

@@ -420,11 +420,15 @@ class TxBeatAssembler(wiring.Component):
         # Timing: beats are registered as they arrive (the DMA arbiter's routing of read data to
         # its readers would otherwise run into the logic below), in a small queue whose ready
         # comes from its level, a register (with a plain register slice the handshake below ran
-        # on through the arbiter into its tag FIFO's level). Two entries of distributed RAM and
-        # an output register cost less than a skid buffer's choice of two registers per bit.
+        # on through the arbiter into its tag FIFO's level). Its two entries are in block RAM
+        # (``hw.synth`` asks for it), which costs no LUTs where a skid buffer would choose
+        # between two registers for every bit; they leave it through a register slice, which
+        # becomes the RAM's output register.
         m.submodules.beats = beats_in = pipe.Queue(DMAReadBeat, ram_depth=2)
+        m.submodules.beat = beat_out = StreamRegister(DMAReadBeat, ram_output=True)
         wiring.connect(m, wiring.flipped(self.beats), beats_in.i)
-        beat = beats_in.o
+        wiring.connect(m, beats_in.o, beat_out.i)
+        beat = beat_out.o
         remaining = Signal(12)
         in_read = Signal()          # the head tag's first beat has arrived
         held = Signal(TxTaggedWord)
